@@ -1,0 +1,34 @@
+/** A distribution: small typed data; Ubuntu is Debian plus a few differences. */
+export interface Distro {
+  readonly name: 'ubuntu-focal' | 'debian-bookworm';
+  readonly family: 'debian' | 'ubuntu';
+  readonly suite: string;
+  readonly mirror: string;
+  readonly components: readonly string[];
+  /** Extra suites on the same mirror (updates), and security (may be another mirror). */
+  readonly updatesSuites: readonly string[];
+  readonly security: { readonly mirror: string; readonly suite: string };
+  /** Keyring that verifies the archive, on the host. */
+  readonly keyring: string;
+  /** Where to get the keyring when it is missing. */
+  readonly keyringHint: string;
+  readonly kernelPackages: readonly string[];
+  /** Kernel headers (for DKMS). */
+  readonly headersPackages: readonly string[];
+  /** Packages every image needs to boot as a live ISO and as a disk. */
+  readonly bootPackages: readonly string[];
+  /** apt >= 2.4 reads ASCII-armored keys in signed-by; older needs a binary keyring. */
+  readonly aptReadsArmoredKeys: boolean;
+  readonly arch: 'amd64';
+}
+
+/** One apt source, rendered as deb822 by ../distro/sources.ts. */
+export interface AptSource {
+  readonly name: string;
+  readonly uris: string;
+  readonly suites: readonly string[];
+  readonly components: readonly string[];
+  /** Path inside the image of the key that signs it, or undefined for trusted=yes. */
+  readonly signedBy?: string;
+  readonly trusted?: boolean;
+}

@@ -1,0 +1,57 @@
+import { appendFileSync } from 'node:fs';
+
+/** A logger that can be injected; the CLI builds the real one, tests pass a silent or recording one. */
+export interface Logger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  /** Detail that goes only to the log file (and the terminal with --verbose). */
+  debug(msg: string): void;
+}
+
+export interface ConsoleLoggerOptions {
+  verbose?: boolean;
+  file?: string;
+  /** Strings to mask everywhere (e.g. proxy credentials). */
+  secrets?: string[];
+}
+
+export function redact(text: string, secrets: readonly string[] = []): string {
+  let out = text;
+  for (const s of secrets) if (s) out = out.split(s).join('***');
+  // user:password@ in any URL
+  return out.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s:@]+:[^/\s@]+@/gi, '$1***:***@');
+}
+
+export function consoleLogger(opts: ConsoleLoggerOptions = {}): Logger {
+  const start = Date.now();
+  const stamp = () => `[${((Date.now() - start) / 1000).toFixed(1).padStart(6)}s]`;
+  const toFile = (level: string, msg: string) => {
+    if (opts.file) appendFileSync(opts.file, `${new Date().toISOString()} ${level} ${redact(msg, opts.secrets)}\n`);
+  };
+  return {
+    info(msg) {
+      process.stderr.write(`${stamp()} ${redact(msg, opts.secrets)}\n`);
+      toFile('INFO', msg);
+    },
+    warn(msg) {
+      process.stderr.write(`${stamp()} warning: ${redact(msg, opts.secrets)}\n`);
+      toFile('WARN', msg);
+    },
+    debug(msg) {
+      if (opts.verbose) process.stderr.write(`${stamp()}   ${redact(msg, opts.secrets)}\n`);
+      toFile('DEBUG', msg);
+    },
+  };
+}
+
+export const silentLogger: Logger = { info() {}, warn() {}, debug() {} };
+
+export function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    info: (m) => lines.push(`info ${m}`),
+    warn: (m) => lines.push(`warn ${m}`),
+    debug: (m) => lines.push(`debug ${m}`),
+  };
+}

@@ -1,0 +1,106 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createJiti } from 'jiti';
+import { parse as parseYaml } from 'yaml';
+import type { ZodIssue } from 'zod';
+import { UserError, ValidationError } from '../errors.ts';
+import { type Profile, profileSchema } from './schema.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const REPO_ROOT = path.resolve(here, '../..');
+export const PROFILES_DIR = path.join(REPO_ROOT, 'profiles');
+const EXTENSIONS = ['.ts', '.yaml', '.yml', '.json'];
+
+/** A profile file read and validated on its own, relative paths made absolute. */
+export interface LoadedProfile {
+  file: string;
+  profile: Profile;
+}
+
+export function issuesFromZod(issues: readonly ZodIssue[]): { path: string; message: string }[] {
+  return issues.map((i) => {
+    let message = i.message;
+    if (i.code === 'unrecognized_keys') message = `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see README "Profile reference")`;
+    if (i.code === 'invalid_type' && i.received === 'undefined') message = `is required (expected ${i.expected})`;
+    return {
+      path: i.path.map((p, n) => (typeof p === 'number' ? `[${p}]` : n === 0 ? p : `.${p}`)).join(''),
+      message,
+    };
+  });
+}
+
+/** Find a profile by name (in profiles/) or by path (relative to `relativeTo`). */
+export function locateProfile(ref: string, relativeTo: string = process.cwd()): string {
+  const looksLikePath = ref.includes('/') || EXTENSIONS.some((e) => ref.endsWith(e));
+  if (looksLikePath) {
+    const p = path.resolve(relativeTo, ref);
+    if (!existsSync(p)) throw new UserError(`profile file not found: ${p}`, 'check the path given to --profile or extends');
+    if (!EXTENSIONS.includes(path.extname(p)))
+      throw new UserError(`profile ${p} has an unsupported extension`, 'use a .ts, .yaml, .yml or .json file');
+    return p;
+  }
+  for (const ext of EXTENSIONS) {
+    const p = path.join(PROFILES_DIR, `${ref}${ext}`);
+    if (existsSync(p)) return p;
+  }
+  const known = listProfiles();
+  throw new UserError(
+    `no profile named "${ref}"`,
+    `shipped profiles: ${known.join(', ')}; or give a path to a .ts/.yaml/.json file`,
+  );
+}
+
+export function listProfiles(): string[] {
+  try {
+    return readdirSync(PROFILES_DIR)
+      .filter((f) => EXTENSIONS.includes(path.extname(f)) && !f.startsWith('_'))
+      .map((f) => f.replace(/\.[^.]+$/, ''))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+
+const jiti = createJiti(import.meta.url, {
+  alias: { 'ib-native': path.join(REPO_ROOT, 'src/index.ts') },
+  moduleCache: false,
+  fsCache: false,
+});
+
+/** Read a profile file's raw object (no validation). */
+export async function readProfileFile(file: string): Promise<unknown> {
+  const ext = path.extname(file);
+  try {
+    if (ext === '.ts') {
+      const mod = (await jiti.import(file)) as { default?: unknown };
+      if (mod.default === undefined)
+        throw new UserError(`${file} has no default export`, 'end the file with `export default defineProfile({...})`');
+      return mod.default;
+    }
+    const text = readFileSync(file, 'utf8');
+    return ext === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`cannot read profile ${file}: ${(e as Error).message.split('\n')[0]}`, 'fix the syntax error in that file');
+  }
+}
+
+/** Fields that hold host paths; they resolve against the profile file's folder. */
+function rebasePaths(p: Profile, dir: string): Profile {
+  const abs = (f: string) => path.resolve(dir, f);
+  return {
+    ...p,
+    repos: p.repos?.map((r) => (r.key && !/^[a-z]+:\/\//.test(r.key) ? { ...r, key: abs(r.key) } : r)),
+    dkms: p.dkms?.map((d) => ({ ...d, source: abs(d.source) })),
+    userScripts: p.userScripts?.map((s) => (s.file ? { ...s, file: abs(s.file) } : s)),
+  };
+}
+
+export async function loadProfileFile(file: string): Promise<LoadedProfile> {
+  const raw = await readProfileFile(file);
+  const parsed = profileSchema.safeParse(raw);
+  if (!parsed.success) throw new ValidationError(file, issuesFromZod(parsed.error.issues));
+  return { file, profile: rebasePaths(parsed.data, path.dirname(file)) };
+}

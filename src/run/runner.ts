@@ -1,0 +1,162 @@
+import { existsSync } from 'node:fs';
+import { execa } from 'execa';
+import { CommandError, InterruptedError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  /** Text written to the command's stdin (stdin is closed otherwise). */
+  input?: string;
+  /** Collect stdout and return it (default true). */
+  capture?: boolean;
+  /** Kill the command after this many milliseconds. */
+  timeoutMs?: number;
+  /** Say what this command is for; appears in the error. */
+  context?: string;
+  /** Extra attempts on failure, with a pause between them. */
+  retries?: number;
+  retryDelayMs?: number;
+  /** Treat these exit codes as success. */
+  okExitCodes?: number[];
+  /** Called with each chunk of output as it arrives (progress watchdogs, consoles). */
+  onOutput?: (chunk: string) => void;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  durationMs: number;
+}
+
+/** The one place external commands are started. Injectable so tests can record what would run. */
+export interface Runner {
+  run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
+  /** Milliseconds spent inside external commands, per program. */
+  readonly toolTime: Map<string, number>;
+  /** Kill every running command (process groups), used on interruption. */
+  killAll(signal?: NodeJS.Signals): void;
+}
+
+const TAIL_LINES = 25;
+
+export function tail(text: string, lines = TAIL_LINES): string {
+  const all = text.trimEnd().split('\n');
+  return all.slice(-lines).join('\n');
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface ProcessRunnerOptions {
+  logger: Logger;
+  /** Environment added to every command (e.g. proxy settings). */
+  baseEnv?: Record<string, string>;
+  /** Set when interruption has started: new commands are refused. */
+  isInterrupted?: () => string | undefined;
+}
+
+/**
+ * Runs real processes: argv arrays only (never a shell string), stdin closed, locale fixed,
+ * every command logged, failures reported with the command and the tail of its output.
+ * Children get PR_SET_PDEATHSIG (via setpriv) so they die with us even on SIGKILL.
+ */
+export function processRunner(opts: ProcessRunnerOptions): Runner {
+  const toolTime = new Map<string, number>();
+  const running = new Set<number>();
+  const havePdeath = existsSync('/usr/bin/setpriv');
+
+  async function once(argv: readonly string[], o: RunOptions): Promise<RunResult> {
+    const interrupted = opts.isInterrupted?.();
+    if (interrupted) throw new InterruptedError(interrupted);
+    const [file, ...args] = havePdeath ? ['setpriv', '--pdeathsig', 'KILL', '--', ...argv] : argv;
+    opts.logger.debug(`$ ${argv.join(' ')}${o.cwd ? `   (in ${o.cwd})` : ''}`);
+    const started = Date.now();
+    const child = execa(file!, args, {
+      cwd: o.cwd,
+      env: { LC_ALL: 'C.UTF-8', DEBIAN_FRONTEND: 'noninteractive', ...opts.baseEnv, ...o.env },
+      extendEnv: true,
+      input: o.input,
+      stdin: o.input === undefined ? 'ignore' : 'pipe',
+      all: true,
+      reject: false,
+      timeout: o.timeoutMs,
+      killSignal: 'SIGKILL',
+      detached: true,
+      buffer: true,
+      stripFinalNewline: false,
+    });
+    if (child.pid) running.add(child.pid);
+    if (o.onOutput) {
+      child.all?.on('data', (d: Buffer) => o.onOutput?.(d.toString()));
+    }
+    const r = await child;
+    if (child.pid) running.delete(child.pid);
+    const durationMs = Date.now() - started;
+    const prog = argv[0] === 'chroot' || argv[0] === 'unshare' ? (argv[2] ?? argv[0]!) : argv[0]!;
+    toolTime.set(prog, (toolTime.get(prog) ?? 0) + durationMs);
+    const code = typeof r.exitCode === 'number' ? r.exitCode : -1;
+    const ok = !r.signal && !r.timedOut && (code === 0 || (o.okExitCodes ?? []).includes(code));
+    opts.logger.debug(`  -> ${r.signal ?? code} in ${(durationMs / 1000).toFixed(1)}s`);
+    if (!ok) {
+      const interruptedNow = opts.isInterrupted?.();
+      if (interruptedNow) throw new InterruptedError(interruptedNow);
+      const output = String(r.all ?? `${r.stderr ?? ''}`);
+      throw new CommandError(
+        argv,
+        r.exitCode,
+        tail(output),
+        r.timedOut ? `timeout after ${o.timeoutMs} ms` : r.signal,
+        o.context,
+      );
+    }
+    return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: code, durationMs };
+  }
+
+  return {
+    toolTime,
+    async run(argv, o = {}) {
+      const attempts = 1 + (o.retries ?? 0);
+      let last: unknown;
+      for (let i = 1; i <= attempts; i++) {
+        try {
+          return await once(argv, o);
+        } catch (e) {
+          last = e;
+          if (e instanceof InterruptedError || i === attempts) break;
+          const delay = (o.retryDelayMs ?? 3000) * 2 ** (i - 1);
+          opts.logger.warn(`${argv[0]} failed (attempt ${i}/${attempts}); retrying in ${delay / 1000}s`);
+          await sleep(delay);
+        }
+      }
+      throw last;
+    },
+    killAll(signal = 'SIGTERM') {
+      for (const pid of running) {
+        try {
+          process.kill(-pid, signal);
+        } catch {
+          // already gone
+        }
+      }
+    },
+  };
+}
+
+/** A runner that records commands and answers from a table; for unit tests. */
+export function recordingRunner(
+  answer: (argv: readonly string[]) => Partial<RunResult> | Error | undefined = () => undefined,
+): Runner & { calls: string[][] } {
+  const calls: string[][] = [];
+  return {
+    calls,
+    toolTime: new Map(),
+    killAll() {},
+    async run(argv) {
+      calls.push([...argv]);
+      const a = answer(argv);
+      if (a instanceof Error) throw a;
+      return { stdout: '', stderr: '', exitCode: 0, durationMs: 0, ...a };
+    },
+  };
+}
