@@ -1,0 +1,29 @@
+#!/bin/sh
+# Runs inside the image (chroot). Builds and installs one DKMS module against every kernel
+# installed in the image -- never the build host's kernel (`uname -r` in a chroot is the host's).
+# usage: dkms-build.sh NAME VERSION
+set -eu
+name="$1"
+version="$2"
+src="/usr/src/${name}-${version}"
+[ -f "$src/dkms.conf" ] || { echo "dkms-build: $src/dkms.conf is missing" >&2; exit 2; }
+dkms status -m "$name" -v "$version" | grep -q . || dkms add -m "$name" -v "$version"
+found=0
+for dir in /lib/modules/*; do
+  kver=$(basename "$dir")
+  [ -d "$dir/kernel" ] || continue
+  found=1
+  if [ ! -e "$dir/build" ]; then
+    echo "dkms-build: no headers for kernel $kver (install the matching linux-headers package)" >&2
+    exit 3
+  fi
+  echo "dkms-build: building $name $version for kernel $kver"
+  if ! dkms build -m "$name" -v "$version" -k "$kver" || ! dkms install -m "$name" -v "$version" -k "$kver" --force; then
+    log="/var/lib/dkms/$name/$version/build/make.log"
+    echo "dkms-build: $name $version failed to build for $kver; last lines of $log:" >&2
+    [ -f "$log" ] && tail -n 40 "$log" >&2
+    exit 1
+  fi
+  depmod "$kver"
+done
+[ "$found" = 1 ] || { echo "dkms-build: no kernel installed in the image" >&2; exit 4; }

@@ -1,0 +1,198 @@
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { realProbe } from '../doctor.ts';
+import { InterruptedError, UserError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { type Runner, tail } from '../run/runner.ts';
+import { BootFailedError, BootTimeoutError, watchConsole } from './console.ts';
+import {
+  type Accel,
+  createOverlay,
+  detectImageKind,
+  type FirmwareKind,
+  type FirmwareSpec,
+  findUefiFirmware,
+  type ImageKind,
+  type LongProcess,
+  qemuArgs,
+  type SpawnLong,
+  spawnLong,
+} from './qemu.ts';
+import { buildSeedIso } from './seed.ts';
+
+/**
+ * `ib-native boot`: boot an image in QEMU on a throw-away overlay and wait for the login prompt on
+ * the serial console. QEMU is always killed and the temporary files removed, whatever happens.
+ */
+
+export interface BootOptions {
+  image: string;
+  /** Default: from the file's magic bytes. */
+  kind?: ImageKind;
+  /** Default bios (SeaBIOS). */
+  firmware?: FirmwareKind;
+  /** Default 300 (the original's acceptance test). */
+  timeoutSec?: number;
+  /** NoCloud seed folder (user-data, meta-data, network-config); attached as a `cidata` ISO. */
+  seedDir?: string;
+  /** Strings that must appear on the console besides the login prompt. */
+  expect?: readonly string[];
+  memoryMiB?: number;
+  smp?: number;
+  /** Write the raw serial console here, as it arrives. */
+  consoleLog?: string;
+  logger: Logger;
+  /** Stop waiting (interruption). */
+  signal?: AbortSignal;
+  /** Default: KVM when /dev/kvm is usable. */
+  kvm?: boolean;
+  /** Parent of the temporary folder (overlay, seed, UEFI variables); default the OS temp dir. */
+  tmpDir?: string;
+  /** For tests. */
+  spawn?: SpawnLong;
+  /** For tests: the UEFI firmware files instead of looking them up. */
+  uefi?: { code: string; vars?: string };
+}
+
+export interface BootResult {
+  /** Seconds from starting QEMU to the login prompt (and every expected string). */
+  seconds: number;
+  /** The cleaned serial console. */
+  console: string;
+}
+
+/** The promise's value, or undefined after ms; the timer never keeps the process alive. */
+function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((r) => {
+    timer = setTimeout(() => r(undefined), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+export async function bootImage(runner: Runner, opts: BootOptions): Promise<BootResult> {
+  const { logger } = opts;
+  const image = resolve(opts.image);
+  if (!existsSync(image)) {
+    throw new UserError(
+      `image not found: ${image}`,
+      'build it with `ib-native build`, or pass an existing .iso or .qcow2',
+    );
+  }
+  if (opts.seedDir && !existsSync(opts.seedDir))
+    throw new UserError(`seed folder not found: ${opts.seedDir}`);
+  const kind = opts.kind ?? detectImageKind(image);
+  const firmwareKind = opts.firmware ?? 'bios';
+  const accel: Accel = (opts.kvm ?? realProbe.hasKvm()) ? 'kvm' : 'tcg';
+  const timeoutSec = opts.timeoutSec ?? 300;
+  const uefi = firmwareKind === 'uefi' ? (opts.uefi ?? findUefiFirmware()) : undefined;
+
+  const tmp = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'ib-native-boot-'));
+  let qemu: LongProcess | undefined;
+  let log: WriteStream | undefined;
+  let stderr = '';
+  try {
+    let firmware: FirmwareSpec = { type: 'bios' };
+    if (uefi) {
+      firmware = { type: 'uefi', code: uefi.code };
+      if (uefi.vars) {
+        firmware.vars = join(tmp, 'OVMF_VARS.fd');
+        await copyFile(uefi.vars, firmware.vars);
+      }
+    }
+    const disk = kind === 'qcow2' ? await createOverlay(runner, image, tmp) : image;
+    const seedIso = opts.seedDir
+      ? await buildSeedIso(runner, opts.seedDir, join(tmp, 'seed.iso'))
+      : undefined;
+    const argv = qemuArgs({
+      kind,
+      disk,
+      firmware,
+      accel,
+      ...(opts.memoryMiB ? { memoryMiB: opts.memoryMiB } : {}),
+      ...(opts.smp ? { smp: opts.smp } : {}),
+      ...(seedIso ? { seedIso } : {}),
+    });
+    const waitFor = ['login:', ...(opts.expect ?? [])].map((s) => JSON.stringify(s)).join(', ');
+    logger.info(
+      `booting ${image} (${kind}, ${firmwareKind}, ${accel === 'kvm' ? 'KVM' : 'TCG emulation: no KVM, slow'}); ` +
+        `waiting up to ${timeoutSec} s for ${waitFor}`,
+    );
+    if (opts.consoleLog) {
+      await mkdir(dirname(resolve(opts.consoleLog)), { recursive: true });
+      log = createWriteStream(opts.consoleLog);
+    }
+    qemu = (opts.spawn ?? spawnLong)(argv, logger);
+    qemu.stderr.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-8192);
+    });
+    const toLog = log;
+    if (toLog) qemu.stdout.on('data', (d: Buffer) => toLog.write(d));
+    try {
+      const result = await watchConsole(qemu.stdout, {
+        expect: opts.expect ?? [],
+        timeoutMs: timeoutSec * 1000,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      logger.info(`reached the login prompt in ${result.seconds.toFixed(1)} s`);
+      return result;
+    } catch (e) {
+      if (opts.signal?.aborted) throw new InterruptedError(abortReason(opts.signal.reason));
+      throw await explain(e, qemu, () => stderr, opts.consoleLog, accel);
+    }
+  } finally {
+    if (qemu) {
+      qemu.kill('SIGKILL');
+      await within(qemu.exited, 5000);
+    }
+    if (log) {
+      const l = log;
+      await new Promise<void>((r) => l.end(r));
+    }
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+function abortReason(reason: unknown): string {
+  if (typeof reason === 'string') return reason;
+  if (reason instanceof Error && reason.name !== 'AbortError') return reason.message;
+  return 'a signal';
+}
+
+/** Adds what QEMU said and where the console is to a failed wait. */
+async function explain(
+  e: unknown,
+  qemu: LongProcess,
+  stderr: () => string,
+  consoleLog: string | undefined,
+  accel: Accel,
+): Promise<unknown> {
+  const where = consoleLog
+    ? `the whole console is in ${consoleLog}`
+    : 'pass a console log file to keep the whole console';
+  if (e instanceof BootTimeoutError) {
+    e.hint = `${where}${accel === 'tcg' ? '; without KVM a boot is slow: raise the timeout if the console was still progressing' : ''}`;
+    return e;
+  }
+  if (e instanceof BootFailedError) {
+    // The console closes when QEMU exits: say how it exited and what it printed.
+    const exit = await within(qemu.exited, 2000);
+    const how = !exit
+      ? 'QEMU stopped its console'
+      : exit.signal
+        ? `QEMU was killed by ${exit.signal}`
+        : `QEMU exited with code ${exit.exitCode}`;
+    const said = stderr().trim() ? `\n--- QEMU's messages ---\n${tail(stderr(), 10)}` : '';
+    const err = new BootFailedError(
+      `${how} while waiting for ${e.pending.join(', ')}${said}`,
+      e.consoleTail,
+      e.console,
+      e.pending,
+      `${where}; -no-reboot makes QEMU exit when the guest reboots or panics`,
+    );
+    return err;
+  }
+  return e;
+}

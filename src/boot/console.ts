@@ -1,0 +1,202 @@
+import { tail } from '../run/runner.ts';
+
+/**
+ * Watching a serial console: clean the raw bytes (ANSI escapes, carriage returns), and wait until
+ * the login prompt and every expected string have appeared, or time out with the console's tail.
+ */
+
+export const CONSOLE_TAIL_LINES = 30;
+
+/** The boot did not reach the login prompt (and every expected string) in time. */
+export class BootTimeoutError extends Error {
+  override name = 'BootTimeoutError';
+  constructor(
+    readonly timeoutSec: number,
+    /** What had not appeared yet ("login prompt", expected strings). */
+    readonly pending: readonly string[],
+    readonly consoleTail: string,
+    readonly console: string,
+    /** What to do about it. */
+    public hint?: string,
+  ) {
+    super(
+      `no ${pending.join(', ')} on the serial console after ${timeoutSec} s\n` +
+        `--- last ${CONSOLE_TAIL_LINES} lines of the console ---\n${consoleTail}`,
+    );
+  }
+}
+
+/** The console closed (QEMU exited) or the wait was aborted before the login prompt. */
+export class BootFailedError extends Error {
+  override name = 'BootFailedError';
+  constructor(
+    message: string,
+    readonly consoleTail: string,
+    readonly console: string,
+    /** What had not appeared yet. */
+    readonly pending: readonly string[] = [],
+    public hint?: string,
+  ) {
+    super(`${message}\n--- last ${CONSOLE_TAIL_LINES} lines of the console ---\n${consoleTail || '(empty)'}`);
+  }
+}
+
+// Serial output is full of control characters: these patterns match them on purpose.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matches terminal escapes
+const OSC_RE = /\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matches terminal escapes
+const CSI_RE = /\x1b\[[0-?]*[ -/]*[@-~]/;
+/** Other escapes: ESC, intermediates, one final byte (charset selection, keypad modes, RIS, …). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matches terminal escapes
+const ESC_OTHER_RE = /\x1b[ -/]*[0-~]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: removes control characters
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/g;
+const all = (re: RegExp) => new RegExp(re.source, 'g');
+const atStart = (re: RegExp) => new RegExp(`^(?:${re.source})`);
+const OSC = all(OSC_RE);
+const CSI = all(CSI_RE);
+const ESC_OTHER = all(ESC_OTHER_RE);
+const COMPLETE = { '[': atStart(CSI_RE), ']': atStart(OSC_RE), other: atStart(ESC_OTHER_RE) };
+
+/** Plain text of a complete piece of serial output: no escapes, no carriage returns, no controls. */
+export function cleanConsole(raw: string): string {
+  return raw
+    .replace(OSC, '')
+    .replace(CSI, '')
+    .replace(ESC_OTHER, '')
+    .replace(/\r+\n/g, '\n')
+    .replace(CONTROL, '');
+}
+
+/** How much of s can be cleaned now: holds back a trailing incomplete escape or a lone final \r. */
+function safeCut(s: string): number {
+  let cut = s.length;
+  const esc = s.lastIndexOf('\x1b');
+  if (esc >= 0 && s.length - esc < 256) {
+    const rest = s.slice(esc);
+    const complete = (rest[1] === '[' || rest[1] === ']' ? COMPLETE[rest[1]] : COMPLETE.other).test(rest);
+    if (!complete) cut = esc;
+  }
+  while (cut > 0 && s[cut - 1] === '\r') cut--;
+  return cut;
+}
+
+/** Cleans a stream chunk by chunk, even when an escape sequence is split between two chunks. */
+export function consoleCleaner(): { push(chunk: string): string; flush(): string } {
+  let pending = '';
+  return {
+    push(chunk) {
+      const s = pending + chunk;
+      const cut = safeCut(s);
+      pending = s.slice(cut);
+      return cleanConsole(s.slice(0, cut));
+    },
+    flush() {
+      const s = cleanConsole(pending);
+      pending = '';
+      return s;
+    },
+  };
+}
+
+export interface WatchConsoleOptions {
+  /** Strings that must all appear on the console (in any order), besides the login prompt. */
+  expect?: readonly string[];
+  loginPattern?: RegExp;
+  timeoutMs: number;
+  /** Stops waiting; rejects with a BootFailedError naming the reason. */
+  signal?: AbortSignal;
+}
+
+export interface WatchResult {
+  /** Seconds from the start of the watch to the last awaited string. */
+  seconds: number;
+  /** The whole console so far, cleaned. */
+  console: string;
+}
+
+/** A window of text ending at the newest output where a new match can be: from the line start before `from`. */
+function windowStart(text: string, from: number): number {
+  if (from <= 0) return 0;
+  return text.lastIndexOf('\n', Math.max(0, from - 1024)) + 1;
+}
+
+/**
+ * Resolves once the login prompt and every expected string have appeared on the stream. Rejects with
+ * BootTimeoutError after timeoutMs, with BootFailedError when the stream ends first or on abort.
+ */
+export function watchConsole(stream: NodeJS.ReadableStream, opts: WatchConsoleOptions): Promise<WatchResult> {
+  const started = Date.now();
+  const loginPattern = opts.loginPattern ?? /login:\s*$/m;
+  const waiting = new Map<string, (text: string, from: number) => boolean>();
+  waiting.set('login prompt', (text, from) => {
+    const re = new RegExp(loginPattern.source, loginPattern.flags.replace('g', ''));
+    return re.test(text.slice(windowStart(text, from)));
+  });
+  for (const s of opts.expect ?? []) {
+    waiting.set(JSON.stringify(s), (text, from) => text.includes(s, Math.max(0, from - s.length)));
+  }
+  const cleaner = consoleCleaner();
+  let text = '';
+
+  return new Promise<WatchResult>((resolve, reject) => {
+    const finish = (err?: Error) => {
+      clearTimeout(timer);
+      stream.removeListener('data', onData);
+      stream.removeListener('end', onEnd);
+      stream.removeListener('error', onError);
+      opts.signal?.removeEventListener('abort', onAbort);
+      stream.resume(); // keep draining whatever still comes, so the writer never blocks
+      if (err) reject(err);
+      else resolve({ seconds: (Date.now() - started) / 1000, console: text });
+    };
+    const check = (from: number) => {
+      for (const [name, seen] of waiting) if (seen(text, from)) waiting.delete(name);
+      if (waiting.size === 0) finish();
+    };
+    const onData = (chunk: Buffer | string) => {
+      const from = text.length;
+      text += cleaner.push(chunk.toString());
+      if (text.length > from) check(from);
+    };
+    const closed = (why: string) => {
+      const from = text.length;
+      text += cleaner.flush();
+      check(from);
+      if (waiting.size) {
+        finish(
+          new BootFailedError(
+            `${why} while waiting for ${[...waiting.keys()].join(', ')}`,
+            tail(text, CONSOLE_TAIL_LINES),
+            text,
+            [...waiting.keys()],
+          ),
+        );
+      }
+    };
+    const onEnd = () => closed('the console closed');
+    const onError = (e: Error) => closed(`the console failed (${e.message})`);
+    const onAbort = () => {
+      const reason = opts.signal?.reason;
+      closed(`stopped waiting (${reason instanceof Error ? reason.message : String(reason ?? 'aborted')})`);
+    };
+    const timer = setTimeout(() => {
+      text += cleaner.flush();
+      const pending = [...waiting.keys()];
+      finish(
+        new BootTimeoutError(
+          Math.round(opts.timeoutMs / 100) / 10,
+          pending,
+          tail(text, CONSOLE_TAIL_LINES),
+          text,
+        ),
+      );
+    }, opts.timeoutMs);
+
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

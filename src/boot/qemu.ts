@@ -1,0 +1,178 @@
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { execa } from 'execa';
+import { InternalError, UserError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Runner } from '../run/runner.ts';
+
+export { BootFailedError, BootTimeoutError } from './console.ts';
+
+/**
+ * QEMU for the boot check: the argv (pure), the UEFI firmware lookup, the throw-away overlay, and the
+ * one long-running process ib-native starts outside the Runner (QEMU runs until we kill it).
+ */
+
+export type ImageKind = 'iso' | 'qcow2';
+export type FirmwareKind = 'bios' | 'uefi';
+export type Accel = 'kvm' | 'tcg';
+
+/** SeaBIOS (QEMU's default), or OVMF: one combined file, or code plus a writable copy of the variables. */
+export type FirmwareSpec = { type: 'bios' } | { type: 'uefi'; code: string; vars?: string };
+
+export interface QemuArgsOptions {
+  kind: ImageKind;
+  /** The ISO, or for qcow2 the throw-away overlay (never the image itself). */
+  disk: string;
+  firmware: FirmwareSpec;
+  accel: Accel;
+  /** Default 2048. */
+  memoryMiB?: number;
+  /** Default 2. */
+  smp?: number;
+  /** NoCloud seed ISO, attached as a read-only virtio disk. */
+  seedIso?: string;
+}
+
+export const QEMU = 'qemu-system-x86_64';
+
+/** Commas in -drive option values are doubled. */
+const driveValue = (path: string) => path.replace(/,/g, ',,');
+
+export function qemuArgs(o: QemuArgsOptions): string[] {
+  const argv = [QEMU, '-name', 'ib-native-boot', '-machine', 'q35'];
+  argv.push('-accel', o.accel, '-cpu', o.accel === 'kvm' ? 'host' : 'max');
+  argv.push('-m', String(o.memoryMiB ?? 2048), '-smp', String(o.smp ?? 2));
+  // The serial console on stdout, nothing graphical, no monitor; exit instead of rebooting.
+  argv.push('-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot');
+  argv.push('-nic', 'user,model=virtio-net-pci');
+  if (o.firmware.type === 'uefi') {
+    if (o.firmware.vars) {
+      argv.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${driveValue(o.firmware.code)}`);
+      argv.push('-drive', `if=pflash,format=raw,unit=1,file=${driveValue(o.firmware.vars)}`);
+    } else {
+      argv.push('-bios', o.firmware.code);
+    }
+  }
+  if (o.kind === 'iso') argv.push('-cdrom', o.disk, '-boot', 'order=d');
+  else argv.push('-drive', `file=${driveValue(o.disk)},if=virtio,format=qcow2`, '-boot', 'order=c');
+  if (o.seedIso) argv.push('-drive', `file=${driveValue(o.seedIso)},if=virtio,format=raw,readonly=on`);
+  return argv;
+}
+
+/** Where Debian and Ubuntu put OVMF, best first. */
+export const OVMF_CANDIDATES: readonly { code: string; vars?: string }[] = [
+  { code: '/usr/share/ovmf/OVMF.fd' },
+  { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', vars: '/usr/share/OVMF/OVMF_VARS_4M.fd' },
+  { code: '/usr/share/OVMF/OVMF_CODE.fd', vars: '/usr/share/OVMF/OVMF_VARS.fd' },
+  { code: '/usr/share/qemu/OVMF.fd' },
+];
+
+/**
+ * The UEFI firmware on this host. A `vars` file is a template: copy it before use, QEMU writes to it.
+ */
+export function findUefiFirmware(exists: (path: string) => boolean = existsSync): {
+  code: string;
+  vars?: string;
+} {
+  const found = OVMF_CANDIDATES.find((c) => exists(c.code) && (!c.vars || exists(c.vars)));
+  if (!found) {
+    throw new UserError(
+      `UEFI firmware (OVMF) not found; looked for ${OVMF_CANDIDATES.map((c) => c.code).join(', ')}`,
+      'install it with: apt-get install ovmf (or boot with BIOS firmware)',
+    );
+  }
+  return found;
+}
+
+/** ISO or QCOW2, from the file's magic bytes (falling back on its extension). */
+export function detectImageKind(path: string): ImageKind {
+  const head = Buffer.alloc(0x8006);
+  let n = 0;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      n = readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    throw new UserError(`cannot read the image ${path}: ${(e as Error).message}`);
+  }
+  if (n >= 4 && head.subarray(0, 4).equals(Buffer.from([0x51, 0x46, 0x49, 0xfb]))) return 'qcow2';
+  if (n >= 0x8006 && head.subarray(0x8001, 0x8006).toString('latin1') === 'CD001') return 'iso';
+  const ext = extname(path).toLowerCase();
+  if (ext === '.iso') return 'iso';
+  if (ext === '.qcow2') return 'qcow2';
+  throw new UserError(
+    `${path} is neither an ISO 9660 image nor a QCOW2 image`,
+    'boot an .iso or .qcow2 built by ib-native (convert raw disks with: qemu-img convert -O qcow2 in.img out.qcow2)',
+  );
+}
+
+/** Creates a throw-away QCOW2 overlay on top of the image, so booting never changes the image. */
+export async function createOverlay(runner: Runner, absImage: string, dir: string): Promise<string> {
+  if (!absImage.startsWith('/'))
+    throw new InternalError(`createOverlay needs an absolute path, got ${absImage}`);
+  const overlay = join(dir, 'overlay.qcow2');
+  await runner.run(['qemu-img', 'create', '-f', 'qcow2', '-F', 'qcow2', '-b', absImage, overlay], {
+    context: 'create a throw-away overlay for the boot check',
+  });
+  return overlay;
+}
+
+/** A process that runs until killed (QEMU). */
+export interface LongProcess {
+  readonly pid: number | undefined;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** Settles when the process has exited; never rejects. */
+  readonly exited: Promise<{ exitCode?: number; signal?: string }>;
+  /** Signals the whole process group. */
+  kill(signal?: NodeJS.Signals): void;
+}
+
+export type SpawnLong = (argv: readonly string[], logger: Logger) => LongProcess;
+
+/**
+ * Starts a long-running command in its own process group, stdin closed, locale fixed, with
+ * PR_SET_PDEATHSIG (setpriv) so it dies if ib-native dies. The caller must kill() it.
+ */
+export const spawnLong: SpawnLong = (argv, logger) => {
+  const [file, ...args] = existsSync('/usr/bin/setpriv')
+    ? ['setpriv', '--pdeathsig', 'KILL', '--', ...argv]
+    : argv;
+  logger.debug(`$ ${argv.join(' ')}   (long-running)`);
+  const child = execa(file!, args, {
+    env: { LC_ALL: 'C.UTF-8' },
+    extendEnv: true,
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: false,
+    reject: false,
+    detached: true,
+    stripFinalNewline: false,
+  });
+  const exited = child.then(
+    (r) => ({
+      ...(typeof r.exitCode === 'number' ? { exitCode: r.exitCode } : {}),
+      ...(r.signal ? { signal: r.signal } : {}),
+    }),
+    () => ({}),
+  );
+  return {
+    pid: child.pid,
+    stdout: child.stdout,
+    stderr: child.stderr,
+    exited,
+    kill(signal = 'SIGKILL') {
+      if (!child.pid) return;
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // already gone
+      }
+    },
+  };
+};

@@ -1,0 +1,295 @@
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Cache, DEFAULT_MAX_AGE_DAYS, contentKey } from './cache/store.ts';
+import { computeLayout, type Layout } from './disk/layout.ts';
+import { type Distro, getDistro } from './distro/index.ts';
+import { UserError, ValidationError } from './errors.ts';
+import type { Logger } from './log.ts';
+import { diskCmdline, liveCmdline } from './modules/grub.ts';
+import { planProfile } from './modules/index.ts';
+import { applyOps } from './ops/apply.ts';
+import type { Op } from './ops/types.ts';
+import { type ResolveOverrides, type ResolvedProfile, resolveProfile } from './profile/resolve.ts';
+import type { Context, Format } from './profile/schema.ts';
+import type { Runner } from './run/runner.ts';
+import { withChroot } from './stages/chroot.ts';
+import { buildIso, defaultMetaData, readConfigDrive } from './stages/iso.ts';
+import { buildQcow2 } from './stages/qcow2.ts';
+import { buildRootfs, installedKernels, installSet, ROOTFS_STAGE_VERSION, type RootfsInputs } from './stages/rootfs.ts';
+import { type BlockDeviceKind, chooseBlockDevice, sweepStaleAttachments } from './sys/blockdev.ts';
+import { installedPackages } from './sys/dpkg.ts';
+import { asideName, discard, publish, removeTree, sha256File, sha256Text } from './sys/files.ts';
+import { type MountScope, withMounts } from './sys/mounts.ts';
+import { hostToolVersions } from './toolversions.ts';
+
+export interface BuildOptions {
+  profile: string;
+  overrides: ResolveOverrides;
+  outputDir: string;
+  cacheDir: string;
+  noCache?: boolean;
+  refresh?: boolean;
+  maxAgeDays?: number;
+  blockDevice?: BlockDeviceKind;
+  userData?: string;
+  metaData?: string;
+  networkData?: string;
+  /** Environment for network tools (proxy settings). */
+  netEnv?: Record<string, string>;
+  squashfsThreads?: number;
+}
+
+export interface BuildDeps {
+  runner: Runner;
+  logger: Logger;
+  /** Set when a signal asked us to stop; checked between steps. */
+  interrupted?: () => string | undefined;
+}
+
+export interface BuildResult {
+  profile: ResolvedProfile;
+  outputs: { format: Format; path: string; sha256: string; bytes: number }[];
+  manifest: string;
+  stages: Record<string, number>;
+  cacheHits: Record<string, boolean>;
+}
+
+/** Everything decided before any work: pure but for reading the profile and its files. */
+export interface BuildPlan {
+  profile: ResolvedProfile;
+  distro: Distro;
+  ops: Op[];
+  rootfs: RootfsInputs;
+  rootfsKey: string;
+  layout?: Layout;
+}
+
+function fileDigest(f: string | undefined): string | undefined {
+  return f && existsSync(f) ? sha256Text(readFileSync(f)) : undefined;
+}
+
+export async function planBuild(ref: string, overrides: ResolveOverrides, cwd = process.cwd()): Promise<BuildPlan> {
+  const profile = await resolveProfile(ref, overrides, cwd);
+  const distro = getDistro(profile.distro, profile.mirror);
+  const { ops, packages } = planProfile(profile);
+  const rootfs: RootfsInputs = {
+    distro,
+    packages,
+    repos: profile.repos ?? [],
+    blockedPackages: profile.blockedPackages ?? [],
+    bootstrapper: 'debootstrap',
+  };
+  const rootfsKey = contentKey({
+    v: ROOTFS_STAGE_VERSION,
+    distro,
+    install: installSet(rootfs),
+    repos: rootfs.repos.map((r) => ({ ...r, key: fileDigest(r.key) })),
+    blocked: rootfs.blockedPackages,
+    bootstrapper: rootfs.bootstrapper,
+  });
+  let layout: Layout | undefined;
+  if (profile.formats.includes('qcow2')) {
+    const { layout: l, issues } = computeLayout(profile.disk?.size, profile.disk?.partitions);
+    if (issues.length) throw new ValidationError(profile.sources.at(-1) ?? profile.name, issues);
+    layout = l;
+  }
+  return { profile, distro, ops, rootfs, rootfsKey, layout };
+}
+
+const CONTEXT_OF: Record<Format, Context> = { iso: 'iso', qcow2: 'qcow2' };
+
+export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildResult> {
+  const { runner, logger } = deps;
+  const stages: Record<string, number> = {};
+  const cacheHits: Record<string, boolean> = {};
+  const checkpoint = () => {
+    const sig = deps.interrupted?.();
+    if (sig) throw new UserError(`interrupted by ${sig}`);
+  };
+  const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    checkpoint();
+    const t0 = Date.now();
+    try {
+      return await fn();
+    } finally {
+      stages[name] = (stages[name] ?? 0) + (Date.now() - t0) / 1000;
+    }
+  };
+
+  const plan = await timed('plan', () => planBuild(opts.profile, opts.overrides));
+  const { profile } = plan;
+  const configDrive = readConfigDrive({ userData: opts.userData, metaData: opts.metaData, networkData: opts.networkData });
+  const outDir = path.resolve(opts.outputDir);
+  mkdirSync(outDir, { recursive: true });
+  const blockDevice = profile.formats.includes('qcow2') ? chooseBlockDevice(opts.blockDevice) : 'loop';
+
+  const cacheRoot = opts.noCache ? path.join(opts.cacheDir, 'work', `nocache-${process.pid}-${Date.now()}`) : opts.cacheDir;
+  const cache = new Cache(cacheRoot, runner, logger);
+  await sweepStaleAttachments(runner, path.join(opts.cacheDir, 'attachments'), logger);
+  const work = path.join(opts.cacheDir, 'work', `build-${process.pid}-${Date.now()}`);
+  mkdirSync(work, { recursive: true });
+  const asides: string[] = [];
+  const outputs: BuildResult['outputs'] = [];
+  try {
+    const rootfs = await timed('rootfs', async () => {
+      const r = await cache.obtain(
+        'rootfs',
+        plan.rootfsKey,
+        {
+          summary: `${plan.distro.name}, ${installSet(plan.rootfs).length} packages`,
+          usedBy: profile.name,
+          refresh: opts.refresh,
+          maxAgeMs: (opts.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS) * 86400000,
+        },
+        async (dir) => {
+          const tree = path.join(dir, 'tree');
+          mkdirSync(tree);
+          await buildRootfs({ runner, logger, packageCache: cache.packages, env: opts.netEnv ?? {} }, plan.rootfs, tree);
+        },
+      );
+      cacheHits.rootfs = r.hit;
+      logger.info(`rootfs: ${r.hit ? 'reused from cache' : 'built'} (${plan.rootfsKey})`);
+      return path.join(r.dir, 'tree');
+    });
+
+    const kernels = installedKernels(rootfs);
+    const kernelVersion = kernels.at(-1);
+    if (!kernelVersion) throw new UserError(`no kernel in the rootfs ${rootfs}`, 'run with --refresh to rebuild it');
+
+    const layers = path.join(work, 'layers');
+    const commonOps = plan.ops.filter((o) => o.module !== 'finalize');
+    const finalOps = plan.ops.filter((o) => o.module === 'finalize');
+    const applyCtx = { runner, logger, download: (url: string, dest: string) => download(runner, url, dest, opts.netEnv) };
+
+    await timed('configure', async () => {
+      await withMounts(runner, async (m) => {
+        const merged = await overlay(m, layers, 'common', [rootfs]);
+        await withChroot(merged, runner, { env: opts.netEnv }, async (chroot) => {
+          const n = await applyOps(commonOps, 'common', { ...applyCtx, chroot });
+          logger.info(`configure: ${n} common operations applied`);
+        });
+      });
+    });
+
+    for (const format of profile.formats) {
+      const ctx = CONTEXT_OF[format];
+      const final = path.join(outDir, `${profile.name}.${format}`);
+      const tmp = asideName(final);
+      asides.push(tmp, `${tmp}.sha256`);
+      await timed(format, async () => {
+        await withMounts(runner, async (m) => {
+          const merged = await overlay(m, layers, ctx, [path.join(layers, 'common', 'upper'), rootfs]);
+          await withChroot(merged, runner, { env: opts.netEnv }, async (chroot) => {
+            // ops scoped to this format, then finalize (common, then format-scoped) last
+            const n = await applyOps(commonOps, ctx, { ...applyCtx, chroot });
+            await applyOps(finalOps, 'common', { ...applyCtx, chroot });
+            await applyOps(finalOps, ctx, { ...applyCtx, chroot });
+            logger.info(`${format}: ${n} ${format}-only operations applied, finalized`);
+          });
+          const fwork = path.join(work, format);
+          mkdirSync(fwork, { recursive: true });
+          const title = `${profile.name} (${plan.distro.name})`;
+          if (format === 'iso') {
+            await buildIso(runner, logger, {
+              tree: merged,
+              work: fwork,
+              out: tmp,
+              kernelVersion,
+              cmdline: liveCmdline(profile),
+              marker: `ib-native-${plan.rootfsKey.slice(0, 12)}`,
+              title,
+              squashfs: {
+                compression: profile.iso?.compression ?? 'zstd',
+                threads: profile.iso?.threads ?? opts.squashfsThreads ?? os.availableParallelism(),
+                exclude: ['boot'],
+                sourceDateEpoch: sourceDateEpoch(),
+              },
+              configDrive: {
+                ...configDrive,
+                generatedMetaData: defaultMetaData(uuidFor(`${profile.name}:${plan.rootfsKey}`), profile.hostname, profile.name),
+              },
+            });
+          } else {
+            await buildQcow2(runner, logger, {
+              tree: merged,
+              work: fwork,
+              out: tmp,
+              layout: plan.layout!,
+              seed: `${profile.name}:${plan.rootfsKey}`,
+              kernelVersion,
+              cmdline: diskCmdline(profile),
+              title,
+              grubTimeout: profile.grub?.timeout ?? 1,
+              grubSerialCommand: profile.grub?.serialCommand,
+              blockDevice,
+              registryDir: path.join(opts.cacheDir, 'attachments'),
+              compress: profile.qcow2?.compress ?? true,
+              compressionType: profile.qcow2?.compressionType ?? 'zlib',
+            });
+          }
+          await removeTree(runner, fwork);
+        });
+      });
+      checkpoint();
+      const sha256 = (await publish(tmp, final))!;
+      outputs.push({ format, path: final, sha256, bytes: statSync(final).size });
+      logger.info(`${format}: wrote ${final}`);
+    }
+
+    const manifestPath = path.join(outDir, `${profile.name}.manifest.json`);
+    const manifest = {
+      ibNative: '0.1.0',
+      profile,
+      distro: plan.distro,
+      rootfsKey: plan.rootfsKey,
+      kernel: kernelVersion,
+      packages: installedPackages(rootfs),
+      outputs: outputs.map((o) => ({ format: o.format, file: path.basename(o.path), sha256: o.sha256, bytes: o.bytes })),
+      hostTools: await hostToolVersions(runner),
+      stages,
+      cacheHits,
+      builtAt: new Date((sourceDateEpoch() ?? Date.now() / 1000) * 1000).toISOString(),
+    };
+    const mtmp = asideName(manifestPath);
+    asides.push(mtmp, `${mtmp}.sha256`);
+    writeFileSync(mtmp, `${JSON.stringify(manifest, null, 2)}\n`);
+    await publish(mtmp, manifestPath);
+    return { profile, outputs, manifest: manifestPath, stages, cacheHits };
+  } finally {
+    discard(...asides);
+    await removeTree(runner, work).catch((e) => logger.warn(`could not remove ${work}: ${(e as Error).message}`));
+    if (opts.noCache) await removeTree(runner, cacheRoot).catch(() => undefined);
+  }
+}
+
+/** Mount an overlay for one configuration layer; returns the merged view. */
+async function overlay(m: MountScope, layers: string, name: string, lower: string[]): Promise<string> {
+  const base = path.join(layers, name);
+  for (const d of ['upper', 'work', 'merged']) mkdirSync(path.join(base, d), { recursive: true });
+  const merged = path.join(base, 'merged');
+  await m.mount(
+    ['-t', 'overlay', '-o', `lowerdir=${lower.join(':')},upperdir=${base}/upper,workdir=${base}/work`, 'overlay'],
+    merged,
+  );
+  return merged;
+}
+
+async function download(runner: Runner, url: string, dest: string, env?: Record<string, string>): Promise<void> {
+  await runner.run(['curl', '--fail', '--silent', '--show-error', '--location', '--retry', '3', '--output', dest, url], {
+    env,
+    context: `downloading ${url}`,
+  });
+}
+
+export function sourceDateEpoch(): number | undefined {
+  const v = process.env.SOURCE_DATE_EPOCH;
+  return v && /^\d+$/.test(v) ? Number(v) : undefined;
+}
+
+function uuidFor(seed: string): string {
+  const h = sha256Text(seed);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+export { sha256File };

@@ -1,0 +1,184 @@
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../log.ts';
+import type { Runner } from '../run/runner.ts';
+import { removeTree, sha256Text } from '../sys/files.ts';
+import { withLock } from './lock.ts';
+
+/**
+ * The stage cache. Layout under the cache root:
+ *   packages/              .deb files shared by every build (apt still verifies signatures)
+ *   rootfs/<key>/tree      a complete base root filesystem
+ *   rootfs/<key>/entry.json  written last: an entry without it is incomplete and never used
+ *   locks/<kind>-<key>.lock  one lock per entry being built
+ *   work/<build>/          per-build scratch space (removed at the end)
+ *   attachments/           loop/nbd devices in use, for cleanup after a crash
+ */
+export const DEFAULT_CACHE_DIR = '/var/cache/ib-native';
+export const DEFAULT_MAX_AGE_DAYS = 7;
+
+export interface EntryInfo {
+  kind: string;
+  key: string;
+  createdAt: string;
+  /** Human summary of what the key covers. */
+  summary: string;
+  usedBy: string[];
+}
+
+/** Stable JSON (sorted keys) so that a key depends on content only. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v);
+}
+
+export function contentKey(parts: unknown): string {
+  return sha256Text(canonicalJson(parts)).slice(0, 24);
+}
+
+export class Cache {
+  constructor(
+    readonly root: string,
+    private readonly runner: Runner,
+    private readonly logger: Logger,
+  ) {
+    for (const d of ['packages', 'rootfs', 'locks', 'work', 'attachments']) mkdirSync(path.join(root, d), { recursive: true });
+  }
+
+  get packages(): string {
+    return path.join(this.root, 'packages');
+  }
+  get attachments(): string {
+    return path.join(this.root, 'attachments');
+  }
+  entryDir(kind: string, key: string): string {
+    return path.join(this.root, kind, key);
+  }
+
+  info(kind: string, key: string): EntryInfo | undefined {
+    const f = path.join(this.entryDir(kind, key), 'entry.json');
+    return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as EntryInfo) : undefined;
+  }
+
+  /**
+   * Return the entry for `key`, building it with `build(dir)` when missing (or when `refresh`,
+   * or older than `maxAgeMs`). Built aside and renamed into place, under a per-entry lock.
+   */
+  async obtain(
+    kind: string,
+    key: string,
+    opts: { summary: string; usedBy: string; refresh?: boolean; maxAgeMs?: number },
+    build: (dir: string) => Promise<void>,
+  ): Promise<{ dir: string; hit: boolean }> {
+    const dir = this.entryDir(kind, key);
+    const lock = path.join(this.root, 'locks', `${kind}-${key}.lock`);
+    return withLock(
+      lock,
+      async () => {
+        const existing = this.info(kind, key);
+        const age = existing ? Date.now() - Date.parse(existing.createdAt) : 0;
+        const stale = existing && opts.maxAgeMs !== undefined && age > opts.maxAgeMs;
+        if (existing && !opts.refresh && !stale) {
+          this.markUsed(kind, key, opts.usedBy);
+          return { dir, hit: true };
+        }
+        if (stale) this.logger.info(`cache: ${kind} ${key} is ${(age / 86400000).toFixed(1)} days old; rebuilding it (--max-age)`);
+        const building = path.join(this.root, kind, `.${key}.building-${process.pid}`);
+        await removeTree(this.runner, building);
+        mkdirSync(building, { recursive: true });
+        try {
+          await build(building);
+          const entry: EntryInfo = { kind, key, createdAt: new Date().toISOString(), summary: opts.summary, usedBy: [opts.usedBy] };
+          writeFileSync(path.join(building, 'entry.json'), `${JSON.stringify(entry, null, 2)}\n`);
+          if (existsSync(dir)) {
+            const trash = path.join(this.root, kind, `.${key}.old-${process.pid}`);
+            renameSync(dir, trash);
+            renameSync(building, dir);
+            await removeTree(this.runner, trash);
+          } else {
+            renameSync(building, dir);
+          }
+        } catch (e) {
+          await removeTree(this.runner, building).catch(() => undefined);
+          throw e;
+        }
+        return { dir, hit: false };
+      },
+      () => this.logger.info(`cache: waiting for another build that is making ${kind} ${key}`),
+    );
+  }
+
+  private markUsed(kind: string, key: string, by: string): void {
+    const f = path.join(this.entryDir(kind, key), 'entry.json');
+    const e = this.info(kind, key);
+    if (!e || e.usedBy.includes(by)) return;
+    e.usedBy = [...e.usedBy, by].slice(-20);
+    writeFileSync(f, `${JSON.stringify(e, null, 2)}\n`);
+  }
+
+  list(): (EntryInfo & { bytes: number; ageDays: number })[] {
+    const out: (EntryInfo & { bytes: number; ageDays: number })[] = [];
+    for (const kind of ['rootfs', 'squashfs']) {
+      const d = path.join(this.root, kind);
+      if (!existsSync(d)) continue;
+      for (const key of readdirSync(d).filter((n) => !n.startsWith('.'))) {
+        const e = this.info(kind, key);
+        if (!e) continue;
+        out.push({ ...e, bytes: duBytes(this.entryDir(kind, key)), ageDays: (Date.now() - Date.parse(e.createdAt)) / 86400000 });
+      }
+    }
+    return out;
+  }
+
+  async prune(opts: { olderThanDays?: number; all?: boolean }): Promise<string[]> {
+    const removed: string[] = [];
+    for (const e of this.list()) {
+      if (!opts.all && (opts.olderThanDays === undefined || e.ageDays < opts.olderThanDays)) continue;
+      await withLock(path.join(this.root, 'locks', `${e.kind}-${e.key}.lock`), () =>
+        removeTree(this.runner, this.entryDir(e.kind, e.key)),
+      );
+      removed.push(`${e.kind}/${e.key}`);
+    }
+    if (opts.all) {
+      await removeTree(this.runner, this.packages);
+      mkdirSync(this.packages, { recursive: true });
+      removed.push('packages');
+    }
+    return removed;
+  }
+}
+
+function duBytes(dir: string): number {
+  // apparent size, walking the tree without following links or crossing mounts
+  let total = 0;
+  const stack = [dir];
+  const dev = statSync(dir).dev;
+  while (stack.length) {
+    const d = stack.pop()!;
+    let names: string[] = [];
+    try {
+      names = readdirSync(d);
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      const p = path.join(d, n);
+      try {
+        const l = lstatSync(p);
+        if (l.isSymbolicLink()) continue;
+        if (l.isDirectory()) {
+          if (l.dev === dev) stack.push(p);
+        } else total += Number(l.size);
+      } catch {
+        // vanished
+      }
+    }
+  }
+  return total;
+}

@@ -1,0 +1,14 @@
+import { ops } from '../ops/types.ts';
+import type { ConfigModule } from './types.ts';
+
+const NAME = 'directories';
+
+/** Directories to create, with mode and ownership. */
+export const directoriesModule: ConfigModule = {
+  name: NAME,
+  plan(p) {
+    return (p.directories ?? []).flatMap(({ path, mode, owner, group, contexts }) =>
+      ops(NAME, contexts, { kind: 'mkdir', path, mode, owner, group }),
+    );
+  },
+};

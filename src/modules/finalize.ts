@@ -1,0 +1,91 @@
+import { type OpBody, ops } from '../ops/types.ts';
+import { URL_RESOURCES_DIR } from './fetch.ts';
+import type { ConfigModule } from './types.ts';
+
+const NAME = 'finalize';
+
+export const SSH_KEYGEN_UNIT = 'ib-native-ssh-keygen.service';
+
+/** Generates host keys on first boot, so no two nodes share them; skipped once any key exists. */
+export const SSH_KEYGEN_UNIT_CONTENT = `# written by ib-native: the image ships without SSH host keys
+[Unit]
+Description=Generate SSH host keys on first boot
+ConditionPathExistsGlob=!/etc/ssh/ssh_host_*_key
+After=cloud-init.service
+Before=ssh.service
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -A
+RemainAfterExit=yes
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+/** Constant script: an account with an empty password field would accept any password; lock root's instead. */
+const NO_EMPTY_ROOT_PASSWORD = `if [ -z "$(getent shadow root | cut -d: -f2)" ]; then usermod -p '*' root; fi`;
+
+/**
+ * Last module: strip what must not ship (caches, bytecode, apt lists, machine identity, SSH host
+ * keys, shell history, downloads) and make the first boot create what is per machine.
+ * The engine applies these last in every image, after the image's own context ops.
+ */
+export const finalizeModule: ConfigModule = {
+  name: NAME,
+  plan() {
+    const bodies: OpBody[] = [
+      {
+        kind: 'run',
+        argv: [
+          'find',
+          '/usr',
+          '/var',
+          '(',
+          '-name',
+          '*.pyc',
+          '-o',
+          '-name',
+          '__pycache__',
+          ')',
+          '-prune',
+          '-exec',
+          'rm',
+          '-rf',
+          '{}',
+          '+',
+        ],
+        description: 'delete Python bytecode',
+      },
+      { kind: 'run', argv: ['apt-get', 'clean'], description: 'empty the apt package cache' },
+      {
+        kind: 'run',
+        argv: ['find', '/var/lib/apt/lists', '-mindepth', '1', '-delete'],
+        description: 'remove the apt lists',
+      },
+      // empty, not absent: systemd then generates a machine-id on first boot
+      { kind: 'writeFile', path: '/etc/machine-id', content: '', mode: '0444' },
+      { kind: 'symlink', path: '/var/lib/dbus/machine-id', target: '/etc/machine-id' },
+      {
+        kind: 'run',
+        argv: ['find', '/etc/ssh', '-maxdepth', '1', '-name', 'ssh_host_*', '-delete'],
+        description: 'remove SSH host keys',
+      },
+      {
+        kind: 'writeFile',
+        path: `/etc/systemd/system/${SSH_KEYGEN_UNIT}`,
+        content: SSH_KEYGEN_UNIT_CONTENT,
+        mode: '0644',
+      },
+      { kind: 'unit', name: SSH_KEYGEN_UNIT, action: 'enable' },
+      {
+        kind: 'run',
+        argv: ['/bin/sh', '-c', NO_EMPTY_ROOT_PASSWORD],
+        description: 'make sure root has no empty password',
+      },
+      { kind: 'remove', path: URL_RESOURCES_DIR },
+      { kind: 'remove', path: '/root/.bash_history' },
+    ];
+    return ops(NAME, undefined, ...bodies);
+  },
+};

@@ -1,0 +1,38 @@
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { Issue } from './render.ts';
+import type { ConfigModule } from './types.ts';
+
+const NAME = 'repos';
+
+const isUrl = (key: string) => /^[a-z]+:\/\//.test(key);
+
+/**
+ * Extra apt repositories. The engine writes their sources and keys and installs their packages;
+ * this module checks, before anything runs, that every repo that installs packages is signed.
+ */
+export const reposModule: ConfigModule = {
+  name: NAME,
+  plan: () => [],
+  validate(p) {
+    const issues: Issue[] = [];
+    (p.repos ?? []).forEach((r, i) => {
+      if (r.key === undefined && !r.trusted && r.packages.length > 0)
+        issues.push({
+          path: `repos[${i}].key`,
+          message: `repo "${r.name}" installs packages but has no key; give key: "./keys/${r.name}.asc" (the repo's signing key, relative to the profile), or trusted: true to skip signature checks`,
+        });
+      if (r.key !== undefined && r.trusted)
+        issues.push({
+          path: `repos[${i}].trusted`,
+          message: `repo "${r.name}" has a key and trusted: true; keep one`,
+        });
+      if (r.key !== undefined && !isUrl(r.key) && !(existsSync(r.key) && statSync(r.key).isFile())) {
+        const readme = path.join(path.dirname(r.key), 'README.md');
+        const how = existsSync(readme) ? `see ${readme}` : `put the repo's ASCII-armored signing key there`;
+        issues.push({ path: `repos[${i}].key`, message: `key file ${r.key} not found; ${how}` });
+      }
+    });
+    return issues;
+  },
+};

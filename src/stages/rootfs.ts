@@ -1,0 +1,182 @@
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { type AptSource, type Distro, distroSources, renderDeb822 } from '../distro/index.ts';
+import { UserError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Repo } from '../profile/schema.ts';
+import type { Runner } from '../run/runner.ts';
+import { withChroot } from './chroot.ts';
+
+/** Everything that decides the content of the base root filesystem (and so its cache key). */
+export interface RootfsInputs {
+  distro: Distro;
+  packages: string[];
+  repos: Repo[];
+  blockedPackages: string[];
+  bootstrapper: 'debootstrap' | 'mmdebstrap';
+}
+
+export const ROOTFS_STAGE_VERSION = 3;
+const MIRROR_RETRIES = 2;
+
+export function keyInImage(repo: Repo, distro: Distro): string {
+  const binary = !distro.aptReadsArmoredKeys || !repo.key?.endsWith('.asc');
+  return `/etc/apt/keyrings/ib-native-${repo.name}.${binary ? 'gpg' : 'asc'}`;
+}
+
+/** The apt sources of a build (pure): the distro's, then each extra repo. */
+export function aptSources(inputs: RootfsInputs): AptSource[] {
+  const { distro } = inputs;
+  return [
+    ...distroSources(distro, distro.keyring),
+    ...inputs.repos.map((r) => ({
+      name: r.name,
+      uris: r.url,
+      suites: [r.suite],
+      components: r.components,
+      trusted: r.trusted && !r.key,
+      signedBy: r.key ? keyInImage(r, distro) : undefined,
+    })),
+  ];
+}
+
+/** apt preferences that keep blocked packages out, now and later (kept in the image). */
+export function renderBlocked(pkgs: readonly string[]): string {
+  return pkgs.map((p) => `Package: ${p}\nPin: origin *\nPin-Priority: -1\n`).join('\n');
+}
+
+/** The complete package set of one apt transaction (pure, sorted, deduped). */
+export function installSet(inputs: RootfsInputs): string[] {
+  const fromRepos = inputs.repos.flatMap((r) => r.packages);
+  const all = [...inputs.distro.kernelPackages, ...inputs.distro.bootPackages, ...inputs.packages, ...fromRepos];
+  const byName = new Map<string, string>();
+  for (const p of all) byName.set(p.replace(/=.*$/, ''), p);
+  for (const b of inputs.blockedPackages) byName.delete(b);
+  return [...byName.values()].sort();
+}
+
+export function debootstrapArgv(d: Distro, target: string, cacheDir: string): string[] {
+  return [
+    'debootstrap',
+    '--variant=minbase',
+    `--arch=${d.arch}`,
+    `--components=${d.components.join(',')}`,
+    `--keyring=${d.keyring}`,
+    `--cache-dir=${cacheDir}`,
+    '--include=ca-certificates,gnupg',
+    d.suite,
+    target,
+    d.mirror,
+  ];
+}
+
+export function aptInstallArgv(pkgs: readonly string[]): string[] {
+  return [
+    'apt-get',
+    '-y',
+    '-q',
+    '-o',
+    'Dpkg::Options::=--force-confdef',
+    '-o',
+    'Dpkg::Options::=--force-confold',
+    '-o',
+    'Acquire::Retries=3',
+    '--no-install-recommends',
+    'install',
+    ...pkgs,
+  ];
+}
+
+export interface RootfsContext {
+  runner: Runner;
+  logger: Logger;
+  packageCache: string;
+  env: Record<string, string>;
+}
+
+/** Build the base root filesystem into `target` (an empty folder). */
+export async function buildRootfs(ctx: RootfsContext, inputs: RootfsInputs, target: string): Promise<void> {
+  const { runner, logger, distro } = { ...ctx, distro: inputs.distro };
+  if (!existsSync(distro.keyring))
+    throw new UserError(`the ${distro.name} archive keyring is missing: ${distro.keyring}`, distro.keyringHint);
+  mkdirSync(ctx.packageCache, { recursive: true });
+
+  logger.info(`rootfs: bootstrapping ${distro.name} from ${distro.mirror}`);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await runner.run(debootstrapArgv(distro, target, ctx.packageCache), { context: 'debootstrap', env: ctx.env });
+      break;
+    } catch (e) {
+      if (attempt > MIRROR_RETRIES) throw e;
+      logger.warn(`debootstrap failed (attempt ${attempt}); retrying from scratch`);
+      await runner.run(['rm', '-rf', '--one-file-system', '--', target]);
+      mkdirSync(target, { recursive: true });
+      await new Promise((r) => setTimeout(r, 3000 * attempt));
+    }
+  }
+  // debootstrap copied the build host's resolv.conf and hostname: they do not belong in an image.
+  rmSync(path.join(target, 'etc/resolv.conf'), { force: true });
+  rmSync(path.join(target, 'etc/apt/sources.list'), { force: true });
+
+  writeAptConfig(inputs, target);
+  const pkgs = installSet(inputs);
+  await withChroot(target, runner, { packageCache: ctx.packageCache, env: ctx.env }, async (c) => {
+    // initramfs once at the end, not per package
+    await c.run(['dpkg-divert', '--local', '--rename', '--add', '/usr/sbin/update-initramfs']);
+    writeFileSync(path.join(target, 'usr/sbin/update-initramfs'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    logger.info(`rootfs: installing ${pkgs.length} packages in one transaction`);
+    await c.run(['apt-get', '-q', '-o', 'Acquire::Retries=3', 'update'], { context: 'apt-get update', retries: MIRROR_RETRIES });
+    await c.run(aptInstallArgv(pkgs), { context: 'installing packages', retries: MIRROR_RETRIES });
+    rmSync(path.join(target, 'usr/sbin/update-initramfs'));
+    await c.run(['dpkg-divert', '--local', '--rename', '--remove', '/usr/sbin/update-initramfs']);
+    const kernels = installedKernels(target);
+    if (kernels.length === 0) throw new UserError('no kernel was installed in the image', 'keep the distro kernel package in the package list');
+    for (const k of kernels) {
+      logger.info(`rootfs: generating initramfs for ${k}`);
+      await c.run(['update-initramfs', '-c', '-k', k], { context: 'update-initramfs' });
+    }
+  });
+}
+
+/** Kernel versions that have modules in the tree, newest last. */
+export function installedKernels(root: string): string[] {
+  const dir = path.join(root, 'lib/modules');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).sort(compareVersions);
+}
+
+export function compareVersions(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
+
+function writeAptConfig(inputs: RootfsInputs, target: string): void {
+  const dir = path.join(target, 'etc/apt');
+  mkdirSync(path.join(dir, 'sources.list.d'), { recursive: true });
+  mkdirSync(path.join(dir, 'keyrings'), { recursive: true });
+  mkdirSync(path.join(dir, 'preferences.d'), { recursive: true });
+  for (const s of aptSources(inputs)) writeFileSync(path.join(dir, 'sources.list.d', `${s.name}.sources`), renderDeb822(s));
+  for (const r of inputs.repos) {
+    if (!r.key) continue;
+    const dest = path.join(target, keyInImage(r, inputs.distro));
+    if (dest.endsWith('.gpg') && r.key.endsWith('.asc')) writeFileSync(dest, dearmor(readFileSync(r.key, 'utf8')));
+    else copyFileSync(r.key, dest);
+  }
+  if (inputs.blockedPackages.length)
+    writeFileSync(path.join(dir, 'preferences.d/ib-native-blocked.pref'), renderBlocked(inputs.blockedPackages));
+}
+
+/** ASCII-armored OpenPGP -> binary (what apt < 2.4 needs in signed-by). Pure. */
+export function dearmor(armored: string): Buffer {
+  const body = armored
+    .replace(/\r/g, '')
+    .split(/-----BEGIN PGP PUBLIC KEY BLOCK-----/)[1]
+    ?.split(/-----END PGP PUBLIC KEY BLOCK-----/)[0];
+  if (!body) throw new UserError('key file is not an ASCII-armored public key block', 'export it with `gpg --armor --export KEYID`');
+  const lines = body.split('\n');
+  const blank = lines.findIndex((l) => l.trim() === '');
+  const data = lines
+    .slice(blank + 1)
+    .filter((l) => l.trim() && !l.startsWith('='))
+    .join('');
+  return Buffer.from(data, 'base64');
+}

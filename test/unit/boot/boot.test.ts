@@ -1,0 +1,270 @@
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { bootImage } from '../../../src/boot/boot.ts';
+import {
+  BootFailedError,
+  BootTimeoutError,
+  type LongProcess,
+  type SpawnLong,
+} from '../../../src/boot/qemu.ts';
+import { InterruptedError, UserError } from '../../../src/errors.ts';
+import { recordingLogger } from '../../../src/log.ts';
+import { recordingRunner } from '../../../src/run/runner.ts';
+
+/** A fake QEMU: records its argv and kill signals; the test drives its console. */
+function fakeQemu(
+  script: (p: { stdout: PassThrough; stderr: PassThrough; exit(code: number): void }) => void,
+) {
+  const state = { argv: [] as string[], kills: [] as string[], tmpSeen: [] as string[] };
+  const spawn: SpawnLong = (argv) => {
+    state.argv = [...argv];
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let exit!: (r: { exitCode?: number; signal?: string }) => void;
+    const exited = new Promise<{ exitCode?: number; signal?: string }>((r) => {
+      exit = r;
+    });
+    const proc: LongProcess = {
+      pid: 4242,
+      stdout,
+      stderr,
+      exited,
+      kill(signal = 'SIGKILL') {
+        state.kills.push(signal);
+        stdout.end();
+        exit({ signal });
+      },
+    };
+    setTimeout(
+      () =>
+        script({
+          stdout,
+          stderr,
+          exit(code) {
+            stdout.end();
+            exit({ exitCode: code });
+          },
+        }),
+      1,
+    );
+    return proc;
+  };
+  return { spawn, state };
+}
+
+function workspace() {
+  const dir = mkdtempSync(join(tmpdir(), 'ib-native-boottest-'));
+  const image = join(dir, 'node.qcow2');
+  const imageBytes = Buffer.concat([Buffer.from([0x51, 0x46, 0x49, 0xfb, 0, 0, 0, 3]), Buffer.alloc(512)]);
+  writeFileSync(image, imageBytes);
+  const seed = join(dir, 'seed');
+  mkdirSync(seed);
+  writeFileSync(join(seed, 'user-data'), '#cloud-config\n');
+  const vars = join(dir, 'VARS.fd');
+  writeFileSync(vars, 'vars-template');
+  const tmp = join(dir, 'tmp');
+  mkdirSync(tmp);
+  return { dir, image, imageBytes, seed, vars, tmp };
+}
+
+test('boots a qcow2 on an overlay with a seed and UEFI, returns at login, kills QEMU, cleans up', async () => {
+  const w = workspace();
+  try {
+    const runner = recordingRunner();
+    const logger = recordingLogger();
+    const { spawn, state } = fakeQemu(({ stdout }) => {
+      state.tmpSeen = readdirSync(w.tmp).flatMap((d) => readdirSync(join(w.tmp, d)));
+      stdout.write('\x1b[0;32m  OK  \x1b[0m] Reached target Multi-User System.\r\n');
+      stdout.write('cloud-init: seed-ok\r\n\r\nnode login: ');
+    });
+    const consoleLog = join(w.dir, 'logs', 'console.log');
+    const r = await bootImage(runner, {
+      image: w.image,
+      firmware: 'uefi',
+      uefi: { code: '/fw/CODE.fd', vars: w.vars },
+      seedDir: w.seed,
+      expect: ['seed-ok'],
+      kvm: false,
+      timeoutSec: 5,
+      consoleLog,
+      tmpDir: w.tmp,
+      logger,
+      spawn,
+    });
+    assert.match(r.console, /node login:\s*$/);
+    assert.ok(r.seconds < 5);
+
+    // overlay then seed, through the runner
+    assert.is(runner.calls.length, 2);
+    const [create, seed] = runner.calls as [string[], string[]];
+    assert.equal(create.slice(0, 8), ['qemu-img', 'create', '-f', 'qcow2', '-F', 'qcow2', '-b', w.image]);
+    const overlay = create[8]!;
+    assert.ok(overlay.startsWith(`${w.tmp}/ib-native-boot-`));
+    assert.is(seed[0], 'xorriso');
+    assert.ok(seed.includes(`user-data=${w.seed}/user-data`));
+
+    // qemu boots the overlay (never the image), the seed, a copy of the UEFI variables, under TCG
+    const drives = state.argv.flatMap((a, i) => (a === '-drive' ? [state.argv[i + 1]!] : []));
+    assert.ok(drives.includes(`file=${overlay},if=virtio,format=qcow2`));
+    assert.not.ok(state.argv.some((a) => a.includes(w.image)));
+    assert.ok(drives.some((d) => d.includes('seed.iso') && d.includes('readonly=on')));
+    assert.ok(drives.includes('if=pflash,format=raw,unit=0,readonly=on,file=/fw/CODE.fd'));
+    const varsCopy = drives.find((d) => d.includes('unit=1'))!;
+    assert.not.ok(varsCopy.includes(w.vars), 'the variables template is copied, not used');
+    assert.ok(state.argv.includes('tcg'));
+    assert.ok(state.tmpSeen.includes('OVMF_VARS.fd'));
+
+    // QEMU killed, temp dir gone, image untouched, console written
+    assert.equal(state.kills, ['SIGKILL']);
+    assert.equal(readdirSync(w.tmp), []);
+    assert.equal(readFileSync(w.image), w.imageBytes);
+    assert.ok(readFileSync(consoleLog, 'utf8').includes('\x1b[0;32m  OK  '), 'the log keeps the raw console');
+    assert.ok(logger.lines.some((l) => /^info booting .*qcow2, uefi, TCG/.test(l)));
+    assert.ok(logger.lines.some((l) => /^info reached the login prompt in/.test(l)));
+  } finally {
+    rmSync(w.dir, { recursive: true, force: true });
+  }
+});
+
+test('boots an ISO directly with BIOS: no overlay, no seed', async () => {
+  const w = workspace();
+  try {
+    const iso = join(w.dir, 'live.iso');
+    writeFileSync(iso, '');
+    const runner = recordingRunner();
+    const { spawn, state } = fakeQemu(({ stdout }) => stdout.write('live login: '));
+    await bootImage(runner, {
+      image: iso,
+      kvm: true,
+      timeoutSec: 5,
+      tmpDir: w.tmp,
+      logger: recordingLogger(),
+      spawn,
+    });
+    assert.equal(runner.calls, []);
+    assert.ok(state.argv.includes('-cdrom') && state.argv.includes(iso));
+    assert.ok(state.argv.includes('kvm'));
+    assert.not.ok(state.argv.includes('-bios'));
+    assert.equal(readdirSync(w.tmp), []);
+  } finally {
+    rmSync(w.dir, { recursive: true, force: true });
+  }
+});
+
+test('a timeout throws BootTimeoutError with the console tail and a hint, and still kills QEMU', async () => {
+  const w = workspace();
+  try {
+    const { spawn, state } = fakeQemu(({ stdout }) =>
+      stdout.write('Begin: Running /scripts/init-premount ... done.\r\n'),
+    );
+    const err = await bootImage(recordingRunner(), {
+      image: w.image,
+      kvm: false,
+      timeoutSec: 0.1,
+      tmpDir: w.tmp,
+      consoleLog: join(w.dir, 'console.log'),
+      logger: recordingLogger(),
+      spawn,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.instance(err, BootTimeoutError);
+    const e = err as BootTimeoutError;
+    assert.match(e.message, /init-premount/);
+    assert.match(e.hint ?? '', /console\.log/);
+    assert.match(e.hint ?? '', /without KVM/);
+    assert.equal(state.kills, ['SIGKILL']);
+    assert.equal(readdirSync(w.tmp), []);
+  } finally {
+    rmSync(w.dir, { recursive: true, force: true });
+  }
+});
+
+test('QEMU exiting early throws BootFailedError with its exit code and messages', async () => {
+  const w = workspace();
+  try {
+    const { spawn } = fakeQemu(({ stdout, stderr, exit }) => {
+      stdout.write('Kernel panic - not syncing: Attempted to kill init!\r\n');
+      stderr.write('qemu-system-x86_64: terminating on guest reboot\n');
+      setTimeout(() => exit(0), 5);
+    });
+    const err = await bootImage(recordingRunner(), {
+      image: w.image,
+      kvm: false,
+      timeoutSec: 5,
+      tmpDir: w.tmp,
+      logger: recordingLogger(),
+      spawn,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.instance(err, BootFailedError);
+    const m = (err as Error).message;
+    assert.match(m, /QEMU exited with code 0 while waiting for login prompt/);
+    assert.match(m, /terminating on guest reboot/);
+    assert.match(m, /Kernel panic/);
+    assert.equal(readdirSync(w.tmp), []);
+  } finally {
+    rmSync(w.dir, { recursive: true, force: true });
+  }
+});
+
+test('an abort kills QEMU and throws InterruptedError', async () => {
+  const w = workspace();
+  try {
+    const ac = new AbortController();
+    const { spawn, state } = fakeQemu(({ stdout }) => {
+      stdout.write('booting...\r\n');
+      setTimeout(() => ac.abort('SIGINT'), 5);
+    });
+    const err = await bootImage(recordingRunner(), {
+      image: w.image,
+      kvm: false,
+      timeoutSec: 5,
+      tmpDir: w.tmp,
+      logger: recordingLogger(),
+      signal: ac.signal,
+      spawn,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.instance(err, InterruptedError);
+    assert.is((err as InterruptedError).signal, 'SIGINT');
+    assert.equal(state.kills, ['SIGKILL']);
+    assert.equal(readdirSync(w.tmp), []);
+  } finally {
+    rmSync(w.dir, { recursive: true, force: true });
+  }
+});
+
+test('a missing image is a UserError before anything starts', async () => {
+  const { spawn, state } = fakeQemu(() => {});
+  const err = await bootImage(recordingRunner(), {
+    image: '/nonexistent/x.qcow2',
+    logger: recordingLogger(),
+    spawn,
+  }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.instance(err, UserError);
+  assert.equal(state.argv, []);
+  assert.not.ok(existsSync('/nonexistent'));
+});
+
+test.run();

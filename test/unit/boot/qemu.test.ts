@@ -1,0 +1,194 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  createOverlay,
+  detectImageKind,
+  type FirmwareSpec,
+  findUefiFirmware,
+  type QemuArgsOptions,
+  qemuArgs,
+} from '../../../src/boot/qemu.ts';
+import { UserError } from '../../../src/errors.ts';
+import { recordingRunner } from '../../../src/run/runner.ts';
+
+/** The value following a flag, for each occurrence. */
+function values(argv: readonly string[], flag: string): string[] {
+  return argv.flatMap((a, i) => (a === flag ? [argv[i + 1]!] : []));
+}
+
+const firmwares: Record<string, FirmwareSpec> = {
+  bios: { type: 'bios' },
+  'uefi-combined': { type: 'uefi', code: '/usr/share/ovmf/OVMF.fd' },
+  'uefi-split': { type: 'uefi', code: '/usr/share/OVMF/OVMF_CODE_4M.fd', vars: '/tmp/b/OVMF_VARS.fd' },
+};
+
+for (const kind of ['iso', 'qcow2'] as const) {
+  for (const [fwName, firmware] of Object.entries(firmwares)) {
+    for (const accel of ['kvm', 'tcg'] as const) {
+      for (const seed of [false, true]) {
+        const name = `qemuArgs ${kind} ${fwName} ${accel}${seed ? ' +seed' : ''}`;
+        test(name, () => {
+          const disk = kind === 'iso' ? '/images/live.iso' : '/tmp/b/overlay.qcow2';
+          const o: QemuArgsOptions = {
+            kind,
+            disk,
+            firmware,
+            accel,
+            ...(seed ? { seedIso: '/tmp/b/seed.iso' } : {}),
+          };
+          const argv = qemuArgs(o);
+          assert.is(argv[0], 'qemu-system-x86_64');
+          // always: serial console on stdio, nothing graphical, no monitor, no reboot, user networking
+          assert.equal(values(argv, '-serial'), ['stdio']);
+          assert.equal(values(argv, '-display'), ['none']);
+          assert.equal(values(argv, '-monitor'), ['none']);
+          assert.ok(argv.includes('-no-reboot'));
+          assert.equal(values(argv, '-nic'), ['user,model=virtio-net-pci']);
+          assert.equal(values(argv, '-m'), ['2048']);
+          assert.equal(values(argv, '-smp'), ['2']);
+          // accelerator
+          assert.equal(values(argv, '-accel'), [accel]);
+          assert.equal(values(argv, '-cpu'), [accel === 'tcg' ? 'max' : 'host']);
+          // image
+          const drives = values(argv, '-drive');
+          if (kind === 'iso') {
+            assert.equal(values(argv, '-cdrom'), ['/images/live.iso']);
+            assert.equal(values(argv, '-boot'), ['order=d']);
+            assert.not.ok(drives.some((d) => d.includes('format=qcow2')));
+          } else {
+            assert.equal(values(argv, '-cdrom'), []);
+            assert.ok(drives.includes('file=/tmp/b/overlay.qcow2,if=virtio,format=qcow2'));
+            assert.equal(values(argv, '-boot'), ['order=c']);
+          }
+          // firmware
+          const pflash = drives.filter((d) => d.startsWith('if=pflash'));
+          if (fwName === 'bios') {
+            assert.equal(values(argv, '-bios'), []);
+            assert.equal(pflash, []);
+          } else if (fwName === 'uefi-combined') {
+            assert.equal(values(argv, '-bios'), ['/usr/share/ovmf/OVMF.fd']);
+            assert.equal(pflash, []);
+          } else {
+            assert.equal(values(argv, '-bios'), []);
+            assert.equal(pflash, [
+              'if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd',
+              'if=pflash,format=raw,unit=1,file=/tmp/b/OVMF_VARS.fd',
+            ]);
+          }
+          // seed
+          const seedDrives = drives.filter((d) => d.includes('seed.iso'));
+          assert.equal(seedDrives, seed ? ['file=/tmp/b/seed.iso,if=virtio,format=raw,readonly=on'] : []);
+        });
+      }
+    }
+  }
+}
+
+test('qemuArgs takes memory and CPUs, and doubles commas in -drive paths', () => {
+  const argv = qemuArgs({
+    kind: 'qcow2',
+    disk: '/tmp/a,b/overlay.qcow2',
+    firmware: { type: 'bios' },
+    accel: 'tcg',
+    memoryMiB: 4096,
+    smp: 4,
+    seedIso: '/tmp/a,b/seed.iso',
+  });
+  assert.equal(values(argv, '-m'), ['4096']);
+  assert.equal(values(argv, '-smp'), ['4']);
+  assert.ok(values(argv, '-drive').includes('file=/tmp/a,,b/overlay.qcow2,if=virtio,format=qcow2'));
+  assert.ok(values(argv, '-drive').includes('file=/tmp/a,,b/seed.iso,if=virtio,format=raw,readonly=on'));
+});
+
+test('findUefiFirmware prefers the combined OVMF.fd', () => {
+  const fw = findUefiFirmware(() => true);
+  assert.equal(fw, { code: '/usr/share/ovmf/OVMF.fd' });
+});
+
+test('findUefiFirmware falls back to the 4M code and a variables template', () => {
+  const present = new Set(['/usr/share/OVMF/OVMF_CODE_4M.fd', '/usr/share/OVMF/OVMF_VARS_4M.fd']);
+  assert.equal(
+    findUefiFirmware((p) => present.has(p)),
+    { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', vars: '/usr/share/OVMF/OVMF_VARS_4M.fd' },
+  );
+});
+
+test('findUefiFirmware skips code without its variables', () => {
+  const present = new Set([
+    '/usr/share/OVMF/OVMF_CODE_4M.fd',
+    '/usr/share/OVMF/OVMF_CODE.fd',
+    '/usr/share/OVMF/OVMF_VARS.fd',
+  ]);
+  assert.equal(findUefiFirmware((p) => present.has(p)).code, '/usr/share/OVMF/OVMF_CODE.fd');
+});
+
+test('findUefiFirmware without OVMF: a UserError saying to install ovmf', () => {
+  try {
+    findUefiFirmware(() => false);
+    assert.unreachable('should have thrown');
+  } catch (e) {
+    assert.instance(e, UserError);
+    assert.match((e as UserError).message, /OVMF/);
+    assert.match((e as UserError).hint ?? '', /apt-get install ovmf/);
+  }
+});
+
+test('detectImageKind reads the magic bytes, then the extension', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ib-native-test-'));
+  try {
+    const qcow = join(dir, 'disk.img');
+    writeFileSync(
+      qcow,
+      Buffer.concat([Buffer.from([0x51, 0x46, 0x49, 0xfb, 0, 0, 0, 3]), Buffer.alloc(100)]),
+    );
+    assert.is(detectImageKind(qcow), 'qcow2');
+    const iso = join(dir, 'live.bin');
+    const isoBytes = Buffer.alloc(0x8800);
+    isoBytes.write('\x01CD001\x01', 0x8000, 'latin1');
+    writeFileSync(iso, isoBytes);
+    assert.is(detectImageKind(iso), 'iso');
+    const emptyIso = join(dir, 'empty.iso');
+    writeFileSync(emptyIso, '');
+    assert.is(detectImageKind(emptyIso), 'iso');
+    const raw = join(dir, 'raw.img');
+    writeFileSync(raw, Buffer.alloc(4096));
+    assert.throws(
+      () => detectImageKind(raw),
+      (e: unknown) => e instanceof UserError && /neither/.test(e.message),
+    );
+    assert.throws(
+      () => detectImageKind(join(dir, 'absent.iso')),
+      (e: unknown) => e instanceof UserError,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('createOverlay runs qemu-img create with the absolute backing image', async () => {
+  const runner = recordingRunner();
+  const overlay = await createOverlay(runner, '/images/node.qcow2', '/tmp/boot-x');
+  assert.is(overlay, '/tmp/boot-x/overlay.qcow2');
+  assert.equal(runner.calls, [
+    [
+      'qemu-img',
+      'create',
+      '-f',
+      'qcow2',
+      '-F',
+      'qcow2',
+      '-b',
+      '/images/node.qcow2',
+      '/tmp/boot-x/overlay.qcow2',
+    ],
+  ]);
+  await createOverlay(runner, 'relative.qcow2', '/tmp').then(
+    () => assert.unreachable('a relative backing path would be resolved against the overlay folder'),
+    (e: Error) => assert.match(e.message, /absolute/),
+  );
+});
+
+test.run();

@@ -1,0 +1,57 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { finalizeModule, SSH_KEYGEN_UNIT, SSH_KEYGEN_UNIT_CONTENT } from '../../../src/modules/finalize.ts';
+import { bodies, profile, written } from './helpers.ts';
+
+const ops = finalizeModule.plan(profile());
+const b = bodies(ops);
+const runs = ops.flatMap((o) => (o.kind === 'run' ? [o.argv] : []));
+
+test('finalize: machine-id emptied (first boot generates it), dbus machine-id links to it', () => {
+  assert.is(written(ops, '/etc/machine-id'), '');
+  assert.ok(
+    b.some(
+      (x) => x.kind === 'symlink' && x.path === '/var/lib/dbus/machine-id' && x.target === '/etc/machine-id',
+    ),
+  );
+});
+
+test('finalize: bytecode, apt cache and lists removed with argv commands', () => {
+  assert.ok(
+    runs.some(
+      (a) =>
+        a[0] === 'find' &&
+        a.includes('*.pyc') &&
+        a.includes('__pycache__') &&
+        a.includes('/usr') &&
+        a.includes('/var'),
+    ),
+  );
+  assert.ok(runs.some((a) => a.join(' ') === 'apt-get clean'));
+  assert.ok(runs.some((a) => a.join(' ') === 'find /var/lib/apt/lists -mindepth 1 -delete'));
+});
+
+test('finalize: no SSH host keys ship; a first-boot unit generates them before ssh', () => {
+  assert.ok(runs.some((a) => a.join(' ') === 'find /etc/ssh -maxdepth 1 -name ssh_host_* -delete'));
+  assert.is(written(ops, `/etc/systemd/system/${SSH_KEYGEN_UNIT}`), SSH_KEYGEN_UNIT_CONTENT);
+  assert.match(SSH_KEYGEN_UNIT_CONTENT, /^ConditionPathExistsGlob=!\/etc\/ssh\/ssh_host_\*_key$/m);
+  assert.match(SSH_KEYGEN_UNIT_CONTENT, /^Before=ssh.service$/m);
+  assert.match(SSH_KEYGEN_UNIT_CONTENT, /^ExecStart=\/usr\/bin\/ssh-keygen -A$/m);
+  assert.ok(b.some((x) => x.kind === 'unit' && x.name === SSH_KEYGEN_UNIT && x.action === 'enable'));
+});
+
+test('finalize: root never has an empty password; downloads and history removed', () => {
+  assert.ok(
+    runs.some(
+      (a) => a[0] === '/bin/sh' && /getent shadow root/.test(a[2]!) && /usermod -p '\*' root/.test(a[2]!),
+    ),
+  );
+  assert.ok(b.some((x) => x.kind === 'remove' && x.path === '/tmp/url_resources'));
+  assert.ok(b.some((x) => x.kind === 'remove' && x.path === '/root/.bash_history'));
+});
+
+test('finalize: common context (the engine applies it last in every image)', () => {
+  assert.ok(ops.every((o) => o.contexts.length === 1 && o.contexts[0] === 'common'));
+});
+
+test.run();

@@ -1,0 +1,23 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { localeModule } from '../../../src/modules/locale.ts';
+import { profile, withoutHeader, written } from './helpers.ts';
+
+test('locale: /etc/default/locale sets LANGUAGE, LANG, LC_ALL and LC_TERMINAL', () => {
+  const ops = localeModule.plan(profile({ locale: 'C.UTF-8' }));
+  assert.is(
+    withoutHeader(written(ops, '/etc/default/locale')),
+    'LANGUAGE=C.UTF-8\nLANG=C.UTF-8\nLC_ALL=C.UTF-8\nLC_TERMINAL=C.UTF-8\n',
+  );
+  assert.equal(localeModule.plan(profile()), []);
+});
+
+test('locale: a value that is not a locale name is an error', () => {
+  assert.equal(
+    localeModule.validate!(profile({ locale: 'C\nLD_PRELOAD=/x' })).map((i) => i.path),
+    ['locale'],
+  );
+  assert.equal(localeModule.validate!(profile({ locale: 'en_US.UTF-8' })), []);
+});
+
+test.run();
