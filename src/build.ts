@@ -1,22 +1,29 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Cache, DEFAULT_MAX_AGE_DAYS, contentKey } from './cache/store.ts';
+import { Cache, contentKey, DEFAULT_MAX_AGE_DAYS } from './cache/store.ts';
 import { computeLayout, type Layout } from './disk/layout.ts';
 import { type Distro, getDistro } from './distro/index.ts';
+import { preflight } from './doctor.ts';
 import { UserError, ValidationError } from './errors.ts';
 import type { Logger } from './log.ts';
 import { diskCmdline, liveCmdline } from './modules/grub.ts';
 import { planProfile } from './modules/index.ts';
 import { applyOps } from './ops/apply.ts';
 import type { Op } from './ops/types.ts';
-import { type ResolveOverrides, type ResolvedProfile, resolveProfile } from './profile/resolve.ts';
+import { type ResolvedProfile, type ResolveOverrides, resolveProfile } from './profile/resolve.ts';
 import type { Context, Format } from './profile/schema.ts';
 import type { Runner } from './run/runner.ts';
 import { withChroot } from './stages/chroot.ts';
 import { buildIso, defaultMetaData, readConfigDrive } from './stages/iso.ts';
 import { buildQcow2 } from './stages/qcow2.ts';
-import { buildRootfs, installedKernels, installSet, ROOTFS_STAGE_VERSION, type RootfsInputs } from './stages/rootfs.ts';
+import {
+  buildRootfs,
+  installedKernels,
+  installSet,
+  ROOTFS_STAGE_VERSION,
+  type RootfsInputs,
+} from './stages/rootfs.ts';
 import { type BlockDeviceKind, chooseBlockDevice, sweepStaleAttachments } from './sys/blockdev.ts';
 import { installedPackages } from './sys/dpkg.ts';
 import { asideName, discard, publish, removeTree, sha256File, sha256Text } from './sys/files.ts';
@@ -69,7 +76,11 @@ function fileDigest(f: string | undefined): string | undefined {
   return f && existsSync(f) ? sha256Text(readFileSync(f)) : undefined;
 }
 
-export async function planBuild(ref: string, overrides: ResolveOverrides, cwd = process.cwd()): Promise<BuildPlan> {
+export async function planBuild(
+  ref: string,
+  overrides: ResolveOverrides,
+  cwd = process.cwd(),
+): Promise<BuildPlan> {
   const profile = await resolveProfile(ref, overrides, cwd);
   const distro = getDistro(profile.distro, profile.mirror);
   const { ops, packages } = planProfile(profile);
@@ -97,6 +108,9 @@ export async function planBuild(ref: string, overrides: ResolveOverrides, cwd = 
   return { profile, distro, ops, rootfs, rootfsKey, layout };
 }
 
+/** Rough need of one build in the work/cache folder: a rootfs, a disk's worth of copies, outputs. */
+const MIN_FREE_BYTES = 4 * 1024 ** 3;
+
 const CONTEXT_OF: Record<Format, Context> = { iso: 'iso', qcow2: 'qcow2' };
 
 export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildResult> {
@@ -119,12 +133,24 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
 
   const plan = await timed('plan', () => planBuild(opts.profile, opts.overrides));
   const { profile } = plan;
-  const configDrive = readConfigDrive({ userData: opts.userData, metaData: opts.metaData, networkData: opts.networkData });
+  preflight({
+    formats: profile.formats,
+    requireRoot: true,
+    dir: opts.cacheDir,
+    minFreeBytes: MIN_FREE_BYTES,
+  });
+  const configDrive = readConfigDrive({
+    userData: opts.userData,
+    metaData: opts.metaData,
+    networkData: opts.networkData,
+  });
   const outDir = path.resolve(opts.outputDir);
   mkdirSync(outDir, { recursive: true });
   const blockDevice = profile.formats.includes('qcow2') ? chooseBlockDevice(opts.blockDevice) : 'loop';
 
-  const cacheRoot = opts.noCache ? path.join(opts.cacheDir, 'work', `nocache-${process.pid}-${Date.now()}`) : opts.cacheDir;
+  const cacheRoot = opts.noCache
+    ? path.join(opts.cacheDir, 'work', `nocache-${process.pid}-${Date.now()}`)
+    : opts.cacheDir;
   const cache = new Cache(cacheRoot, runner, logger);
   await sweepStaleAttachments(runner, path.join(opts.cacheDir, 'attachments'), logger);
   const work = path.join(opts.cacheDir, 'work', `build-${process.pid}-${Date.now()}`);
@@ -145,7 +171,11 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
         async (dir) => {
           const tree = path.join(dir, 'tree');
           mkdirSync(tree);
-          await buildRootfs({ runner, logger, packageCache: cache.packages, env: opts.netEnv ?? {} }, plan.rootfs, tree);
+          await buildRootfs(
+            { runner, logger, packageCache: cache.packages, env: opts.netEnv ?? {} },
+            plan.rootfs,
+            tree,
+          );
         },
       );
       cacheHits.rootfs = r.hit;
@@ -155,12 +185,17 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
 
     const kernels = installedKernels(rootfs);
     const kernelVersion = kernels.at(-1);
-    if (!kernelVersion) throw new UserError(`no kernel in the rootfs ${rootfs}`, 'run with --refresh to rebuild it');
+    if (!kernelVersion)
+      throw new UserError(`no kernel in the rootfs ${rootfs}`, 'run with --refresh to rebuild it');
 
     const layers = path.join(work, 'layers');
     const commonOps = plan.ops.filter((o) => o.module !== 'finalize');
     const finalOps = plan.ops.filter((o) => o.module === 'finalize');
-    const applyCtx = { runner, logger, download: (url: string, dest: string) => download(runner, url, dest, opts.netEnv) };
+    const applyCtx = {
+      runner,
+      logger,
+      download: (url: string, dest: string) => download(runner, url, dest, opts.netEnv),
+    };
 
     await timed('configure', async () => {
       await withMounts(runner, async (m) => {
@@ -200,14 +235,18 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
               marker: `ib-native-${plan.rootfsKey.slice(0, 12)}`,
               title,
               squashfs: {
-                compression: profile.iso?.compression ?? 'zstd',
+                compression: profile.iso?.compression ?? 'lz4',
                 threads: profile.iso?.threads ?? opts.squashfsThreads ?? os.availableParallelism(),
                 exclude: ['boot'],
                 sourceDateEpoch: sourceDateEpoch(),
               },
               configDrive: {
                 ...configDrive,
-                generatedMetaData: defaultMetaData(uuidFor(`${profile.name}:${plan.rootfsKey}`), profile.hostname, profile.name),
+                generatedMetaData: defaultMetaData(
+                  uuidFor(`${profile.name}:${plan.rootfsKey}`),
+                  profile.hostname,
+                  profile.name,
+                ),
               },
             });
           } else {
@@ -245,7 +284,12 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
       rootfsKey: plan.rootfsKey,
       kernel: kernelVersion,
       packages: installedPackages(rootfs),
-      outputs: outputs.map((o) => ({ format: o.format, file: path.basename(o.path), sha256: o.sha256, bytes: o.bytes })),
+      outputs: outputs.map((o) => ({
+        format: o.format,
+        file: path.basename(o.path),
+        sha256: o.sha256,
+        bytes: o.bytes,
+      })),
       hostTools: await hostToolVersions(runner),
       stages,
       cacheHits,
@@ -258,7 +302,9 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     return { profile, outputs, manifest: manifestPath, stages, cacheHits };
   } finally {
     discard(...asides);
-    await removeTree(runner, work).catch((e) => logger.warn(`could not remove ${work}: ${(e as Error).message}`));
+    await removeTree(runner, work).catch((e) =>
+      logger.warn(`could not remove ${work}: ${(e as Error).message}`),
+    );
     if (opts.noCache) await removeTree(runner, cacheRoot).catch(() => undefined);
   }
 }
@@ -269,17 +315,31 @@ async function overlay(m: MountScope, layers: string, name: string, lower: strin
   for (const d of ['upper', 'work', 'merged']) mkdirSync(path.join(base, d), { recursive: true });
   const merged = path.join(base, 'merged');
   await m.mount(
-    ['-t', 'overlay', '-o', `lowerdir=${lower.join(':')},upperdir=${base}/upper,workdir=${base}/work`, 'overlay'],
+    [
+      '-t',
+      'overlay',
+      '-o',
+      `lowerdir=${lower.join(':')},upperdir=${base}/upper,workdir=${base}/work`,
+      'overlay',
+    ],
     merged,
   );
   return merged;
 }
 
-async function download(runner: Runner, url: string, dest: string, env?: Record<string, string>): Promise<void> {
-  await runner.run(['curl', '--fail', '--silent', '--show-error', '--location', '--retry', '3', '--output', dest, url], {
-    env,
-    context: `downloading ${url}`,
-  });
+async function download(
+  runner: Runner,
+  url: string,
+  dest: string,
+  env?: Record<string, string>,
+): Promise<void> {
+  await runner.run(
+    ['curl', '--fail', '--silent', '--show-error', '--location', '--retry', '3', '--output', dest, url],
+    {
+      env,
+      context: `downloading ${url}`,
+    },
+  );
 }
 
 export function sourceDateEpoch(): number | undefined {

@@ -4,13 +4,13 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { build } from './build.ts';
 import { DEFAULT_CACHE_DIR } from './cache/store.ts';
-import { cacheCommand, bootCommand, doctorCommand, planCommand } from './commands.ts';
-import { exitCodeFor, UserError, ValidationError, CommandError } from './errors.ts';
+import { bootCommand, cacheCommand, doctorCommand, planCommand } from './commands.ts';
+import { CommandError, exitCodeFor, hintOf, InterruptedError, UserError } from './errors.ts';
 import { consoleLogger, type Logger } from './log.ts';
-import { DISTROS, FORMATS, type DistroName, type Format } from './profile/schema.ts';
+import { DISTROS, type DistroName, FORMATS, type Format } from './profile/schema.ts';
+import { netEnv, proxySecrets } from './proxy.ts';
 import { processRunner } from './run/runner.ts';
 import { insideNamespace, reexecInNamespace } from './sys/namespace.ts';
-import { netEnv, proxySecrets } from './proxy.ts';
 
 /**
  * The command line. The only place that prints errors and exits the process.
@@ -18,23 +18,36 @@ import { netEnv, proxySecrets } from './proxy.ts';
 
 function parseFormats(v: string | undefined): Format[] | undefined {
   if (!v) return undefined;
-  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const f of list)
-    if (!(FORMATS as readonly string[]).includes(f)) throw new UserError(`--format: unknown format "${f}"`, `use one or more of: ${FORMATS.join(', ')} (comma-separated)`);
+    if (!(FORMATS as readonly string[]).includes(f))
+      throw new UserError(
+        `--format: unknown format "${f}"`,
+        `use one or more of: ${FORMATS.join(', ')} (comma-separated)`,
+      );
   return list as Format[];
 }
 
 function requireRoot(what: string): void {
-  if (process.getuid?.() !== 0) throw new UserError(`${what} needs root (it mounts filesystems and attaches loop devices)`, `run it with sudo: sudo ib-native ${what} ...`);
+  if (process.getuid?.() !== 0)
+    throw new UserError(
+      `${what} needs root (it mounts filesystems and attaches loop devices)`,
+      `run it with sudo: sudo ib-native ${what} ...`,
+    );
 }
 
 function report(err: unknown, logger?: Logger): number {
   const code = exitCodeFor(err);
   const e = err as Error;
-  if (err instanceof ValidationError) process.stderr.write(`error: ${e.message}\n`);
-  else if (err instanceof UserError || err instanceof CommandError) process.stderr.write(`error: ${e.message}\n`);
+  const known =
+    err instanceof UserError || err instanceof CommandError || err instanceof InterruptedError || code === 4;
+  if (known) process.stderr.write(`error: ${e.message}\n`);
   else process.stderr.write(`internal error (please report): ${e?.stack ?? String(err)}\n`);
-  if (err instanceof UserError && err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+  const hint = hintOf(err);
+  if (hint) process.stderr.write(`hint: ${hint}\n`);
   logger?.debug(`failed: ${e?.stack ?? String(err)}`);
   return code;
 }
@@ -45,8 +58,15 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
   const cacheDir = path.resolve(String(argv.cacheDir));
   mkdirSync(path.join(cacheDir, 'logs'), { recursive: true });
   const profiles = (argv.profile as string[]).map(String);
-  const logFile = path.join(cacheDir, 'logs', `build-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`);
-  const env = netEnv({ proxy: argv.proxy as string | undefined, noProxy: argv.noProxy as string | undefined });
+  const logFile = path.join(
+    cacheDir,
+    'logs',
+    `build-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`,
+  );
+  const env = netEnv({
+    proxy: argv.proxy as string | undefined,
+    noProxy: argv.noProxy as string | undefined,
+  });
   const logger = consoleLogger({ verbose: Boolean(argv.verbose), file: logFile, secrets: proxySecrets(env) });
   let interrupted: string | undefined;
   const runner = processRunner({ logger, isInterrupted: () => interrupted });
@@ -90,7 +110,9 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
     return 0;
   } catch (e) {
     if (interrupted) {
-      process.stderr.write(`interrupted by ${interrupted}; mounts, devices and partial files were cleaned up\n`);
+      process.stderr.write(
+        `interrupted by ${interrupted}; mounts, devices and partial files were cleaned up\n`,
+      );
       return 130;
     }
     const code = report(e, logger);
@@ -106,26 +128,60 @@ export async function main(args: string[]): Promise<number> {
     .strict()
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .option('verbose', { alias: 'v', type: 'boolean', describe: 'show every command as it runs' })
-    .option('cache-dir', { type: 'string', default: process.env.IB_NATIVE_CACHE ?? DEFAULT_CACHE_DIR, describe: 'stage and package cache' })
+    .option('cache-dir', {
+      type: 'string',
+      default: process.env.IB_NATIVE_CACHE ?? DEFAULT_CACHE_DIR,
+      describe: 'stage and package cache',
+    })
     .command(
       'build',
       'build images from a profile',
       (y) =>
         y
-          .option('profile', { alias: 'p', type: 'string', array: true, demandOption: true, describe: 'profile name (profiles/) or path to .ts/.yaml/.json; repeat for a bundle' })
-          .option('distro', { type: 'string', choices: DISTROS as unknown as string[], describe: "override the profile's distro" })
-          .option('format', { type: 'string', describe: 'iso, qcow2 or iso,qcow2 (default: the profile formats)' })
+          .option('profile', {
+            alias: 'p',
+            type: 'string',
+            array: true,
+            demandOption: true,
+            describe: 'profile name (profiles/) or path to .ts/.yaml/.json; repeat for a bundle',
+          })
+          .option('distro', {
+            type: 'string',
+            choices: DISTROS as unknown as string[],
+            describe: "override the profile's distro",
+          })
+          .option('format', {
+            type: 'string',
+            describe: 'iso, qcow2 or iso,qcow2 (default: the profile formats)',
+          })
           .option('output', { alias: 'o', type: 'string', default: './out', describe: 'output folder' })
           .option('mirror', { type: 'string', describe: 'replace the distro mirror (local or air-gapped)' })
           .option('user-data', { type: 'string', describe: 'ISO config drive: openstack/latest/user_data' })
-          .option('meta-data', { type: 'string', describe: 'ISO config drive: meta_data.json (generated when absent)' })
+          .option('meta-data', {
+            type: 'string',
+            describe: 'ISO config drive: meta_data.json (generated when absent)',
+          })
           .option('network-data', { type: 'string', describe: 'ISO config drive: network_data.json' })
-          .option('block-device', { type: 'string', choices: ['loop', 'nbd'], describe: 'how the QCOW2 disk is attached (default: nbd when available, else loop)' })
+          .option('block-device', {
+            type: 'string',
+            choices: ['loop', 'nbd'],
+            describe: 'how the QCOW2 disk is attached (default: nbd when available, else loop)',
+          })
           .option('no-cache', { type: 'boolean', describe: 'build from nothing, touching no cache' })
-          .option('refresh', { type: 'boolean', describe: 'rebuild the rootfs to pick up new package versions' })
-          .option('max-age', { type: 'number', default: 7, describe: 'rebuild a cached rootfs older than this many days' })
+          .option('refresh', {
+            type: 'boolean',
+            describe: 'rebuild the rootfs to pick up new package versions',
+          })
+          .option('max-age', {
+            type: 'number',
+            default: 7,
+            describe: 'rebuild a cached rootfs older than this many days',
+          })
           .option('proxy', { type: 'string', describe: 'HTTP proxy for downloads (default: $http_proxy)' })
-          .option('no-proxy', { type: 'string', describe: 'hosts that bypass the proxy (default: $no_proxy)' }),
+          .option('no-proxy', {
+            type: 'string',
+            describe: 'hosts that bypass the proxy (default: $no_proxy)',
+          }),
       async (a) => {
         code = await runBuild(a as Record<string, unknown>);
       },
@@ -140,7 +196,12 @@ export async function main(args: string[]): Promise<number> {
           .option('format', { type: 'string' })
           .option('json', { type: 'boolean' }),
       async (a) => {
-        code = await planCommand({ profile: a.profile, distro: a.distro as DistroName | undefined, formats: parseFormats(a.format), json: Boolean(a.json) });
+        code = await planCommand({
+          profile: a.profile,
+          distro: a.distro as DistroName | undefined,
+          formats: parseFormats(a.format),
+          json: Boolean(a.json),
+        });
       },
     )
     .command(
@@ -151,8 +212,15 @@ export async function main(args: string[]): Promise<number> {
           .positional('image', { type: 'string', demandOption: true })
           .option('firmware', { type: 'string', choices: ['bios', 'uefi'], default: 'bios' })
           .option('timeout', { type: 'number', default: 300, describe: 'seconds' })
-          .option('seed', { type: 'string', describe: 'folder with user-data/meta-data, attached as a NoCloud seed' })
-          .option('expect', { type: 'string', array: true, describe: 'also wait for these strings on the console' })
+          .option('seed', {
+            type: 'string',
+            describe: 'folder with user-data/meta-data, attached as a NoCloud seed',
+          })
+          .option('expect', {
+            type: 'string',
+            array: true,
+            describe: 'also wait for these strings on the console',
+          })
           .option('console-log', { type: 'string', describe: 'write the whole console to this file' })
           .option('memory', { type: 'number', default: 2048, describe: 'MiB' }),
       async (a) => {
@@ -180,7 +248,12 @@ export async function main(args: string[]): Promise<number> {
           .option('older-than', { type: 'number', describe: 'prune: entries older than this many days' })
           .option('all', { type: 'boolean', describe: 'prune: everything, package cache included' }),
       async (a) => {
-        code = await cacheCommand({ action: a.action as 'list' | 'prune', cacheDir: String(a.cacheDir), olderThan: a.olderThan, all: Boolean(a.all) });
+        code = await cacheCommand({
+          action: a.action as 'list' | 'prune',
+          cacheDir: String(a.cacheDir),
+          olderThan: a.olderThan,
+          all: Boolean(a.all),
+        });
       },
     )
     .demandCommand(1, 'say what to do: build, boot, plan, doctor or cache')

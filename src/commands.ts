@@ -11,35 +11,66 @@ import { installSet } from './stages/rootfs.ts';
 
 /** Subcommands other than build: each returns the exit code; printing happens here, exiting in cli.ts. */
 
-export async function planCommand(o: { profile: string; distro?: DistroName; formats?: Format[]; json: boolean }): Promise<number> {
+export async function planCommand(o: {
+  profile: string;
+  distro?: DistroName;
+  formats?: Format[];
+  json: boolean;
+}): Promise<number> {
   const plan = await planBuild(o.profile, { distro: o.distro, formats: o.formats });
   const { profile } = plan;
   const stages = [
-    { stage: 'rootfs', key: plan.rootfsKey, bootstrapper: plan.rootfs.bootstrapper, distro: plan.distro.name, mirror: plan.distro.mirror, packages: installSet(plan.rootfs), repos: plan.rootfs.repos.map((r) => r.name), blocked: plan.rootfs.blockedPackages },
+    {
+      stage: 'rootfs',
+      key: plan.rootfsKey,
+      bootstrapper: plan.rootfs.bootstrapper,
+      distro: plan.distro.name,
+      mirror: plan.distro.mirror,
+      packages: installSet(plan.rootfs),
+      repos: plan.rootfs.repos.map((r) => r.name),
+      blocked: plan.rootfs.blockedPackages,
+    },
     { stage: 'configure', operations: plan.ops.map((op) => ({ ...op, describe: describeOp(op) })) },
-    ...profile.formats.map((f) => ({ stage: f, ...(f === 'qcow2' && plan.layout ? { disk: plan.layout } : {}) })),
+    ...profile.formats.map((f) => ({
+      stage: f,
+      ...(f === 'qcow2' && plan.layout ? { disk: plan.layout } : {}),
+    })),
   ];
   if (o.json) {
     process.stdout.write(`${JSON.stringify({ profile, stages }, null, 2)}\n`);
     return 0;
   }
   const out: string[] = [];
-  out.push(`profile ${profile.name} (${profile.sources.map((s) => path.relative(process.cwd(), s)).join(' <- ')})`);
+  out.push(
+    `profile ${profile.name} (${profile.sources.map((s) => path.relative(process.cwd(), s)).join(' <- ')})`,
+  );
   out.push(`distro ${plan.distro.name} from ${plan.distro.mirror}; formats ${profile.formats.join(', ')}`);
-  out.push('', `1. rootfs [key ${plan.rootfsKey}] ${plan.rootfs.bootstrapper}, then one apt transaction of ${installSet(plan.rootfs).length} packages:`);
+  out.push(
+    '',
+    `1. rootfs [key ${plan.rootfsKey}] ${plan.rootfs.bootstrapper}, then one apt transaction of ${installSet(plan.rootfs).length} packages:`,
+  );
   out.push(`   ${installSet(plan.rootfs).join(' ')}`);
-  if (plan.rootfs.repos.length) out.push(`   extra repos: ${plan.rootfs.repos.map((r) => `${r.name} (${r.url} ${r.suite})`).join(', ')}`);
+  if (plan.rootfs.repos.length)
+    out.push(`   extra repos: ${plan.rootfs.repos.map((r) => `${r.name} (${r.url} ${r.suite})`).join(', ')}`);
   if (plan.rootfs.blockedPackages.length) out.push(`   blocked: ${plan.rootfs.blockedPackages.join(' ')}`);
   out.push('', `2. configure: ${plan.ops.length} operations`);
-  for (const op of plan.ops) out.push(`   [${op.module}${op.contexts.join(',') === 'common' ? '' : ` @${op.contexts.join(',')}`}] ${describeOp(op)}`);
+  for (const op of plan.ops)
+    out.push(
+      `   [${op.module}${op.contexts.join(',') === 'common' ? '' : ` @${op.contexts.join(',')}`}] ${describeOp(op)}`,
+    );
   let n = 3;
   for (const f of profile.formats) {
     out.push('');
-    if (f === 'iso') out.push(`${n++}. iso: mksquashfs, grub (BIOS+UEFI), xorriso -> ${profile.name}.iso (volume config-2)`);
+    if (f === 'iso')
+      out.push(`${n++}. iso: mksquashfs, grub (BIOS+UEFI), xorriso -> ${profile.name}.iso (volume config-2)`);
     else {
-      out.push(`${n++}. qcow2: ${formatBytes(plan.layout!.sizeBytes)} GPT disk, grub (BIOS+UEFI), qemu-img convert -> ${profile.name}.qcow2`);
+      out.push(
+        `${n++}. qcow2: ${formatBytes(plan.layout!.sizeBytes)} GPT disk, grub (BIOS+UEFI), qemu-img convert -> ${profile.name}.qcow2`,
+      );
       for (const p of plan.layout!.partitions)
-        out.push(`   ${p.number}. ${p.name.padEnd(6)} ${p.start}-${p.end} ${p.filesystem}${p.mountpoint ? ` ${p.mountpoint}` : ''}${p.flags.length ? ` [${p.flags.join(',')}]` : ''}`);
+        out.push(
+          `   ${p.number}. ${p.name.padEnd(6)} ${p.start}-${p.end} ${p.filesystem}${p.mountpoint ? ` ${p.mountpoint}` : ''}${p.flags.length ? ` [${p.flags.join(',')}]` : ''}`,
+        );
     }
   }
   process.stdout.write(`${out.join('\n')}\n`);
@@ -78,13 +109,20 @@ export async function bootCommand(o: {
   }
 }
 
-export async function cacheCommand(o: { action: 'list' | 'prune'; cacheDir: string; olderThan?: number; all: boolean }): Promise<number> {
+export async function cacheCommand(o: {
+  action: 'list' | 'prune';
+  cacheDir: string;
+  olderThan?: number;
+  all: boolean;
+}): Promise<number> {
   const cache = new Cache(o.cacheDir, processRunner({ logger: silentLogger }), silentLogger);
   if (o.action === 'list') {
     const rows = cache.list();
     if (!rows.length) process.stdout.write(`cache ${o.cacheDir} is empty\n`);
     for (const e of rows)
-      process.stdout.write(`${e.kind.padEnd(8)} ${e.key}  ${formatBytes(e.bytes).padStart(9)}  ${e.ageDays.toFixed(1).padStart(5)} days  ${e.summary}  used by: ${e.usedBy.join(', ')}\n`);
+      process.stdout.write(
+        `${e.kind.padEnd(8)} ${e.key}  ${formatBytes(e.bytes).padStart(9)}  ${e.ageDays.toFixed(1).padStart(5)} days  ${e.summary}  used by: ${e.usedBy.join(', ')}\n`,
+      );
     return 0;
   }
   if (!o.all && o.olderThan === undefined) {

@@ -60,8 +60,15 @@ export class InterruptedError extends Error {
   }
 }
 
+/** Errors from elsewhere (e.g. boot timeouts) that carry a hint are the user's to act on. */
+export function hintOf(err: unknown): string | undefined {
+  const h = (err as { hint?: unknown } | undefined)?.hint;
+  return typeof h === 'string' ? h : undefined;
+}
+
 export function exitCodeFor(err: unknown): number {
   if (err instanceof InterruptedError) return 130;
+  if (err instanceof Error && /^Boot(Timeout|Failed)Error$/.test(err.name)) return 4;
   if (err instanceof UserError) return 2;
   if (err instanceof CommandError) return 3;
   return 70;

@@ -4,8 +4,8 @@
  */
 import type { ProfileInput } from './profile/schema.ts';
 
-export type { Context, DistroName, Format, ProfileInput } from './profile/schema.ts';
 export type { ResolvedProfile } from './profile/resolve.ts';
+export type { Context, DistroName, Format, ProfileInput } from './profile/schema.ts';
 
 /** Identity function that gives editors the profile's types. */
 export function defineProfile(profile: ProfileInput): ProfileInput {

@@ -26,7 +26,8 @@ export function consoleLogger(opts: ConsoleLoggerOptions = {}): Logger {
   const start = Date.now();
   const stamp = () => `[${((Date.now() - start) / 1000).toFixed(1).padStart(6)}s]`;
   const toFile = (level: string, msg: string) => {
-    if (opts.file) appendFileSync(opts.file, `${new Date().toISOString()} ${level} ${redact(msg, opts.secrets)}\n`);
+    if (opts.file)
+      appendFileSync(opts.file, `${new Date().toISOString()} ${level} ${redact(msg, opts.secrets)}\n`);
   };
   return {
     info(msg) {

@@ -18,7 +18,11 @@ export async function hostToolVersions(runner: Runner): Promise<Record<string, s
   for (const [name, argv] of Object.entries(VERSION_PROBES)) {
     try {
       const r = await runner.run(argv, { okExitCodes: [1] });
-      out[name] = `${r.stdout}\n${r.stderr}`.split('\n').find((l) => l.trim())?.trim() ?? 'unknown';
+      out[name] =
+        `${r.stdout}\n${r.stderr}`
+          .split('\n')
+          .find((l) => l.trim())
+          ?.trim() ?? 'unknown';
     } catch {
       out[name] = 'not found';
     }

@@ -123,6 +123,7 @@ export async function bootImage(runner: Runner, opts: BootOptions): Promise<Boot
     if (opts.consoleLog) {
       await mkdir(dirname(resolve(opts.consoleLog)), { recursive: true });
       log = createWriteStream(opts.consoleLog);
+      log.on('error', (e) => logger.warn(`cannot write the console log ${opts.consoleLog}: ${e.message}`));
     }
     qemu = (opts.spawn ?? spawnLong)(argv, logger);
     qemu.stderr.on('data', (d: Buffer) => {

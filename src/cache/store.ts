@@ -1,4 +1,13 @@
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log.ts';
 import type { Runner } from '../run/runner.ts';
@@ -48,7 +57,8 @@ export class Cache {
     private readonly runner: Runner,
     private readonly logger: Logger,
   ) {
-    for (const d of ['packages', 'rootfs', 'locks', 'work', 'attachments']) mkdirSync(path.join(root, d), { recursive: true });
+    for (const d of ['packages', 'rootfs', 'locks', 'work', 'attachments'])
+      mkdirSync(path.join(root, d), { recursive: true });
   }
 
   get packages(): string {
@@ -88,13 +98,22 @@ export class Cache {
           this.markUsed(kind, key, opts.usedBy);
           return { dir, hit: true };
         }
-        if (stale) this.logger.info(`cache: ${kind} ${key} is ${(age / 86400000).toFixed(1)} days old; rebuilding it (--max-age)`);
+        if (stale)
+          this.logger.info(
+            `cache: ${kind} ${key} is ${(age / 86400000).toFixed(1)} days old; rebuilding it (--max-age)`,
+          );
         const building = path.join(this.root, kind, `.${key}.building-${process.pid}`);
         await removeTree(this.runner, building);
         mkdirSync(building, { recursive: true });
         try {
           await build(building);
-          const entry: EntryInfo = { kind, key, createdAt: new Date().toISOString(), summary: opts.summary, usedBy: [opts.usedBy] };
+          const entry: EntryInfo = {
+            kind,
+            key,
+            createdAt: new Date().toISOString(),
+            summary: opts.summary,
+            usedBy: [opts.usedBy],
+          };
           writeFileSync(path.join(building, 'entry.json'), `${JSON.stringify(entry, null, 2)}\n`);
           if (existsSync(dir)) {
             const trash = path.join(this.root, kind, `.${key}.old-${process.pid}`);
@@ -130,7 +149,11 @@ export class Cache {
       for (const key of readdirSync(d).filter((n) => !n.startsWith('.'))) {
         const e = this.info(kind, key);
         if (!e) continue;
-        out.push({ ...e, bytes: duBytes(this.entryDir(kind, key)), ageDays: (Date.now() - Date.parse(e.createdAt)) / 86400000 });
+        out.push({
+          ...e,
+          bytes: duBytes(this.entryDir(kind, key)),
+          ageDays: (Date.now() - Date.parse(e.createdAt)) / 86400000,
+        });
       }
     }
     return out;

@@ -26,10 +26,37 @@ export const DEFAULT_FSTAB_OPTIONS = 'defaults,errors=remount-ro,noatime';
 
 /** The original image-builder's GPT layout. */
 export const DEFAULT_PARTITIONS: Partition[] = [
-  { name: 'root', mountpoint: '/', filesystem: 'ext4', start: '1284MiB', end: '100%', flags: [], fstabOptions: DEFAULT_FSTAB_OPTIONS, fsckPass: 1 },
+  {
+    name: 'root',
+    mountpoint: '/',
+    filesystem: 'ext4',
+    start: '1284MiB',
+    end: '100%',
+    flags: [],
+    fstabOptions: DEFAULT_FSTAB_OPTIONS,
+    fsckPass: 1,
+  },
   { name: 'bios', filesystem: 'none', start: '1MiB', end: '5MiB', flags: ['bios_grub'] },
-  { name: 'efi', mountpoint: '/boot/efi', filesystem: 'vfat', start: '5MiB', end: '516MiB', flags: ['esp'], fstabOptions: DEFAULT_FSTAB_OPTIONS, fsckPass: 1 },
-  { name: 'boot', mountpoint: '/boot', filesystem: 'ext4', start: '516MiB', end: '1284MiB', flags: [], fstabOptions: DEFAULT_FSTAB_OPTIONS, fsckPass: 2 },
+  {
+    name: 'efi',
+    mountpoint: '/boot/efi',
+    filesystem: 'vfat',
+    start: '5MiB',
+    end: '516MiB',
+    flags: ['esp'],
+    fstabOptions: DEFAULT_FSTAB_OPTIONS,
+    fsckPass: 1,
+  },
+  {
+    name: 'boot',
+    mountpoint: '/boot',
+    filesystem: 'ext4',
+    start: '516MiB',
+    end: '1284MiB',
+    flags: [],
+    fstabOptions: DEFAULT_FSTAB_OPTIONS,
+    fsckPass: 2,
+  },
 ];
 
 export const MIN_ESP_BYTES = 260 * 1024 ** 2;
@@ -64,7 +91,10 @@ export interface LayoutIssue {
 }
 
 /** Place partitions on a disk and check them; returns issues instead of throwing. */
-export function computeLayout(size = DEFAULT_DISK_SIZE, parts: readonly Partition[] = DEFAULT_PARTITIONS): { layout: Layout; issues: LayoutIssue[] } {
+export function computeLayout(
+  size = DEFAULT_DISK_SIZE,
+  parts: readonly Partition[] = DEFAULT_PARTITIONS,
+): { layout: Layout; issues: LayoutIssue[] } {
   const issues: LayoutIssue[] = [];
   const sizeBytes = parseSize(size);
   const lastUsable = Math.floor(sizeBytes / SECTOR) - GPT_BACKUP_SECTORS;
@@ -72,33 +102,73 @@ export function computeLayout(size = DEFAULT_DISK_SIZE, parts: readonly Partitio
     const startB = parseSize(p.start, sizeBytes);
     const endB = p.end === '100%' ? (lastUsable + 1) * SECTOR : parseSize(p.end, sizeBytes);
     const firstSector = Math.ceil(startB / SECTOR);
-    const lastSector = Math.min(Math.ceil(endB / SECTOR) - 1, p.end === '100%' ? lastUsable : Number.MAX_SAFE_INTEGER);
+    const lastSector = Math.min(
+      Math.ceil(endB / SECTOR) - 1,
+      p.end === '100%' ? lastUsable : Number.MAX_SAFE_INTEGER,
+    );
     return { ...p, number: i + 1, firstSector, lastSector };
   });
   placed.forEach((p, i) => {
     const at = `disk.partitions[${i}]`;
-    if (p.firstSector < 2048) issues.push({ path: `${at}.start`, message: `must be at least 1MiB (room for the GPT), got ${p.start}` });
-    if (p.lastSector < p.firstSector) issues.push({ path: `${at}.end`, message: `must be after start (${p.start})` });
-    if (p.lastSector > lastUsable) issues.push({ path: `${at}.end`, message: `${p.end} is beyond the end of the ${size} disk; grow disk.size or shrink the partition` });
-    if (p.firstSector % 2048 !== 0) issues.push({ path: `${at}.start`, message: `${p.start} is not aligned to 1MiB` });
+    if (p.firstSector < 2048)
+      issues.push({
+        path: `${at}.start`,
+        message: `must be at least 1MiB (room for the GPT), got ${p.start}`,
+      });
+    if (p.lastSector < p.firstSector)
+      issues.push({ path: `${at}.end`, message: `must be after start (${p.start})` });
+    if (p.lastSector > lastUsable)
+      issues.push({
+        path: `${at}.end`,
+        message: `${p.end} is beyond the end of the ${size} disk; grow disk.size or shrink the partition`,
+      });
+    if (p.firstSector % 2048 !== 0)
+      issues.push({ path: `${at}.start`, message: `${p.start} is not aligned to 1MiB` });
     if (p.flags.includes('esp')) {
-      if (p.filesystem !== 'vfat') issues.push({ path: `${at}.filesystem`, message: 'an EFI system partition must be vfat' });
-      if ((p.lastSector - p.firstSector + 1) * SECTOR < MIN_ESP_BYTES) issues.push({ path: `${at}`, message: 'EFI system partition is too small: at least 260MiB' });
+      if (p.filesystem !== 'vfat')
+        issues.push({ path: `${at}.filesystem`, message: 'an EFI system partition must be vfat' });
+      if ((p.lastSector - p.firstSector + 1) * SECTOR < MIN_ESP_BYTES)
+        issues.push({ path: `${at}`, message: 'EFI system partition is too small: at least 260MiB' });
     }
-    if (p.flags.includes('bios_grub') && p.filesystem !== 'none') issues.push({ path: `${at}.filesystem`, message: 'a bios_grub partition holds no filesystem: use "none"' });
-    if (p.filesystem !== 'none' && !p.mountpoint && !p.flags.includes('esp')) issues.push({ path: `${at}.mountpoint`, message: 'a partition with a filesystem needs a mountpoint' });
+    if (p.flags.includes('bios_grub') && p.filesystem !== 'none')
+      issues.push({
+        path: `${at}.filesystem`,
+        message: 'a bios_grub partition holds no filesystem: use "none"',
+      });
+    if (p.filesystem !== 'none' && !p.mountpoint && !p.flags.includes('esp'))
+      issues.push({ path: `${at}.mountpoint`, message: 'a partition with a filesystem needs a mountpoint' });
     for (let j = 0; j < i; j++) {
       const q = placed[j]!;
       if (p.firstSector <= q.lastSector && q.firstSector <= p.lastSector)
-        issues.push({ path: at, message: `overlaps disk.partitions[${j}] ("${q.name}": ${q.start}-${q.end})` });
-      if (p.mountpoint && p.mountpoint === q.mountpoint) issues.push({ path: `${at}.mountpoint`, message: `${p.mountpoint} is mounted twice (also disk.partitions[${j}])` });
-      if (p.name === q.name) issues.push({ path: `${at}.name`, message: `duplicate partition name "${p.name}"` });
+        issues.push({
+          path: at,
+          message: `overlaps disk.partitions[${j}] ("${q.name}": ${q.start}-${q.end})`,
+        });
+      if (p.mountpoint && p.mountpoint === q.mountpoint)
+        issues.push({
+          path: `${at}.mountpoint`,
+          message: `${p.mountpoint} is mounted twice (also disk.partitions[${j}])`,
+        });
+      if (p.name === q.name)
+        issues.push({ path: `${at}.name`, message: `duplicate partition name "${p.name}"` });
     }
   });
   const roots = placed.filter((p) => p.mountpoint === '/');
-  if (roots.length === 0) issues.push({ path: 'disk.partitions', message: 'no root partition: one partition needs mountpoint "/"' });
-  if (!placed.some((p) => p.flags.includes('bios_grub'))) issues.push({ path: 'disk.partitions', message: 'no bios_grub partition: BIOS boot needs one (1MiB-5MiB in the default layout)' });
-  if (!placed.some((p) => p.flags.includes('esp'))) issues.push({ path: 'disk.partitions', message: 'no EFI system partition (flag "esp"): UEFI boot needs one' });
+  if (roots.length === 0)
+    issues.push({
+      path: 'disk.partitions',
+      message: 'no root partition: one partition needs mountpoint "/"',
+    });
+  if (!placed.some((p) => p.flags.includes('bios_grub')))
+    issues.push({
+      path: 'disk.partitions',
+      message: 'no bios_grub partition: BIOS boot needs one (1MiB-5MiB in the default layout)',
+    });
+  if (!placed.some((p) => p.flags.includes('esp')))
+    issues.push({
+      path: 'disk.partitions',
+      message: 'no EFI system partition (flag "esp"): UEFI boot needs one',
+    });
   return { layout: { sizeBytes, partitions: placed }, issues };
 }
 
@@ -125,7 +195,8 @@ export function sgdiskArgv(image: string, layout: Layout, seed: string): string[
       `--change-name=${p.number}:${p.name}`,
       `--partition-guid=${p.number}:${stableUuid(`${seed}:part:${p.name}`)}`,
     );
-    if (p.flags.includes('legacy_boot') || p.flags.includes('boot')) argv.push(`--attributes=${p.number}:set:2`);
+    if (p.flags.includes('legacy_boot') || p.flags.includes('boot'))
+      argv.push(`--attributes=${p.number}:set:2`);
   }
   argv.push(image);
   return argv;
@@ -147,20 +218,37 @@ export function renderFstab(layout: Layout, seed: string): string {
   const lines = ['# <file system> <mount point> <type> <options> <dump> <pass>   (written by ib-native)'];
   const mounted = layout.partitions
     .filter((p) => p.filesystem !== 'none' && p.mountpoint)
-    .sort((a, b) => a.mountpoint!.split('/').filter(Boolean).length - b.mountpoint!.split('/').filter(Boolean).length);
+    .sort(
+      (a, b) =>
+        a.mountpoint!.split('/').filter(Boolean).length - b.mountpoint!.split('/').filter(Boolean).length,
+    );
   for (const p of mounted) {
     const pass = p.fsckPass ?? (p.mountpoint === '/' ? 1 : 2);
-    lines.push(`UUID=${fstabUuid(p, seed)} ${p.mountpoint} ${p.filesystem} ${p.fstabOptions ?? DEFAULT_FSTAB_OPTIONS} 0 ${pass}`);
+    lines.push(
+      `UUID=${fstabUuid(p, seed)} ${p.mountpoint} ${p.filesystem} ${p.fstabOptions ?? DEFAULT_FSTAB_OPTIONS} 0 ${pass}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
 
 export function mkfsArgv(p: Partition, device: string, seed: string): string[] | undefined {
   const id = fsIdentity(p, seed);
-  const label = (p.label ?? p.name).slice(0, p.filesystem === 'vfat' ? 11 : 16);
+  // label limits: FAT 11 characters, XFS 12, ext4 16
+  const label = (p.label ?? p.name).slice(0, p.filesystem === 'vfat' ? 11 : p.filesystem === 'xfs' ? 12 : 16);
   switch (p.filesystem) {
     case 'ext4':
-      return ['mkfs.ext4', '-q', '-F', '-L', label, '-U', id, '-E', `hash_seed=${stableUuid(`${seed}:hash:${p.name}`)}`, device];
+      return [
+        'mkfs.ext4',
+        '-q',
+        '-F',
+        '-L',
+        label,
+        '-U',
+        id,
+        '-E',
+        `hash_seed=${stableUuid(`${seed}:hash:${p.name}`)}`,
+        device,
+      ];
     case 'xfs':
       return ['mkfs.xfs', '-q', '-f', '-L', label, '-m', `uuid=${id}`, device];
     case 'vfat':

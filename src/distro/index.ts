@@ -14,15 +14,28 @@ export const DISTROS: Record<DistroName, Distro> = {
 
 export function getDistro(name: string, mirror?: string): Distro {
   const d = DISTROS[name as DistroName];
-  if (!d) throw new UserError(`unknown distro "${name}"`, `choose one of: ${Object.keys(DISTROS).join(', ')}`);
+  if (!d)
+    throw new UserError(`unknown distro "${name}"`, `choose one of: ${Object.keys(DISTROS).join(', ')}`);
   return mirror ? { ...d, mirror: mirror.replace(/\/+$/, '') } : d;
 }
 
 /** The distro's own apt sources (pure). The security suite follows --mirror only when it is on the same host. */
 export function distroSources(d: Distro, keyInImage: string): AptSource[] {
   return [
-    { name: d.name, uris: d.mirror, suites: [d.suite, ...d.updatesSuites], components: d.components, signedBy: keyInImage },
-    { name: `${d.name}-security`, uris: d.security.mirror, suites: [d.security.suite], components: d.components, signedBy: keyInImage },
+    {
+      name: d.name,
+      uris: d.mirror,
+      suites: [d.suite, ...d.updatesSuites],
+      components: d.components,
+      signedBy: keyInImage,
+    },
+    {
+      name: `${d.name}-security`,
+      uris: d.security.mirror,
+      suites: [d.security.suite],
+      components: d.components,
+      signedBy: keyInImage,
+    },
   ];
 }
 

@@ -20,7 +20,9 @@ export function renderBlockedPreferences(names: readonly string[]): string {
 /** Issues for packages that are both blocked and asked for (by the profile, a repo or a module: `requested`). */
 export function blockedPackageIssues(p: ResolvedProfile, requested: readonly string[]): Issue[] {
   const blocked = new Set(p.blockedPackages ?? []);
-  const names = [...requested, ...(p.repos ?? []).flatMap((r) => r.packages)].map((r) => r.replace(/[:=].*$/, ''));
+  const names = [...requested, ...(p.repos ?? []).flatMap((r) => r.packages)].map((r) =>
+    r.replace(/[:=].*$/, ''),
+  );
   return [...new Set(names)]
     .filter((name) => blocked.has(name))
     .map((name) => ({

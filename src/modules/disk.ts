@@ -13,7 +13,8 @@ export const diskModule: ConfigModule = {
   plan: () => [],
   validate(p) {
     if (!p.formats.includes('qcow2') || !p.disk?.partitions) return [];
-    if (p.disk.size?.endsWith('%')) return [{ path: 'disk.size', message: 'must be an absolute size such as 19G' }];
+    if (p.disk.size?.endsWith('%'))
+      return [{ path: 'disk.size', message: 'must be an absolute size such as 19G' }];
     return computeLayout(p.disk.size, p.disk.partitions).issues;
   },
 };

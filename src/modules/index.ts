@@ -33,9 +33,6 @@ import { unattendedUpgradesModule } from './unattended-upgrades.ts';
 import { userScriptsModule } from './user-scripts.ts';
 import { usersModule } from './users.ts';
 
-export { diskCmdline, liveCmdline } from './grub.ts';
-export type { ConfigModule } from './types.ts';
-
 /**
  * Every configuration module, in the order their operations apply: checks and fixed-purpose
  * modules first, then what the user lists (files, units, users, scripts), and finalize last.
@@ -74,17 +71,14 @@ export const MODULES: readonly ConfigModule[] = [
 
 /**
  * The whole plan of a profile (pure apart from the file checks some validations make): every
- * module's operations in order and the packages to install (the profile's, its repos' and the
- * modules'). Throws one ValidationError listing every problem: module checks, package pins,
+ * module's operations in order and the packages to install (the profile's and the modules';
+ * the engine adds the distro's and the repos' own). Throws one ValidationError listing every problem: module checks, package pins,
  * blocked packages requested, and operations that disagree about the same path or unit.
  */
-export function planProfile(
-  p: ResolvedProfile,
-  modules: readonly ConfigModule[] = MODULES,
-): { ops: Op[]; packages: string[] } {
-  const issues = modules.flatMap((m) => m.validate?.(p) ?? []);
-  const merged = mergePackages([...p.packages, ...modules.flatMap((m) => m.packages?.(p) ?? [])]);
-  const ops = modules.flatMap((m) => m.plan(p));
+export function planProfile(p: ResolvedProfile): { ops: Op[]; packages: string[] } {
+  const issues = MODULES.flatMap((m) => m.validate?.(p) ?? []);
+  const merged = mergePackages([...p.packages, ...MODULES.flatMap((m) => m.packages?.(p) ?? [])]);
+  const ops = MODULES.flatMap((m) => m.plan(p));
   issues.push(...merged.issues, ...blockedPackageIssues(p, merged.packages), ...findConflicts(ops));
   if (issues.length)
     throw new ValidationError(p.sources[p.sources.length - 1] ?? `profile ${p.name}`, issues);

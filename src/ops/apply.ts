@@ -1,6 +1,6 @@
 import { chmodSync, lstatSync, mkdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { InternalError, UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Context } from '../profile/schema.ts';
@@ -14,7 +14,12 @@ import { appliesTo, type Op } from './types.ts';
  * the image would (absolute link targets stay inside the root), so a write can never escape.
  * The last component is not followed.
  */
-export function resolveInRoot(root: string, imagePath: string, lstat = lstatSync, readlink = readlinkSync): string {
+export function resolveInRoot(
+  root: string,
+  imagePath: string,
+  lstat = lstatSync,
+  readlink = readlinkSync,
+): string {
   const parts = imagePath.split('/').filter(Boolean);
   const last = parts.pop();
   let cur: string[] = [];
@@ -70,7 +75,13 @@ export async function applyOps(all: readonly Op[], context: Context, ctx: ApplyC
   return list.length;
 }
 
-async function chown(ctx: ApplyContext, imagePath: string, owner?: string, group?: string, recursive = false) {
+async function chown(
+  ctx: ApplyContext,
+  imagePath: string,
+  owner?: string,
+  group?: string,
+  recursive = false,
+) {
   if (!owner && !group) return;
   const spec = `${owner ?? ''}${group ? `:${group}` : ''}`;
   await ctx.chroot.run(['chown', ...(recursive ? ['-R'] : []), '--no-dereference', spec, imagePath], {
@@ -112,14 +123,19 @@ async function applyOne(op: Op, root: string, ctx: ApplyContext): Promise<void> 
       try {
         lstatSync(dest);
       } catch {
-        throw new UserError(`[${op.module}] ${op.path} does not exist in the image`, 'filePermissions only changes existing files; create it with files/directories');
+        throw new UserError(
+          `[${op.module}] ${op.path} does not exist in the image`,
+          'filePermissions only changes existing files; create it with files/directories',
+        );
       }
       if (op.mode) chmodSync(dest, parseMode(op.mode)!);
       await chown(ctx, op.path, op.owner, op.group);
       return;
     }
     case 'unit':
-      await ctx.chroot.run(['systemctl', op.action, op.name], { context: `[${op.module}] systemctl ${op.action} ${op.name}` });
+      await ctx.chroot.run(['systemctl', op.action, op.name], {
+        context: `[${op.module}] systemctl ${op.action} ${op.name}`,
+      });
       return;
     case 'run':
       await ctx.chroot.run(op.argv, { context: `[${op.module}] ${op.description}` });
@@ -167,7 +183,10 @@ export function describeOp(op: Op): string {
     case 'remove':
       return `remove ${op.path}`;
     case 'chmod':
-      return `chmod ${op.mode ?? ''} ${op.owner ?? ''}${op.group ? `:${op.group}` : ''} ${op.path}`.replace(/\s+/g, ' ');
+      return `chmod ${op.mode ?? ''} ${op.owner ?? ''}${op.group ? `:${op.group}` : ''} ${op.path}`.replace(
+        /\s+/g,
+        ' ',
+      );
     case 'unit':
       return `systemctl ${op.action} ${op.name}`;
     case 'run':

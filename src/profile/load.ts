@@ -21,8 +21,10 @@ export interface LoadedProfile {
 export function issuesFromZod(issues: readonly ZodIssue[]): { path: string; message: string }[] {
   return issues.map((i) => {
     let message = i.message;
-    if (i.code === 'unrecognized_keys') message = `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see README "Profile reference")`;
-    if (i.code === 'invalid_type' && i.received === 'undefined') message = `is required (expected ${i.expected})`;
+    if (i.code === 'unrecognized_keys')
+      message = `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see README "Profile reference")`;
+    if (i.code === 'invalid_type' && i.received === 'undefined')
+      message = `is required (expected ${i.expected})`;
     return {
       path: i.path.map((p, n) => (typeof p === 'number' ? `[${p}]` : n === 0 ? p : `.${p}`)).join(''),
       message,
@@ -35,9 +37,13 @@ export function locateProfile(ref: string, relativeTo: string = process.cwd()): 
   const looksLikePath = ref.includes('/') || EXTENSIONS.some((e) => ref.endsWith(e));
   if (looksLikePath) {
     const p = path.resolve(relativeTo, ref);
-    if (!existsSync(p)) throw new UserError(`profile file not found: ${p}`, 'check the path given to --profile or extends');
+    if (!existsSync(p))
+      throw new UserError(`profile file not found: ${p}`, 'check the path given to --profile or extends');
     if (!EXTENSIONS.includes(path.extname(p)))
-      throw new UserError(`profile ${p} has an unsupported extension`, 'use a .ts, .yaml, .yml or .json file');
+      throw new UserError(
+        `profile ${p} has an unsupported extension`,
+        'use a .ts, .yaml, .yml or .json file',
+      );
     return p;
   }
   for (const ext of EXTENSIONS) {
@@ -62,7 +68,6 @@ export function listProfiles(): string[] {
   }
 }
 
-
 const jiti = createJiti(import.meta.url, {
   alias: { 'ib-native': path.join(REPO_ROOT, 'src/index.ts') },
   moduleCache: false,
@@ -76,14 +81,20 @@ export async function readProfileFile(file: string): Promise<unknown> {
     if (ext === '.ts') {
       const mod = (await jiti.import(file)) as { default?: unknown };
       if (mod.default === undefined)
-        throw new UserError(`${file} has no default export`, 'end the file with `export default defineProfile({...})`');
+        throw new UserError(
+          `${file} has no default export`,
+          'end the file with `export default defineProfile({...})`',
+        );
       return mod.default;
     }
     const text = readFileSync(file, 'utf8');
     return ext === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
     if (e instanceof UserError) throw e;
-    throw new UserError(`cannot read profile ${file}: ${(e as Error).message.split('\n')[0]}`, 'fix the syntax error in that file');
+    throw new UserError(
+      `cannot read profile ${file}: ${(e as Error).message.split('\n')[0]}`,
+      'fix the syntax error in that file',
+    );
   }
 }
 

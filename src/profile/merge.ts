@@ -70,7 +70,10 @@ export function mergeProfiles(parent: Obj, child: Obj, path = ''): Obj {
 }
 
 /** Apply a `remove` map; returns the new object and the keys that matched nothing (reported as errors). */
-export function applyRemovals(profile: Obj, remove: Record<string, string[]>): { result: Obj; unmatched: string[] } {
+export function applyRemovals(
+  profile: Obj,
+  remove: Record<string, string[]>,
+): { result: Obj; unmatched: string[] } {
   const result = structuredClone(profile);
   const unmatched: string[] = [];
   for (const [path, keys] of Object.entries(remove)) {
@@ -83,7 +86,9 @@ export function applyRemovals(profile: Obj, remove: Record<string, string[]>): {
       let hit = false;
       if (Array.isArray(target)) {
         const keyProp = KEYED_LISTS[path];
-        const idx = target.findIndex((e) => (keyProp ? keyOf(e, keyProp) === key : plainKey(e) === plainKey(key)));
+        const idx = target.findIndex((e) =>
+          keyProp ? keyOf(e, keyProp) === key : plainKey(e) === plainKey(key),
+        );
         if (idx >= 0) {
           target.splice(idx, 1);
           hit = true;

@@ -24,20 +24,33 @@ export interface ResolveOverrides {
 
 const DEFAULT_DISTRO: DistroName = 'ubuntu-focal';
 
-async function chain(ref: string, relativeTo: string, seen: string[]): Promise<{ files: string[]; merged: Profile }> {
+async function chain(
+  ref: string,
+  relativeTo: string,
+  seen: string[],
+): Promise<{ files: string[]; merged: Profile }> {
   const file = locateProfile(ref, relativeTo);
   if (seen.includes(file))
-    throw new UserError(`profile inheritance loops: ${[...seen, file].join(' -> ')}`, 'remove one of the extends');
+    throw new UserError(
+      `profile inheritance loops: ${[...seen, file].join(' -> ')}`,
+      'remove one of the extends',
+    );
   const { profile } = await loadProfileFile(file);
   if (!profile.extends) return { files: [file], merged: profile };
   const parent = await chain(profile.extends, path.dirname(file), [...seen, file]);
-  let merged = mergeProfiles(parent.merged as Record<string, unknown>, profile as Record<string, unknown>) as Profile;
+  let merged = mergeProfiles(
+    parent.merged as Record<string, unknown>,
+    profile as Record<string, unknown>,
+  ) as Profile;
   if (profile.remove) {
     const { result, unmatched } = applyRemovals(merged as Record<string, unknown>, profile.remove);
     if (unmatched.length)
       throw new ValidationError(
         file,
-        unmatched.map((u) => ({ path: `remove.${u.split(':')[0]}`, message: `nothing inherited to remove named "${u.split(': ')[1]}"` })),
+        unmatched.map((u) => ({
+          path: `remove.${u.split(':')[0]}`,
+          message: `nothing inherited to remove named "${u.split(': ')[1]}"`,
+        })),
       );
     merged = result as Profile;
   }
@@ -45,11 +58,19 @@ async function chain(ref: string, relativeTo: string, seen: string[]): Promise<{
   return { files: [...parent.files, file], merged };
 }
 
-export async function resolveProfile(ref: string, overrides: ResolveOverrides = {}, cwd = process.cwd()): Promise<ResolvedProfile> {
+export async function resolveProfile(
+  ref: string,
+  overrides: ResolveOverrides = {},
+  cwd = process.cwd(),
+): Promise<ResolvedProfile> {
   const { files, merged } = await chain(ref, cwd, []);
   // re-validate the merged whole: removals or merges could produce something the parts did not
   const check = profileSchema.safeParse(merged);
-  if (!check.success) throw new ValidationError(files[files.length - 1]!, check.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+  if (!check.success)
+    throw new ValidationError(
+      files[files.length - 1]!,
+      check.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    );
   const { extends: _e, remove: _r, ...rest } = merged;
   return Object.freeze({
     ...rest,

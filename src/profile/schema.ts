@@ -16,15 +16,28 @@ const octalMode = z
 const absPath = z.string().regex(/^\/(?!.*(^|\/)\.\.(\/|$)).*/, 'must be an absolute path without ".."');
 const pkgName = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9+.-]*(:[a-z0-9]+)?(=[A-Za-z0-9.+:~-]+)?$/, 'must be a Debian package name, optionally =version');
+  .regex(
+    /^[a-z0-9][a-z0-9+.-]*(:[a-z0-9]+)?(=[A-Za-z0-9.+:~-]+)?$/,
+    'must be a Debian package name, optionally =version',
+  );
 const unitName = z
   .string()
-  .regex(/^[A-Za-z0-9:_.@-]+\.(service|socket|timer|target|mount|path|slice|scope)$/, 'must be a systemd unit name such as foo.service');
-const sysctlKey = z.string().regex(/^[a-z0-9_]+([./][A-Za-z0-9_-]+)+$/, 'must be a sysctl name such as net.ipv4.ip_forward (no spaces)');
+  .regex(
+    /^[A-Za-z0-9:_.@-]+\.(service|socket|timer|target|mount|path|slice|scope)$/,
+    'must be a systemd unit name such as foo.service',
+  );
+const sysctlKey = z
+  .string()
+  .regex(
+    /^[a-z0-9_]+([./][A-Za-z0-9_-]+)+$/,
+    'must be a sysctl name such as net.ipv4.ip_forward (no spaces)',
+  );
 const size = z
   .string()
   .regex(/^\d+(\.\d+)?(B|KiB|MiB|GiB|TiB|K|M|G|T|%)$/, 'must be a size such as 512MiB, 19G or 100%');
-const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.@+-]*$/, 'must be a simple name (letters, digits, _ . @ + -)');
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.@+-]*$/, 'must be a simple name (letters, digits, _ . @ + -)');
 
 export const DISTROS = ['ubuntu-focal', 'debian-bookworm'] as const;
 export type DistroName = (typeof DISTROS)[number];
@@ -47,7 +60,10 @@ export const repoSchema = z
   .strict();
 
 export const kernelModuleSchema = z
-  .object({ name, args: z.record(z.string().regex(/^[A-Za-z0-9_]+$/), z.union([z.string(), z.number()])).optional() })
+  .object({
+    name,
+    args: z.record(z.string().regex(/^[A-Za-z0-9_]+$/), z.union([z.string(), z.number()])).optional(),
+  })
   .strict();
 
 export const limitSchema = z
@@ -56,8 +72,24 @@ export const limitSchema = z
     domain: z.string().min(1),
     type: z.enum(['soft', 'hard', '-'], { message: 'must be soft, hard or -' } as never),
     item: z.enum([
-      'core', 'data', 'fsize', 'memlock', 'nofile', 'rss', 'stack', 'cpu', 'nproc', 'as',
-      'maxlogins', 'maxsyslogins', 'priority', 'locks', 'sigpending', 'msgqueue', 'nice', 'rtprio',
+      'core',
+      'data',
+      'fsize',
+      'memlock',
+      'nofile',
+      'rss',
+      'stack',
+      'cpu',
+      'nproc',
+      'as',
+      'maxlogins',
+      'maxsyslogins',
+      'priority',
+      'locks',
+      'sigpending',
+      'msgqueue',
+      'nice',
+      'rtprio',
     ]),
     value: z.union([z.number().int(), z.enum(['unlimited', 'infinity'])]),
     contexts,
@@ -76,7 +108,13 @@ export const fileSchema = z
   .strict();
 
 export const directorySchema = z
-  .object({ path: absPath, mode: octalMode.optional(), owner: z.string().optional(), group: z.string().optional(), contexts })
+  .object({
+    path: absPath,
+    mode: octalMode.optional(),
+    owner: z.string().optional(),
+    group: z.string().optional(),
+    contexts,
+  })
   .strict();
 
 export const unitSchema = z
@@ -99,10 +137,18 @@ export const scriptSchema = z
     contexts,
   })
   .strict()
-  .refine((s) => (s.content === undefined) !== (s.file === undefined), { message: 'give exactly one of content or file' });
+  .refine((s) => (s.content === undefined) !== (s.file === undefined), {
+    message: 'give exactly one of content or file',
+  });
 
 export const filePermissionSchema = z
-  .object({ path: absPath, mode: octalMode.optional(), owner: z.string().optional(), group: z.string().optional(), contexts })
+  .object({
+    path: absPath,
+    mode: octalMode.optional(),
+    owner: z.string().optional(),
+    group: z.string().optional(),
+    contexts,
+  })
   .strict();
 
 export const userSchema = z
@@ -110,7 +156,10 @@ export const userSchema = z
     name: z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/, 'must be a valid user name'),
     shell: z.string().optional(),
     /** A crypt(3) hash (e.g. from `mkpasswd -m sha-512`), never a clear password. */
-    passwordHash: z.string().regex(/^\$[0-9a-z]+\$/, 'must be a crypt(3) hash such as $6$...').optional(),
+    passwordHash: z
+      .string()
+      .regex(/^\$[0-9a-z]+\$/, 'must be a crypt(3) hash such as $6$...')
+      .optional(),
     passwordLock: z.boolean().optional(),
     groups: z.array(z.string()).optional(),
     create: z.boolean().optional(),
@@ -162,13 +211,21 @@ export const profileSchema = z
     packages: z.array(pkgName).optional(),
     blockedPackages: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/, 'must be a package name')).optional(),
     repos: z.array(repoSchema).optional(),
-    hostname: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/i, 'must be a host name').optional(),
+    hostname: z
+      .string()
+      .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/i, 'must be a host name')
+      .optional(),
     locale: z.string().optional(),
     sysctl: z.record(sysctlKey, z.union([z.string(), z.number()])).optional(),
     kernel: z
       .object({
         /** Extra kernel command line, name -> value (true for a bare flag). */
-        cmdline: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a kernel parameter name'), z.union([z.string(), z.number(), z.literal(true)])).optional(),
+        cmdline: z
+          .record(
+            z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a kernel parameter name'),
+            z.union([z.string(), z.number(), z.literal(true)]),
+          )
+          .optional(),
         modules: z
           .object({ load: z.array(kernelModuleSchema).optional(), blacklist: z.array(name).optional() })
           .strict()
@@ -188,7 +245,10 @@ export const profileSchema = z
       })
       .strict()
       .optional(),
-    kdump: z.object({ enabled: z.boolean().optional(), crashkernel: z.string().optional() }).strict().optional(),
+    kdump: z
+      .object({ enabled: z.boolean().optional(), crashkernel: z.string().optional() })
+      .strict()
+      .optional(),
     kubelet: z
       .object({
         enabled: z.boolean().optional(),
@@ -220,10 +280,20 @@ export const profileSchema = z
       .optional(),
     banners: z.object({ issue: z.string().optional(), motd: z.string().optional() }).strict().optional(),
     unattendedUpgrades: z.object({ disabled: z.boolean() }).strict().optional(),
-    resolved: z.object({ startLimitBurst: z.number().int().min(0).optional() }).strict().optional(),
-    systemdBase: z.object({ networkd: z.boolean().optional(), networkdDispatcher: z.boolean().optional() }).strict().optional(),
+    resolved: z
+      .object({ startLimitBurst: z.number().int().min(0).optional() })
+      .strict()
+      .optional(),
+    systemdBase: z
+      .object({ networkd: z.boolean().optional(), networkdDispatcher: z.boolean().optional() })
+      .strict()
+      .optional(),
     nicNaming: z
-      .object({ namePolicy: z.string().optional(), alternativeNamesPolicy: z.string().optional(), macAddressPolicy: z.string().optional() })
+      .object({
+        namePolicy: z.string().optional(),
+        alternativeNamesPolicy: z.string().optional(),
+        macAddressPolicy: z.string().optional(),
+      })
       .strict()
       .optional(),
     fetch: z.array(fetchSchema).optional(),
@@ -257,14 +327,28 @@ export const profileSchema = z
         hugepages: z
           .object({
             defaultSize: z.enum(['2M', '1G']).optional(),
-            pages: z.array(z.object({ size: z.enum(['2M', '1G']), count: z.number().int().positive() }).strict()).optional(),
+            pages: z
+              .array(z.object({ size: z.enum(['2M', '1G']), count: z.number().int().positive() }).strict())
+              .optional(),
           })
           .strict()
           .optional(),
-        isolcpus: z.string().regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'must be a CPU list such as 2-7,10').optional(),
-        nohzFull: z.string().regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'must be a CPU list').optional(),
-        rcuNocbs: z.string().regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'must be a CPU list').optional(),
-        kubeletReservedCpus: z.string().regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'must be a CPU list').optional(),
+        isolcpus: z
+          .string()
+          .regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'must be a CPU list such as 2-7,10')
+          .optional(),
+        nohzFull: z
+          .string()
+          .regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'must be a CPU list')
+          .optional(),
+        rcuNocbs: z
+          .string()
+          .regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'must be a CPU list')
+          .optional(),
+        kubeletReservedCpus: z
+          .string()
+          .regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'must be a CPU list')
+          .optional(),
       })
       .strict()
       .optional(),

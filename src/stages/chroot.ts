@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../profile/load.ts';
-import type { RunOptions, Runner } from '../run/runner.ts';
+import type { Runner, RunOptions } from '../run/runner.ts';
 import { MountScope } from '../sys/mounts.ts';
 
 /** Where chroot-scripts/ appears inside the image while the build runs. */
@@ -51,7 +51,9 @@ export class Chroot {
     for (const d of ['proc', 'sys', 'dev', 'run']) mkdirSync(this.p(d), { recursive: true });
     await m.mount(['-t', 'proc', 'proc'], this.p('proc'));
     await m.mount(['-t', 'sysfs', '-o', 'ro', 'sysfs'], this.p('sys'));
-    await m.mount(['-t', 'devtmpfs', 'devtmpfs'], this.p('dev')).catch(async () => m.bind('/dev', this.p('dev'), { recursive: true }));
+    await m
+      .mount(['-t', 'devtmpfs', 'devtmpfs'], this.p('dev'))
+      .catch(async () => m.bind('/dev', this.p('dev'), { recursive: true }));
     mkdirSync(this.p('dev/pts'), { recursive: true });
     await m.mount(['-t', 'devpts', '-o', 'newinstance,ptmxmode=0666', 'devpts'], this.p('dev/pts'));
     await m.mount(['-t', 'tmpfs', '-o', 'mode=0755', 'tmpfs'], this.p('run'));
@@ -66,11 +68,18 @@ export class Chroot {
     if (existsOrLink(this.p(RESOLV))) renameSync(this.p(RESOLV), this.p(RESOLV_ASIDE));
     writeFileSync(this.p(RESOLV), existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf') : '');
     mkdirSync(path.dirname(this.p(POLICY_RC_D)), { recursive: true });
-    writeFileSync(this.p(POLICY_RC_D), '#!/bin/sh\n# ib-native: no service starts during the build\nexit 101\n', { mode: 0o755 });
+    writeFileSync(
+      this.p(POLICY_RC_D),
+      '#!/bin/sh\n# ib-native: no service starts during the build\nexit 101\n',
+      { mode: 0o755 },
+    );
   }
 
   run(argv: string[], opts: RunOptions = {}) {
-    return this.runner.run(['chroot', this.root, ...argv], { ...opts, env: { ...this.opts.env, ...opts.env } });
+    return this.runner.run(['chroot', this.root, ...argv], {
+      ...opts,
+      env: { ...this.opts.env, ...opts.env },
+    });
   }
 
   async close(): Promise<void> {
@@ -94,7 +103,12 @@ function existsOrLink(p: string): boolean {
   }
 }
 
-export async function withChroot<T>(root: string, runner: Runner, opts: ChrootOptions, fn: (c: Chroot) => Promise<T>): Promise<T> {
+export async function withChroot<T>(
+  root: string,
+  runner: Runner,
+  opts: ChrootOptions,
+  fn: (c: Chroot) => Promise<T>,
+): Promise<T> {
   const c = await Chroot.open(root, runner, opts);
   try {
     return await fn(c);

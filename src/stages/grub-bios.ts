@@ -21,7 +21,8 @@ const BLOCKLIST_OFFSET = SECTOR - 12;
 const MBR_CODE_BYTES = 440;
 
 export function patchBootImg(bootImg: Buffer, coreLba: number): Buffer {
-  if (bootImg.length !== SECTOR) throw new UserError(`boot.img must be ${SECTOR} bytes, got ${bootImg.length}`);
+  if (bootImg.length !== SECTOR)
+    throw new UserError(`boot.img must be ${SECTOR} bytes, got ${bootImg.length}`);
   const out = Buffer.from(bootImg);
   out.writeBigUInt64LE(BigInt(coreLba), KERNEL_SECTOR_OFFSET);
   out[DRIVE_CHECK_OFFSET] = 0x90;
@@ -61,11 +62,19 @@ export function grubMkimageBiosArgv(out: string, earlyCfg: string, prefix: strin
 }
 
 /** Write boot code into a raw disk image: MBR code area and the bios_grub partition. */
-export function writeBiosBoot(rawImage: string, coreImg: Buffer, biosGrub: { firstSector: number; lastSector: number }): void {
+export function writeBiosBoot(
+  rawImage: string,
+  coreImg: Buffer,
+  biosGrub: { firstSector: number; lastSector: number },
+): void {
   const boot = patchBootImg(readFileSync(path.join(GRUB_I386, 'boot.img')), biosGrub.firstSector);
   const core = patchCoreImg(coreImg, biosGrub.firstSector);
   const room = (biosGrub.lastSector - biosGrub.firstSector + 1) * SECTOR;
-  if (core.length > room) throw new UserError(`GRUB core image (${core.length} bytes) does not fit the bios_grub partition (${room} bytes)`, 'make the bios_grub partition larger');
+  if (core.length > room)
+    throw new UserError(
+      `GRUB core image (${core.length} bytes) does not fit the bios_grub partition (${room} bytes)`,
+      'make the bios_grub partition larger',
+    );
   const fd = openSync(rawImage, 'r+');
   try {
     writeSync(fd, boot, 0, MBR_CODE_BYTES, 0);

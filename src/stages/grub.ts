@@ -38,22 +38,56 @@ export interface GrubConfig {
 }
 
 export function renderGrubCfg(c: GrubConfig): string {
-  const lines = ['# written by ib-native', 'insmod part_gpt', 'insmod part_msdos', 'insmod ext2', 'insmod iso9660', 'insmod all_video'];
+  const lines = [
+    '# written by ib-native',
+    'insmod part_gpt',
+    'insmod part_msdos',
+    'insmod ext2',
+    'insmod iso9660',
+    'insmod all_video',
+  ];
   if (c.serial) {
     lines.push(c.serialCommand ?? 'serial --speed=115200 --unit=0 --word=8 --parity=no --stop=1');
     lines.push('terminal_input serial console', 'terminal_output serial console');
   }
   lines.push(search(c.finder), `set timeout=${c.timeout}`, 'set default=0', '');
   for (const e of c.entries) {
-    lines.push(`menuentry '${e.title.replace(/'/g, '')}' {`, `  linux ${e.kernel} ${e.cmdline.join(' ')}`.trimEnd(), `  initrd ${e.initrd}`, '}');
+    lines.push(
+      `menuentry '${e.title.replace(/'/g, '')}' {`,
+      `  linux ${e.kernel} ${e.cmdline.join(' ')}`.trimEnd(),
+      `  initrd ${e.initrd}`,
+      '}',
+    );
   }
   return `${lines.join('\n')}\n`;
 }
 
-const MODULES = ['part_gpt', 'part_msdos', 'ext2', 'fat', 'iso9660', 'search', 'search_fs_uuid', 'search_fs_file', 'configfile', 'normal', 'linux', 'echo', 'test', 'serial', 'terminal', 'gzio', 'all_video'];
+const MODULES = [
+  'part_gpt',
+  'part_msdos',
+  'ext2',
+  'fat',
+  'iso9660',
+  'search',
+  'search_fs_uuid',
+  'search_fs_file',
+  'configfile',
+  'normal',
+  'linux',
+  'echo',
+  'test',
+  'serial',
+  'terminal',
+  'gzio',
+  'all_video',
+];
 
 /** grub-mkstandalone argv for an image whose memdisk carries `earlyCfg` as /boot/grub/grub.cfg. */
-export function mkstandaloneArgv(format: 'i386-pc-eltorito' | 'i386-pc' | 'x86_64-efi', output: string, earlyCfgFile: string): string[] {
+export function mkstandaloneArgv(
+  format: 'i386-pc-eltorito' | 'i386-pc' | 'x86_64-efi',
+  output: string,
+  earlyCfgFile: string,
+): string[] {
   const bios = format.startsWith('i386');
   const modules = [...MODULES, ...(bios ? ['biosdisk'] : [])].join(' ');
   return [
@@ -69,4 +103,3 @@ export function mkstandaloneArgv(format: 'i386-pc-eltorito' | 'i386-pc' | 'x86_6
     `boot/grub/grub.cfg=${earlyCfgFile}`,
   ];
 }
-

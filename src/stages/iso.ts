@@ -27,12 +27,20 @@ export function mksquashfsArgv(tree: string, out: string, o: SquashfsOptions): s
     o.compression,
     '-processors',
     String(o.threads),
-    ...(o.sourceDateEpoch !== undefined ? ['-mkfs-time', String(o.sourceDateEpoch), '-all-time', String(o.sourceDateEpoch)] : []),
+    ...(o.sourceDateEpoch !== undefined
+      ? ['-mkfs-time', String(o.sourceDateEpoch), '-all-time', String(o.sourceDateEpoch)]
+      : []),
     ...(o.exclude.length ? ['-e', ...o.exclude] : []),
   ];
 }
 
-export function xorrisoArgv(isoRoot: string, out: string, biosImg: string, efiImg: string, volid = ISO_VOLUME_ID): string[] {
+export function xorrisoArgv(
+  isoRoot: string,
+  out: string,
+  biosImg: string,
+  efiImg: string,
+  volid = ISO_VOLUME_ID,
+): string[] {
   return [
     'xorriso',
     '-as',
@@ -85,10 +93,15 @@ export function defaultMetaData(uuid: string, hostname: string, name: string): s
   return `${JSON.stringify({ uuid, hostname, name, launch_index: 0 }, null, 2)}\n`;
 }
 
-export function readConfigDrive(files: { metaData?: string; userData?: string; networkData?: string }): ConfigDrive {
+export function readConfigDrive(files: {
+  metaData?: string;
+  userData?: string;
+  networkData?: string;
+}): ConfigDrive {
   const read = (f: string | undefined, flag: string) => {
     if (f === undefined) return undefined;
-    if (!existsSync(f)) throw new UserError(`${flag} file not found: ${f}`, `check the path given to ${flag}`);
+    if (!existsSync(f))
+      throw new UserError(`${flag} file not found: ${f}`, `check the path given to ${flag}`);
     return readFileSync(f, 'utf8');
   };
   const cd = {
@@ -96,13 +109,19 @@ export function readConfigDrive(files: { metaData?: string; userData?: string; n
     userData: read(files.userData, '--user-data'),
     networkData: read(files.networkData, '--network-data'),
   };
-  for (const [k, flag] of [['metaData', '--meta-data'], ['networkData', '--network-data']] as const) {
+  for (const [k, flag] of [
+    ['metaData', '--meta-data'],
+    ['networkData', '--network-data'],
+  ] as const) {
     const v = cd[k];
     if (v === undefined) continue;
     try {
       JSON.parse(v);
     } catch (e) {
-      throw new UserError(`${flag} ${files[k]} is not valid JSON: ${(e as Error).message}`, 'OpenStack config drives carry JSON here');
+      throw new UserError(
+        `${flag} ${files[k]} is not valid JSON: ${(e as Error).message}`,
+        'OpenStack config drives carry JSON here',
+      );
     }
   }
   return cd;
@@ -125,7 +144,8 @@ export interface IsoInputs {
 
 export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Promise<void> {
   const root = path.join(i.work, 'iso-root');
-  for (const d of ['live', 'boot/grub', 'openstack/latest']) mkdirSync(path.join(root, d), { recursive: true });
+  for (const d of ['live', 'boot/grub', 'openstack/latest'])
+    mkdirSync(path.join(root, d), { recursive: true });
 
   const squash = path.join(root, 'live/filesystem.squashfs');
   if (i.prebuiltSquashfs) {
@@ -135,27 +155,44 @@ export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Pr
     await runner.run(mksquashfsArgv(i.tree, squash, i.squashfs), { context: 'creating the live squashfs' });
   }
   copyFileSync(path.join(i.tree, 'boot', `vmlinuz-${i.kernelVersion}`), path.join(root, 'boot/vmlinuz'));
-  copyFileSync(path.join(i.tree, 'boot', `initrd.img-${i.kernelVersion}`), path.join(root, 'boot/initrd.img'));
+  copyFileSync(
+    path.join(i.tree, 'boot', `initrd.img-${i.kernelVersion}`),
+    path.join(root, 'boot/initrd.img'),
+  );
   writeFileSync(path.join(root, i.marker), `${i.title}\n`);
 
   const cfg = renderGrubCfg({
     timeout: 0,
     finder: { kind: 'file', file: `/${i.marker}` },
     serial: true,
-    entries: [{ title: i.title, kernel: '/boot/vmlinuz', initrd: '/boot/initrd.img', cmdline: i.cmdline } satisfies MenuEntry],
+    entries: [
+      {
+        title: i.title,
+        kernel: '/boot/vmlinuz',
+        initrd: '/boot/initrd.img',
+        cmdline: i.cmdline,
+      } satisfies MenuEntry,
+    ],
   });
   writeFileSync(path.join(root, 'boot/grub/grub.cfg'), cfg);
 
   const latest = path.join(root, 'openstack/latest');
-  writeFileSync(path.join(latest, 'meta_data.json'), i.configDrive.metaData ?? i.configDrive.generatedMetaData);
-  if (i.configDrive.userData !== undefined) writeFileSync(path.join(latest, 'user_data'), i.configDrive.userData);
-  if (i.configDrive.networkData !== undefined) writeFileSync(path.join(latest, 'network_data.json'), i.configDrive.networkData);
+  writeFileSync(
+    path.join(latest, 'meta_data.json'),
+    i.configDrive.metaData ?? i.configDrive.generatedMetaData,
+  );
+  if (i.configDrive.userData !== undefined)
+    writeFileSync(path.join(latest, 'user_data'), i.configDrive.userData);
+  if (i.configDrive.networkData !== undefined)
+    writeFileSync(path.join(latest, 'network_data.json'), i.configDrive.networkData);
 
   const early = path.join(i.work, 'early-grub.cfg');
   writeFileSync(early, renderEarlyConfig({ kind: 'file', file: `/${i.marker}` }, '/boot/grub/grub.cfg'));
   const biosImg = path.join(i.work, 'bios.img');
   const efi = path.join(i.work, 'bootx64.efi');
-  await runner.run(mkstandaloneArgv('i386-pc-eltorito', biosImg, early), { context: 'building the BIOS boot image' });
+  await runner.run(mkstandaloneArgv('i386-pc-eltorito', biosImg, early), {
+    context: 'building the BIOS boot image',
+  });
   await runner.run(mkstandaloneArgv('x86_64-efi', efi, early), { context: 'building the UEFI boot image' });
   const efiImg = path.join(i.work, 'efiboot.img');
   await makeEfiImage(runner, efi, efiImg);
@@ -164,7 +201,12 @@ export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Pr
 }
 
 /** A FAT image holding EFI/BOOT/BOOTX64.EFI, filled with mtools (no vfat mount needed). */
-export async function makeEfiImage(runner: Runner, efiBinary: string, out: string, volumeId = '1B00C0DE'): Promise<void> {
+export async function makeEfiImage(
+  runner: Runner,
+  efiBinary: string,
+  out: string,
+  volumeId = '1B00C0DE',
+): Promise<void> {
   const kib = Math.ceil(statSync(efiBinary).size / 1024) + 1024;
   await runner.run(['mkfs.vfat', '-C', '-i', volumeId, '-n', 'EFIBOOT', out, String(Math.max(kib, 2048))]);
   await runner.run(['mmd', '-i', out, '::/EFI', '::/EFI/BOOT']);

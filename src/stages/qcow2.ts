@@ -1,9 +1,9 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  type Layout,
   fsIdentity,
   fstabUuid,
+  type Layout,
   mkfsArgv,
   type PlacedPartition,
   renderFstab,
@@ -14,8 +14,8 @@ import type { Logger } from '../log.ts';
 import type { Runner } from '../run/runner.ts';
 import { attach, type BlockDeviceKind } from '../sys/blockdev.ts';
 import { withMounts } from '../sys/mounts.ts';
-import { coreEarlyConfig, grubMkimageBiosArgv, writeBiosBoot } from './grub-bios.ts';
 import { GRUB_I386, mkstandaloneArgv, renderEarlyConfig, renderGrubCfg } from './grub.ts';
+import { coreEarlyConfig, grubMkimageBiosArgv, writeBiosBoot } from './grub-bios.ts';
 
 export interface Qcow2Inputs {
   tree: string;
@@ -35,7 +35,13 @@ export interface Qcow2Inputs {
   compressionType: 'zlib' | 'zstd';
 }
 
-export function qemuImgConvertArgv(raw: string, out: string, compress: boolean, type: 'zlib' | 'zstd', threads = 2): string[] {
+export function qemuImgConvertArgv(
+  raw: string,
+  out: string,
+  compress: boolean,
+  type: 'zlib' | 'zstd',
+  threads = 2,
+): string[] {
   return [
     'qemu-img',
     'convert',
@@ -129,9 +135,14 @@ export async function buildQcow2(runner: Runner, logger: Logger, i: Qcow2Inputs)
       await runner.run(['cp', '-r', '--', GRUB_I386, path.join(bootDir, 'grub/i386-pc')]);
       const { bootPart, prefix } = bootRelative(i.layout);
       const early = path.join(i.work, 'early-grub-disk.cfg');
-      writeFileSync(early, renderEarlyConfig({ kind: 'uuid', uuid: fstabUuid(bootPart, i.seed) }, `${prefix}/grub/grub.cfg`));
+      writeFileSync(
+        early,
+        renderEarlyConfig({ kind: 'uuid', uuid: fstabUuid(bootPart, i.seed) }, `${prefix}/grub/grub.cfg`),
+      );
       const efi = path.join(i.work, 'grubx64.efi');
-      await runner.run(mkstandaloneArgv('x86_64-efi', efi, early), { context: 'building the UEFI boot loader' });
+      await runner.run(mkstandaloneArgv('x86_64-efi', efi, early), {
+        context: 'building the UEFI boot loader',
+      });
       for (const p of fat) {
         const esp = dev.partition(p.number);
         if (p.flags.includes('esp')) {
@@ -151,11 +162,15 @@ export async function buildQcow2(runner: Runner, logger: Logger, i: Qcow2Inputs)
     const early = path.join(i.work, 'core-early.cfg');
     writeFileSync(early, coreEarlyConfig(fstabUuid(bootPart, i.seed), `${prefix}/grub`));
     const core = path.join(i.work, 'core.img');
-    await runner.run(grubMkimageBiosArgv(core, early, `${prefix}/grub`), { context: 'building the BIOS GRUB core image' });
+    await runner.run(grubMkimageBiosArgv(core, early, `${prefix}/grub`), {
+      context: 'building the BIOS GRUB core image',
+    });
     writeBiosBoot(raw, readFileSync(core), biosGrub);
   }
   logger.info(`qcow2: qemu-img convert${i.compress ? ` (compressed, ${i.compressionType})` : ''}`);
-  await runner.run(qemuImgConvertArgv(raw, i.out, i.compress, i.compressionType), { context: 'converting to qcow2' });
+  await runner.run(qemuImgConvertArgv(raw, i.out, i.compress, i.compressionType), {
+    context: 'converting to qcow2',
+  });
 }
 
 export { fsIdentity };

@@ -1,4 +1,12 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { type AptSource, type Distro, distroSources, renderDeb822 } from '../distro/index.ts';
 import { UserError } from '../errors.ts';
@@ -48,7 +56,12 @@ export function renderBlocked(pkgs: readonly string[]): string {
 /** The complete package set of one apt transaction (pure, sorted, deduped). */
 export function installSet(inputs: RootfsInputs): string[] {
   const fromRepos = inputs.repos.flatMap((r) => r.packages);
-  const all = [...inputs.distro.kernelPackages, ...inputs.distro.bootPackages, ...inputs.packages, ...fromRepos];
+  const all = [
+    ...inputs.distro.kernelPackages,
+    ...inputs.distro.bootPackages,
+    ...inputs.packages,
+    ...fromRepos,
+  ];
   const byName = new Map<string, string>();
   for (const p of all) byName.set(p.replace(/=.*$/, ''), p);
   for (const b of inputs.blockedPackages) byName.delete(b);
@@ -98,13 +111,19 @@ export interface RootfsContext {
 export async function buildRootfs(ctx: RootfsContext, inputs: RootfsInputs, target: string): Promise<void> {
   const { runner, logger, distro } = { ...ctx, distro: inputs.distro };
   if (!existsSync(distro.keyring))
-    throw new UserError(`the ${distro.name} archive keyring is missing: ${distro.keyring}`, distro.keyringHint);
+    throw new UserError(
+      `the ${distro.name} archive keyring is missing: ${distro.keyring}`,
+      distro.keyringHint,
+    );
   mkdirSync(ctx.packageCache, { recursive: true });
 
   logger.info(`rootfs: bootstrapping ${distro.name} from ${distro.mirror}`);
   for (let attempt = 1; ; attempt++) {
     try {
-      await runner.run(debootstrapArgv(distro, target, ctx.packageCache), { context: 'debootstrap', env: ctx.env });
+      await runner.run(debootstrapArgv(distro, target, ctx.packageCache), {
+        context: 'debootstrap',
+        env: ctx.env,
+      });
       break;
     } catch (e) {
       if (attempt > MIRROR_RETRIES) throw e;
@@ -125,12 +144,19 @@ export async function buildRootfs(ctx: RootfsContext, inputs: RootfsInputs, targ
     await c.run(['dpkg-divert', '--local', '--rename', '--add', '/usr/sbin/update-initramfs']);
     writeFileSync(path.join(target, 'usr/sbin/update-initramfs'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
     logger.info(`rootfs: installing ${pkgs.length} packages in one transaction`);
-    await c.run(['apt-get', '-q', '-o', 'Acquire::Retries=3', 'update'], { context: 'apt-get update', retries: MIRROR_RETRIES });
+    await c.run(['apt-get', '-q', '-o', 'Acquire::Retries=3', 'update'], {
+      context: 'apt-get update',
+      retries: MIRROR_RETRIES,
+    });
     await c.run(aptInstallArgv(pkgs), { context: 'installing packages', retries: MIRROR_RETRIES });
     rmSync(path.join(target, 'usr/sbin/update-initramfs'));
     await c.run(['dpkg-divert', '--local', '--rename', '--remove', '/usr/sbin/update-initramfs']);
     const kernels = installedKernels(target);
-    if (kernels.length === 0) throw new UserError('no kernel was installed in the image', 'keep the distro kernel package in the package list');
+    if (kernels.length === 0)
+      throw new UserError(
+        'no kernel was installed in the image',
+        'keep the distro kernel package in the package list',
+      );
     for (const k of kernels) {
       logger.info(`rootfs: generating initramfs for ${k}`);
       await c.run(['update-initramfs', '-c', '-k', k], { context: 'update-initramfs' });
@@ -154,15 +180,20 @@ function writeAptConfig(inputs: RootfsInputs, target: string): void {
   mkdirSync(path.join(dir, 'sources.list.d'), { recursive: true });
   mkdirSync(path.join(dir, 'keyrings'), { recursive: true });
   mkdirSync(path.join(dir, 'preferences.d'), { recursive: true });
-  for (const s of aptSources(inputs)) writeFileSync(path.join(dir, 'sources.list.d', `${s.name}.sources`), renderDeb822(s));
+  for (const s of aptSources(inputs))
+    writeFileSync(path.join(dir, 'sources.list.d', `${s.name}.sources`), renderDeb822(s));
   for (const r of inputs.repos) {
     if (!r.key) continue;
     const dest = path.join(target, keyInImage(r, inputs.distro));
-    if (dest.endsWith('.gpg') && r.key.endsWith('.asc')) writeFileSync(dest, dearmor(readFileSync(r.key, 'utf8')));
+    if (dest.endsWith('.gpg') && r.key.endsWith('.asc'))
+      writeFileSync(dest, dearmor(readFileSync(r.key, 'utf8')));
     else copyFileSync(r.key, dest);
   }
   if (inputs.blockedPackages.length)
-    writeFileSync(path.join(dir, 'preferences.d/ib-native-blocked.pref'), renderBlocked(inputs.blockedPackages));
+    writeFileSync(
+      path.join(dir, 'preferences.d/ib-native-blocked.pref'),
+      renderBlocked(inputs.blockedPackages),
+    );
 }
 
 /** ASCII-armored OpenPGP -> binary (what apt < 2.4 needs in signed-by). Pure. */
@@ -171,7 +202,11 @@ export function dearmor(armored: string): Buffer {
     .replace(/\r/g, '')
     .split(/-----BEGIN PGP PUBLIC KEY BLOCK-----/)[1]
     ?.split(/-----END PGP PUBLIC KEY BLOCK-----/)[0];
-  if (!body) throw new UserError('key file is not an ASCII-armored public key block', 'export it with `gpg --armor --export KEYID`');
+  if (!body)
+    throw new UserError(
+      'key file is not an ASCII-armored public key block',
+      'export it with `gpg --armor --export KEYID`',
+    );
   const lines = body.split('\n');
   const blank = lines.findIndex((l) => l.trim() === '');
   const data = lines

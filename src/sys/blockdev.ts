@@ -28,9 +28,15 @@ export function nbdAvailable(): boolean {
   return existsSync('/sys/module/nbd') || existsSync('/dev/nbd0');
 }
 
-export function chooseBlockDevice(forced: BlockDeviceKind | undefined, haveNbd = nbdAvailable()): BlockDeviceKind {
+export function chooseBlockDevice(
+  forced: BlockDeviceKind | undefined,
+  haveNbd = nbdAvailable(),
+): BlockDeviceKind {
   if (forced === 'nbd' && !haveNbd)
-    throw new UserError('--block-device nbd asked for, but the nbd kernel module is not available', 'run `modprobe nbd max_part=16` or use --block-device loop');
+    throw new UserError(
+      '--block-device nbd asked for, but the nbd kernel module is not available',
+      'run `modprobe nbd max_part=16` or use --block-device loop',
+    );
   return forced ?? (haveNbd ? 'nbd' : 'loop');
 }
 
@@ -71,7 +77,11 @@ export async function attach(
     device = (await runner.run(['losetup', '--find', '--show', '--partscan', image])).stdout.trim();
   } else {
     const dev = freeNbdDevice();
-    if (!dev) throw new UserError('no free /dev/nbdN device', 'detach one with `qemu-nbd --disconnect /dev/nbdN` or use --block-device loop');
+    if (!dev)
+      throw new UserError(
+        'no free /dev/nbdN device',
+        'detach one with `qemu-nbd --disconnect /dev/nbdN` or use --block-device loop',
+      );
     await runner.run(['qemu-nbd', '--format=raw', `--connect=${dev}`, image]);
     device = dev;
   }
@@ -87,7 +97,10 @@ export async function attach(
       // losetup -P does not always create the nodes (no udev); partx asks the kernel directly.
       await runner.run(['partx', '--add', device], { okExitCodes: [1] });
       if (!(await waitFor(parts, 10000)))
-        throw new UserError(`partition devices of ${device} did not appear`, 'check that the kernel supports partitioned loop devices (max_part)');
+        throw new UserError(
+          `partition devices of ${device} did not appear`,
+          'check that the kernel supports partitioned loop devices (max_part)',
+        );
     }
   } catch (e) {
     await detach();
@@ -115,7 +128,11 @@ function pidAlive(pid: number): boolean {
 }
 
 /** Detach devices recorded by builds that died without cleaning up. */
-export async function sweepStaleAttachments(runner: Runner, registryDir: string, logger: Logger): Promise<number> {
+export async function sweepStaleAttachments(
+  runner: Runner,
+  registryDir: string,
+  logger: Logger,
+): Promise<number> {
   if (!existsSync(registryDir)) return 0;
   let n = 0;
   for (const f of readdirSync(registryDir)) {
@@ -141,7 +158,11 @@ export async function sweepStaleAttachments(runner: Runner, registryDir: string,
 
 export function backingFile(device: string): string | undefined {
   const f = `/sys/block/${path.basename(device)}/loop/backing_file`;
-  return existsSync(f) ? readFileSync(f, 'utf8').trim().replace(/ \(deleted\)$/, '') : undefined;
+  return existsSync(f)
+    ? readFileSync(f, 'utf8')
+        .trim()
+        .replace(/ \(deleted\)$/, '')
+    : undefined;
 }
 
 /** Loop devices whose backing file lies under a folder (for tests and `doctor`). */

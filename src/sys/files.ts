@@ -15,7 +15,8 @@ export async function removeTree(runner: Runner, dir: string): Promise<void> {
   const under = mountsUnder(dir).sort((a, b) => b.length - a.length);
   for (const m of under) await runner.run(['umount', '--recursive', m]).catch(() => undefined);
   const still = mountsUnder(dir);
-  if (still.length) throw new InternalError(`refusing to remove ${dir}: still mounted below it: ${still.join(', ')}`);
+  if (still.length)
+    throw new InternalError(`refusing to remove ${dir}: still mounted below it: ${still.join(', ')}`);
   await runner.run(['rm', '-rf', '--one-file-system', '--', dir]);
 }
 
@@ -35,7 +36,11 @@ export function asideName(finalPath: string): string {
 }
 
 /** Publish a finished file atomically, then its `.sha256` (sha256sum format). */
-export async function publish(tmp: string, finalPath: string, withChecksum = true): Promise<string | undefined> {
+export async function publish(
+  tmp: string,
+  finalPath: string,
+  withChecksum = true,
+): Promise<string | undefined> {
   let sum: string | undefined;
   if (withChecksum) {
     sum = await sha256File(tmp);

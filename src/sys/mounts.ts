@@ -17,7 +17,11 @@ export class MountScope {
     this.stack.push(target);
   }
 
-  async bind(source: string, target: string, opts: { readonly?: boolean; recursive?: boolean } = {}): Promise<void> {
+  async bind(
+    source: string,
+    target: string,
+    opts: { readonly?: boolean; recursive?: boolean } = {},
+  ): Promise<void> {
     await this.mount([opts.recursive ? '--rbind' : '--bind', source], target);
     if (opts.recursive) await this.runner.run(['mount', '--make-rslave', target]);
     if (opts.readonly) await this.runner.run(['mount', '-o', 'remount,bind,ro', target]);
@@ -58,7 +62,11 @@ export function mountPoints(): string[] {
   return text
     .split('\n')
     .filter(Boolean)
-    .map((l) => l.split(' ')[4]!.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(Number.parseInt(o, 8))));
+    .map((l) =>
+      l
+        .split(' ')[4]!
+        .replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(Number.parseInt(o, 8))),
+    );
 }
 
 export function isMountPoint(p: string): boolean {

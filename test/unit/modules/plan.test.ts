@@ -27,7 +27,7 @@ test('MODULES: unique names, user lists after the fixed-purpose modules, finaliz
       assert.ok(names.indexOf(fixed) < names.indexOf(user), `${fixed} before ${user}`);
 });
 
-test('planProfile: ops of every module in order, packages merged with the profile and its repos', () => {
+test("planProfile: ops of every module in order; packages of the profile and the modules (the engine installs repos' own)", () => {
   const { ops: planned, packages } = planProfile(
     profile({
       packages: ['curl', 'kubelet'],
@@ -40,7 +40,7 @@ test('planProfile: ops of every module in order, packages merged with the profil
           url: 'http://127.0.0.1/k8s',
           suite: 's',
           trusted: true,
-          packages: ['kubeadm=1.21.2-00'],
+          packages: ['kubeadm=1.21.2-00', 'cri-tools'],
         },
       ],
     }),

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ValidationError } from '../../../src/errors.ts';
-import { diskCmdline, liveCmdline, planProfile } from '../../../src/modules/index.ts';
+import { diskCmdline, liveCmdline } from '../../../src/modules/grub.ts';
+import { planProfile } from '../../../src/modules/index.ts';
 import { PROFILES_DIR } from '../../../src/profile/load.ts';
 import { type ResolvedProfile, resolveProfile } from '../../../src/profile/resolve.ts';
 

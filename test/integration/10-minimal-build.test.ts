@@ -1,0 +1,129 @@
+/**
+ * Issue 2, end to end: `build --profile minimal --distro debian-bookworm --format iso,qcow2`
+ * with a config-drive user-data. Checks outputs, checksums, manifest and a clean host.
+ * The images are booted by 20-minimal-boot.test.ts.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { assertCleanHost, CACHE, cli, DISTRO, SCRATCH } from '../helpers/host.ts';
+
+export const OUT = path.join(SCRATCH, 'minimal-out');
+export const MARKER = 'IBN-CONFIG-DRIVE-7f3a';
+
+test('minimal builds an ISO and a QCOW2 with checksums and a manifest', async () => {
+  rmSync(OUT, { recursive: true, force: true });
+  mkdirSync(OUT, { recursive: true });
+  const userData = path.join(SCRATCH, 'user_data');
+  writeFileSync(userData, `#cloud-config\nruncmd:\n  - [ sh, -c, "echo ${MARKER} > /dev/ttyS0" ]\n`);
+  const r = await cli([
+    'build',
+    '--profile',
+    'minimal',
+    '--distro',
+    DISTRO,
+    '--format',
+    'iso,qcow2',
+    '--output',
+    OUT,
+    '--user-data',
+    userData,
+  ]);
+  assert.equal(r.exitCode, 0, `build failed:\n${r.all.slice(-4000)}`);
+  for (const f of ['minimal.iso', 'minimal.qcow2', 'minimal.manifest.json']) {
+    assert.ok(existsSync(path.join(OUT, f)), `${f} missing`);
+    const sum = await execa('sha256sum', ['--check', `${f}.sha256`], { cwd: OUT, reject: false });
+    assert.equal(sum.exitCode, 0, `${f}.sha256 does not verify: ${sum.stdout}${sum.stderr}`);
+  }
+  const iso = await execa('xorriso', ['-indev', path.join(OUT, 'minimal.iso'), '-pvd_info'], {
+    reject: false,
+    all: true,
+  });
+  assert.match(String(iso.all), /Volume Id\s*:\s*config-2/);
+  const ls = await execa('xorriso', ['-indev', path.join(OUT, 'minimal.iso'), '-find', '/', '-type', 'f'], {
+    reject: false,
+    all: true,
+  });
+  for (const f of [
+    '/live/filesystem.squashfs',
+    '/boot/vmlinuz',
+    '/boot/initrd.img',
+    '/openstack/latest/meta_data.json',
+    '/openstack/latest/user_data',
+  ])
+    assert.ok(String(ls.all).includes(`'${f}'`), `${f} not in the ISO:\n${ls.all}`);
+  const info = await execa('qemu-img', ['info', '--output=json', path.join(OUT, 'minimal.qcow2')]);
+  const q = JSON.parse(info.stdout);
+  assert.is(q.format, 'qcow2');
+  assert.is(q['virtual-size'], 19 * 1024 ** 3);
+  const m = JSON.parse(readFileSync(path.join(OUT, 'minimal.manifest.json'), 'utf8'));
+  assert.is(m.profile.name, 'minimal');
+  assert.is(m.profile.distro, DISTRO);
+  assert.ok(
+    m.packages.some((p: { name: string }) => p.name === 'cloud-init'),
+    'cloud-init not in the package list',
+  );
+  assert.ok(
+    m.packages.every((p: { version: string }) => p.version),
+    'a package without version',
+  );
+  assert.ok(
+    !m.packages.some((p: { name: string }) => p.name === 'unattended-upgrades'),
+    'blocked package installed',
+  );
+  for (const s of ['rootfs', 'configure', 'iso', 'qcow2'])
+    assert.type(m.stages[s], 'number', `stage ${s} not timed`);
+  assert.match(m.hostTools.mksquashfs, /mksquashfs/);
+  assertCleanHost(assert, 'after build');
+  assert.equal(
+    existsSync(path.join(CACHE, 'work')) ? readdirSync(path.join(CACHE, 'work')) : [],
+    [],
+    'work folder not cleaned',
+  );
+});
+
+test('the QCOW2 carries fstab by UUID and no loop/nbd device names', async () => {
+  // read /etc/fstab and grub.cfg straight out of the image with the tools' own readers
+  const raw = path.join(SCRATCH, 'inspect.raw');
+  await execa('qemu-img', ['convert', '-O', 'raw', path.join(OUT, 'minimal.qcow2'), raw]);
+  try {
+    const parts = await execa('sgdisk', ['--print', raw]);
+    assert.match(parts.stdout, /\n\s+1\s+\d+\s+\d+.*root/, 'root is not partition 1');
+    assert.match(parts.stdout, /EF02/);
+    assert.match(parts.stdout, /EF00/);
+    const table = new Map<number, { first: number; last: number }>();
+    for (const m of parts.stdout.matchAll(/^\s+(\d+)\s+(\d+)\s+(\d+)\s/gm))
+      table.set(Number(m[1]), { first: Number(m[2]), last: Number(m[3]) });
+    const extract = async (n: number, out: string) => {
+      const p = table.get(n)!;
+      await execa('dd', [
+        `if=${raw}`,
+        `of=${out}`,
+        'bs=512',
+        `skip=${p.first}`,
+        `count=${p.last - p.first + 1}`,
+        'status=none',
+      ]);
+    };
+    const rootImg = path.join(SCRATCH, 'p1.img');
+    const bootImg = path.join(SCRATCH, 'p4.img');
+    await extract(1, rootImg);
+    await extract(4, bootImg);
+    const fstab = (await execa('debugfs', ['-R', 'cat /etc/fstab', rootImg])).stdout;
+    assert.match(fstab, /^UUID=\S+ \/ ext4 defaults,errors=remount-ro,noatime 0 1$/m);
+    assert.match(fstab, /^UUID=\S+ \/boot ext4 .* 0 2$/m);
+    assert.match(fstab, /^UUID=[0-9A-F]{4}-[0-9A-F]{4} \/boot\/efi vfat /m);
+    const grub = (await execa('debugfs', ['-R', 'cat /grub/grub.cfg', bootImg])).stdout;
+    assert.match(grub, /root=UUID=[0-9a-f-]{36}/);
+    assert.match(grub, /console=ttyS0/);
+    assert.not.match(`${fstab}\n${grub}`, /\/dev\/(loop|nbd)/);
+    rmSync(rootImg);
+    rmSync(bootImg);
+  } finally {
+    rmSync(raw, { force: true });
+  }
+});
+
+test.run();

@@ -1,0 +1,108 @@
+/**
+ * Test runner: runs every uvu test file in its own process (unit files two at a time,
+ * integration files one after another, in name order, since they share the build cache),
+ * adds up uvu's counts and ends with the line `N passed, N failed`.
+ *
+ *   node --import tsx test/run.ts [unit|integration] [filter]
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const which =
+  process.argv[2] && ['unit', 'integration'].includes(process.argv[2])
+    ? [process.argv[2]]
+    : ['unit', 'integration'];
+const filter = process.argv.find((a, i) => i >= 2 && !['unit', 'integration'].includes(a));
+
+function files(dir: string): string[] {
+  const out: string[] = [];
+  for (const n of readdirSync(dir).sort()) {
+    const p = path.join(dir, n);
+    if (statSync(p).isDirectory()) out.push(...files(p));
+    else if (n.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+interface Counts {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+function runFile(file: string): Promise<Counts & { file: string; seconds: number }> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FORCE_COLOR: '0' },
+    });
+    let out = '';
+    const rel = path.relative(path.dirname(here), file);
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (process.env.TEST_VERBOSE) process.stdout.write(d);
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (process.env.TEST_VERBOSE) process.stderr.write(d);
+    });
+    child.on('close', (code) => {
+      const num = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(out)?.[1] ?? Number.NaN);
+      const total = num('Total');
+      const passed = num('Passed');
+      const skipped = num('Skipped') || 0;
+      let counts: Counts;
+      if (Number.isNaN(total) || Number.isNaN(passed)) counts = { passed: 0, failed: 1, skipped: 0 };
+      else counts = { passed, failed: total - passed - skipped, skipped };
+      if (code !== 0 && counts.failed === 0) counts.failed = 1;
+      const seconds = (Date.now() - t0) / 1000;
+      const mark = counts.failed ? 'FAIL' : 'ok  ';
+      process.stdout.write(
+        `${mark} ${rel}  (${counts.passed} passed, ${counts.failed} failed, ${seconds.toFixed(1)}s)\n`,
+      );
+      if (counts.failed && !process.env.TEST_VERBOSE)
+        process.stdout.write(
+          `${out
+            .split('\n')
+            .map((l) => `     | ${l}`)
+            .join('\n')}\n`,
+        );
+      resolve({ ...counts, file: rel, seconds });
+    });
+  });
+}
+
+async function pool<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return results;
+}
+
+const totals: Counts = { passed: 0, failed: 0, skipped: 0 };
+for (const kind of which) {
+  const list = files(path.join(here, kind)).filter((f) => !filter || f.includes(filter));
+  if (!list.length) continue;
+  process.stdout.write(`\n# ${kind} tests (${list.length} files)\n`);
+  const results = await pool(list, kind === 'unit' ? 2 : 1, runFile);
+  for (const r of results) {
+    totals.passed += r.passed;
+    totals.failed += r.failed;
+    totals.skipped += r.skipped;
+  }
+}
+process.stdout.write(
+  `\n${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}\n`,
+);
+process.exit(totals.failed ? 1 : 0);

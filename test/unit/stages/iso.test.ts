@@ -1,0 +1,174 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { UserError } from '../../../src/errors.ts';
+import {
+  defaultMetaData,
+  ISO_VOLUME_ID,
+  mksquashfsArgv,
+  readConfigDrive,
+  xorrisoArgv,
+} from '../../../src/stages/iso.ts';
+
+test('mksquashfsArgv: without a source date and without excludes', () => {
+  assert.equal(mksquashfsArgv('/t', '/o/fs.squashfs', { compression: 'zstd', threads: 4, exclude: [] }), [
+    'mksquashfs',
+    '/t',
+    '/o/fs.squashfs',
+    '-noappend',
+    '-no-progress',
+    '-comp',
+    'zstd',
+    '-processors',
+    '4',
+  ]);
+});
+
+test('mksquashfsArgv: SOURCE_DATE_EPOCH fixes every timestamp; excludes come last after -e', () => {
+  assert.equal(
+    mksquashfsArgv('/t', '/o/fs.squashfs', {
+      compression: 'xz',
+      threads: 1,
+      exclude: ['boot/efi', 'proc/*'],
+      sourceDateEpoch: 0,
+    }),
+    [
+      'mksquashfs',
+      '/t',
+      '/o/fs.squashfs',
+      '-noappend',
+      '-no-progress',
+      '-comp',
+      'xz',
+      '-processors',
+      '1',
+      '-mkfs-time',
+      '0',
+      '-all-time',
+      '0',
+      '-e',
+      'boot/efi',
+      'proc/*',
+    ],
+  );
+});
+
+test('xorrisoArgv: volume config-2, hybrid MBR, ESP appended as partition 2, BIOS then EFI El Torito', () => {
+  const argv = xorrisoArgv('/w/iso-root', '/o/x.iso', '/w/bios.img', '/w/efiboot.img');
+  assert.is(ISO_VOLUME_ID, 'config-2');
+  assert.equal(argv, [
+    'xorriso',
+    '-as',
+    'mkisofs',
+    '-iso-level',
+    '3',
+    '-rational-rock',
+    '-joliet',
+    '-volid',
+    'config-2',
+    '-output',
+    '/o/x.iso',
+    '--grub2-mbr',
+    '/usr/lib/grub/i386-pc/boot_hybrid.img',
+    '-partition_offset',
+    '16',
+    '--mbr-force-bootable',
+    '-append_partition',
+    '2',
+    '0xef',
+    '/w/efiboot.img',
+    '-appended_part_as_gpt',
+    '-eltorito-catalog',
+    'boot/grub/boot.cat',
+    '-eltorito-boot',
+    'boot/grub/bios.img',
+    '-no-emul-boot',
+    '-boot-load-size',
+    '4',
+    '-boot-info-table',
+    '--grub2-boot-info',
+    '-eltorito-alt-boot',
+    '-e',
+    '--interval:appended_partition_2:all::',
+    '-no-emul-boot',
+    '-graft-points',
+    '/w/iso-root',
+    '/boot/grub/bios.img=/w/bios.img',
+  ]);
+  // order matters: the first boot entry is BIOS, -eltorito-alt-boot starts the EFI one
+  const at = (s: string) => argv.indexOf(s);
+  assert.ok(at('-append_partition') < at('-eltorito-boot'));
+  assert.ok(at('-eltorito-boot') < at('-eltorito-alt-boot'));
+  assert.ok(at('-eltorito-alt-boot') < at('--interval:appended_partition_2:all::'));
+  assert.is(xorrisoArgv('/r', '/o', '/b', '/e', 'OTHER')[8], 'OTHER');
+});
+
+test('defaultMetaData: OpenStack meta_data.json', () => {
+  const text = defaultMetaData('u-1', 'node1', 'minimal');
+  assert.is(
+    text,
+    '{\n  "uuid": "u-1",\n  "hostname": "node1",\n  "name": "minimal",\n  "launch_index": 0\n}\n',
+  );
+  assert.equal(JSON.parse(text), { uuid: 'u-1', hostname: 'node1', name: 'minimal', launch_index: 0 });
+});
+
+function withDir(fn: (dir: string) => void): void {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ib-native-iso-'));
+  try {
+    fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('readConfigDrive: reads the given files, leaves the others undefined, user-data need not be JSON', () => {
+  withDir((dir) => {
+    writeFileSync(path.join(dir, 'meta.json'), '{"uuid":"x"}');
+    writeFileSync(path.join(dir, 'user'), '#cloud-config\nhostname: a\n');
+    assert.equal(
+      readConfigDrive({ metaData: path.join(dir, 'meta.json'), userData: path.join(dir, 'user') }),
+      {
+        metaData: '{"uuid":"x"}',
+        userData: '#cloud-config\nhostname: a\n',
+        networkData: undefined,
+      },
+    );
+    assert.equal(readConfigDrive({}), { metaData: undefined, userData: undefined, networkData: undefined });
+  });
+});
+
+test('readConfigDrive: a missing file names the flag', () => {
+  for (const [key, flag] of [
+    ['metaData', '--meta-data'],
+    ['userData', '--user-data'],
+    ['networkData', '--network-data'],
+  ] as const) {
+    assert.throws(
+      () => readConfigDrive({ [key]: '/nonexistent/f' }),
+      (e: Error) =>
+        e instanceof UserError &&
+        e.message === `${flag} file not found: /nonexistent/f` &&
+        e.hint === `check the path given to ${flag}`,
+    );
+  }
+});
+
+test('readConfigDrive: invalid JSON in meta-data or network-data names the flag and the file', () => {
+  withDir((dir) => {
+    const bad = path.join(dir, 'bad.json');
+    writeFileSync(bad, '{uuid: x}');
+    for (const [key, flag] of [
+      ['metaData', '--meta-data'],
+      ['networkData', '--network-data'],
+    ] as const) {
+      assert.throws(
+        () => readConfigDrive({ [key]: bad }),
+        (e: Error) => e instanceof UserError && e.message.startsWith(`${flag} ${bad} is not valid JSON: `),
+      );
+    }
+  });
+});
+
+test.run();
