@@ -15,8 +15,8 @@ import { type ResolvedProfile, type ResolveOverrides, resolveProfile } from './p
 import type { Context, Format } from './profile/schema.ts';
 import type { Runner } from './run/runner.ts';
 import { withChroot } from './stages/chroot.ts';
-import { buildIso, defaultMetaData, readConfigDrive } from './stages/iso.ts';
-import { buildQcow2 } from './stages/qcow2.ts';
+import { buildIso, defaultMetaData, mksquashfsArgv, readConfigDrive, type SquashfsOptions } from './stages/iso.ts';
+import { buildBaseDisk, buildQcow2 } from './stages/qcow2.ts';
 import {
   buildRootfs,
   installedKernels,
@@ -29,9 +29,12 @@ import { installedPackages } from './sys/dpkg.ts';
 import { asideName, discard, publish, removeTree, sha256File, sha256Text } from './sys/files.ts';
 import { type MountScope, withMounts } from './sys/mounts.ts';
 import { hostToolVersions } from './toolversions.ts';
+import { publishSbom } from './sbom.ts';
+import { publishSignature, signatureOf, signFile } from './sign.ts';
 
 export interface BuildOptions {
   profile: string;
+  bootstrapper?: Bootstrapper;
   overrides: ResolveOverrides;
   outputDir: string;
   cacheDir: string;
@@ -45,6 +48,8 @@ export interface BuildOptions {
   /** Environment for network tools (proxy settings). */
   netEnv?: Record<string, string>;
   squashfsThreads?: number;
+  /** gpg key that signs each image into `<image>.asc`. */
+  signKey?: string;
 }
 
 export interface BuildDeps {
@@ -76,10 +81,23 @@ function fileDigest(f: string | undefined): string | undefined {
   return f && existsSync(f) ? sha256Text(readFileSync(f)) : undefined;
 }
 
+export type Bootstrapper = RootfsInputs['bootstrapper'];
+const PREFER_MMDEBSTRAP = false;
+
+/** mmdebstrap when installed (measured faster, see README "Benchmark"), else debootstrap. */
+export function defaultBootstrapper(have: (cmd: string) => boolean = onPath): Bootstrapper {
+  return PREFER_MMDEBSTRAP && have('mmdebstrap') ? 'mmdebstrap' : 'debootstrap';
+}
+
+function onPath(cmd: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((d) => d && existsSync(path.join(d, cmd)));
+}
+
 export async function planBuild(
   ref: string,
   overrides: ResolveOverrides,
   cwd = process.cwd(),
+  bootstrapper: Bootstrapper = defaultBootstrapper(),
 ): Promise<BuildPlan> {
   const profile = await resolveProfile(ref, overrides, cwd);
   const distro = getDistro(profile.distro, profile.mirror);
@@ -89,7 +107,7 @@ export async function planBuild(
     packages,
     repos: profile.repos ?? [],
     blockedPackages: profile.blockedPackages ?? [],
-    bootstrapper: 'debootstrap',
+    bootstrapper,
   };
   const rootfsKey = contentKey({
     v: ROOTFS_STAGE_VERSION,
@@ -108,8 +126,11 @@ export async function planBuild(
   return { profile, distro, ops, rootfs, rootfsKey, layout };
 }
 
+const SQUASHFS_STAGE_VERSION = 1;
+const DISK_STAGE_VERSION = 1;
+
 /** Rough need of one build in the work/cache folder: a rootfs, a disk's worth of copies, outputs. */
-const MIN_FREE_BYTES = 4 * 1024 ** 3;
+export const MIN_FREE_BYTES = 4 * 1024 ** 3;
 
 const CONTEXT_OF: Record<Format, Context> = { iso: 'iso', qcow2: 'qcow2' };
 
@@ -131,7 +152,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     }
   };
 
-  const plan = await timed('plan', () => planBuild(opts.profile, opts.overrides));
+  const plan = await timed('plan', () => planBuild(opts.profile, opts.overrides, process.cwd(), opts.bootstrapper));
   const { profile } = plan;
   preflight({
     formats: profile.formats,
@@ -158,6 +179,9 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   const asides: string[] = [];
   const outputs: BuildResult['outputs'] = [];
   try {
+    // entries derived from the rootfs (squashfs, base disk) are keyed by its build time too,
+    // so that --refresh or --max-age rebuilding the rootfs also renews them
+    let rootfsStamp = '';
     const rootfs = await timed('rootfs', async () => {
       const r = await cache.obtain(
         'rootfs',
@@ -179,6 +203,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
         },
       );
       cacheHits.rootfs = r.hit;
+      rootfsStamp = cache.info('rootfs', plan.rootfsKey)?.createdAt ?? '';
       logger.info(`rootfs: ${r.hit ? 'reused from cache' : 'built'} (${plan.rootfsKey})`);
       return path.join(r.dir, 'tree');
     });
@@ -211,7 +236,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
       const ctx = CONTEXT_OF[format];
       const final = path.join(outDir, `${profile.name}.${format}`);
       const tmp = asideName(final);
-      asides.push(tmp, `${tmp}.sha256`);
+      asides.push(tmp, `${tmp}.sha256`, signatureOf(tmp));
       await timed(format, async () => {
         await withMounts(runner, async (m) => {
           const merged = await overlay(m, layers, ctx, [path.join(layers, 'common', 'upper'), rootfs]);
@@ -226,7 +251,32 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
           mkdirSync(fwork, { recursive: true });
           const title = `${profile.name} (${plan.distro.name})`;
           if (format === 'iso') {
+            const squashfs: SquashfsOptions = {
+              compression: profile.iso?.compression ?? 'lz4',
+              threads: profile.iso?.threads ?? opts.squashfsThreads ?? os.availableParallelism(),
+              exclude: ['boot'],
+              sourceDateEpoch: sourceDateEpoch(),
+            };
+            const base = await cache.obtain(
+              'squashfs',
+              contentKey({ v: SQUASHFS_STAGE_VERSION, rootfs: plan.rootfsKey, rootfsStamp, squashfs: { ...squashfs, threads: undefined } }),
+              { summary: `live base of rootfs ${plan.rootfsKey} (${squashfs.compression})`, usedBy: profile.name },
+              async (dir) => {
+                logger.info(`iso: mksquashfs of the base rootfs (${squashfs.compression}, ${squashfs.threads} threads)`);
+                await runner.run(mksquashfsArgv(rootfs, path.join(dir, 'filesystem.squashfs'), squashfs), {
+                  context: 'creating the base live squashfs',
+                });
+              },
+            );
+            cacheHits.squashfs = base.hit;
             await buildIso(runner, logger, {
+              layered: {
+                base: path.join(base.dir, 'filesystem.squashfs'),
+                layers: [
+                  { name: 'config-common', dir: path.join(layers, 'common', 'upper') },
+                  { name: 'config-iso', dir: path.join(layers, 'iso', 'upper') },
+                ],
+              },
               tree: merged,
               work: fwork,
               out: tmp,
@@ -234,12 +284,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
               cmdline: liveCmdline(profile),
               marker: `ib-native-${plan.rootfsKey.slice(0, 12)}`,
               title,
-              squashfs: {
-                compression: profile.iso?.compression ?? 'lz4',
-                threads: profile.iso?.threads ?? opts.squashfsThreads ?? os.availableParallelism(),
-                exclude: ['boot'],
-                sourceDateEpoch: sourceDateEpoch(),
-              },
+              squashfs,
               configDrive: {
                 ...configDrive,
                 generatedMetaData: defaultMetaData(
@@ -250,12 +295,32 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
               },
             });
           } else {
+            const seed = `${plan.rootfsKey}:${contentKey(plan.layout)}`;
+            const baseInputs = {
+              tree: rootfs,
+              work: path.join(fwork, 'base'),
+              layout: plan.layout!,
+              seed,
+              blockDevice,
+              registryDir: path.join(opts.cacheDir, 'attachments'),
+            };
+            const base = await cache.obtain(
+              'disk',
+              contentKey({ v: DISK_STAGE_VERSION, seed, rootfsStamp, layout: plan.layout }),
+              { summary: `base disk of rootfs ${plan.rootfsKey}`, usedBy: profile.name },
+              async (dir) => {
+                mkdirSync(baseInputs.work, { recursive: true });
+                await buildBaseDisk(runner, logger, baseInputs, path.join(dir, 'disk.raw'));
+              },
+            );
+            cacheHits.disk = base.hit;
             await buildQcow2(runner, logger, {
+              baseDisk: path.join(base.dir, 'disk.raw'),
               tree: merged,
               work: fwork,
               out: tmp,
               layout: plan.layout!,
-              seed: `${profile.name}:${plan.rootfsKey}`,
+              seed,
               kernelVersion,
               cmdline: diskCmdline(profile),
               title,
@@ -264,14 +329,23 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
               blockDevice,
               registryDir: path.join(opts.cacheDir, 'attachments'),
               compress: profile.qcow2?.compress ?? true,
-              compressionType: profile.qcow2?.compressionType ?? 'zlib',
+              compressionType: profile.qcow2?.compressionType ?? 'zstd',
             });
           }
           await removeTree(runner, fwork);
         });
       });
       checkpoint();
+      if (opts.signKey) await signFile(runner, tmp, opts.signKey);
       const sha256 = (await publish(tmp, final))!;
+      publishSignature(tmp, final, Boolean(opts.signKey));
+      publishSbom(final, {
+        imageSha256: sha256,
+        distro: plan.distro,
+        packages: installedPackages(rootfs),
+        created: sourceDateEpoch() ?? Math.floor(Date.now() / 1000),
+        toolVersion: '0.1.0',
+      });
       outputs.push({ format, path: final, sha256, bytes: statSync(final).size });
       logger.info(`${format}: wrote ${final}`);
     }

@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { build } from './build.ts';
+import { type BuildOptions, build } from './build.ts';
+import { checkBuildInputs } from './build-inputs.ts';
 import { DEFAULT_CACHE_DIR } from './cache/store.ts';
 import { bootCommand, cacheCommand, doctorCommand, planCommand } from './commands.ts';
 import { CommandError, exitCodeFor, hintOf, InterruptedError, UserError } from './errors.ts';
@@ -56,7 +57,6 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
   requireRoot('build');
   if (!insideNamespace()) return reexecInNamespace();
   const cacheDir = path.resolve(String(argv.cacheDir));
-  mkdirSync(path.join(cacheDir, 'logs'), { recursive: true });
   const profiles = (argv.profile as string[]).map(String);
   const logFile = path.join(
     cacheDir,
@@ -67,6 +67,29 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
     proxy: argv.proxy as string | undefined,
     noProxy: argv.noProxy as string | undefined,
   });
+  const optionsFor = (profile: string): BuildOptions => ({
+    profile,
+    bootstrapper: argv.bootstrapper as 'debootstrap' | 'mmdebstrap' | undefined,
+    overrides: {
+      distro: argv.distro as DistroName | undefined,
+      formats: parseFormats(argv.format as string | undefined),
+      mirror: argv.mirror as string | undefined,
+    },
+    outputDir: String(argv.output),
+    cacheDir,
+    noCache: Boolean(argv.noCache),
+    refresh: Boolean(argv.refresh),
+    maxAgeDays: argv.maxAge as number | undefined,
+    blockDevice: argv.blockDevice as 'loop' | 'nbd' | undefined,
+    userData: argv.userData as string | undefined,
+    metaData: argv.metaData as string | undefined,
+    networkData: argv.networkData as string | undefined,
+    netEnv: env,
+    signKey: argv.signKey as string | undefined,
+  });
+  // bad input fails here, before a log file, a cache entry or an output folder is written
+  await checkBuildInputs(profiles.map(optionsFor));
+  mkdirSync(path.join(cacheDir, 'logs'), { recursive: true });
   const logger = consoleLogger({ verbose: Boolean(argv.verbose), file: logFile, secrets: proxySecrets(env) });
   let interrupted: string | undefined;
   const runner = processRunner({ logger, isInterrupted: () => interrupted });
@@ -78,27 +101,7 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
   try {
     for (const profile of profiles) {
-      const r = await build(
-        {
-          profile,
-          overrides: {
-            distro: argv.distro as DistroName | undefined,
-            formats: parseFormats(argv.format as string | undefined),
-            mirror: argv.mirror as string | undefined,
-          },
-          outputDir: String(argv.output),
-          cacheDir,
-          noCache: Boolean(argv.noCache),
-          refresh: Boolean(argv.refresh),
-          maxAgeDays: argv.maxAge as number | undefined,
-          blockDevice: argv.blockDevice as 'loop' | 'nbd' | undefined,
-          userData: argv.userData as string | undefined,
-          metaData: argv.metaData as string | undefined,
-          networkData: argv.networkData as string | undefined,
-          netEnv: env,
-        },
-        { runner, logger, interrupted: () => interrupted },
-      );
+      const r = await build(optionsFor(profile), { runner, logger, interrupted: () => interrupted });
       for (const o of r.outputs) process.stdout.write(`${o.path}\n`);
       process.stdout.write(`${r.manifest}\n`);
       logger.info(
@@ -166,6 +169,15 @@ export async function main(args: string[]): Promise<number> {
             type: 'string',
             choices: ['loop', 'nbd'],
             describe: 'how the QCOW2 disk is attached (default: nbd when available, else loop)',
+          })
+          .option('bootstrapper', {
+            type: 'string',
+            choices: ['debootstrap', 'mmdebstrap'],
+            describe: 'how the base system is made (default: mmdebstrap when installed)',
+          })
+          .option('sign-key', {
+            type: 'string',
+            describe: 'gpg key that signs each image into <image>.asc (GNUPGHOME is honoured)',
           })
           .option('no-cache', { type: 'boolean', describe: 'build from nothing, touching no cache' })
           .option('refresh', {

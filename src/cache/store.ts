@@ -25,6 +25,8 @@ import { withLock } from './lock.ts';
  */
 export const DEFAULT_CACHE_DIR = '/var/cache/ib-native';
 export const DEFAULT_MAX_AGE_DAYS = 7;
+/** Kinds of stage entries: base rootfs, its live squashfs, its base disk. */
+export const CACHE_KINDS = ['rootfs', 'squashfs', 'disk'] as const;
 
 export interface EntryInfo {
   kind: string;
@@ -57,7 +59,7 @@ export class Cache {
     private readonly runner: Runner,
     private readonly logger: Logger,
   ) {
-    for (const d of ['packages', 'rootfs', 'locks', 'work', 'attachments'])
+    for (const d of ['packages', 'locks', 'work', 'attachments', ...CACHE_KINDS])
       mkdirSync(path.join(root, d), { recursive: true });
   }
 
@@ -143,7 +145,7 @@ export class Cache {
 
   list(): (EntryInfo & { bytes: number; ageDays: number })[] {
     const out: (EntryInfo & { bytes: number; ageDays: number })[] = [];
-    for (const kind of ['rootfs', 'squashfs']) {
+    for (const kind of CACHE_KINDS) {
       const d = path.join(this.root, kind);
       if (!existsSync(d)) continue;
       for (const key of readdirSync(d).filter((n) => !n.startsWith('.'))) {

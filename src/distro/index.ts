@@ -13,7 +13,8 @@ export const DISTROS: Record<DistroName, Distro> = {
 };
 
 export function getDistro(name: string, mirror?: string): Distro {
-  const d = DISTROS[name as DistroName];
+  // own keys only: "toString" or "constructor" are not distros
+  const d = Object.hasOwn(DISTROS, name) ? DISTROS[name as DistroName] : undefined;
   if (!d)
     throw new UserError(`unknown distro "${name}"`, `choose one of: ${Object.keys(DISTROS).join(', ')}`);
   return mirror ? { ...d, mirror: mirror.replace(/\/+$/, '') } : d;

@@ -21,7 +21,8 @@ export function resolveInRoot(
   readlink = readlinkSync,
 ): string {
   const parts = imagePath.split('/').filter(Boolean);
-  const last = parts.pop();
+  // a trailing "." or ".." is resolved like the others (as a last name it would step out of the root)
+  const last = parts[parts.length - 1] === '.' || parts[parts.length - 1] === '..' ? undefined : parts.pop();
   let cur: string[] = [];
   let hops = 0;
   const queue = [...parts];

@@ -101,11 +101,16 @@ export async function readProfileFile(file: string): Promise<unknown> {
 /** Fields that hold host paths; they resolve against the profile file's folder. */
 function rebasePaths(p: Profile, dir: string): Profile {
   const abs = (f: string) => path.resolve(dir, f);
+  // only fields the file sets: an explicit `repos: undefined` would erase inherited repos
   return {
     ...p,
-    repos: p.repos?.map((r) => (r.key && !/^[a-z]+:\/\//.test(r.key) ? { ...r, key: abs(r.key) } : r)),
-    dkms: p.dkms?.map((d) => ({ ...d, source: abs(d.source) })),
-    userScripts: p.userScripts?.map((s) => (s.file ? { ...s, file: abs(s.file) } : s)),
+    ...(p.repos && {
+      repos: p.repos.map((r) => (r.key && !/^[a-z]+:\/\//.test(r.key) ? { ...r, key: abs(r.key) } : r)),
+    }),
+    ...(p.dkms && { dkms: p.dkms.map((d) => ({ ...d, source: abs(d.source) })) }),
+    ...(p.userScripts && {
+      userScripts: p.userScripts.map((s) => (s.file ? { ...s, file: abs(s.file) } : s)),
+    }),
   };
 }
 

@@ -59,7 +59,8 @@ function mergeList(path: string, parent: unknown[], child: unknown[]): unknown[]
 export function mergeProfiles(parent: Obj, child: Obj, path = ''): Obj {
   const out: Obj = { ...parent };
   for (const [k, v] of Object.entries(child)) {
-    if (k === 'remove' || k === 'extends') continue;
+    // an unset field (undefined) inherits; it never erases the parent's value
+    if (k === 'remove' || k === 'extends' || v === undefined) continue;
     const p = path ? `${path}.${k}` : k;
     const prev = out[k];
     if (Array.isArray(v) && Array.isArray(prev)) out[k] = mergeList(p, prev, v);
@@ -86,9 +87,12 @@ export function applyRemovals(
       let hit = false;
       if (Array.isArray(target)) {
         const keyProp = KEYED_LISTS[path];
-        const idx = target.findIndex((e) =>
-          keyProp ? keyOf(e, keyProp) === key : plainKey(e) === plainKey(key),
-        );
+        // plain lists: an exact entry first ("console=ttyS0,115200n8" is not "console=tty0"), then by package name
+        const exact = keyProp ? -1 : target.indexOf(key);
+        const idx =
+          exact >= 0
+            ? exact
+            : target.findIndex((e) => (keyProp ? keyOf(e, keyProp) === key : plainKey(e) === plainKey(key)));
         if (idx >= 0) {
           target.splice(idx, 1);
           hit = true;

@@ -82,6 +82,11 @@ export function xorrisoArgv(
   ];
 }
 
+/** live-boot's filesystem.module: images bottom first (it stacks later ones on top). */
+export function liveModuleList(names: readonly string[]): string {
+  return `${names.join('\n')}\n`;
+}
+
 export interface ConfigDrive {
   metaData?: string;
   userData?: string;
@@ -137,8 +142,12 @@ export interface IsoInputs {
   marker: string;
   title: string;
   squashfs: SquashfsOptions;
-  /** Reuse this squashfs instead of building one. */
-  prebuiltSquashfs?: string;
+  /**
+   * Layered live filesystem: the base squashfs (built once per rootfs, cached) plus one small
+   * squashfs per configuration layer (overlayfs upper dirs, whiteouts included), stacked by
+   * live-boot in the order of live/filesystem.module. Without it, one squashfs of `tree`.
+   */
+  layered?: { base: string; layers: { name: string; dir: string }[] };
   configDrive: ConfigDrive & { generatedMetaData: string };
 }
 
@@ -148,8 +157,18 @@ export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Pr
     mkdirSync(path.join(root, d), { recursive: true });
 
   const squash = path.join(root, 'live/filesystem.squashfs');
-  if (i.prebuiltSquashfs) {
-    await runner.run(['cp', '--reflink=auto', i.prebuiltSquashfs, squash]);
+  if (i.layered) {
+    await runner.run(['cp', '--reflink=auto', '--', i.layered.base, squash]);
+    const names = ['filesystem.squashfs'];
+    for (const layer of i.layered.layers) {
+      const file = `${layer.name}.squashfs`;
+      logger.info(`iso: mksquashfs of the ${layer.name} layer`);
+      await runner.run(mksquashfsArgv(layer.dir, path.join(root, 'live', file), { ...i.squashfs, exclude: [] }), {
+        context: `creating the ${layer.name} layer squashfs`,
+      });
+      names.push(file);
+    }
+    writeFileSync(path.join(root, 'live/filesystem.module'), `${liveModuleList(names)}`);
   } else {
     logger.info(`iso: mksquashfs (${i.squashfs.compression}, ${i.squashfs.threads} threads)`);
     await runner.run(mksquashfsArgv(i.tree, squash, i.squashfs), { context: 'creating the live squashfs' });

@@ -63,7 +63,12 @@ export function installSet(inputs: RootfsInputs): string[] {
     ...fromRepos,
   ];
   const byName = new Map<string, string>();
-  for (const p of all) byName.set(p.replace(/=.*$/, ''), p);
+  for (const p of all) {
+    const name = p.replace(/=.*$/, '');
+    // a pinned request (e.g. kubelet=1.21.2-00 from kubelet.version) is never undone by a later unpinned one
+    if (!p.includes('=') && byName.get(name)?.includes('=')) continue;
+    byName.set(name, p);
+  }
   for (const b of inputs.blockedPackages) byName.delete(b);
   return [...byName.values()].sort();
 }
@@ -81,6 +86,34 @@ export function debootstrapArgv(d: Distro, target: string, cacheDir: string): st
     target,
     d.mirror,
   ];
+}
+
+/**
+ * mmdebstrap: the same minimal base as debootstrap's minbase, resolved and unpacked by apt
+ * (parallel downloads, one dpkg run). The shared package cache is synced in before and out after.
+ */
+export function mmdebstrapArgv(d: Distro, target: string, cacheDir: string): string[] {
+  if (/\s/.test(cacheDir)) throw new UserError(`the cache folder path "${cacheDir}" contains a space`, 'use --cache-dir with a path without spaces for mmdebstrap');
+  return [
+    'mmdebstrap',
+    '--variant=minbase',
+    '--mode=root',
+    `--arch=${d.arch}`,
+    `--components=${d.components.join(',')}`,
+    `--keyring=${d.keyring}`,
+    '--include=ca-certificates,gnupg',
+    '--aptopt=Acquire::Retries "3"',
+    '--setup-hook=mkdir -p "$1/var/cache/apt/archives/"',
+    `--setup-hook=sync-in ${cacheDir} /var/cache/apt/archives/`,
+    `--customize-hook=sync-out /var/cache/apt/archives ${cacheDir}`,
+    d.suite,
+    target,
+    d.mirror,
+  ];
+}
+
+export function bootstrapArgv(b: RootfsInputs['bootstrapper'], d: Distro, target: string, cacheDir: string): string[] {
+  return b === 'mmdebstrap' ? mmdebstrapArgv(d, target, cacheDir) : debootstrapArgv(d, target, cacheDir);
 }
 
 export function aptInstallArgv(pkgs: readonly string[]): string[] {
@@ -117,23 +150,23 @@ export async function buildRootfs(ctx: RootfsContext, inputs: RootfsInputs, targ
     );
   mkdirSync(ctx.packageCache, { recursive: true });
 
-  logger.info(`rootfs: bootstrapping ${distro.name} from ${distro.mirror}`);
+  logger.info(`rootfs: bootstrapping ${distro.name} from ${distro.mirror} with ${inputs.bootstrapper}`);
   for (let attempt = 1; ; attempt++) {
     try {
-      await runner.run(debootstrapArgv(distro, target, ctx.packageCache), {
-        context: 'debootstrap',
+      await runner.run(bootstrapArgv(inputs.bootstrapper, distro, target, ctx.packageCache), {
+        context: inputs.bootstrapper,
         env: ctx.env,
       });
       break;
     } catch (e) {
       if (attempt > MIRROR_RETRIES) throw e;
-      logger.warn(`debootstrap failed (attempt ${attempt}); retrying from scratch`);
+      logger.warn(`${inputs.bootstrapper} failed (attempt ${attempt}); retrying from scratch`);
       await runner.run(['rm', '-rf', '--one-file-system', '--', target]);
       mkdirSync(target, { recursive: true });
       await new Promise((r) => setTimeout(r, 3000 * attempt));
     }
   }
-  // debootstrap copied the build host's resolv.conf and hostname: they do not belong in an image.
+  // the bootstrapper copied the build host's resolv.conf and hostname: they do not belong in an image.
   rmSync(path.join(target, 'etc/resolv.conf'), { force: true });
   rmSync(path.join(target, 'etc/apt/sources.list'), { force: true });
 
@@ -207,7 +240,8 @@ export function dearmor(armored: string): Buffer {
       'key file is not an ASCII-armored public key block',
       'export it with `gpg --armor --export KEYID`',
     );
-  const lines = body.split('\n');
+  // drop the rest of the BEGIN line; armor headers (Version:, Comment:) end at the first blank line
+  const lines = body.split('\n').slice(1);
   const blank = lines.findIndex((l) => l.trim() === '');
   const data = lines
     .slice(blank + 1)

@@ -19,7 +19,8 @@ export function parseDpkgStatus(text: string): InstalledPackage[] {
       const m = /^([A-Za-z-]+):\s?(.*)$/.exec(line);
       if (m) f.set(m[1]!, m[2]!);
     }
-    if (!f.get('Package') || !/\binstalled$/.test(f.get('Status') ?? '')) continue;
+    // "install ok installed"; not "not-installed", "half-installed" or "config-files"
+    if (!f.get('Package') || !/(^|\s)installed$/.test(f.get('Status') ?? '')) continue;
     const version = f.get('Version') ?? '';
     const src = /^(\S+)(?:\s+\((.+)\))?$/.exec(f.get('Source') ?? '');
     out.push({

@@ -12,8 +12,12 @@ export function insideNamespace(): boolean {
   return process.env[NS_ENV] === '1';
 }
 
+/**
+ * setpriv: if this outer process dies (even SIGKILL), unshare gets SIGTERM; unshare's
+ * --kill-child then passes SIGTERM to the inner build, which cleans up.
+ */
 export function namespaceArgv(nodeArgv: readonly string[]): string[] {
-  return ['unshare', '--mount', '--propagation', 'private', '--kill-child=SIGTERM', '--', ...nodeArgv];
+  return ['setpriv', '--pdeathsig', 'TERM', '--', 'unshare', '--mount', '--propagation', 'private', '--kill-child=SIGTERM', '--', ...nodeArgv];
 }
 
 /** Re-run this very command inside a new private mount namespace; resolves with its exit code. */

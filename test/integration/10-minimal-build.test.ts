@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { assertCleanHost, CACHE, cli, DISTRO, SCRATCH } from '../helpers/host.ts';
+import { ext4Cat, withQcow2Partitions } from '../helpers/image.ts';
 
 export const OUT = path.join(SCRATCH, 'minimal-out');
 export const MARKER = 'IBN-CONFIG-DRIVE-7f3a';
@@ -85,45 +86,19 @@ test('minimal builds an ISO and a QCOW2 with checksums and a manifest', async ()
 });
 
 test('the QCOW2 carries fstab by UUID and no loop/nbd device names', async () => {
-  // read /etc/fstab and grub.cfg straight out of the image with the tools' own readers
-  const raw = path.join(SCRATCH, 'inspect.raw');
-  await execa('qemu-img', ['convert', '-O', 'raw', path.join(OUT, 'minimal.qcow2'), raw]);
-  try {
-    const parts = await execa('sgdisk', ['--print', raw]);
-    assert.match(parts.stdout, /\n\s+1\s+\d+\s+\d+.*root/, 'root is not partition 1');
-    assert.match(parts.stdout, /EF02/);
-    assert.match(parts.stdout, /EF00/);
-    const table = new Map<number, { first: number; last: number }>();
-    for (const m of parts.stdout.matchAll(/^\s+(\d+)\s+(\d+)\s+(\d+)\s/gm))
-      table.set(Number(m[1]), { first: Number(m[2]), last: Number(m[3]) });
-    const extract = async (n: number, out: string) => {
-      const p = table.get(n)!;
-      await execa('dd', [
-        `if=${raw}`,
-        `of=${out}`,
-        'bs=512',
-        `skip=${p.first}`,
-        `count=${p.last - p.first + 1}`,
-        'status=none',
-      ]);
-    };
-    const rootImg = path.join(SCRATCH, 'p1.img');
-    const bootImg = path.join(SCRATCH, 'p4.img');
-    await extract(1, rootImg);
-    await extract(4, bootImg);
-    const fstab = (await execa('debugfs', ['-R', 'cat /etc/fstab', rootImg])).stdout;
+  await withQcow2Partitions(path.join(OUT, 'minimal.qcow2'), SCRATCH, [1, 4], async (files, table) => {
+    assert.match(table.text, /\n\s+1\s+\d+\s+\d+.*root/, 'root is not partition 1');
+    assert.match(table.text, /EF02/);
+    assert.match(table.text, /EF00/);
+    const fstab = await ext4Cat(files.get(1)!, '/etc/fstab');
     assert.match(fstab, /^UUID=\S+ \/ ext4 defaults,errors=remount-ro,noatime 0 1$/m);
     assert.match(fstab, /^UUID=\S+ \/boot ext4 .* 0 2$/m);
     assert.match(fstab, /^UUID=[0-9A-F]{4}-[0-9A-F]{4} \/boot\/efi vfat /m);
-    const grub = (await execa('debugfs', ['-R', 'cat /grub/grub.cfg', bootImg])).stdout;
+    const grub = await ext4Cat(files.get(4)!, '/grub/grub.cfg');
     assert.match(grub, /root=UUID=[0-9a-f-]{36}/);
     assert.match(grub, /console=ttyS0/);
     assert.not.match(`${fstab}\n${grub}`, /\/dev\/(loop|nbd)/);
-    rmSync(rootImg);
-    rmSync(bootImg);
-  } finally {
-    rmSync(raw, { force: true });
-  }
+  });
 });
 
 test.run();

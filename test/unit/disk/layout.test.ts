@@ -255,7 +255,7 @@ test('sgdiskArgv: boot and legacy_boot flags set the legacy BIOS bootable attrib
   );
   assert.is(
     argv.indexOf('--attributes=1:set:2'),
-    argv.indexOf('--partition-guid=1:' + stableUuid('s:part:root')) + 1,
+    argv.indexOf(`--partition-guid=1:${stableUuid('s:part:root')}`) + 1,
   );
 });
 

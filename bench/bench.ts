@@ -1,0 +1,150 @@
+/**
+ * npm run bench — measures ib-native against the raw tools it drives (a script, not a test).
+ *
+ * On debian-bookworm with the `minimal` profile it runs, each in a fresh cache:
+ *   1. cold build (empty stage cache, empty package cache), ISO + QCOW2
+ *   2. cold build with a warm package cache
+ *   3. warm rebuilds after a config-only change (one sysctl value), ISO then QCOW2
+ *   4. the raw tools alone on the same work: the bootstrapper + one apt transaction in a
+ *      chroot, mksquashfs of the same tree, qemu-img convert of the same disk
+ * and prints a table and JSON (also written to bench/results.json).
+ * Needs root; re-executes itself in a private mount namespace like the CLI.
+ */
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { build } from '../src/build.ts';
+import { silentLogger } from '../src/log.ts';
+import { processRunner } from '../src/run/runner.ts';
+import { insideNamespace, reexecInNamespace } from '../src/sys/namespace.ts';
+
+const ROOT = process.env.IB_NATIVE_BENCH_DIR ?? '/var/tmp/ib-native-bench';
+const DISTRO = 'debian-bookworm' as const;
+const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+
+interface Run {
+  name: string;
+  wall: number;
+  stages: Record<string, number>;
+  tools: number;
+  engine: number;
+}
+
+async function timedBuild(name: string, cacheDir: string, profile: string, formats: ('iso' | 'qcow2')[]): Promise<Run> {
+  const runner = processRunner({ logger: silentLogger });
+  const t0 = Date.now();
+  const r = await build(
+    { profile, overrides: { distro: DISTRO, formats }, outputDir: path.join(ROOT, 'out', name), cacheDir },
+    { runner, logger: silentLogger },
+  );
+  const wall = (Date.now() - t0) / 1000;
+  const tools = [...runner.toolTime.values()].reduce((a, b) => a + b, 0) / 1000;
+  process.stderr.write(`  ${name}: ${wall.toFixed(1)} s\n`);
+  return { name, wall, stages: r.stages, tools, engine: Math.max(0, wall - tools) };
+}
+
+async function rawTool(name: string, argv: string[]): Promise<{ name: string; wall: number }> {
+  const runner = processRunner({ logger: silentLogger });
+  const t0 = Date.now();
+  await runner.run(argv, { context: name });
+  const wall = (Date.now() - t0) / 1000;
+  process.stderr.write(`  raw ${name}: ${wall.toFixed(1)} s\n`);
+  return { name, wall };
+}
+
+async function main(): Promise<number> {
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('bench needs root (it builds images)\n');
+    return 2;
+  }
+  if (!insideNamespace()) return reexecInNamespace();
+  rmSync(ROOT, { recursive: true, force: true });
+  mkdirSync(ROOT, { recursive: true });
+  const coldCache = path.join(ROOT, 'cache-cold');
+  const warmCache = path.join(ROOT, 'cache-warm-packages');
+  const runs: Run[] = [];
+  process.stderr.write(`bench: ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), ${Math.round(os.totalmem() / 2 ** 30)} GiB\n`);
+
+  runs.push(await timedBuild('cold', coldCache, 'minimal', ['iso', 'qcow2']));
+  mkdirSync(path.join(warmCache, 'packages'), { recursive: true });
+  cpSync(path.join(coldCache, 'packages'), path.join(warmCache, 'packages'), { recursive: true });
+  runs.push(await timedBuild('cold-warm-packages', warmCache, 'minimal', ['iso', 'qcow2']));
+
+  const changed = path.join(ROOT, 'bench-changed.ts');
+  writeFileSync(
+    changed,
+    `import { defineProfile } from 'ib-native';\nexport default defineProfile({ name: 'minimal', extends: '${path.join(REPO, 'profiles/minimal.ts')}', sysctl: { 'kernel.pid_max': '${100000 + (Date.now() % 1000)}' } });\n`,
+  );
+  runs.push(await timedBuild('warm-iso', warmCache, changed, ['iso']));
+  runs.push(await timedBuild('warm-qcow2', warmCache, changed, ['qcow2']));
+
+  // raw tools on the same work
+  const { readdirSync } = await import('node:fs');
+  const rootfsDir = path.join(warmCache, 'rootfs', readdirSync(path.join(warmCache, 'rootfs')).find((n) => !n.startsWith('.'))!);
+  const diskDir = path.join(warmCache, 'disk', readdirSync(path.join(warmCache, 'disk')).find((n) => !n.startsWith('.'))!);
+  const raws = [];
+  const scratch = path.join(ROOT, 'raw');
+  mkdirSync(scratch, { recursive: true });
+  raws.push(
+    await rawTool('mksquashfs', ['mksquashfs', path.join(rootfsDir, 'tree'), path.join(scratch, 'fs.squashfs'), '-noappend', '-no-progress', '-comp', 'lz4', '-e', 'boot']),
+  );
+  raws.push(
+    await rawTool('qemu-img convert', ['qemu-img', 'convert', '-f', 'raw', '-O', 'qcow2', '-c', '-o', 'compression_type=zstd', '-m', '2', '-W', path.join(diskDir, 'disk.raw'), path.join(scratch, 'disk.qcow2')]),
+  );
+  const { installSet } = await import('../src/stages/rootfs.ts');
+  const { planBuild } = await import('../src/build.ts');
+  const plan = await planBuild('minimal', { distro: DISTRO });
+  const pkgs = installSet(plan.rootfs);
+  raws.push(
+    await rawTool(`${plan.rootfs.bootstrapper} + packages`, [
+      'debootstrap',
+      '--variant=minbase',
+      `--cache-dir=${path.join(warmCache, 'packages')}`,
+      `--include=${pkgs.join(',')}`,
+      'bookworm',
+      path.join(scratch, 'debootstrap'),
+      plan.distro.mirror,
+    ]),
+  );
+  rmSync(scratch, { recursive: true, force: true });
+
+  const cold = runs[0]!;
+  const coldWarm = runs[1]!;
+  const stage = (r: Run, s: string) => r.stages[s] ?? 0;
+  const coldIso = stage(coldWarm, 'plan') + stage(coldWarm, 'rootfs') + stage(coldWarm, 'configure') + stage(coldWarm, 'iso');
+  const coldQcow = stage(coldWarm, 'plan') + stage(coldWarm, 'rootfs') + stage(coldWarm, 'configure') + stage(coldWarm, 'qcow2');
+  const warmIso = runs[2]!.wall;
+  const warmQcow = runs[3]!.wall;
+  const result = {
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), kernel: os.release() },
+    runs,
+    raw: raws,
+    ratios: {
+      warmIsoVsColdIso: warmIso / coldIso,
+      warmQcow2VsColdQcow2: warmQcow / coldQcow,
+      engineShareOfCold: cold.engine / cold.wall,
+      rootfsVsRawBootstrap: stage(coldWarm, 'rootfs') / raws[2]!.wall,
+    },
+  };
+  const rows = [
+    ['run', 'wall s', 'rootfs', 'configure', 'iso', 'qcow2', 'in tools s', 'ib-native s'],
+    ...runs.map((r) => [r.name, r.wall, stage(r, 'rootfs'), stage(r, 'configure'), stage(r, 'iso'), stage(r, 'qcow2'), r.tools, r.engine].map((v) => (typeof v === 'number' ? v.toFixed(1) : v))),
+  ];
+  const table = rows.map((r) => `| ${r.join(' | ')} |`);
+  table.splice(1, 0, `|${rows[0]!.map(() => '---').join('|')}|`);
+  process.stdout.write(`${table.join('\n')}\n\nraw tools: ${raws.map((r) => `${r.name} ${r.wall.toFixed(1)} s`).join(', ')}\n`);
+  process.stdout.write(
+    `warm ISO / cold ISO = ${(result.ratios.warmIsoVsColdIso * 100).toFixed(1)}%, warm QCOW2 / cold QCOW2 = ${(result.ratios.warmQcow2VsColdQcow2 * 100).toFixed(1)}%, ib-native's own share of the cold build = ${(result.ratios.engineShareOfCold * 100).toFixed(1)}%\n`,
+  );
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(path.join(REPO, 'bench/results.json'), `${JSON.stringify(result, null, 2)}\n`);
+  return 0;
+}
+
+main().then(
+  (c) => process.exit(c),
+  (e) => {
+    process.stderr.write(`bench failed: ${(e as Error).stack}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,194 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Cache, canonicalJson, contentKey } from '../../../src/cache/store.ts';
+import { recordingLogger, silentLogger } from '../../../src/log.ts';
+import { processRunner } from '../../../src/run/runner.ts';
+
+const roots: string[] = [];
+function cache(logger = silentLogger): Cache {
+  const root = mkdtempSync(path.join(tmpdir(), 'ib-native-cache-'));
+  roots.push(root);
+  return new Cache(root, processRunner({ logger: silentLogger }), logger);
+}
+test.after(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+const opts = { summary: 'test entry', usedBy: 'p1' };
+
+test('canonicalJson: sorted keys at every depth, undefined members dropped, arrays keep order', () => {
+  assert.is(
+    canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: 'x' } }),
+    '{"a":{"c":"x","d":[3,{"y":2,"z":1}]},"b":1}',
+  );
+  assert.is(canonicalJson({ a: 1, u: undefined }), '{"a":1}');
+  assert.is(canonicalJson([2, 1]), '[2,1]');
+  assert.is(canonicalJson(null), 'null');
+  assert.is(canonicalJson('s"q'), '"s\\"q"');
+  assert.is(canonicalJson({}), '{}');
+});
+
+test('contentKey: independent of key order and of undefined members; any value change changes it', () => {
+  const base = {
+    v: 3,
+    distro: { name: 'debian', mirror: 'http://m' },
+    install: ['a', 'b=1'],
+    blocked: [] as string[],
+  };
+  const k = contentKey(base);
+  assert.match(k, /^[0-9a-f]{24}$/);
+  assert.is(
+    contentKey({ blocked: [], install: ['a', 'b=1'], distro: { mirror: 'http://m', name: 'debian' }, v: 3 }),
+    k,
+  );
+  assert.is(contentKey({ ...base, extra: undefined }), k);
+  const variants = [
+    { ...base, v: 4 },
+    { ...base, v: '3' },
+    { ...base, distro: { name: 'debian', mirror: 'http://m/' } },
+    { ...base, install: ['b=1', 'a'] },
+    { ...base, install: ['a', 'b=2'] },
+    { ...base, blocked: ['x'] },
+    { ...base, extra: null },
+    { ...base, extra: false },
+  ];
+  const keys = new Set(variants.map(contentKey));
+  assert.is(keys.size, variants.length);
+  assert.not.ok(keys.has(k));
+});
+
+test('obtain: builds on a miss, hits on the second call, records who used it', async () => {
+  const c = cache();
+  let builds = 0;
+  const build = async (dir: string) => {
+    builds++;
+    writeFileSync(path.join(dir, 'payload'), `build ${builds}`);
+  };
+  const first = await c.obtain('rootfs', 'k1', opts, build);
+  assert.equal(first, { dir: path.join(c.root, 'rootfs', 'k1'), hit: false });
+  assert.is(readFileSync(path.join(first.dir, 'payload'), 'utf8'), 'build 1');
+  const info = c.info('rootfs', 'k1')!;
+  assert.equal(
+    { ...info, createdAt: '' },
+    { kind: 'rootfs', key: 'k1', createdAt: '', summary: 'test entry', usedBy: ['p1'] },
+  );
+  assert.ok(Date.now() - Date.parse(info.createdAt) < 60_000);
+  const second = await c.obtain('rootfs', 'k1', { ...opts, usedBy: 'p2' }, build);
+  assert.equal(second, { dir: first.dir, hit: true });
+  assert.is(builds, 1);
+  assert.equal(c.info('rootfs', 'k1')!.usedBy, ['p1', 'p2']);
+  // only the entry is left in the kind folder: no building/old folders, and the lock is gone
+  assert.equal(readdirSync(path.join(c.root, 'rootfs')), ['k1']);
+  assert.equal(readdirSync(path.join(c.root, 'locks')), []);
+});
+
+test('obtain: refresh rebuilds and replaces the entry', async () => {
+  const c = cache();
+  let builds = 0;
+  const build = async (dir: string) => {
+    builds++;
+    writeFileSync(path.join(dir, `payload-${builds}`), '');
+  };
+  await c.obtain('rootfs', 'k', opts, build);
+  const r = await c.obtain('rootfs', 'k', { ...opts, refresh: true }, build);
+  assert.is(r.hit, false);
+  assert.is(builds, 2);
+  assert.equal(readdirSync(r.dir).sort(), ['entry.json', 'payload-2']);
+  assert.equal(readdirSync(path.join(c.root, 'rootfs')), ['k']);
+});
+
+test('obtain: an entry older than maxAge is rebuilt (and says so); a younger one is used', async () => {
+  const logger = recordingLogger();
+  const c = cache(logger);
+  let builds = 0;
+  const build = async () => {
+    builds++;
+  };
+  await c.obtain('rootfs', 'k', opts, build);
+  const entryFile = path.join(c.root, 'rootfs/k/entry.json');
+  const e = JSON.parse(readFileSync(entryFile, 'utf8'));
+  writeFileSync(
+    entryFile,
+    JSON.stringify({ ...e, createdAt: new Date(Date.now() - 3 * 86400000).toISOString() }),
+  );
+  assert.is((await c.obtain('rootfs', 'k', { ...opts, maxAgeMs: 7 * 86400000 }, build)).hit, true);
+  assert.is(builds, 1);
+  assert.is((await c.obtain('rootfs', 'k', { ...opts, maxAgeMs: 2 * 86400000 }, build)).hit, false);
+  assert.is(builds, 2);
+  assert.ok(
+    logger.lines.includes('info cache: rootfs k is 3.0 days old; rebuilding it (--max-age)'),
+    logger.lines.join('\n'),
+  );
+  assert.is((await c.obtain('rootfs', 'k', { ...opts, maxAgeMs: 2 * 86400000 }, build)).hit, true);
+});
+
+test('obtain: a failed build leaves no entry and no scratch folder, and the error goes through', async () => {
+  const c = cache();
+  try {
+    await c.obtain('rootfs', 'bad', opts, async (dir) => {
+      writeFileSync(path.join(dir, 'half'), '');
+      throw new Error('debootstrap failed');
+    });
+    assert.unreachable('should have thrown');
+  } catch (e) {
+    assert.is((e as Error).message, 'debootstrap failed');
+  }
+  assert.is(c.info('rootfs', 'bad'), undefined);
+  assert.equal(readdirSync(path.join(c.root, 'rootfs')), []);
+  assert.equal(readdirSync(path.join(c.root, 'locks')), []);
+  // a later build of the same key works
+  assert.is((await c.obtain('rootfs', 'bad', opts, async () => {})).hit, false);
+  assert.ok(existsSync(path.join(c.root, 'rootfs/bad/entry.json')));
+});
+
+test('obtain: a failed refresh keeps the previous entry', async () => {
+  const c = cache();
+  await c.obtain('rootfs', 'k', opts, async (dir) => writeFileSync(path.join(dir, 'v1'), ''));
+  try {
+    await c.obtain('rootfs', 'k', { ...opts, refresh: true }, async () => {
+      throw new Error('no');
+    });
+  } catch {
+    // expected
+  }
+  assert.ok(existsSync(path.join(c.root, 'rootfs/k/v1')));
+  assert.ok(c.info('rootfs', 'k'));
+});
+
+test('obtain: concurrent calls for the same key build once; the other waits and hits', async () => {
+  const c = cache();
+  let builds = 0;
+  const build = async (dir: string) => {
+    builds++;
+    await new Promise((r) => setTimeout(r, 100));
+    writeFileSync(path.join(dir, 'payload'), '');
+  };
+  const [a, b] = await Promise.all([
+    c.obtain('rootfs', 'same', opts, build),
+    c.obtain('rootfs', 'same', { ...opts, usedBy: 'p2' }, build),
+  ]);
+  assert.is(builds, 1);
+  assert.equal([a.hit, b.hit].sort(), [false, true]);
+  assert.is(a.dir, b.dir);
+  assert.equal(c.info('rootfs', 'same')!.usedBy.sort(), ['p1', 'p2']);
+});
+
+test('list and prune: only complete entries; prune --all removes them and the package cache', async () => {
+  const c = cache();
+  await c.obtain('rootfs', 'k', opts, async (dir) => writeFileSync(path.join(dir, 'f'), '12345'));
+  writeFileSync(path.join(c.packages, 'a.deb'), 'x');
+  const list = c.list();
+  assert.equal(
+    list.map((e) => [e.kind, e.key, e.bytes > 5]),
+    [['rootfs', 'k', true]],
+  );
+  assert.equal(await c.prune({ olderThanDays: 1 }), []);
+  assert.equal(await c.prune({ all: true }), ['rootfs/k', 'packages']);
+  assert.equal(c.list(), []);
+  assert.equal(readdirSync(c.packages), []);
+});
+
+test.run();

@@ -1,0 +1,30 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { recordingLogger, redact } from '../../src/log.ts';
+
+test('redact: user:password@ in any URL is masked', () => {
+  assert.is(redact('GET http://user:s3cret@proxy:3128/x'), 'GET http://***:***@proxy:3128/x');
+  assert.is(redact('https://a:b@h and ftp://c:d@h2/'), 'https://***:***@h and ftp://***:***@h2/');
+  assert.is(redact('git+ssh://me:tok@github.com/x'), 'git+ssh://***:***@github.com/x');
+});
+
+test('redact: URLs without credentials, or with a user only, are unchanged', () => {
+  assert.is(redact('http://proxy:3128/x'), 'http://proxy:3128/x');
+  assert.is(redact('http://user@host/x'), 'http://user@host/x');
+  assert.is(redact('mail me at a@b.c: ok'), 'mail me at a@b.c: ok');
+});
+
+test('redact: given secrets are masked everywhere; empty secrets ignored', () => {
+  assert.is(redact('token=abc123 and again abc123', ['abc123', '']), 'token=*** and again ***');
+  assert.is(redact('nothing', ['']), 'nothing');
+});
+
+test('recordingLogger: keeps lines with their level', () => {
+  const l = recordingLogger();
+  l.info('a');
+  l.warn('b');
+  l.debug('c');
+  assert.equal(l.lines, ['info a', 'warn b', 'debug c']);
+});
+
+test.run();

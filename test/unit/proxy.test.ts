@@ -1,0 +1,48 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { redact } from '../../src/log.ts';
+import { netEnv, proxySecrets } from '../../src/proxy.ts';
+
+test('netEnv: nothing set, nothing returned', () => {
+  assert.equal(netEnv({}, {}), {});
+});
+
+test('netEnv: --proxy sets http and https in both cases; --no-proxy too', () => {
+  assert.equal(
+    netEnv({ proxy: 'http://p:3128', noProxy: 'localhost,10.0.0.0/8' }, { https_proxy: 'http://other:1' }),
+    {
+      http_proxy: 'http://p:3128',
+      HTTP_PROXY: 'http://p:3128',
+      https_proxy: 'http://p:3128',
+      HTTPS_PROXY: 'http://p:3128',
+      no_proxy: 'localhost,10.0.0.0/8',
+      NO_PROXY: 'localhost,10.0.0.0/8',
+    },
+  );
+});
+
+test('netEnv: from the environment; lower case first; https falls back to http', () => {
+  assert.equal(netEnv({}, { HTTP_PROXY: 'http://upper:1', http_proxy: 'http://lower:1', NO_PROXY: 'x' }), {
+    http_proxy: 'http://lower:1',
+    HTTP_PROXY: 'http://lower:1',
+    https_proxy: 'http://lower:1',
+    HTTPS_PROXY: 'http://lower:1',
+    no_proxy: 'x',
+    NO_PROXY: 'x',
+  });
+  assert.equal(netEnv({}, { HTTPS_PROXY: 'http://s:1' }), {
+    https_proxy: 'http://s:1',
+    HTTPS_PROXY: 'http://s:1',
+  });
+});
+
+test('proxySecrets: passwords (raw and decoded) and user names of proxy URLs; no_proxy lists ignored', () => {
+  const env = netEnv({ proxy: 'http://bob:p%40ss@proxy:3128', noProxy: 'localhost,.local' }, {});
+  assert.equal([...new Set(proxySecrets(env))], ['p@ss', 'p%40ss', 'bob:']);
+  assert.equal(proxySecrets({ http_proxy: 'http://proxy:3128' }), []);
+  const line = `$ curl --proxy ${env.http_proxy} https://x`;
+  const masked = redact(line, proxySecrets(env));
+  assert.not.match(masked, 'p%40ss');
+  assert.not.match(masked, 'bob');
+});
+test.run();

@@ -1,0 +1,150 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { CommandError, InterruptedError } from '../../../src/errors.ts';
+import { recordingLogger, silentLogger } from '../../../src/log.ts';
+import { processRunner, recordingRunner, tail } from '../../../src/run/runner.ts';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'ib-native-runner-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function failure(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected a failure');
+}
+
+test('run: true succeeds; stdout is captured with its final newline', async () => {
+  const runner = processRunner({ logger: silentLogger });
+  const r = await runner.run(['true']);
+  assert.is(r.exitCode, 0);
+  assert.is(r.stdout, '');
+  const echo = await runner.run(['sh', '-c', 'echo out; echo err >&2']);
+  assert.is(echo.stdout, 'out\n');
+  assert.is(echo.stderr, 'err\n');
+});
+
+test('run: a failing command gives a CommandError with the command, exit code, context and output tail', async () => {
+  const runner = processRunner({ logger: silentLogger });
+  const e = await failure(runner.run(['sh', '-c', 'echo oops >&2; exit 3'], { context: 'doing a thing' }));
+  assert.instance(e, CommandError);
+  const c = e as CommandError;
+  assert.is(c.exitCode, 3);
+  assert.equal(c.argv, ['sh', '-c', 'echo oops >&2; exit 3']);
+  assert.is(c.stderrTail, 'oops');
+  assert.is(
+    c.message,
+    'doing a thing: command exited with code 3: sh -c echo oops >&2; exit 3\n--- last lines of its output ---\noops',
+  );
+});
+
+test('run: okExitCodes count as success', async () => {
+  const runner = processRunner({ logger: silentLogger });
+  assert.is((await runner.run(['sh', '-c', 'exit 1'], { okExitCodes: [1] })).exitCode, 1);
+});
+
+test('run: fixed locale and noninteractive frontend, base env and per-call env, stdin input', async () => {
+  const runner = processRunner({ logger: silentLogger, baseEnv: { FOO: 'base', BAR: 'base' } });
+  const r = await runner.run(['sh', '-c', 'echo "$LC_ALL $DEBIAN_FRONTEND $FOO $BAR"'], {
+    env: { BAR: 'call' },
+  });
+  assert.is(r.stdout, 'C.UTF-8 noninteractive base call\n');
+  assert.is((await runner.run(['cat'], { input: 'abc' })).stdout, 'abc');
+  // stdin is closed otherwise: cat ends at once
+  assert.is((await runner.run(['cat'], { timeoutMs: 5000 })).stdout, '');
+  assert.is((await runner.run(['pwd'], { cwd: dir })).stdout, `${dir}\n`);
+});
+
+test('run: retries count; the command runs again until it succeeds', async () => {
+  const logger = recordingLogger();
+  const runner = processRunner({ logger });
+  const counter = path.join(dir, 'count');
+  // fails twice, then succeeds
+  const script = `n=$(cat ${counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${counter}; [ $n -ge 3 ]`;
+  const r = await runner.run(['sh', '-c', script], { retries: 2, retryDelayMs: 5 });
+  assert.is(r.exitCode, 0);
+  assert.is(readFileSync(counter, 'utf8'), '3\n');
+  assert.equal(
+    logger.lines.filter((l) => l.startsWith('warn')),
+    ['warn sh failed (attempt 1/3); retrying in 0.005s', 'warn sh failed (attempt 2/3); retrying in 0.01s'],
+  );
+  // one retry is not enough for a command that fails twice
+  rmSync(counter);
+  const e = await failure(runner.run(['sh', '-c', script], { retries: 1, retryDelayMs: 5 }));
+  assert.instance(e, CommandError);
+  assert.is(readFileSync(counter, 'utf8'), '2\n');
+});
+
+test('run: timeoutMs kills the command', async () => {
+  const runner = processRunner({ logger: silentLogger });
+  const t0 = Date.now();
+  const e = await failure(runner.run(['sleep', '30'], { timeoutMs: 200 }));
+  assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
+  assert.instance(e, CommandError);
+  assert.is((e as CommandError).signal, 'timeout after 200 ms');
+  assert.is(e.message, 'command was killed by timeout after 200 ms: sleep 30');
+});
+
+test('run: toolTime adds up per program; chroot counts as the program it runs', async () => {
+  const runner = processRunner({ logger: silentLogger });
+  await runner.run(['sleep', '0.1']);
+  await runner.run(['sleep', '0.1']);
+  await runner.run(['true']);
+  assert.ok(runner.toolTime.get('sleep')! >= 200, String(runner.toolTime.get('sleep')));
+  assert.ok(runner.toolTime.get('sleep')! < 3000);
+  assert.ok(runner.toolTime.has('true'));
+  assert.equal([...runner.toolTime.keys()].sort(), ['sleep', 'true']);
+});
+
+test('run: every command is logged before it runs', async () => {
+  const logger = recordingLogger();
+  await processRunner({ logger }).run(['echo', 'a b'], { cwd: dir });
+  assert.is(logger.lines[0], `debug $ echo a b   (in ${dir})`);
+  assert.match(logger.lines[1]!, /^debug {3}-> 0 in \d+\.\ds$/);
+});
+
+test('run: onOutput sees output as it arrives', async () => {
+  const chunks: string[] = [];
+  await processRunner({ logger: silentLogger }).run(['sh', '-c', 'echo one; echo two >&2'], {
+    onOutput: (c) => chunks.push(c),
+  });
+  assert.is(chunks.join('').split('\n').sort().join(' ').trim(), 'one two');
+});
+
+test('run: nothing starts once interrupted; killAll stops running commands', async () => {
+  let interrupted: string | undefined;
+  const runner = processRunner({ logger: silentLogger, isInterrupted: () => interrupted });
+  const running = runner.run(['sleep', '30']);
+  await new Promise((r) => setTimeout(r, 200));
+  runner.killAll('SIGTERM');
+  const e = await failure(running);
+  assert.instance(e, CommandError);
+  assert.is((e as CommandError).signal, 'SIGTERM');
+  interrupted = 'SIGINT';
+  const i = await failure(runner.run(['true']));
+  assert.instance(i, InterruptedError);
+  assert.is(i.message, 'interrupted by SIGINT; cleaned up');
+});
+
+test('tail: the last lines, trailing blank lines dropped', () => {
+  const text = `${Array.from({ length: 30 }, (_, i) => `l${i}`).join('\n')}\n\n`;
+  assert.is(tail(text), Array.from({ length: 25 }, (_, i) => `l${i + 5}`).join('\n'));
+  assert.is(tail('a\nb\nc', 2), 'b\nc');
+});
+
+test('recordingRunner: records argv and answers from the table', async () => {
+  const r = recordingRunner((argv) =>
+    argv[0] === 'fail' ? new Error('no') : argv[0] === 'losetup' ? { stdout: '/dev/loop7\n' } : undefined,
+  );
+  assert.is((await r.run(['losetup', '--find'])).stdout, '/dev/loop7\n');
+  assert.equal(await r.run(['x']), { stdout: '', stderr: '', exitCode: 0, durationMs: 0 });
+  assert.is((await failure(r.run(['fail']))).message, 'no');
+  assert.equal(r.calls, [['losetup', '--find'], ['x'], ['fail']]);
+});
+
+test.run();

@@ -1,0 +1,152 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { computeLayout, fstabUuid, type Layout } from '../../../src/disk/layout.ts';
+import { UserError } from '../../../src/errors.ts';
+import type { Partition } from '../../../src/profile/schema.ts';
+import { diskGrubCfg, type Qcow2Inputs, qemuImgConvertArgv, rsyncArgv } from '../../../src/stages/qcow2.ts';
+
+test('qemuImgConvertArgv: compressed with zstd or zlib, or not compressed', () => {
+  assert.equal(qemuImgConvertArgv('/w/disk.raw', '/o/x.qcow2', true, 'zstd'), [
+    'qemu-img',
+    'convert',
+    '-f',
+    'raw',
+    '-O',
+    'qcow2',
+    '-c',
+    '-o',
+    'compression_type=zstd',
+    '-m',
+    '2',
+    '-W',
+    '/w/disk.raw',
+    '/o/x.qcow2',
+  ]);
+  assert.equal(qemuImgConvertArgv('/w/disk.raw', '/o/x.qcow2', true, 'zlib', 8).slice(6, 11), [
+    '-c',
+    '-o',
+    'compression_type=zlib',
+    '-m',
+    '8',
+  ]);
+  assert.equal(qemuImgConvertArgv('/w/disk.raw', '/o/x.qcow2', false, 'zstd'), [
+    'qemu-img',
+    'convert',
+    '-f',
+    'raw',
+    '-O',
+    'qcow2',
+    '-m',
+    '2',
+    '-W',
+    '/w/disk.raw',
+    '/o/x.qcow2',
+  ]);
+  // coroutines clamped to qemu-img's 1..16
+  assert.is(qemuImgConvertArgv('a', 'b', false, 'zstd', 0)[7], '1');
+  assert.is(qemuImgConvertArgv('a', 'b', false, 'zstd', 64)[7], '16');
+});
+
+test('rsyncArgv: archive with hard links, ACLs, xattrs, numeric ids; excludes; trailing slashes normalised', () => {
+  assert.equal(rsyncArgv('/cache/tree//', '/w/mnt', ['/live', '/boot/efi/*']), [
+    'rsync',
+    '--archive',
+    '--hard-links',
+    '--acls',
+    '--xattrs',
+    '--numeric-ids',
+    '--sparse',
+    '--exclude=/live',
+    '--exclude=/boot/efi/*',
+    '/cache/tree/',
+    '/w/mnt/',
+  ]);
+  assert.equal(rsyncArgv('/a', '/b/', []).slice(-3), ['--sparse', '/a/', '/b/']);
+});
+
+function inputs(layout: Layout, extra: Partial<Qcow2Inputs> = {}): Qcow2Inputs {
+  return {
+    tree: '/t',
+    work: '/w',
+    out: '/o/x.qcow2',
+    layout,
+    seed: 'seed-1',
+    kernelVersion: '6.1.0-13-amd64',
+    cmdline: ['console=tty0', 'console=ttyS0,115200n8'],
+    title: 'minimal',
+    grubTimeout: 1,
+    blockDevice: 'loop',
+    registryDir: '/r',
+    compress: true,
+    compressionType: 'zstd',
+    ...extra,
+  };
+}
+
+test('diskGrubCfg: default layout, /boot on its own partition: kernel paths relative to it, root=UUID of partition 1', () => {
+  const { layout } = computeLayout();
+  const [root, , , boot] = layout.partitions;
+  assert.is(root!.number, 1);
+  const cfg = diskGrubCfg(inputs(layout, { grubSerialCommand: 'serial --speed=115200 --unit=0' }));
+  assert.is(
+    cfg,
+    [
+      '# written by ib-native',
+      'insmod part_gpt',
+      'insmod part_msdos',
+      'insmod ext2',
+      'insmod iso9660',
+      'insmod all_video',
+      'serial --speed=115200 --unit=0',
+      'terminal_input serial console',
+      'terminal_output serial console',
+      `search --no-floppy --set=root --fs-uuid ${fstabUuid(boot!, 'seed-1')}`,
+      'set timeout=1',
+      'set default=0',
+      '',
+      "menuentry 'minimal' {",
+      `  linux /vmlinuz-6.1.0-13-amd64 root=UUID=${fstabUuid(root!, 'seed-1')} ro console=tty0 console=ttyS0,115200n8`,
+      '  initrd /initrd.img-6.1.0-13-amd64',
+      '}',
+      '',
+    ].join('\n'),
+  );
+  assert.is.not(fstabUuid(boot!, 'seed-1'), fstabUuid(root!, 'seed-1'));
+});
+
+const part = (p: Partial<Partition> & Pick<Partition, 'name' | 'start' | 'end'>): Partition => ({
+  filesystem: 'ext4',
+  flags: [],
+  ...p,
+});
+
+test('diskGrubCfg: /boot on the root filesystem: search the root, kernel under /boot', () => {
+  const { layout, issues } = computeLayout('4G', [
+    part({ name: 'root', mountpoint: '/', start: '300MiB', end: '100%' }),
+    part({ name: 'bios', filesystem: 'none', start: '1MiB', end: '2MiB', flags: ['bios_grub'] }),
+    part({ name: 'efi', filesystem: 'vfat', start: '2MiB', end: '300MiB', flags: ['esp'] }),
+  ]);
+  assert.equal(issues, []);
+  const rootUuid = fstabUuid(layout.partitions[0]!, 'seed-1');
+  const cfg = diskGrubCfg(inputs(layout, { cmdline: [] }));
+  assert.ok(cfg.includes(`\nsearch --no-floppy --set=root --fs-uuid ${rootUuid}\n`));
+  assert.ok(
+    cfg.includes(
+      `\n  linux /boot/vmlinuz-6.1.0-13-amd64 root=UUID=${rootUuid} ro\n  initrd /boot/initrd.img-6.1.0-13-amd64\n`,
+    ),
+  );
+  // default serial command when the profile gives none
+  assert.ok(cfg.includes('\nserial --speed=115200 --unit=0 --word=8 --parity=no --stop=1\n'));
+});
+
+test('diskGrubCfg: a layout without a root partition is a UserError', () => {
+  const { layout } = computeLayout('4G', [
+    part({ name: 'data', mountpoint: '/data', start: '1MiB', end: '100%' }),
+  ]);
+  assert.throws(
+    () => diskGrubCfg(inputs(layout)),
+    (e: Error) => e instanceof UserError && /no root partition/.test(e.message),
+  );
+});
+
+test.run();

@@ -1,0 +1,300 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { getDistro, renderDeb822 } from '../../../src/distro/index.ts';
+import { UserError } from '../../../src/errors.ts';
+import type { Repo } from '../../../src/profile/schema.ts';
+import {
+  aptInstallArgv,
+  aptSources,
+  compareVersions,
+  dearmor,
+  debootstrapArgv,
+  installedKernels,
+  installSet,
+  keyInImage,
+  type RootfsInputs,
+  renderBlocked,
+} from '../../../src/stages/rootfs.ts';
+
+const debian = getDistro('debian-bookworm');
+const ubuntu = getDistro('ubuntu-focal');
+
+function repo(r: Partial<Repo> & Pick<Repo, 'name'>): Repo {
+  return { url: `http://repo.example/${r.name}`, suite: 'stable', components: ['main'], packages: [], ...r };
+}
+
+function inputs(i: Partial<RootfsInputs> = {}): RootfsInputs {
+  return { distro: debian, packages: [], repos: [], blockedPackages: [], bootstrapper: 'debootstrap', ...i };
+}
+
+test('installSet: distro kernel and boot packages added, deduped by name, blocked removed, sorted', () => {
+  assert.equal(
+    installSet(
+      inputs({
+        packages: ['vim', 'zstd=1.5.4', 'curl', 'vim', 'live-boot'],
+        repos: [repo({ name: 'k8s', packages: ['kubelet=1.21.2-00', 'curl=7.88'] })],
+        blockedPackages: ['live-boot', 'not-requested'],
+      }),
+    ),
+    [
+      'curl=7.88',
+      'initramfs-tools',
+      'kubelet=1.21.2-00',
+      'linux-image-amd64',
+      'systemd-sysv',
+      'vim',
+      'zstd=1.5.4',
+    ],
+  );
+  assert.equal(installSet(inputs({ distro: ubuntu })), [
+    'initramfs-tools',
+    'linux-image-generic',
+    'live-boot',
+    'systemd-sysv',
+    'zstd',
+  ]);
+});
+
+test('installSet: a later pin replaces an earlier one; a later unpinned request keeps the pin', () => {
+  assert.equal(
+    installSet(inputs({ packages: ['a=1', 'a=2'], repos: [repo({ name: 'r', packages: ['b'] })] })).filter(
+      (p) => /^[ab]\b/.test(p),
+    ),
+    ['a=2', 'b'],
+  );
+  // kubelet.version pins kubelet in the package list; the repo lists it unpinned
+  const set = installSet(
+    inputs({
+      packages: ['kubelet=1.21.2-00'],
+      repos: [repo({ name: 'k8s', packages: ['kubelet', 'kubeadm'] })],
+    }),
+  );
+  assert.ok(set.includes('kubelet=1.21.2-00'), set.join(' '));
+  assert.not.ok(set.includes('kubelet'));
+  assert.ok(set.includes('kubeadm'));
+});
+
+test('debootstrapArgv: exact', () => {
+  assert.equal(debootstrapArgv(debian, '/c/rootfs/.k.building-1', '/c/packages'), [
+    'debootstrap',
+    '--variant=minbase',
+    '--arch=amd64',
+    '--components=main',
+    '--keyring=/usr/share/keyrings/debian-archive-keyring.gpg',
+    '--cache-dir=/c/packages',
+    '--include=ca-certificates,gnupg',
+    'bookworm',
+    '/c/rootfs/.k.building-1',
+    'http://deb.debian.org/debian',
+  ]);
+  assert.equal(debootstrapArgv(getDistro('ubuntu-focal', 'http://m.local/ubuntu/'), '/t', '/p'), [
+    'debootstrap',
+    '--variant=minbase',
+    '--arch=amd64',
+    '--components=main,restricted,universe',
+    '--keyring=/usr/share/keyrings/ubuntu-archive-keyring.gpg',
+    '--cache-dir=/p',
+    '--include=ca-certificates,gnupg',
+    'focal',
+    '/t',
+    'http://m.local/ubuntu',
+  ]);
+});
+
+test('aptInstallArgv: keeps existing config files, retries downloads, no recommends', () => {
+  assert.equal(aptInstallArgv(['a', 'b=1']), [
+    'apt-get',
+    '-y',
+    '-q',
+    '-o',
+    'Dpkg::Options::=--force-confdef',
+    '-o',
+    'Dpkg::Options::=--force-confold',
+    '-o',
+    'Acquire::Retries=3',
+    '--no-install-recommends',
+    'install',
+    'a',
+    'b=1',
+  ]);
+});
+
+test('aptSources + renderDeb822: Debian archive and security', () => {
+  const text = aptSources(inputs()).map(renderDeb822);
+  assert.equal(text, [
+    [
+      '# debian-bookworm (written by ib-native)',
+      'Types: deb',
+      'URIs: http://deb.debian.org/debian',
+      'Suites: bookworm bookworm-updates',
+      'Components: main',
+      'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg',
+      '',
+    ].join('\n'),
+    [
+      '# debian-bookworm-security (written by ib-native)',
+      'Types: deb',
+      'URIs: http://deb.debian.org/debian-security',
+      'Suites: bookworm-security',
+      'Components: main',
+      'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg',
+      '',
+    ].join('\n'),
+  ]);
+});
+
+test('aptSources + renderDeb822: Ubuntu archive (main restricted universe, focal-updates), security on security.ubuntu.com', () => {
+  const text = aptSources(inputs({ distro: ubuntu })).map(renderDeb822);
+  assert.equal(text, [
+    [
+      '# ubuntu-focal (written by ib-native)',
+      'Types: deb',
+      'URIs: http://archive.ubuntu.com/ubuntu',
+      'Suites: focal focal-updates',
+      'Components: main restricted universe',
+      'Signed-By: /usr/share/keyrings/ubuntu-archive-keyring.gpg',
+      '',
+    ].join('\n'),
+    [
+      '# ubuntu-focal-security (written by ib-native)',
+      'Types: deb',
+      'URIs: http://security.ubuntu.com/ubuntu',
+      'Suites: focal-security',
+      'Components: main restricted universe',
+      'Signed-By: /usr/share/keyrings/ubuntu-archive-keyring.gpg',
+      '',
+    ].join('\n'),
+  ]);
+});
+
+test('aptSources: extra repos; an .asc key on Ubuntu becomes a binary .gpg (apt 2.0), stays .asc on Debian; trusted renders Trusted: yes', () => {
+  const repos = [
+    repo({
+      name: 'k8s',
+      url: 'https://apt.kubernetes.io/',
+      suite: 'kubernetes-xenial',
+      key: '/keys/k8s.asc',
+    }),
+    repo({ name: 'bin', key: '/keys/bin.gpg', components: ['stable', 'edge'] }),
+    repo({ name: 'local', trusted: true }),
+    repo({ name: 'both', trusted: true, key: '/keys/both.asc' }),
+  ];
+  const onUbuntu = aptSources(inputs({ distro: ubuntu, repos })).slice(2);
+  assert.equal(
+    onUbuntu.map((s) => [s.name, s.signedBy, Boolean(s.trusted)]),
+    [
+      ['k8s', '/etc/apt/keyrings/ib-native-k8s.gpg', false],
+      ['bin', '/etc/apt/keyrings/ib-native-bin.gpg', false],
+      ['local', undefined, true],
+      ['both', '/etc/apt/keyrings/ib-native-both.gpg', false],
+    ],
+  );
+  assert.is(
+    renderDeb822(onUbuntu[0]!),
+    '# k8s (written by ib-native)\nTypes: deb\nURIs: https://apt.kubernetes.io/\nSuites: kubernetes-xenial\nComponents: main\nSigned-By: /etc/apt/keyrings/ib-native-k8s.gpg\n',
+  );
+  assert.is(
+    renderDeb822(onUbuntu[2]!),
+    '# local (written by ib-native)\nTypes: deb\nURIs: http://repo.example/local\nSuites: stable\nComponents: main\nTrusted: yes\n',
+  );
+  assert.match(renderDeb822(onUbuntu[1]!), /\nComponents: stable edge\n/);
+  const onDebian = aptSources(inputs({ distro: debian, repos })).slice(2);
+  assert.equal(
+    onDebian.map((s) => s.signedBy),
+    [
+      '/etc/apt/keyrings/ib-native-k8s.asc',
+      '/etc/apt/keyrings/ib-native-bin.gpg',
+      undefined,
+      '/etc/apt/keyrings/ib-native-both.asc',
+    ],
+  );
+});
+
+test('keyInImage', () => {
+  assert.is(keyInImage(repo({ name: 'a', key: '/k/a.asc' }), debian), '/etc/apt/keyrings/ib-native-a.asc');
+  assert.is(keyInImage(repo({ name: 'a', key: '/k/a.asc' }), ubuntu), '/etc/apt/keyrings/ib-native-a.gpg');
+  assert.is(keyInImage(repo({ name: 'a', key: '/k/a.gpg' }), debian), '/etc/apt/keyrings/ib-native-a.gpg');
+  assert.is(keyInImage(repo({ name: 'a', key: '/k/a.key' }), ubuntu), '/etc/apt/keyrings/ib-native-a.gpg');
+});
+
+test('renderBlocked: one stanza per package, negative priority from every origin', () => {
+  assert.is(
+    renderBlocked(['unattended-upgrades', 'snapd']),
+    'Package: unattended-upgrades\nPin: origin *\nPin-Priority: -1\n\nPackage: snapd\nPin: origin *\nPin-Priority: -1\n',
+  );
+  assert.is(renderBlocked([]), '');
+});
+
+/** A fresh OpenPGP key: its armored export and binary export. */
+function makeKey(): { armored: string; binary: Buffer } {
+  const home = mkdtempSync(path.join(tmpdir(), 'ib-native-gpg-'));
+  const env = { ...process.env, GNUPGHOME: home };
+  const gpg = (...args: string[]) =>
+    execFileSync('gpg', ['--batch', '--quiet', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    gpg(
+      '--pinentry-mode',
+      'loopback',
+      '--passphrase',
+      '',
+      '--quick-gen-key',
+      'ib-native test <test@example.org>',
+      'ed25519',
+      'sign',
+      'never',
+    );
+    return { armored: gpg('--armor', '--export').toString(), binary: gpg('--export') };
+  } finally {
+    try {
+      execFileSync('gpgconf', ['--kill', 'all'], { env, stdio: 'ignore' });
+    } catch {
+      // no agent started
+    }
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+test('dearmor: round trip against gpg --export, with and without armor headers and CRLF', () => {
+  const { armored, binary } = makeKey();
+  assert.ok(armored.startsWith('-----BEGIN PGP PUBLIC KEY BLOCK-----\n'));
+  assert.ok(binary.length > 32);
+  assert.equal(dearmor(armored), binary);
+  // armor headers (older gpg, many published repo keys) are not key data
+  const withHeaders = armored.replace(
+    '-----BEGIN PGP PUBLIC KEY BLOCK-----\n',
+    '-----BEGIN PGP PUBLIC KEY BLOCK-----\nVersion: GnuPG v1\nComment: https://example.org/key\n',
+  );
+  assert.equal(dearmor(withHeaders), binary);
+  assert.equal(dearmor(armored.replace(/\n/g, '\r\n')), binary);
+  // text around the block is ignored
+  assert.equal(dearmor(`key for repo X\n${armored}\ntrailer\n`), binary);
+});
+
+test('dearmor: not an armored public key', () => {
+  assert.throws(
+    () => dearmor('mQINBFit...'),
+    (e: Error) => e instanceof UserError && /not an ASCII-armored public key block/.test(e.message),
+  );
+});
+
+test('compareVersions and installedKernels: numeric ordering, newest last', () => {
+  assert.ok(compareVersions('5.10.0-9-amd64', '5.10.0-10-amd64') < 0);
+  assert.ok(compareVersions('5.4.0-100-generic', '5.4.0-99-generic') > 0);
+  assert.ok(compareVersions('6.1.0-13-amd64', '5.10.0-26-amd64') > 0);
+  assert.is(compareVersions('6.1.0-13-amd64', '6.1.0-13-amd64'), 0);
+  const root = mkdtempSync(path.join(tmpdir(), 'ib-native-kern-'));
+  try {
+    assert.equal(installedKernels(root), []);
+    for (const k of ['5.4.0-99-generic', '5.4.0-100-generic', '5.4.0-9-generic'])
+      mkdirSync(path.join(root, 'lib/modules', k), { recursive: true });
+    assert.equal(installedKernels(root), ['5.4.0-9-generic', '5.4.0-99-generic', '5.4.0-100-generic']);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test.run();
