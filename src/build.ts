@@ -7,6 +7,7 @@ import { type Distro, getDistro } from './distro/index.ts';
 import { preflight } from './doctor.ts';
 import { UserError, ValidationError } from './errors.ts';
 import type { Logger } from './log.ts';
+import { NOT_SHIPPED } from './modules/finalize.ts';
 import { diskCmdline, liveCmdline } from './modules/grub.ts';
 import { planProfile } from './modules/index.ts';
 import { applyOps } from './ops/apply.ts';
@@ -14,8 +15,17 @@ import type { Op } from './ops/types.ts';
 import { type ResolvedProfile, type ResolveOverrides, resolveProfile } from './profile/resolve.ts';
 import type { Context, Format } from './profile/schema.ts';
 import type { Runner } from './run/runner.ts';
+import { watchdog } from './run/watchdog.ts';
+import { publishSbom } from './sbom.ts';
+import { publishSignature, signatureOf, signFile } from './sign.ts';
 import { withChroot } from './stages/chroot.ts';
-import { buildIso, defaultMetaData, mksquashfsArgv, readConfigDrive, type SquashfsOptions } from './stages/iso.ts';
+import {
+  buildIso,
+  defaultMetaData,
+  mksquashfsArgv,
+  readConfigDrive,
+  type SquashfsOptions,
+} from './stages/iso.ts';
 import { buildBaseDisk, buildQcow2 } from './stages/qcow2.ts';
 import {
   buildRootfs,
@@ -29,8 +39,6 @@ import { installedPackages } from './sys/dpkg.ts';
 import { asideName, discard, publish, removeTree, sha256File, sha256Text } from './sys/files.ts';
 import { type MountScope, withMounts } from './sys/mounts.ts';
 import { hostToolVersions } from './toolversions.ts';
-import { publishSbom } from './sbom.ts';
-import { publishSignature, signatureOf, signFile } from './sign.ts';
 
 export interface BuildOptions {
   profile: string;
@@ -100,7 +108,10 @@ export async function planBuild(
   bootstrapper: Bootstrapper = defaultBootstrapper(),
 ): Promise<BuildPlan> {
   const profile = await resolveProfile(ref, overrides, cwd);
-  const distro = getDistro(profile.distro, profile.mirror);
+  const base = getDistro(profile.distro, profile.mirror);
+  const distro = profile.kernel?.packages?.length
+    ? { ...base, kernelPackages: profile.kernel.packages }
+    : base;
   const { ops, packages } = planProfile(profile);
   const rootfs: RootfsInputs = {
     distro,
@@ -152,7 +163,9 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     }
   };
 
-  const plan = await timed('plan', () => planBuild(opts.profile, opts.overrides, process.cwd(), opts.bootstrapper));
+  const plan = await timed('plan', () =>
+    planBuild(opts.profile, opts.overrides, process.cwd(), opts.bootstrapper),
+  );
   const { profile } = plan;
   preflight({
     formats: profile.formats,
@@ -254,16 +267,28 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
             const squashfs: SquashfsOptions = {
               compression: profile.iso?.compression ?? 'lz4',
               threads: profile.iso?.threads ?? opts.squashfsThreads ?? os.availableParallelism(),
-              exclude: ['boot'],
+              exclude: ['boot', ...NOT_SHIPPED],
               sourceDateEpoch: sourceDateEpoch(),
             };
             const base = await cache.obtain(
               'squashfs',
-              contentKey({ v: SQUASHFS_STAGE_VERSION, rootfs: plan.rootfsKey, rootfsStamp, squashfs: { ...squashfs, threads: undefined } }),
-              { summary: `live base of rootfs ${plan.rootfsKey} (${squashfs.compression})`, usedBy: profile.name },
+              contentKey({
+                v: SQUASHFS_STAGE_VERSION,
+                rootfs: plan.rootfsKey,
+                rootfsStamp,
+                squashfs: { ...squashfs, threads: undefined },
+              }),
+              {
+                summary: `live base of rootfs ${plan.rootfsKey} (${squashfs.compression})`,
+                usedBy: profile.name,
+              },
               async (dir) => {
-                logger.info(`iso: mksquashfs of the base rootfs (${squashfs.compression}, ${squashfs.threads} threads)`);
-                await runner.run(mksquashfsArgv(rootfs, path.join(dir, 'filesystem.squashfs'), squashfs), {
+                logger.info(
+                  `iso: mksquashfs of the base rootfs (${squashfs.compression}, ${squashfs.threads} threads)`,
+                );
+                const out = path.join(dir, 'filesystem.squashfs');
+                await runner.run(mksquashfsArgv(rootfs, out, squashfs), {
+                  ...watchdog(out),
                   context: 'creating the base live squashfs',
                 });
               },
@@ -303,10 +328,17 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
               seed,
               blockDevice,
               registryDir: path.join(opts.cacheDir, 'attachments'),
+              exclude: NOT_SHIPPED,
             };
             const base = await cache.obtain(
               'disk',
-              contentKey({ v: DISK_STAGE_VERSION, seed, rootfsStamp, layout: plan.layout }),
+              contentKey({
+                v: DISK_STAGE_VERSION,
+                seed,
+                rootfsStamp,
+                layout: plan.layout,
+                exclude: NOT_SHIPPED,
+              }),
               { summary: `base disk of rootfs ${plan.rootfsKey}`, usedBy: profile.name },
               async (dir) => {
                 mkdirSync(baseInputs.work, { recursive: true });

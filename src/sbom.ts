@@ -120,7 +120,11 @@ export function spdxDocument(i: SbomInput): SpdxDocument {
     packages: [image, ...debs],
     relationships: [
       { spdxElementId: DOCUMENT_ID, relationshipType: 'DESCRIBES', relatedSpdxElement: IMAGE_ID },
-      ...debs.map((d) => ({ spdxElementId: IMAGE_ID, relationshipType: 'CONTAINS', relatedSpdxElement: d.SPDXID })),
+      ...debs.map((d) => ({
+        spdxElementId: IMAGE_ID,
+        relationshipType: 'CONTAINS',
+        relatedSpdxElement: d.SPDXID,
+      })),
     ],
   };
 }

@@ -30,7 +30,9 @@ export function gpgSignArgv(keyId: string, file: string, out: string): string[] 
 
 /** Fails before any work when gpg is missing or holds no secret key for `keyId`. */
 export async function checkSigningKey(runner: Runner, keyId: string): Promise<void> {
-  const where = process.env.GNUPGHOME ? `GNUPGHOME=${process.env.GNUPGHOME}` : 'the default keyring (~/.gnupg)';
+  const where = process.env.GNUPGHOME
+    ? `GNUPGHOME=${process.env.GNUPGHOME}`
+    : 'the default keyring (~/.gnupg)';
   if (!realProbe.which('gpg'))
     throw new UserError(
       'Could not find gpg, which is required to sign images (--sign-key)',

@@ -115,7 +115,12 @@ export function computeLayout(
         path: `${at}.start`,
         message: `must be at least 1MiB (room for the GPT), got ${p.start}`,
       });
-    if (p.lastSector < p.firstSector)
+    if (p.firstSector > lastUsable)
+      issues.push({
+        path: `${at}.start`,
+        message: `${p.start} is beyond the end of the ${size} disk; grow disk.size or move the partition`,
+      });
+    else if (p.lastSector < p.firstSector)
       issues.push({ path: `${at}.end`, message: `must be after start (${p.start})` });
     if (p.lastSector > lastUsable)
       issues.push({

@@ -20,7 +20,7 @@ export function getDistro(name: string, mirror?: string): Distro {
   return mirror ? { ...d, mirror: mirror.replace(/\/+$/, '') } : d;
 }
 
-/** The distro's own apt sources (pure). The security suite follows --mirror only when it is on the same host. */
+/** The distro's own apt sources (pure). --mirror replaces the main mirror; security keeps its own. */
 export function distroSources(d: Distro, keyInImage: string): AptSource[] {
   return [
     {

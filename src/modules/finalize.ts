@@ -23,6 +23,22 @@ RemainAfterExit=yes
 WantedBy=multi-user.target
 `;
 
+/**
+ * What finalize deletes or empties that the cached base rootfs still holds (root-relative, `*`
+ * matching within one name). Whatever is made straight from that rootfs (the live ISO's base
+ * squashfs, the QCOW2's base disk) leaves these out: hidden under an overlay whiteout, or in the
+ * freed blocks of a file deleted later, they would still ship, SSH host private keys included.
+ */
+export const NOT_SHIPPED: readonly string[] = [
+  'etc/ssh/ssh_host_*',
+  'etc/machine-id',
+  'var/lib/dbus/machine-id',
+  'var/lib/apt/lists/*',
+  'var/cache/apt/*.bin',
+  'var/cache/apt/archives/*.deb',
+  'root/.bash_history',
+];
+
 /** Constant script: an account with an empty password field would accept any password; lock root's instead. */
 const NO_EMPTY_ROOT_PASSWORD = `if [ -z "$(getent shadow root | cut -d: -f2)" ]; then usermod -p '*' root; fi`;
 

@@ -26,10 +26,17 @@ export function issuesFromZod(issues: readonly ZodIssue[]): { path: string; mess
     if (i.code === 'invalid_type' && i.received === 'undefined')
       message = `is required (expected ${i.expected})`;
     return {
-      path: i.path.map((p, n) => (typeof p === 'number' ? `[${p}]` : n === 0 ? p : `.${p}`)).join(''),
+      path: i.path.map((p, n) => fieldPathPart(p, n)).join(''),
       message,
     };
   });
+}
+
+/** `[2]` for an index, `.name` for a field, `["net.ipv4 x"]` for a map key that is not a plain name. */
+function fieldPathPart(p: string | number, n: number): string {
+  if (typeof p === 'number') return `[${p}]`;
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(p)) return `[${JSON.stringify(p)}]`;
+  return n === 0 ? p : `.${p}`;
 }
 
 /** Find a profile by name (in profiles/) or by path (relative to `relativeTo`). */
@@ -80,21 +87,23 @@ export async function readProfileFile(file: string): Promise<unknown> {
   try {
     if (ext === '.ts') {
       const mod = (await jiti.import(file)) as { default?: unknown };
-      if (mod.default === undefined)
+      // jiti's `mod.default` falls back to the module itself when there is none: read the own key
+      const value: unknown = Object.getOwnPropertyDescriptor(mod, 'default')?.value;
+      if (value === undefined)
         throw new UserError(
           `${file} has no default export`,
           'end the file with `export default defineProfile({...})`',
         );
-      return mod.default;
+      return value;
     }
     const text = readFileSync(file, 'utf8');
     return ext === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
     if (e instanceof UserError) throw e;
-    throw new UserError(
-      `cannot read profile ${file}: ${(e as Error).message.split('\n')[0]}`,
-      'fix the syntax error in that file',
-    );
+    // keep the location: jiti puts "file:line:column" on the message's second line
+    const [first = '', second = ''] = (e as Error).message.split('\n').map((l) => l.trim());
+    const message = /:\d+:\d+$/.test(second) ? `${first} at ${second}` : first;
+    throw new UserError(`cannot read profile ${file}: ${message}`, 'fix the syntax error in that file');
   }
 }
 

@@ -34,9 +34,12 @@ function keyOf(entry: unknown, keyProp: string): string | undefined {
   return isObj(entry) && entry[keyProp] !== undefined ? String(entry[keyProp]) : undefined;
 }
 
-/** Package-like keys compare without their `=version` pin. */
-function plainKey(v: unknown): string {
-  return typeof v === 'string' ? v.replace(/=.*$/, '') : JSON.stringify(v);
+/** Package lists: entries compare without their `=version` pin. */
+const PACKAGE_LISTS = new Set(['packages', 'blockedPackages']);
+
+function plainKey(v: unknown, path = 'packages'): string {
+  if (typeof v !== 'string') return JSON.stringify(v);
+  return PACKAGE_LISTS.has(path) || path.endsWith('.packages') ? v.replace(/=.*$/, '') : v;
 }
 
 function mergeList(path: string, parent: unknown[], child: unknown[]): unknown[] {
@@ -52,7 +55,7 @@ function mergeList(path: string, parent: unknown[], child: unknown[]): unknown[]
     }
     return out;
   }
-  const out = parent.filter((p) => !child.some((c) => plainKey(c) === plainKey(p)));
+  const out = parent.filter((p) => !child.some((c) => plainKey(c, path) === plainKey(p, path)));
   return [...out, ...child];
 }
 

@@ -158,7 +158,10 @@ export const userSchema = z
     /** A crypt(3) hash (e.g. from `mkpasswd -m sha-512`), never a clear password. */
     passwordHash: z
       .string()
-      .regex(/^\$[0-9a-z]+\$/, 'must be a crypt(3) hash such as $6$...')
+      .regex(
+        /^\$[0-9a-z]+\$/,
+        'must be a crypt(3) hash such as $6$..., never a clear-text password (make one with `mkpasswd -m sha-512`)',
+      )
       .optional(),
     passwordLock: z.boolean().optional(),
     groups: z.array(z.string()).optional(),

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { execa } from 'execa';
 import { CommandError, InterruptedError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -19,6 +19,9 @@ export interface RunOptions {
   retryDelayMs?: number;
   /** Treat these exit codes as success. */
   okExitCodes?: number[];
+  /** Watchdog: kill the command when neither its output nor `watchFile`'s size changed for this long. */
+  stallMs?: number;
+  watchFile?: string;
   /** Called with each chunk of output as it arrives (progress watchdogs, consoles). */
   onOutput?: (chunk: string) => void;
 }
@@ -48,6 +51,22 @@ export function tail(text: string, lines = TAIL_LINES): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+function fileSize(f: string): number {
+  try {
+    return statSync(f).size;
+  } catch {
+    return -1;
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
 export interface ProcessRunnerOptions {
   logger: Logger;
   /** Environment added to every command (e.g. proxy settings). */
@@ -66,9 +85,8 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
   const running = new Set<number>();
   const havePdeath = existsSync('/usr/bin/setpriv');
 
+  // Note: no interruption check here: cleanup (umount, losetup -d) must still run after a signal.
   async function once(argv: readonly string[], o: RunOptions): Promise<RunResult> {
-    const interrupted = opts.isInterrupted?.();
-    if (interrupted) throw new InterruptedError(interrupted);
     const [file, ...args] = havePdeath ? ['setpriv', '--pdeathsig', 'KILL', '--', ...argv] : argv;
     opts.logger.debug(`$ ${argv.join(' ')}${o.cwd ? `   (in ${o.cwd})` : ''}`);
     const started = Date.now();
@@ -87,10 +105,34 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
       stripFinalNewline: false,
     });
     if (child.pid) running.add(child.pid);
-    if (o.onOutput) {
-      child.all?.on('data', (d: Buffer) => o.onOutput?.(d.toString()));
-    }
+    let lastProgress = Date.now();
+    child.all?.on('data', (d: Buffer) => {
+      lastProgress = Date.now();
+      o.onOutput?.(d.toString());
+    });
+    // progress watchdog: output or the watched file growing counts as progress
+    let stalled = false;
+    let watchedSize = -1;
+    const watchdog = o.stallMs
+      ? setInterval(
+          () => {
+            if (o.watchFile) {
+              const size = fileSize(o.watchFile);
+              if (size !== watchedSize) {
+                watchedSize = size;
+                lastProgress = Date.now();
+              }
+            }
+            if (Date.now() - lastProgress > o.stallMs!) {
+              stalled = true;
+              if (child.pid) killGroup(child.pid, 'SIGKILL');
+            }
+          },
+          Math.min(1000, o.stallMs),
+        )
+      : undefined;
     const r = await child;
+    if (watchdog) clearInterval(watchdog);
     if (child.pid) running.delete(child.pid);
     const durationMs = Date.now() - started;
     const prog = argv[0] === 'chroot' || argv[0] === 'unshare' ? (argv[2] ?? argv[0]!) : argv[0]!;
@@ -106,7 +148,11 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
         argv,
         r.exitCode,
         tail(output),
-        r.timedOut ? `timeout after ${o.timeoutMs} ms` : r.signal,
+        stalled
+          ? `the watchdog after ${Math.round(o.stallMs! / 1000)} s without progress`
+          : r.timedOut
+            ? `timeout after ${o.timeoutMs} ms`
+            : r.signal,
         o.context,
       );
     }
@@ -124,6 +170,8 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
         } catch (e) {
           last = e;
           if (e instanceof InterruptedError || i === attempts) break;
+          const sig = opts.isInterrupted?.();
+          if (sig) throw new InterruptedError(sig);
           const delay = (o.retryDelayMs ?? 3000) * 2 ** (i - 1);
           opts.logger.warn(`${argv[0]} failed (attempt ${i}/${attempts}); retrying in ${delay / 1000}s`);
           await sleep(delay);
@@ -132,13 +180,7 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
       throw last;
     },
     killAll(signal = 'SIGTERM') {
-      for (const pid of running) {
-        try {
-          process.kill(-pid, signal);
-        } catch {
-          // already gone
-        }
-      }
+      for (const pid of running) killGroup(pid, signal);
     },
   };
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Runner } from '../run/runner.ts';
+import { watchdog } from '../run/watchdog.ts';
 import { GRUB_I386, type MenuEntry, mkstandaloneArgv, renderEarlyConfig, renderGrubCfg } from './grub.ts';
 
 export const ISO_VOLUME_ID = 'config-2';
@@ -30,6 +31,8 @@ export function mksquashfsArgv(tree: string, out: string, o: SquashfsOptions): s
     ...(o.sourceDateEpoch !== undefined
       ? ['-mkfs-time', String(o.sourceDateEpoch), '-all-time', String(o.sourceDateEpoch)]
       : []),
+    // -wildcards: exclude patterns such as etc/ssh/ssh_host_* (plain paths match as before)
+    ...(o.exclude.some((e) => /[*?[]/.test(e)) ? ['-wildcards'] : []),
     ...(o.exclude.length ? ['-e', ...o.exclude] : []),
   ];
 }
@@ -163,7 +166,9 @@ export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Pr
     for (const layer of i.layered.layers) {
       const file = `${layer.name}.squashfs`;
       logger.info(`iso: mksquashfs of the ${layer.name} layer`);
-      await runner.run(mksquashfsArgv(layer.dir, path.join(root, 'live', file), { ...i.squashfs, exclude: [] }), {
+      const out = path.join(root, 'live', file);
+      await runner.run(mksquashfsArgv(layer.dir, out, { ...i.squashfs, exclude: [] }), {
+        ...watchdog(out),
         context: `creating the ${layer.name} layer squashfs`,
       });
       names.push(file);
@@ -171,7 +176,10 @@ export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Pr
     writeFileSync(path.join(root, 'live/filesystem.module'), `${liveModuleList(names)}`);
   } else {
     logger.info(`iso: mksquashfs (${i.squashfs.compression}, ${i.squashfs.threads} threads)`);
-    await runner.run(mksquashfsArgv(i.tree, squash, i.squashfs), { context: 'creating the live squashfs' });
+    await runner.run(mksquashfsArgv(i.tree, squash, i.squashfs), {
+      ...watchdog(squash),
+      context: 'creating the live squashfs',
+    });
   }
   copyFileSync(path.join(i.tree, 'boot', `vmlinuz-${i.kernelVersion}`), path.join(root, 'boot/vmlinuz'));
   copyFileSync(

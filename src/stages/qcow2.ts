@@ -12,6 +12,7 @@ import {
 import { UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Runner } from '../run/runner.ts';
+import { watchdog } from '../run/watchdog.ts';
 import { attach, type BlockDeviceKind } from '../sys/blockdev.ts';
 import { withMounts } from '../sys/mounts.ts';
 import { GRUB_I386, mkstandaloneArgv, renderEarlyConfig, renderGrubCfg } from './grub.ts';
@@ -134,7 +135,11 @@ async function withDisk(
         mkdirSync(target, { recursive: true });
         await m.mount(['-t', p.filesystem, dev.partition(p.number)], target);
       }
-      await fn({ mnt, fat: i.layout.partitions.filter((p) => p.filesystem === 'vfat'), partition: dev.partition });
+      await fn({
+        mnt,
+        fat: i.layout.partitions.filter((p) => p.filesystem === 'vfat'),
+        partition: dev.partition,
+      });
       await runner.run(['sync', '--file-system', mnt]);
     });
   } finally {
@@ -146,27 +151,42 @@ function treeExcludes(fat: readonly PlacedPartition[]): string[] {
   return ['/live', ...fat.map((p) => `${p.mountpoint}/*`)];
 }
 
-export interface BaseDiskInputs extends Pick<Qcow2Inputs, 'layout' | 'seed' | 'blockDevice' | 'registryDir' | 'work'> {
+export interface BaseDiskInputs
+  extends Pick<Qcow2Inputs, 'layout' | 'seed' | 'blockDevice' | 'registryDir' | 'work'> {
   /** The unconfigured rootfs. */
   tree: string;
+  /** Root-relative patterns left out (what finalize removes; see NOT_SHIPPED in modules/finalize.ts). */
+  exclude?: readonly string[];
 }
 
 /**
  * The base disk of a rootfs: partitioned, filesystems made, the rootfs copied in. Cached per
  * rootfs and layout, so a configuration-only change only syncs the differences into a copy.
  */
-export async function buildBaseDisk(runner: Runner, logger: Logger, i: BaseDiskInputs, raw: string): Promise<void> {
+export async function buildBaseDisk(
+  runner: Runner,
+  logger: Logger,
+  i: BaseDiskInputs,
+  raw: string,
+): Promise<void> {
   await runner.run(['truncate', '--size', String(i.layout.sizeBytes), raw]);
   await runner.run(sgdiskArgv(raw, i.layout, i.seed), { context: 'partitioning the disk' });
   await withDisk(runner, logger, raw, i, true, async ({ mnt, fat }) => {
     logger.info('qcow2: copying the base rootfs into the base disk');
-    await runner.run(rsyncArgv(i.tree, mnt, treeExcludes(fat)), { context: 'copying the rootfs into the disk' });
+    const excludes = [...treeExcludes(fat), ...(i.exclude ?? []).map((p) => `/${p}`)];
+    await runner.run(rsyncArgv(i.tree, mnt, excludes), { context: 'copying the rootfs into the disk' });
   });
 }
 
-export async function buildQcow2(runner: Runner, logger: Logger, i: Qcow2Inputs & { baseDisk: string }): Promise<void> {
+export async function buildQcow2(
+  runner: Runner,
+  logger: Logger,
+  i: Qcow2Inputs & { baseDisk: string },
+): Promise<void> {
   const raw = path.join(i.work, 'disk.raw');
-  await runner.run(['cp', '--sparse=always', '--reflink=auto', '--', i.baseDisk, raw], { context: 'copying the base disk' });
+  await runner.run(['cp', '--sparse=always', '--reflink=auto', '--', i.baseDisk, raw], {
+    context: 'copying the base disk',
+  });
   await withDisk(runner, logger, raw, i, false, async ({ mnt, fat, partition }) => {
     logger.info('qcow2: syncing the configured tree into the disk');
     await runner.run([...rsyncArgv(i.tree, mnt, treeExcludes(fat)), '--delete'], {
@@ -182,9 +202,14 @@ export async function buildQcow2(runner: Runner, logger: Logger, i: Qcow2Inputs 
     await runner.run(['cp', '-r', '--', GRUB_I386, path.join(bootDir, 'grub/i386-pc')]);
     const { bootPart, prefix } = bootRelative(i.layout);
     const early = path.join(i.work, 'early-grub-disk.cfg');
-    writeFileSync(early, renderEarlyConfig({ kind: 'uuid', uuid: fstabUuid(bootPart, i.seed) }, `${prefix}/grub/grub.cfg`));
+    writeFileSync(
+      early,
+      renderEarlyConfig({ kind: 'uuid', uuid: fstabUuid(bootPart, i.seed) }, `${prefix}/grub/grub.cfg`),
+    );
     const efi = path.join(i.work, 'grubx64.efi');
-    await runner.run(mkstandaloneArgv('x86_64-efi', efi, early), { context: 'building the UEFI boot loader' });
+    await runner.run(mkstandaloneArgv('x86_64-efi', efi, early), {
+      context: 'building the UEFI boot loader',
+    });
     for (const p of fat.filter((f) => f.flags.includes('esp'))) {
       const esp = partition(p.number);
       await runner.run(['mmd', '-D', 's', '-i', esp, '::/EFI', '::/EFI/BOOT'], { okExitCodes: [1] });
@@ -205,6 +230,7 @@ export async function buildQcow2(runner: Runner, logger: Logger, i: Qcow2Inputs 
   }
   logger.info(`qcow2: qemu-img convert${i.compress ? ` (compressed, ${i.compressionType})` : ''}`);
   await runner.run(qemuImgConvertArgv(raw, i.out, i.compress, i.compressionType), {
+    ...watchdog(i.out),
     context: 'converting to qcow2',
   });
 }

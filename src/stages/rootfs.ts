@@ -11,6 +11,7 @@ import path from 'node:path';
 import { type AptSource, type Distro, distroSources, renderDeb822 } from '../distro/index.ts';
 import { UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { BLOCKED_PREFERENCES, renderBlockedPreferences } from '../modules/blocked-packages.ts';
 import type { Repo } from '../profile/schema.ts';
 import type { Runner } from '../run/runner.ts';
 import { withChroot } from './chroot.ts';
@@ -46,11 +47,6 @@ export function aptSources(inputs: RootfsInputs): AptSource[] {
       signedBy: r.key ? keyInImage(r, distro) : undefined,
     })),
   ];
-}
-
-/** apt preferences that keep blocked packages out, now and later (kept in the image). */
-export function renderBlocked(pkgs: readonly string[]): string {
-  return pkgs.map((p) => `Package: ${p}\nPin: origin *\nPin-Priority: -1\n`).join('\n');
 }
 
 /** The complete package set of one apt transaction (pure, sorted, deduped). */
@@ -93,7 +89,11 @@ export function debootstrapArgv(d: Distro, target: string, cacheDir: string): st
  * (parallel downloads, one dpkg run). The shared package cache is synced in before and out after.
  */
 export function mmdebstrapArgv(d: Distro, target: string, cacheDir: string): string[] {
-  if (/\s/.test(cacheDir)) throw new UserError(`the cache folder path "${cacheDir}" contains a space`, 'use --cache-dir with a path without spaces for mmdebstrap');
+  if (/\s/.test(cacheDir))
+    throw new UserError(
+      `the cache folder path "${cacheDir}" contains a space`,
+      'use --cache-dir with a path without spaces for mmdebstrap',
+    );
   return [
     'mmdebstrap',
     '--variant=minbase',
@@ -112,7 +112,12 @@ export function mmdebstrapArgv(d: Distro, target: string, cacheDir: string): str
   ];
 }
 
-export function bootstrapArgv(b: RootfsInputs['bootstrapper'], d: Distro, target: string, cacheDir: string): string[] {
+export function bootstrapArgv(
+  b: RootfsInputs['bootstrapper'],
+  d: Distro,
+  target: string,
+  cacheDir: string,
+): string[] {
   return b === 'mmdebstrap' ? mmdebstrapArgv(d, target, cacheDir) : debootstrapArgv(d, target, cacheDir);
 }
 
@@ -222,11 +227,9 @@ function writeAptConfig(inputs: RootfsInputs, target: string): void {
       writeFileSync(dest, dearmor(readFileSync(r.key, 'utf8')));
     else copyFileSync(r.key, dest);
   }
+  // the same file the blockedPackages module writes: in force during the install, kept in the image
   if (inputs.blockedPackages.length)
-    writeFileSync(
-      path.join(dir, 'preferences.d/ib-native-blocked.pref'),
-      renderBlocked(inputs.blockedPackages),
-    );
+    writeFileSync(path.join(target, BLOCKED_PREFERENCES), renderBlockedPreferences(inputs.blockedPackages));
 }
 
 /** ASCII-armored OpenPGP -> binary (what apt < 2.4 needs in signed-by). Pure. */

@@ -17,7 +17,19 @@ export function insideNamespace(): boolean {
  * --kill-child then passes SIGTERM to the inner build, which cleans up.
  */
 export function namespaceArgv(nodeArgv: readonly string[]): string[] {
-  return ['setpriv', '--pdeathsig', 'TERM', '--', 'unshare', '--mount', '--propagation', 'private', '--kill-child=SIGTERM', '--', ...nodeArgv];
+  return [
+    'setpriv',
+    '--pdeathsig',
+    'TERM',
+    '--',
+    'unshare',
+    '--mount',
+    '--propagation',
+    'private',
+    '--kill-child=SIGTERM',
+    '--',
+    ...nodeArgv,
+  ];
 }
 
 /** Re-run this very command inside a new private mount namespace; resolves with its exit code. */

@@ -3,7 +3,15 @@
  * `dpkg-deb --build`, indexed with `apt-ftparchive`, signed with a throw-away GPG key
  * (InRelease and Release.gpg), and served over HTTP on 127.0.0.1 by this very process.
  */
-import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -63,7 +71,18 @@ export async function ensureSigningKey(home: string, uid = 'ib-native test repo 
   if (!/^fpr:/m.test(String(keys.stdout))) {
     await execa(
       'gpg',
-      ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', uid, 'default', 'default', 'never'],
+      [
+        '--batch',
+        '--pinentry-mode',
+        'loopback',
+        '--passphrase',
+        '',
+        '--quick-gen-key',
+        uid,
+        'default',
+        'default',
+        'never',
+      ],
       { env: gpgEnv(home) },
     );
     keys = await list();
@@ -103,7 +122,10 @@ export async function indexAndSign(repo: RepoLayout, gnupgHome: string, fpr: str
   rmSync(dist, { recursive: true, force: true });
   mkdirSync(bin, { recursive: true });
   const packages = await execa('apt-ftparchive', ['packages', 'pool'], { cwd: root });
-  writeFileSync(path.join(bin, 'Packages'), packages.stdout.endsWith('\n') ? packages.stdout : `${packages.stdout}\n`);
+  writeFileSync(
+    path.join(bin, 'Packages'),
+    packages.stdout.endsWith('\n') ? packages.stdout : `${packages.stdout}\n`,
+  );
   await execa('gzip', ['-9', '--keep', '--no-name', path.join(bin, 'Packages')]);
   const release = await execa(
     'apt-ftparchive',
@@ -128,10 +150,21 @@ export async function indexAndSign(repo: RepoLayout, gnupgHome: string, fpr: str
   // written after indexing, so the Release file does not list itself
   writeFileSync(path.join(dist, 'Release'), `${release.stdout}\n`);
   const sign = (args: string[]) =>
-    execa('gpg', ['--batch', '--yes', '--pinentry-mode', 'loopback', '--passphrase', '', '--local-user', fpr, ...args], {
-      env: gpgEnv(gnupgHome),
-    });
-  await sign(['--clearsign', '--digest-algo', 'SHA256', '--output', path.join(dist, 'InRelease'), path.join(dist, 'Release')]);
+    execa(
+      'gpg',
+      ['--batch', '--yes', '--pinentry-mode', 'loopback', '--passphrase', '', '--local-user', fpr, ...args],
+      {
+        env: gpgEnv(gnupgHome),
+      },
+    );
+  await sign([
+    '--clearsign',
+    '--digest-algo',
+    'SHA256',
+    '--output',
+    path.join(dist, 'InRelease'),
+    path.join(dist, 'Release'),
+  ]);
   await sign([
     '--armor',
     '--detach-sign',

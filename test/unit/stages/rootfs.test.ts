@@ -17,7 +17,6 @@ import {
   installSet,
   keyInImage,
   type RootfsInputs,
-  renderBlocked,
 } from '../../../src/stages/rootfs.ts';
 
 const debian = getDistro('debian-bookworm');
@@ -219,14 +218,6 @@ test('keyInImage', () => {
   assert.is(keyInImage(repo({ name: 'a', key: '/k/a.asc' }), ubuntu), '/etc/apt/keyrings/ib-native-a.gpg');
   assert.is(keyInImage(repo({ name: 'a', key: '/k/a.gpg' }), debian), '/etc/apt/keyrings/ib-native-a.gpg');
   assert.is(keyInImage(repo({ name: 'a', key: '/k/a.key' }), ubuntu), '/etc/apt/keyrings/ib-native-a.gpg');
-});
-
-test('renderBlocked: one stanza per package, negative priority from every origin', () => {
-  assert.is(
-    renderBlocked(['unattended-upgrades', 'snapd']),
-    'Package: unattended-upgrades\nPin: origin *\nPin-Priority: -1\n\nPackage: snapd\nPin: origin *\nPin-Priority: -1\n',
-  );
-  assert.is(renderBlocked([]), '');
 });
 
 /** A fresh OpenPGP key: its armored export and binary export. */
