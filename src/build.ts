@@ -42,6 +42,8 @@ import { hostToolVersions } from './toolversions.ts';
 
 export interface BuildOptions {
   profile: string;
+  /** Mirrors to fall back to when the distro mirror fails. */
+  fallbackMirrors?: string[];
   bootstrapper?: Bootstrapper;
   overrides: ResolveOverrides;
   outputDir: string;
@@ -210,7 +212,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
           mkdirSync(tree);
           await buildRootfs(
             { runner, logger, packageCache: cache.packages, env: opts.netEnv ?? {} },
-            plan.rootfs,
+            { ...plan.rootfs, fallbackMirrors: opts.fallbackMirrors },
             tree,
           );
         },

@@ -70,6 +70,7 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
   const optionsFor = (profile: string): BuildOptions => ({
     profile,
     bootstrapper: argv.bootstrapper as 'debootstrap' | 'mmdebstrap' | undefined,
+    fallbackMirrors: argv.mirrorFallback as string[] | undefined,
     overrides: {
       distro: argv.distro as DistroName | undefined,
       formats: parseFormats(argv.format as string | undefined),
@@ -128,6 +129,8 @@ export async function main(args: string[]): Promise<number> {
   let code = 0;
   const cli = yargs(args)
     .scriptName('ib-native')
+    // --no-cache and --no-proxy are options of their own, not negations of --cache/--proxy
+    .parserConfiguration({ 'boolean-negation': false })
     .strict()
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .option('verbose', { alias: 'v', type: 'boolean', describe: 'show every command as it runs' })
@@ -169,6 +172,11 @@ export async function main(args: string[]): Promise<number> {
             type: 'string',
             choices: ['loop', 'nbd'],
             describe: 'how the QCOW2 disk is attached (default: nbd when available, else loop)',
+          })
+          .option('mirror-fallback', {
+            type: 'string',
+            array: true,
+            describe: 'mirror(s) to try when the distro mirror fails while bootstrapping',
           })
           .option('bootstrapper', {
             type: 'string',
@@ -266,6 +274,19 @@ export async function main(args: string[]): Promise<number> {
           olderThan: a.olderThan,
           all: Boolean(a.all),
         });
+      },
+    )
+    .command(
+      'import-airship <dir>',
+      "write profiles from Airship image-builder manifests (rootfs/, qcow-bundle*/), listing what they can't express",
+      (y) =>
+        y
+          .positional('dir', { type: 'string', demandOption: true, describe: 'the manifests folder' })
+          .option('out', { type: 'string', default: './airship-profiles', describe: 'where the profiles go' })
+          .option('base', { type: 'string', default: 'base', describe: 'profile airship-base extends' }),
+      async (a) => {
+        const { importAirshipCommand } = await import('./import/command.ts');
+        code = await importAirshipCommand({ dir: a.dir!, out: a.out, base: a.base });
       },
     )
     .demandCommand(1, 'say what to do: build, boot, plan, doctor or cache')

@@ -1,10 +1,18 @@
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 
 /**
  * Per-entry lock files: `O_EXCL` create holding our pid. A lock whose pid is dead is stale
  * and taken over. Waiting builds poll, so two builds sharing an entry wait only for each other.
  */
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function ageMs(file: string): number {
+  try {
+    return Date.now() - statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
 
 function alive(pid: number): boolean {
   try {
@@ -23,17 +31,25 @@ export function tryLock(file: string): boolean {
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    let owner = Number.NaN;
+    let text: string;
     try {
-      owner = Number(readFileSync(file, 'utf8'));
+      text = readFileSync(file, 'utf8');
     } catch {
       return false;
     }
-    if (Number.isFinite(owner) && owner > 0 && !alive(owner)) {
-      rmSync(file, { force: true });
-      return tryLock(file);
+    const owner = Number(text);
+    // an empty file is a lock being written; stale only once it is old
+    const stale = text === '' ? ageMs(file) > 10_000 : Number.isFinite(owner) && owner > 0 && !alive(owner);
+    if (!stale) return false;
+    // take a stale lock over atomically: only the process whose rename succeeds may retry
+    const grave = `${file}.stale-${process.pid}-${Date.now()}`;
+    try {
+      renameSync(file, grave);
+    } catch {
+      return false;
     }
-    return false;
+    rmSync(grave, { force: true });
+    return tryLock(file);
   }
 }
 

@@ -1,3 +1,11 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { computeLayout } from '../disk/layout.ts';
+import { InternalError } from '../errors.ts';
+import { issuesFromZod } from '../profile/load.ts';
+import { type ResolvedProfile, resolveProfile } from '../profile/resolve.ts';
+import { profileSchema } from '../profile/schema.ts';
+import { combine, findManifests, readVars, renderProfileYaml } from './files.ts';
 import { mapOsconfigVars } from './osconfig.ts';
 import {
   asMapping,
@@ -225,11 +233,11 @@ export function mapMultistrapVars(obj: unknown, opts: MapOptions = {}): MapResul
       c.skip(field, `${show(list)} is not a list`);
       continue;
     }
-    list.forEach((r, i) => {
+    for (const [i, r] of list.entries()) {
       const m = mapRepo(r, `${field}[${i}]`, c, field === 'repos');
       if (m?.distro) distro.push(m.distro);
       if (m?.extra) extra.push(m.extra);
-    });
+    }
   }
   const focal = distro.find((d) => d.suite === 'focal');
   if (replaceRepos && !focal)
@@ -269,6 +277,7 @@ export function mapMultistrapVars(obj: unknown, opts: MapOptions = {}): MapResul
     const ch = listChange(
       desired.filter((p) => !drop.includes(p)),
       inh.packages,
+      'packages',
     );
     if (ch.add.length) c.set('packages', ch.add);
     c.remove('packages', ch.remove);
@@ -282,7 +291,7 @@ export function mapMultistrapVars(obj: unknown, opts: MapOptions = {}): MapResul
     const blocked = strings(v.unapproved_packages, 'unapproved_packages', c, (p) => ({
       blockedPackages: [p],
     }));
-    const ch = listChange(blocked, inh.blockedPackages);
+    const ch = listChange(blocked, inh.blockedPackages, 'packages');
     if (ch.add.length) c.set('blockedPackages', ch.add);
     c.remove('blockedPackages', ch.remove);
   }
@@ -496,4 +505,212 @@ export function mapLivecdcontentVars(obj: unknown): MapResult {
   if (v.grub_menu_timeout !== undefined && Number(v.grub_menu_timeout) !== 0)
     c.skip('grub_menu_timeout', `${show(v.grub_menu_timeout)}: the ISO's boot menu timeout is fixed at 0`);
   return c.result();
+}
+
+// ---------------------------------------------------------------------------------------------
+// importAirship: find the files, write one profile per image, check that each resolves
+
+export interface ImportedProfile {
+  name: string;
+  /** The profile file written. */
+  file: string;
+  /** Manifest files it came from, relative to the manifests folder. */
+  sources: string[];
+  /** What could not be imported, each `<source file>: <variable path>: <reason>`. */
+  unmapped: string[];
+}
+
+const profileName = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '') || 'image';
+
+/** `extends` as written in a profile in `outDir`: a shipped name stays a name, a path becomes relative. */
+function extendsRef(base: string, outDir: string): string {
+  const isPath = base.includes('/') || /\.(ts|ya?ml|json)$/.test(base);
+  if (!isPath) return base;
+  const rel = path.relative(outDir, path.resolve(base));
+  return rel.startsWith('.') ? rel : `./${rel}`;
+}
+
+/** Entries scoped to QCOW2 only (contexts ['qcow2']) in a fragment's lists. */
+function qcowOnly(fragment: Vars): string[] {
+  return Object.entries(fragment).flatMap(([field, v]) =>
+    Array.isArray(v)
+      ? v
+          .filter((e) => isObj(e) && Array.isArray(e.contexts) && !e.contexts.includes('common'))
+          .map((e) => `${field} ${String((e as Vars).path ?? (e as Vars).name)}`)
+      : [],
+  );
+}
+
+async function writeChecked(
+  file: string,
+  profile: Vars,
+  header: (unmapped: readonly string[]) => string[],
+  unmapped: string[],
+): Promise<ResolvedProfile> {
+  const parsed = profileSchema.safeParse(profile);
+  if (!parsed.success)
+    throw new InternalError(
+      `import-airship built an invalid profile ${profile.name}: ${issuesFromZod(parsed.error.issues)
+        .map((i) => `${i.path}: ${i.message}`)
+        .join('; ')}`,
+    );
+  writeFileSync(file, renderProfileYaml(profile, header(unmapped)));
+  let resolved: ResolvedProfile;
+  try {
+    resolved = await resolveProfile(file);
+  } catch (e) {
+    throw new InternalError(`import-airship wrote ${file}, which does not resolve: ${(e as Error).message}`);
+  }
+  // the disk layout is checked at plan time; say now when the imported partitions will not place
+  if (profile.disk) {
+    const { issues } = computeLayout(resolved.disk?.size, resolved.disk?.partitions);
+    if (issues.length) {
+      unmapped.push(...issues.map((i) => `(disk layout): ${i.path}: ${i.message}`));
+      writeFileSync(file, renderProfileYaml(profile, header(unmapped)));
+    }
+  }
+  return resolved;
+}
+
+function headerFor(name: string, sources: readonly string[], notes: readonly string[]) {
+  return (unmapped: readonly string[]) => [
+    `${name}: imported from Airship image-builder manifests by \`ib-native import-airship\`.`,
+    `Sources: ${sources.length ? sources.join(', ') : '(none)'}`,
+    'A list the original replaced as a whole shows up as additions plus `remove` entries.',
+    ...(unmapped.length || notes.length
+      ? [
+          `Not imported or different (${unmapped.length + notes.length}), review each:`,
+          ...[...unmapped, ...notes].map((u) => `  - ${u}`),
+        ]
+      : ['Everything in the sources was imported.']),
+  ];
+}
+
+/**
+ * Read an image-builder manifests folder and write `airship-base.yaml` (the rootfs, extending `base`)
+ * and one `<image>.yaml` per QCOW bundle entry (extending airship-base, formats [qcow2]) into `outDir`.
+ * Each written profile is resolved to prove it loads. Bad input throws UserError before anything is written.
+ */
+export async function importAirship(dir: string, outDir: string, base = 'base'): Promise<ImportedProfile[]> {
+  const m = findManifests(dir);
+  const rel = (f: string) => path.relative(m.root, f);
+  const read = (f: string | undefined) => (f ? readVars(f) : undefined);
+  // read everything first: a syntax error anywhere writes nothing
+  const rootVars = {
+    multistrap: read(m.multistrap),
+    osconfig: read(m.osconfig),
+    livecd: read(m.livecdcontent),
+  };
+  const bundleVars = m.bundles.map((b) => ({ ...b, osVars: read(b.osconfig), qcowVars: read(b.qcow) }));
+  const inheritedBase = await resolveProfile(base);
+  mkdirSync(outDir, { recursive: true });
+  const out = path.resolve(outDir);
+  const results: ImportedProfile[] = [];
+
+  // the shared rootfs -> airship-base
+  const tag = (f: string | undefined, r: MapResult) => r.unmapped.map((u) => `${f ? rel(f) : '?'}: ${u}`);
+  const ms = m.multistrap ? mapMultistrapVars(rootVars.multistrap, { inherited: inheritedBase }) : undefined;
+  const os = m.osconfig
+    ? mapOsconfigVars(rootVars.osconfig, { inherited: inheritedBase, scope: 'rootfs' })
+    : undefined;
+  const lc = m.livecdcontent ? mapLivecdcontentVars(rootVars.livecd) : undefined;
+  const scripts = [
+    ...m.scripts.common.map((f) => ({ f, contexts: undefined })),
+    ...m.scripts.qcow.map((f) => ({ f, contexts: ['qcow2'] })),
+  ].map(({ f, contexts }) => ({
+    name: `scripts-${contexts ? 'qcow' : 'common'}-${path.basename(f).replace(/[^A-Za-z0-9_.@+-]/g, '-')}`,
+    file: path.relative(out, f),
+    ...(contexts && { contexts }),
+  }));
+  const unmappedBase = [
+    ...tag(m.multistrap, ms ?? { profile: {}, unmapped: [] }),
+    ...tag(m.osconfig, os ?? { profile: {}, unmapped: [] }),
+    ...tag(m.livecdcontent, lc ?? { profile: {}, unmapped: [] }),
+  ];
+  const baseNotes: string[] = [];
+  const installsKubelet = (inheritedBase.repos ?? []).some((r) =>
+    r.packages.some((p) => p.startsWith('kubelet')),
+  );
+  if (!isObj(rootVars.multistrap) || rootVars.multistrap.repos === undefined)
+    if (!installsKubelet)
+      baseNotes.push(
+        `(defaults): image-builder's default repos put docker-ce, docker-ce-cli, containerd.io and kubelet/kubeadm/kubectl 1.21.2-00 into every image and enabled kubelet; ${base} installs none of them (use --base worker or control-plane for Kubernetes nodes)`,
+      );
+  const baseFragment = combine(
+    (ms?.profile ?? {}) as Vars,
+    (os?.profile ?? {}) as Vars,
+    (lc?.profile ?? {}) as Vars,
+    scripts.length ? { userScripts: scripts } : {},
+  );
+  const baseSources = [m.multistrap, m.osconfig, m.livecdcontent, ...m.scripts.common, ...m.scripts.qcow]
+    .filter((f): f is string => !!f)
+    .map(rel);
+  const baseFile = path.join(out, 'airship-base.yaml');
+  const airshipBase = await writeChecked(
+    baseFile,
+    {
+      name: 'airship-base',
+      description: 'The shared image-builder rootfs (ISO and QCOW2 base), imported by import-airship',
+      extends: extendsRef(base, out),
+      ...baseFragment,
+    },
+    headerFor('airship-base', baseSources, baseNotes),
+    unmappedBase,
+  );
+  results.push({
+    name: 'airship-base',
+    file: baseFile,
+    sources: baseSources,
+    unmapped: [...unmappedBase, ...baseNotes],
+  });
+
+  // each QCOW bundle entry -> <image>, extending airship-base
+  const rootQcowOnly = qcowOnly(baseFragment);
+  const rootGrub =
+    isObj(baseFragment.grub) || Array.isArray((baseFragment.remove as Vars | undefined)?.['grub.cmdline']);
+  const taken = new Set(['airship-base']);
+  for (const b of bundleVars) {
+    const clash = bundleVars.filter((x) => x.entry === b.entry).length > 1 && b.bundle !== 'qcow-bundle';
+    let name = profileName(clash ? `${b.bundle.replace(/^qcow-bundle-?/, '')}-${b.entry}` : b.entry);
+    while (taken.has(name)) name = `${name}-qcow`;
+    taken.add(name);
+    const osR = b.osconfig
+      ? mapOsconfigVars(b.osVars, { inherited: airshipBase, scope: 'qcow-bundle', image: name })
+      : undefined;
+    const qR = b.qcow ? mapQcowVars(b.qcowVars, { inherited: airshipBase }) : undefined;
+    const unmapped = [
+      ...tag(b.osconfig, osR ?? { profile: {}, unmapped: [] }),
+      ...tag(b.qcow, qR ?? { profile: {}, unmapped: [] }),
+    ];
+    const notes: string[] = [];
+    // the bundle's osconfig-vars replaced the rootfs one while this QCOW was built (see osconfig.ts)
+    if (b.osconfig && rootGrub)
+      notes.push(
+        `(rootfs grub): image-builder rendered this QCOW's /etc/default/grub from its own osconfig-vars only; here it inherits the grub settings of airship-base`,
+      );
+    if (b.osconfig && rootQcowOnly.length)
+      notes.push(
+        `(rootfs qcow entries): image-builder did not run ${rootQcowOnly.join(', ')} for this QCOW (its osconfig-vars replaced the rootfs one); here they are inherited from airship-base`,
+      );
+    const sources = [b.osconfig, b.qcow].filter((f): f is string => !!f).map(rel);
+    const file = path.join(out, `${name}.yaml`);
+    await writeChecked(
+      file,
+      {
+        name,
+        description: `QCOW2 image ${b.entry} of ${b.bundle}, imported by import-airship`,
+        extends: './airship-base.yaml',
+        formats: ['qcow2'],
+        ...combine((osR?.profile ?? {}) as Vars, (qR?.profile ?? {}) as Vars),
+      },
+      headerFor(name, sources, notes),
+      unmapped,
+    );
+    results.push({ name, file, sources, unmapped: [...unmapped, ...notes] });
+  }
+  return results;
 }

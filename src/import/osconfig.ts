@@ -67,7 +67,16 @@ const OSCONFIG_VARS = [
   'fetch_from_url_append',
 ];
 /** Variables whose tasks run only while the shared rootfs is built. */
-const COMMON_ONLY = ['kernel', 'banners', 'kubelet', 'kdump_tools', 'limits', 'sysctl', 'fetch_from_url', 'fetch_from_url_append'];
+const COMMON_ONLY = [
+  'kernel',
+  'banners',
+  'kubelet',
+  'kdump_tools',
+  'limits',
+  'sysctl',
+  'fetch_from_url',
+  'fetch_from_url_append',
+];
 
 interface ListSpec {
   field: string;
@@ -87,7 +96,11 @@ const LISTS: Record<string, ListSpec> = {
     key: 'path',
     keys: { name: 'path', file_content: 'content', permissions: 'mode', owner: 'owner', group: 'group' },
   },
-  systemd: { field: 'systemd', key: 'name', keys: { name: 'name', file_content: 'content', enabled: 'enabled' } },
+  systemd: {
+    field: 'systemd',
+    key: 'name',
+    keys: { name: 'name', file_content: 'content', enabled: 'enabled' },
+  },
   user_scripts: { field: 'userScripts', key: 'name', keys: { file_content: 'content' } },
   file_permissions: {
     field: 'filePermissions',
@@ -112,12 +125,23 @@ interface Ctx {
 function mapEntry(spec: ListSpec, varName: string, e: unknown, i: number, x: Ctx): Vars | undefined {
   const at = `${varName}[${i}]`;
   if (!isObj(e)) return void x.c.skip(at, `${show(e)} is not a mapping`);
-  const out: Vars = {};
+  // user scripts have no name in the original: number them (per bundle entry, so they do not replace the rootfs ones)
+  const out: Vars =
+    varName === 'user_scripts'
+      ? {
+          name:
+            x.scope === 'qcow-bundle' ? `${x.image ?? 'qcow'}-user-script-${i + 1}` : `user-script-${i + 1}`,
+        }
+      : {};
   for (const [k, val] of Object.entries(e)) {
     if (k === 'run_contexts') continue;
     if (val === undefined || val === null) continue;
     if (k === 'force' && varName === 'systemd') {
-      if (val === true) x.c.skip(`${at}.force`, 'ib-native has no force for enabling a unit (it replaces an existing link anyway)');
+      if (val === true)
+        x.c.skip(
+          `${at}.force`,
+          'ib-native has no force for enabling a unit (it replaces an existing link anyway)',
+        );
       continue;
     }
     const to = spec.keys[k];
@@ -125,7 +149,8 @@ function mapEntry(spec: ListSpec, varName: string, e: unknown, i: number, x: Ctx
       x.c.skip(`${at}.${k}`, `not a ${varName} setting of the original osconfig role`);
       continue;
     }
-    if (hasTemplate(val)) return void x.c.skip(at, `${k} ${show(val)} is a Jinja expression ib-native cannot evaluate`);
+    if (hasTemplate(val))
+      return void x.c.skip(at, `${k} ${show(val)} is a Jinja expression ib-native cannot evaluate`);
     if (to === 'mode') {
       const m = modeOf(val);
       if ('problem' in m) return void x.c.skip(`${at}.${k}`, m.problem);
@@ -133,14 +158,18 @@ function mapEntry(spec: ListSpec, varName: string, e: unknown, i: number, x: Ctx
     } else if (to === 'passwordHash') {
       if (val === '') continue;
       if (typeof val !== 'string' || !/^\$[0-9a-z]+\$/.test(val))
-        return void x.c.skip(`${at}.password`, 'is not a crypt(3) hash such as $6$...; ib-native never sets a clear password');
+        return void x.c.skip(
+          `${at}.password`,
+          'is not a crypt(3) hash such as $6$...; ib-native never sets a clear password',
+        );
       out.passwordHash = val;
     } else out[to] = typeof val === 'number' && to !== 'passwordLock' ? String(val) : val;
   }
   if (varName === 'user_management' && e.password === '' && e.password_lock !== true)
-    x.c.skip(`${at}.password`, 'an empty password (login without one) cannot be expressed; ib-native leaves the password alone');
-  if (varName === 'user_scripts')
-    out.name = x.scope === 'qcow-bundle' ? `${x.image ?? 'qcow'}-user-script-${i + 1}` : `user-script-${i + 1}`;
+    x.c.skip(
+      `${at}.password`,
+      'an empty password (login without one) cannot be expressed; ib-native leaves the password alone',
+    );
   const ctx = contextsOf(e.run_contexts, x.names, x.scope);
   if ('problem' in ctx) return void x.c.skip(at, ctx.problem);
   if (ctx.contexts) out.contexts = ctx.contexts;
@@ -149,44 +178,60 @@ function mapEntry(spec: ListSpec, varName: string, e: unknown, i: number, x: Ctx
   return out;
 }
 
+/** The `name` of every entry of a list, imported or not: an entry that could not be imported does not remove the inherited one. */
+const namesOf = (v: unknown): string[] =>
+  Array.isArray(v) ? v.flatMap((e) => (isObj(e) && e.name !== undefined ? [String(e.name)] : [])) : [];
+
 /** `[{name, value}]` lists (sysctl, grub and kubelet arguments) as pairs; malformed entries are reported. */
 function pairs(v: unknown, path: string, c: Collector): [string, unknown][] {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) return c.skip(path, `${show(v)} is not a list`), [];
+  if (!Array.isArray(v)) {
+    c.skip(path, `${show(v)} is not a list`);
+    return [];
+  }
   const out: [string, unknown][] = [];
-  v.forEach((e, i) => {
-    if (!isObj(e) || typeof e.name !== 'string') return c.skip(`${path}[${i}]`, `${show(e)} is not a {name, value} entry`);
-    if (hasTemplate(e.value) || hasTemplate(e.name))
-      return c.skip(`${path}[${i}]`, 'a Jinja expression ib-native cannot evaluate');
-    out.push([e.name, e.value]);
-  });
+  for (const [i, e] of v.entries()) {
+    if (!isObj(e) || typeof e.name !== 'string')
+      c.skip(`${path}[${i}]`, `${show(e)} is not a {name, value} entry`);
+    else if (hasTemplate(e.value) || hasTemplate(e.name))
+      c.skip(`${path}[${i}]`, 'a Jinja expression ib-native cannot evaluate');
+    else out.push([e.name, e.value]);
+  }
   return out;
 }
 
 function mapKernel(v: unknown, inh: Inherited, c: Collector): void {
-  if (!isObj(v)) return c.skip('kernel', `${show(v)} is not a mapping`);
+  if (!isObj(v)) {
+    c.skip('kernel', `${show(v)} is not a mapping`);
+    return;
+  }
   unknownKeys(v, ['modules'], 'kernel', c, 'not read by the original osconfig role');
   const m = isObj(v.modules) ? v.modules : {};
   unknownKeys(m, ['load', 'blacklist'], 'kernel.modules', c, 'not read by the original osconfig role');
   if (m.load !== undefined) {
     const load: Vars[] = [];
-    (Array.isArray(m.load) ? m.load : []).forEach((e, i) => {
+    for (const [i, e] of (Array.isArray(m.load) ? m.load : []).entries()) {
       const at = `kernel.modules.load[${i}]`;
-      if (!isObj(e) || typeof e.name !== 'string') return c.skip(at, `${show(e)} is not a {name, args} entry`);
+      if (!isObj(e) || typeof e.name !== 'string') {
+        c.skip(at, `${show(e)} is not a {name, args} entry`);
+        continue;
+      }
       const mod: Vars = { name: e.name };
       const args = pairs(e.args, `${at}.args`, c);
       if (args.length) mod.args = Object.fromEntries(args.map(([k, a]) => [k, numberish(a)]));
       const problem = problemOf({ kernel: { modules: { load: [mod] } } });
-      if (problem) return c.skip(at, problem);
-      load.push(mod);
-    });
-    const ch = keyedChange(load, inh.kernel?.modules?.load as Vars[] | undefined, 'name');
+      if (problem) c.skip(at, problem);
+      else load.push(mod);
+    }
+    const ch = keyedChange(load, inh.kernel?.modules?.load as Vars[] | undefined, 'name', namesOf(m.load));
     if (ch.add.length) c.set('kernel.modules.load', ch.add);
     c.remove('kernel.modules.load', ch.remove);
   }
   if (m.blacklist !== undefined) {
     const names = (Array.isArray(m.blacklist) ? m.blacklist : []).map((e) => (isObj(e) ? e.name : e));
-    const list = strings(names, 'kernel.modules.blacklist', c, (n) => ({ kernel: { modules: { blacklist: [n] } } }));
+    const list = strings(names, 'kernel.modules.blacklist', c, (n) => ({
+      kernel: { modules: { blacklist: [n] } },
+    }));
     const ch = listChange(list, inh.kernel?.modules?.blacklist);
     if (ch.add.length) c.set('kernel.modules.blacklist', ch.add);
     c.remove('kernel.modules.blacklist', ch.remove);
@@ -197,7 +242,10 @@ function mapGrub(v: Vars, inh: Inherited, c: Collector): void {
   const g = v.grub;
   let cmdline: string[] | undefined;
   if (g !== undefined) {
-    if (!isObj(g)) return c.skip('grub', `${show(g)} is not a mapping`);
+    if (!isObj(g)) {
+      c.skip('grub', `${show(g)} is not a mapping`);
+      return;
+    }
     unknownKeys(
       g,
       ['GRUB_TIMEOUT', 'GRUB_CMDLINE_LINUX_DEFAULT', 'GRUB_SERIAL_COMMAND'],
@@ -210,7 +258,8 @@ function mapGrub(v: Vars, inh: Inherited, c: Collector): void {
       if (Number.isInteger(t) && t >= 0) c.set('grub.timeout', t);
       else c.skip('grub.GRUB_TIMEOUT', `${show(g.GRUB_TIMEOUT)} is not a number of seconds`);
     }
-    if (g.GRUB_CMDLINE_LINUX_DEFAULT !== undefined) cmdline = tokens(g.GRUB_CMDLINE_LINUX_DEFAULT, 'grub.GRUB_CMDLINE_LINUX_DEFAULT', c);
+    if (g.GRUB_CMDLINE_LINUX_DEFAULT !== undefined)
+      cmdline = tokens(g.GRUB_CMDLINE_LINUX_DEFAULT, 'grub.GRUB_CMDLINE_LINUX_DEFAULT', c);
     if (g.GRUB_SERIAL_COMMAND !== undefined) {
       // the original's speed value 'ttyS0,115200n8' is not a speed; `base` fixed it to the baud rate, as here
       const args = pairs(g.GRUB_SERIAL_COMMAND, 'grub.GRUB_SERIAL_COMMAND', c).map(([n, a]) => {
@@ -225,7 +274,7 @@ function mapGrub(v: Vars, inh: Inherited, c: Collector): void {
       ? tokens(v.grub_cmdline_linux_default_append, 'grub_cmdline_linux_default_append', c)
       : [];
   if (cmdline === undefined && !append.length) return;
-  const ch = listChange([...(cmdline ?? inh.grub?.cmdline ?? []), ...append], inh.grub?.cmdline);
+  const ch = listChange([...(cmdline ?? inh.grub?.cmdline ?? []), ...append], inh.grub?.cmdline, 'cmdline');
   if (ch.add.length) c.set('grub.cmdline', ch.add);
   c.remove('grub.cmdline', ch.remove);
 }
@@ -235,8 +284,9 @@ function tokens(v: unknown, path: string, c: Collector): string[] {
   return pairs(v, path, c).flatMap(([n, a], i) => {
     const t = a === undefined || a === null ? n : `${n}=${a}`;
     const problem = problemOf({ grub: { cmdline: [t] } });
-    if (problem) return c.skip(`${path}[${i}]`, `${show(t)}: ${problem}`), [];
-    return [t];
+    if (!problem) return [t];
+    c.skip(`${path}[${i}]`, `${show(t)}: ${problem}`);
+    return [];
   });
 }
 
@@ -256,9 +306,9 @@ function mapCommonOnly(v: Vars, inh: Inherited, c: Collector): void {
   if (v.kubelet !== undefined) {
     const k = isObj(v.kubelet) ? v.kubelet : {};
     unknownKeys(k, ['extra_systemd_args'], 'kubelet', c, 'not read by the original osconfig role');
-    const args = pairs(k.extra_systemd_args, 'kubelet.extra_systemd_args', c).filter(([n, a], i) => {
+    const args = pairs(k.extra_systemd_args, 'kubelet.extra_systemd_args', c).filter(([n, a]) => {
       const problem = problemOf({ kubelet: { extraArgs: { [n]: String(a) } } });
-      if (problem) c.skip(`kubelet.extra_systemd_args[${i}]`, problem);
+      if (problem) c.skip(`kubelet.extra_systemd_args[name=${n}]`, problem);
       return !problem;
     });
     if (!inh.kubelet) {
@@ -275,35 +325,47 @@ function mapCommonOnly(v: Vars, inh: Inherited, c: Collector): void {
   }
   if (v.limits !== undefined) {
     const limits: Vars[] = [];
-    (Array.isArray(v.limits) ? v.limits : []).forEach((e, i) => {
-      if (!isObj(e)) return c.skip(`limits[${i}]`, `${show(e)} is not a limit entry`);
-      const l: Vars = { name: e.name, domain: e.domain, type: e.type, item: e.item, value: numberish(e.value) };
+    for (const [i, e] of (Array.isArray(v.limits) ? v.limits : []).entries()) {
+      if (!isObj(e)) {
+        c.skip(`limits[${i}]`, `${show(e)} is not a limit entry`);
+        continue;
+      }
+      const l: Vars = {
+        name: e.name,
+        domain: e.domain,
+        type: e.type,
+        item: e.item,
+        value: numberish(e.value),
+      };
       unknownKeys(e, Object.keys(l), `limits[${i}]`, c, 'not a limits setting');
       const problem = problemOf({ limits: [l] });
-      if (problem) return c.skip(`limits[${i}]`, problem);
-      limits.push(l);
-    });
-    const ch = keyedChange(limits, inh.limits as Vars[] | undefined, 'name');
+      if (problem) c.skip(`limits[${i}]`, problem);
+      else limits.push(l);
+    }
+    const ch = keyedChange(limits, inh.limits as Vars[] | undefined, 'name', namesOf(v.limits));
     if (ch.add.length) c.set('limits', ch.add);
     c.remove('limits', ch.remove);
   }
   if (v.sysctl !== undefined) {
-    const entries = pairs(v.sysctl, 'sysctl', c).filter(([n, a], i) => {
+    const entries = pairs(v.sysctl, 'sysctl', c).filter(([n, a]) => {
       const problem = problemOf({ sysctl: { [n]: numberish(a) } });
-      if (problem) c.skip(`sysctl[${i}]`, `${n}: ${problem}`);
+      if (problem) c.skip(`sysctl[name=${n}]`, problem);
       return !problem;
     });
-    const ch = mapChange(Object.fromEntries(entries.map(([n, a]) => [n, numberish(a)])), inh.sysctl);
+    const ch = mapChange(
+      Object.fromEntries(entries.map(([n, a]) => [n, numberish(a)])),
+      inh.sysctl,
+      namesOf(v.sysctl),
+    );
     if (Object.keys(ch.add).length) c.set('sysctl', ch.add);
     c.remove('sysctl', ch.remove);
   }
   for (const k of ['fetch_from_url', 'fetch_from_url_append'])
-    (Array.isArray(v[k]) ? (v[k] as unknown[]) : []).forEach((e, i) =>
+    for (const [i, e] of (Array.isArray(v[k]) ? (v[k] as unknown[]) : []).entries())
       c.skip(
         `${k}[${i}]`,
         `${isObj(e) ? show(e.url) : show(e)}: ib-native downloads only with a sha256 to check; add it as fetch: [{url, sha256}] by hand`,
-      ),
-    );
+      );
 }
 
 export function mapOsconfigVars(obj: unknown, opts: MapOptions = {}): MapResult {
@@ -316,11 +378,20 @@ export function mapOsconfigVars(obj: unknown, opts: MapOptions = {}): MapResult 
     common: typeof raw.default_run_context === 'string' ? raw.default_run_context : 'common',
     qcow: typeof raw.qcow_run_context === 'string' ? raw.qcow_run_context : 'qcow',
   };
-  const v = resolveTemplates(raw, { default_run_context: names.common, qcow_run_context: names.qcow, ...raw }) as Vars;
+  const v = resolveTemplates(raw, {
+    default_run_context: names.common,
+    qcow_run_context: names.qcow,
+    ...raw,
+  }) as Vars;
   unknownKeys(v, OSCONFIG_VARS, '', c, "not a variable of image-builder's osconfig role, which ignores it");
-  for (const k of ['rootfs_root', 'user_scripts_dir_default', 'user_scripts_dir_qcow'])
+  if (v.rootfs_root !== undefined)
+    c.skip('rootfs_root', 'a build-internal path of the original; ib-native keeps its trees in its cache');
+  for (const k of ['user_scripts_dir_default', 'user_scripts_dir_qcow'])
     if (v[k] !== undefined)
-      c.skip(k, 'a build-internal path of the original; script folders are imported from scripts/common and scripts/qcow');
+      c.skip(
+        k,
+        'a build-internal path of the original; scripts are imported from scripts/common and scripts/qcow',
+      );
 
   if (scope === 'qcow-bundle') {
     for (const k of COMMON_ONLY)
@@ -341,7 +412,12 @@ export function mapOsconfigVars(obj: unknown, opts: MapOptions = {}): MapResult 
       continue;
     }
     const entries = list.map((e, i) => mapEntry(spec, varName, e, i, x)).filter((e): e is Vars => !!e);
-    const ch = keyedChange(entries, inh[spec.field as keyof Inherited] as Vars[] | undefined, spec.key);
+    const ch = keyedChange(
+      entries,
+      inh[spec.field as keyof Inherited] as Vars[] | undefined,
+      spec.key,
+      varName === 'user_scripts' ? [] : namesOf(list),
+    );
     if (ch.add.length) c.set(spec.field, ch.add);
     // in the rootfs the list replaces the inherited one; a bundle's list only ever added to the QCOW
     if (scope === 'rootfs') c.remove(spec.field, ch.remove);

@@ -172,35 +172,48 @@ export function contextsOf(
   return list.includes(names.common) ? {} : qcow ? { contexts: ['qcow2'] } : {};
 }
 
-/** The key merge.ts compares plain list entries by: a package without its pin, a kernel parameter's name. */
-const plainKey = (s: string) => s.replace(/=.*$/, '');
+/**
+ * How entries of a plain list relate. `merge` is the key src/profile/merge.ts compares by (a child
+ * entry drops the inherited entries with the same key): the package name without its pin in package
+ * lists, the whole entry elsewhere. `group` is what order and replacement are judged by: also the
+ * package name for packages, the parameter name for a kernel command line (its `console=`
+ * entries all count, in order), the whole entry otherwise.
+ */
+export type ListKind = 'packages' | 'cmdline' | 'plain';
+const unpinned = (s: string) => s.replace(/=.*$/, '');
+const KEYS: Record<ListKind, { merge: (s: string) => string; group: (s: string) => string }> = {
+  packages: { merge: unpinned, group: unpinned },
+  cmdline: { merge: (s) => s, group: unpinned },
+  plain: { merge: (s) => s, group: (s) => s },
+};
 
 /**
  * A plain list the original sets as a whole, expressed against the inherited list: entries to add in
- * the child and entries to `remove`. Under merge.ts a child entry drops every inherited entry with the
- * same key, so each key whose entries differ (in content or order) is restated completely, and keys
- * the desired list lacks are removed. The result holds exactly the desired entries, each key's entries
- * in the desired order. Appending is the same call with `desired = [...inherited, ...appended]`.
+ * the child and entries to `remove`. Every group whose entries differ (in content or order) is
+ * restated completely; inherited entries of such a group that the merge would keep are removed. The
+ * result holds exactly the desired entries, each group in the desired order. Appending is the same
+ * call with `desired = [...inherited, ...appended]`.
  */
 export function listChange(
   desired: readonly string[],
   inherited: readonly string[] = [],
+  kind: ListKind = 'plain',
 ): { add: string[]; remove: string[] } {
+  const { merge, group } = KEYS[kind];
   // a repeated entry counts once, at its last place (the kernel reads the last of repeated parameters)
   desired = desired.filter((d, i) => !desired.includes(d, i + 1));
-  const keys = new Set([...desired, ...inherited].map(plainKey));
+  const groups = new Set([...desired, ...inherited].map(group));
   const changed = new Set(
-    [...keys].filter((k) => {
-      const a = desired.filter((d) => plainKey(d) === k);
-      const b = inherited.filter((d) => plainKey(d) === k);
+    [...groups].filter((g) => {
+      const a = desired.filter((d) => group(d) === g);
+      const b = inherited.filter((d) => group(d) === g);
       return a.length !== b.length || a.some((x, i) => x !== b[i]);
     }),
   );
+  const add = desired.filter((d) => changed.has(group(d)));
   return {
-    add: desired.filter((d) => changed.has(plainKey(d))),
-    remove: inherited.filter(
-      (i) => changed.has(plainKey(i)) && !desired.some((d) => plainKey(d) === plainKey(i)),
-    ),
+    add,
+    remove: inherited.filter((i) => changed.has(group(i)) && !add.some((a) => merge(a) === merge(i))),
   };
 }
 
@@ -226,10 +239,12 @@ export function keyedChange<T extends Vars>(
   desired: readonly T[],
   inherited: readonly Vars[] = [],
   key: string,
+  /** Keys of entries that could not be imported: their inherited entries stay. */
+  keep: readonly string[] = [],
 ): { add: T[]; remove: string[]; order: string[] } {
   const k = (e: Vars) => String(e[key]);
   const byKey = new Map(inherited.map((e) => [k(e), e]));
-  const wanted = new Set(desired.map(k));
+  const wanted = new Set([...desired.map(k), ...keep]);
   const add = desired.filter((d) => !byKey.has(k(d)) || !sameValue(byKey.get(k(d)), d));
   const remove = inherited.map(k).filter((x) => !wanted.has(x));
   const order = [
@@ -243,12 +258,14 @@ export function keyedChange<T extends Vars>(
 export function mapChange(
   desired: Readonly<Record<string, unknown>>,
   inherited: Readonly<Record<string, unknown>> = {},
+  /** Keys of entries that could not be imported: their inherited values stay. */
+  keep: readonly string[] = [],
 ): { add: Record<string, unknown>; remove: string[] } {
   return {
     add: Object.fromEntries(
       Object.entries(desired).filter(([k, v]) => !(k in inherited) || String(inherited[k]) !== String(v)),
     ),
-    remove: Object.keys(inherited).filter((k) => !(k in desired)),
+    remove: Object.keys(inherited).filter((k) => !(k in desired) && !keep.includes(k)),
   };
 }
 
@@ -270,7 +287,15 @@ export function asMapping(obj: unknown, c: Collector): Vars | undefined {
   return undefined;
 }
 
-/** Strings of a list variable; other entries and Jinja left unevaluated are reported. */
+function stringProblem(x: unknown, fragment?: (s: string) => Vars): string | undefined {
+  if (typeof x !== 'string' && typeof x !== 'number') return `${show(x)} is not a string`;
+  const s = String(x);
+  if (hasTemplate(s)) return `${show(s)} is a Jinja expression ib-native cannot evaluate`;
+  const problem = fragment && problemOf(fragment(s));
+  return problem ? `${show(s)}: ${problem}` : undefined;
+}
+
+/** Strings of a list variable, each checked as `fragment(s)`; other entries and unevaluated Jinja are reported. */
 export function strings(v: unknown, path: string, c: Collector, fragment?: (s: string) => Vars): string[] {
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) {
@@ -278,15 +303,11 @@ export function strings(v: unknown, path: string, c: Collector, fragment?: (s: s
     return [];
   }
   const out: string[] = [];
-  v.forEach((x, i) => {
-    const at = `${path}[${i}]`;
-    if (typeof x !== 'string' && typeof x !== 'number') return c.skip(at, `${show(x)} is not a string`);
-    const s = String(x);
-    if (hasTemplate(s)) return c.skip(at, `${show(s)} is a Jinja expression ib-native cannot evaluate`);
-    const problem = fragment && problemOf(fragment(s));
-    if (problem) return c.skip(at, `${show(s)}: ${problem}`);
-    out.push(s);
-  });
+  for (const [i, x] of v.entries()) {
+    const problem = stringProblem(x, fragment);
+    if (problem) c.skip(`${path}[${i}]`, problem);
+    else out.push(String(x));
+  }
   return out;
 }
 

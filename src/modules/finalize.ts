@@ -1,6 +1,7 @@
 import { type OpBody, ops } from '../ops/types.ts';
 import { URL_RESOURCES_DIR } from './fetch.ts';
 import type { ConfigModule } from './types.ts';
+import { SCRIPTS_DIR } from './user-scripts.ts';
 
 const NAME = 'finalize';
 
@@ -100,6 +101,8 @@ export const finalizeModule: ConfigModule = {
         description: 'make sure root has no empty password',
       },
       { kind: 'remove', path: URL_RESOURCES_DIR },
+      // user scripts are removed one by one after they ran; their folder goes too
+      { kind: 'remove', path: SCRIPTS_DIR },
       { kind: 'remove', path: '/root/.bash_history' },
     ];
     return ops(NAME, undefined, ...bodies);

@@ -9,11 +9,12 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { type AptSource, type Distro, distroSources, renderDeb822 } from '../distro/index.ts';
-import { UserError } from '../errors.ts';
+import { CommandError, InterruptedError, UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { BLOCKED_PREFERENCES, renderBlockedPreferences } from '../modules/blocked-packages.ts';
 import type { Repo } from '../profile/schema.ts';
 import type { Runner } from '../run/runner.ts';
+import { stallMs } from '../run/watchdog.ts';
 import { withChroot } from './chroot.ts';
 
 /** Everything that decides the content of the base root filesystem (and so its cache key). */
@@ -23,6 +24,8 @@ export interface RootfsInputs {
   repos: Repo[];
   blockedPackages: string[];
   bootstrapper: 'debootstrap' | 'mmdebstrap';
+  /** Mirrors tried when the distro mirror fails (not part of the cache key: same content). */
+  fallbackMirrors?: string[];
 }
 
 export const ROOTFS_STAGE_VERSION = 3;
@@ -145,9 +148,70 @@ export interface RootfsContext {
   env: Record<string, string>;
 }
 
+/** The mirrors to try, in order: the distro's (or --mirror), then each fallback. Pure. */
+export function mirrorOrder(primary: string, fallbacks: readonly string[] = []): string[] {
+  return [...new Set([primary, ...fallbacks].map((m) => m.replace(/\/+$/, '')))];
+}
+
+/**
+ * Run the bootstrapper against each mirror in turn, each with retries and a growing pause,
+ * starting from an empty target every time; a silent bootstrapper is killed by the watchdog.
+ * When everything fails, one error names every URL and what happened there.
+ */
+async function bootstrapWithFallbacks(
+  ctx: RootfsContext,
+  inputs: RootfsInputs,
+  target: string,
+): Promise<string> {
+  const { runner, logger } = ctx;
+  const tried: string[] = [];
+  for (const mirror of mirrorOrder(inputs.distro.mirror, inputs.fallbackMirrors)) {
+    const distro = { ...inputs.distro, mirror };
+    logger.info(`rootfs: bootstrapping ${distro.name} from ${mirror} with ${inputs.bootstrapper}`);
+    for (let attempt = 1; attempt <= 1 + MIRROR_RETRIES; attempt++) {
+      try {
+        await runner.run(bootstrapArgv(inputs.bootstrapper, distro, target, ctx.packageCache), {
+          context: `${inputs.bootstrapper} from ${mirror}`,
+          env: ctx.env,
+          stallMs: stallMs(),
+        });
+        return mirror;
+      } catch (e) {
+        if (e instanceof InterruptedError) throw e;
+        const why = failureSummary(e);
+        tried.push(`${mirror} attempt ${attempt}: ${why}`);
+        logger.warn(
+          `${inputs.bootstrapper} from ${mirror} failed (attempt ${attempt}/${1 + MIRROR_RETRIES}): ${why}`,
+        );
+        await runner.run(['rm', '-rf', '--one-file-system', '--', target]);
+        mkdirSync(target, { recursive: true });
+        if (attempt <= MIRROR_RETRIES) await new Promise((r) => setTimeout(r, retryPauseMs() * attempt));
+      }
+    }
+  }
+  throw new UserError(
+    `could not bootstrap ${inputs.distro.name} from any mirror; tried:\n${tried.map((t) => `  - ${t}`).join('\n')}`,
+    'check the mirror URLs and the network (or --proxy); add --mirror-fallback URL for another mirror',
+  );
+}
+
+/** One line on why a command failed: how it ended and its last line of output. */
+function failureSummary(e: unknown): string {
+  if (!(e instanceof CommandError)) return (e as Error).message.split('\n')[0] ?? String(e);
+  const how = e.signal ? `killed by ${e.signal}` : `exit code ${e.exitCode}`;
+  const last = e.stderrTail.split('\n').filter(Boolean).at(-1);
+  return last ? `${how}; last output: ${last}` : how;
+}
+
+/** Pause between attempts on one mirror (grows with the attempt); IB_NATIVE_RETRY_PAUSE_MS overrides. */
+function retryPauseMs(): number {
+  const v = Number(process.env.IB_NATIVE_RETRY_PAUSE_MS);
+  return Number.isFinite(v) && v >= 0 ? v : 3000;
+}
+
 /** Build the base root filesystem into `target` (an empty folder). */
-export async function buildRootfs(ctx: RootfsContext, inputs: RootfsInputs, target: string): Promise<void> {
-  const { runner, logger, distro } = { ...ctx, distro: inputs.distro };
+export async function buildRootfs(ctx: RootfsContext, given: RootfsInputs, target: string): Promise<void> {
+  const { runner, logger, distro } = { ...ctx, distro: given.distro };
   if (!existsSync(distro.keyring))
     throw new UserError(
       `the ${distro.name} archive keyring is missing: ${distro.keyring}`,
@@ -155,22 +219,9 @@ export async function buildRootfs(ctx: RootfsContext, inputs: RootfsInputs, targ
     );
   mkdirSync(ctx.packageCache, { recursive: true });
 
-  logger.info(`rootfs: bootstrapping ${distro.name} from ${distro.mirror} with ${inputs.bootstrapper}`);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await runner.run(bootstrapArgv(inputs.bootstrapper, distro, target, ctx.packageCache), {
-        context: inputs.bootstrapper,
-        env: ctx.env,
-      });
-      break;
-    } catch (e) {
-      if (attempt > MIRROR_RETRIES) throw e;
-      logger.warn(`${inputs.bootstrapper} failed (attempt ${attempt}); retrying from scratch`);
-      await runner.run(['rm', '-rf', '--one-file-system', '--', target]);
-      mkdirSync(target, { recursive: true });
-      await new Promise((r) => setTimeout(r, 3000 * attempt));
-    }
-  }
+  // the mirror that worked is the one apt uses for the rest of the build
+  const mirror = await bootstrapWithFallbacks(ctx, given, target);
+  const inputs: RootfsInputs = { ...given, distro: { ...given.distro, mirror } };
   // the bootstrapper copied the build host's resolv.conf and hostname: they do not belong in an image.
   rmSync(path.join(target, 'etc/resolv.conf'), { force: true });
   rmSync(path.join(target, 'etc/apt/sources.list'), { force: true });

@@ -19,6 +19,20 @@ test('plain lists append and drop duplicates; a pinned package replaces the unpi
   });
 });
 
+test('non-package lists compare whole entries: a child console= does not drop the inherited ones', () => {
+  assert.equal(
+    mergeProfiles(
+      { grub: { cmdline: ['console=tty0', 'console=ttyS0,115200n8', 'quiet'] } },
+      { grub: { cmdline: ['console=hvc0', 'quiet'] } },
+    ),
+    { grub: { cmdline: ['console=tty0', 'console=ttyS0,115200n8', 'console=hvc0', 'quiet'] } },
+  );
+  // repo package lists are package lists
+  assert.equal(mergeProfiles({ kernel: { packages: ['a'] } }, { kernel: { packages: ['a=1'] } }), {
+    kernel: { packages: ['a=1'] },
+  });
+});
+
 test('keyed lists: an entry with the same key replaces the inherited one in place, others append', () => {
   const parent = {
     repos: [

@@ -116,7 +116,7 @@ test('run: onOutput sees output as it arrives', async () => {
   assert.is(chunks.join('').split('\n').sort().join(' ').trim(), 'one two');
 });
 
-test('run: nothing starts once interrupted; killAll stops running commands', async () => {
+test('run: killAll stops running commands; once interrupted, commands still run (cleanup) but failures are InterruptedError', async () => {
   let interrupted: string | undefined;
   const runner = processRunner({ logger: silentLogger, isInterrupted: () => interrupted });
   const running = runner.run(['sleep', '30']);
@@ -126,9 +126,15 @@ test('run: nothing starts once interrupted; killAll stops running commands', asy
   assert.instance(e, CommandError);
   assert.is((e as CommandError).signal, 'SIGTERM');
   interrupted = 'SIGINT';
-  const i = await failure(runner.run(['true']));
+  assert.is((await runner.run(['true'])).exitCode, 0);
+  const counter = path.join(dir, 'interrupted-count');
+  const i = await failure(
+    runner.run(['sh', '-c', `echo x >> ${counter}; exit 1`], { retries: 3, retryDelayMs: 5 }),
+  );
   assert.instance(i, InterruptedError);
   assert.is(i.message, 'interrupted by SIGINT; cleaned up');
+  // no retry after an interruption
+  assert.is(readFileSync(counter, 'utf8'), 'x\n');
 });
 
 test('tail: the last lines, trailing blank lines dropped', () => {

@@ -48,10 +48,23 @@ test('mksquashfsArgv: SOURCE_DATE_EPOCH fixes every timestamp; excludes come las
       '0',
       '-all-time',
       '0',
+      // patterns need -wildcards; plain paths do not
+      '-wildcards',
       '-e',
       'boot/efi',
       'proc/*',
     ],
+  );
+  assert.equal(
+    mksquashfsArgv('/t', '/o', { compression: 'gzip', threads: 2, exclude: ['boot/efi', 'live'] }).slice(-4),
+    ['2', '-e', 'boot/efi', 'live'],
+  );
+  assert.ok(
+    mksquashfsArgv('/t', '/o', {
+      compression: 'gzip',
+      threads: 2,
+      exclude: ['etc/ssh/ssh_host_?', 'a[12]'],
+    }).includes('-wildcards'),
   );
 });
 

@@ -1,0 +1,28 @@
+import path from 'node:path';
+import { importAirship } from './airship.ts';
+
+/** A path relative to the working folder when it is inside it, else absolute. */
+const shown = (f: string) => {
+  const rel = path.relative(process.cwd(), f);
+  return rel && !rel.startsWith('..') ? rel : f;
+};
+
+/**
+ * `ib-native import-airship <dir>`: writes the profiles, prints their paths on stdout and every item
+ * that was not imported as a warning on stderr. Returns the exit code (0 once written); bad input
+ * throws a UserError, which cli.ts turns into exit code 2.
+ */
+export async function importAirshipCommand(o: { dir: string; out: string; base: string }): Promise<number> {
+  const profiles = await importAirship(o.dir, o.out, o.base);
+  for (const p of profiles) process.stdout.write(`${shown(p.file)}\n`);
+  const warnings = profiles.flatMap((p) => p.unmapped.map((u) => `${p.name}: ${u}`));
+  if (warnings.length) {
+    process.stderr.write(
+      `warning: ${warnings.length} item${warnings.length === 1 ? ' was' : 's were'} not imported or differ from image-builder (also listed at the top of each profile):\n`,
+    );
+    for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+  }
+  const last = profiles[profiles.length - 1];
+  if (last) process.stderr.write(`check a profile with: ib-native plan --profile ${shown(last.file)}\n`);
+  return 0;
+}

@@ -1,0 +1,340 @@
+/**
+ * Images that are safe to ship: builds the minimal images (plus one probe file that carries a file
+ * capability, set by a user script, since minimal has no such file of its own) into its own
+ * folder, signed with a throw-away gpg key and, when the rootfs is cached, through a proxy that
+ * does not exist, then reads what they ship with offline readers only: the QCOW2's root
+ * filesystem with debugfs, the ISO's squashfs layers with unsquashfs. Checks that nothing of the
+ * build host or the build (resolv.conf, proxy settings, apt indexes, policy-rc.d, history, temp
+ * files, machine identity, SSH host keys, passwords) ships, not even hidden under an overlay
+ * whiteout or in freed disk blocks; that setuid/setgid bits, ownership and file capabilities are
+ * those of the cached rootfs; that each image has a signature gpg accepts and an SPDX SBOM.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { CACHE, cli, DISTRO, SCRATCH } from '../helpers/host.ts';
+import { extractPartition, partitionTable } from '../helpers/image.ts';
+import {
+  children,
+  ext4View,
+  hostTreeCaps,
+  hostTreeView,
+  type ImageView,
+  isoView,
+  type SquashfsEntry,
+  squashfsListing,
+} from '../helpers/image-view.ts';
+import { MINIMAL } from '../helpers/bad-input.ts';
+
+const DIR = path.join(SCRATCH, 'hygiene');
+const OUT = path.join(DIR, 'out');
+const GNUPGHOME = path.join(DIR, 'gnupg');
+const PROXY = 'http://ib-native-hygiene-proxy.invalid:3128';
+const PROBE = '/usr/local/bin/ib-native-cap-probe';
+const NAME = 'hygiene';
+
+/** Copies /usr/bin/true and gives the copy cap_net_raw=ep with setxattr(2) from perl (perl-base is essential). */
+const PROBE_SCRIPT = `#!/bin/sh
+set -e
+mkdir -p ${path.dirname(PROBE)}
+cp /usr/bin/true ${PROBE}
+perl -e 'my ($p, $n, $v) = ("$ARGV[0]", "security.capability", pack("V5", 0x02000001, 1 << 13, 0, 0, 0)); syscall(188, $p, $n, $v, length($v), 0) == 0 or die "setxattr: $!\\n"' ${PROBE}
+`;
+
+interface Built {
+  fingerprint: string;
+  proxied: boolean;
+  rootfs: string;
+  manifest: { rootfsKey: string; packages: { name: string }[] };
+  qcow2: ImageView;
+  iso: ImageView;
+  isoLayers: { file: string; listing: Map<string, SquashfsEntry> }[];
+  host: ImageView;
+  hostCaps: Map<string, string>;
+}
+let built: Built | undefined;
+const b = () => {
+  if (!built) throw new Error('the build in test.before failed');
+  return built;
+};
+const images = () => [b().qcow2, b().iso];
+const gpgEnv = { GNUPGHOME };
+
+async function generateKey(): Promise<string> {
+  mkdirSync(GNUPGHOME, { recursive: true, mode: 0o700 });
+  await execa(
+    'gpg',
+    ['--batch', '--passphrase', '', '--quick-gen-key', 'ib-native hygiene test <hygiene@ib-native.invalid>', 'ed25519', 'sign', '1d'],
+    { env: gpgEnv },
+  );
+  const list = await execa('gpg', ['--batch', '--list-secret-keys', '--with-colons'], { env: gpgEnv });
+  const fpr = /^fpr:+([0-9A-F]{40}):/m.exec(list.stdout)?.[1];
+  if (!fpr) throw new Error(`no fingerprint in:\n${list.stdout}`);
+  return fpr;
+}
+
+test.before(async () => {
+  rmSync(DIR, { recursive: true, force: true });
+  mkdirSync(OUT, { recursive: true });
+  const fingerprint = await generateKey();
+  const profile = path.join(DIR, `${NAME}.ts`);
+  writeFileSync(
+    profile,
+    `import { defineProfile } from 'ib-native';\nexport default defineProfile({ name: '${NAME}', extends: ${JSON.stringify(MINIMAL)}, userScripts: [{ name: 'cap-probe', content: ${JSON.stringify(PROBE_SCRIPT)} }] });\n`,
+  );
+  // through a proxy that does not exist: fine when nothing is downloaded (the rootfs is cached)
+  const plan = await cli(['plan', '--profile', profile, '--distro', DISTRO, '--json']);
+  assert.is(plan.exitCode, 0, plan.all);
+  const key = JSON.parse(plan.stdout).stages[0].key as string;
+  const proxied = existsSync(path.join(CACHE, 'rootfs', key, 'entry.json'));
+  const r = await cli(
+    [
+      'build',
+      ...['--profile', profile, '--distro', DISTRO, '--format', 'iso,qcow2', '--output', OUT],
+      ...['--sign-key', fingerprint],
+      ...(proxied ? ['--proxy', PROXY] : []),
+    ],
+    { env: gpgEnv },
+  );
+  assert.is(r.exitCode, 0, `build failed:\n${r.all.slice(-4000)}`);
+  const manifest = JSON.parse(readFileSync(path.join(OUT, `${NAME}.manifest.json`), 'utf8'));
+  const rootfs = path.join(CACHE, 'rootfs', manifest.rootfsKey, 'tree');
+
+  // QCOW2: partition 1 (root) out of a raw copy
+  const raw = path.join(DIR, 'disk.raw');
+  const p1 = path.join(DIR, 'root.ext4');
+  await execa('qemu-img', ['convert', '-O', 'raw', path.join(OUT, `${NAME}.qcow2`), raw]);
+  try {
+    await extractPartition(raw, await partitionTable(raw), 1, p1);
+  } finally {
+    rmSync(raw, { force: true });
+  }
+  const qcow2 = await ext4View(`${NAME}.qcow2`, p1, DIR);
+
+  // ISO: every squashfs layer, bottom first
+  const iso = path.join(OUT, `${NAME}.iso`);
+  const extract = async (from: string, to: string) =>
+    execa('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', from, to], { reject: false });
+  const module = path.join(DIR, 'filesystem.module');
+  await extract('/live/filesystem.module', module);
+  const names = existsSync(module)
+    ? readFileSync(module, 'utf8').split('\n').filter(Boolean)
+    : ['filesystem.squashfs'];
+  const isoLayers = [];
+  for (const n of names) {
+    const file = path.join(DIR, n);
+    await extract(`/live/${n}`, file);
+    isoLayers.push({ file, listing: await squashfsListing(file) });
+  }
+  built = {
+    fingerprint,
+    proxied,
+    rootfs,
+    manifest,
+    qcow2,
+    iso: await isoView(`${NAME}.iso`, isoLayers, DIR),
+    isoLayers,
+    host: await hostTreeView(rootfs),
+    hostCaps: await hostTreeCaps(rootfs),
+  };
+});
+
+test.after(async () => {
+  await execa('gpgconf', ['--kill', 'all'], { env: gpgEnv, reject: false });
+  rmSync(DIR, { recursive: true, force: true });
+});
+
+test('no resolv.conf of the build host, no proxy settings', async () => {
+  const host = existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf', 'utf8') : '';
+  const hostServers = host.split('\n').filter((l) => /^\s*nameserver\s/.test(l));
+  for (const v of images()) {
+    const resolv = v.entries.get('/etc/resolv.conf');
+    if (resolv?.type === 'f') {
+      const text = await v.cat('/etc/resolv.conf');
+      assert.ok(text.trim() !== host.trim() || host.trim() === '', `${v.name}: /etc/resolv.conf is the host's`);
+      for (const s of hostServers) assert.not.ok(text.includes(s), `${v.name}: /etc/resolv.conf has "${s}"`);
+    }
+    const aptConf = children(v, '/etc/apt/apt.conf.d');
+    assert.equal(
+      aptConf.filter((n) => /proxy/i.test(n)),
+      [],
+      `${v.name}: proxy file in /etc/apt/apt.conf.d`,
+    );
+    for (const f of [...aptConf.map((n) => `/etc/apt/apt.conf.d/${n}`), '/etc/apt/apt.conf', '/etc/environment']) {
+      if (v.entries.get(f)?.type !== 'f') continue;
+      const text = await v.cat(f);
+      assert.not.match(text, /Acquire::\w+::Proxy|_proxy\s*=|ib-native-hygiene-proxy/i, `${v.name}: ${f} sets a proxy`);
+    }
+  }
+  if (!b().proxied) process.stdout.write('\n  (built without --proxy: the rootfs was not cached)\n');
+});
+
+test('apt indexes, policy-rc.d, shell history and build leftovers do not ship', () => {
+  for (const v of images()) {
+    assert.equal(
+      children(v, '/var/lib/apt/lists').filter((n) => n !== 'partial' && n !== 'lock'),
+      [],
+      `${v.name}: apt index files in /var/lib/apt/lists`,
+    );
+    for (const p of [
+      '/usr/sbin/policy-rc.d',
+      '/root/.bash_history',
+      '/run/ib-native',
+      '/tmp/url_resources',
+      '/var/tmp/ib-native',
+    ])
+      assert.not.ok(v.entries.has(p), `${v.name}: ${p} is in the image`);
+    assert.equal(children(v, '/tmp'), [], `${v.name}: /tmp is not empty`);
+  }
+});
+
+test('no machine identity: empty /etc/machine-id, no SSH host keys', () => {
+  for (const v of images()) {
+    const id = v.entries.get('/etc/machine-id');
+    assert.ok(id?.type === 'f', `${v.name}: /etc/machine-id missing`);
+    assert.is(id!.size, 0, `${v.name}: /etc/machine-id is not empty`);
+    assert.equal(
+      children(v, '/etc/ssh').filter((n) => n.startsWith('ssh_host_')),
+      [],
+      `${v.name}: SSH host keys`,
+    );
+  }
+});
+
+test('accounts: root locked, no password hashes, /etc/shadow 0640 root:shadow', async () => {
+  for (const v of images()) {
+    const shadow = (await v.cat('/etc/shadow')).split('\n').filter(Boolean);
+    const field = new Map(shadow.map((l) => [l.split(':')[0]!, l.split(':')[1] ?? ''] as const));
+    assert.ok(['*', '!', '!*'].includes(field.get('root') ?? ''), `${v.name}: root's password field "${field.get('root')}"`);
+    for (const [user, pw] of field) {
+      assert.not.match(pw, /^!?\$/, `${v.name}: ${user} has a password hash`);
+      assert.ok(pw !== '', `${v.name}: ${user} has an empty password (logs in without one)`);
+    }
+    const group = (await v.cat('/etc/group')).split('\n').find((l) => l.startsWith('shadow:'));
+    const gid = Number(group?.split(':')[2]);
+    const e = v.entries.get('/etc/shadow')!;
+    assert.is(e.mode.toString(8), '640', `${v.name}: /etc/shadow mode`);
+    assert.is(e.uid, 0, `${v.name}: /etc/shadow owner`);
+    assert.is(e.gid, gid, `${v.name}: /etc/shadow group (shadow is ${gid})`);
+  }
+});
+
+test('setuid/setgid bits and ownership are those of the cached rootfs', () => {
+  const special = (v: ImageView) =>
+    [...v.entries]
+      .filter(([p, e]) => e.type === 'f' && e.mode & 0o6000 && !p.startsWith('/boot/'))
+      .map(([p, e]) => `${p} ${e.mode.toString(8)} ${e.uid}:${e.gid}`)
+      .sort();
+  const expected = special(b().host);
+  for (const p of ['/usr/bin/passwd', '/usr/bin/su', '/usr/bin/sudo'])
+    assert.ok(
+      expected.some((l) => l.startsWith(`${p} 4755 0:0`)),
+      `${p} is not setuid root in the rootfs:\n${expected.join('\n')}`,
+    );
+  for (const v of images()) {
+    assert.equal(special(v), expected, `${v.name}: setuid/setgid files differ from the rootfs`);
+    const owners = [...b().host.entries]
+      .filter(([p, e]) => !p.startsWith('/boot/') && v.entries.has(p) && e.type === v.entries.get(p)!.type)
+      // finalize's `apt-get clean` gives it back to _apt, as apt itself does
+      .filter(([p]) => p !== '/var/cache/apt/archives/partial')
+      .filter(([p, e]) => e.uid !== v.entries.get(p)!.uid || e.gid !== v.entries.get(p)!.gid)
+      .map(([p, e]) => `${p}: rootfs ${e.uid}:${e.gid}, image ${v.entries.get(p)!.uid}:${v.entries.get(p)!.gid}`);
+    assert.equal(owners, [], `${v.name}: ownership differs from the rootfs`);
+  }
+});
+
+test('file capabilities are kept: those of the rootfs, and the probe cap_net_raw=ep', async () => {
+  const expected = new Map([...b().hostCaps, [PROBE, 'cap_net_raw=ep']]);
+  for (const v of images())
+    for (const [file, caps] of expected) assert.is(await v.caps(file), caps, `${v.name}: capabilities of ${file}`);
+});
+
+test('no layer of the ISO carries what finalize removed (whiteouts hide, they do not delete)', () => {
+  for (const { file, listing } of b().isoLayers)
+    for (const [p, e] of listing) {
+      if (e.whiteout) continue;
+      assert.not.ok(p.startsWith('/etc/ssh/ssh_host_'), `${path.basename(file)}: ${p}`);
+      assert.not.ok(p === '/etc/machine-id' && e.size > 0, `${path.basename(file)}: a non-empty machine-id`);
+      assert.not.ok(
+        p.startsWith('/var/lib/apt/lists/') && e.type === 'f' && !p.endsWith('/lock'),
+        `${path.basename(file)}: apt index ${p}`,
+      );
+    }
+});
+
+test('the QCOW2 holds no byte of the rootfs SSH host keys or machine-id, not even in free blocks', async () => {
+  const secrets: string[] = [];
+  const ssh = path.join(b().rootfs, 'etc/ssh');
+  for (const n of existsSync(ssh) ? readdirSync(ssh) : [])
+    if (/^ssh_host_.*_key$/.test(n)) {
+      // lines from the middle: the first ones are a header every key of that type shares
+      const body = readFileSync(path.join(ssh, n), 'utf8')
+        .split('\n')
+        .filter((l) => /^[A-Za-z0-9+/=]{40,}$/.test(l));
+      secrets.push(...body.slice(Math.floor(body.length / 2), Math.floor(body.length / 2) + 2));
+    }
+  const id = existsSync(path.join(b().rootfs, 'etc/machine-id'))
+    ? readFileSync(path.join(b().rootfs, 'etc/machine-id'), 'utf8').trim()
+    : '';
+  if (id) secrets.push(id);
+  if (!secrets.length) {
+    process.stdout.write('\n  (the cached rootfs holds no SSH host key or machine-id to look for)\n');
+    return;
+  }
+  // an uncompressed copy holds every allocated cluster as it is on the disk
+  const plain = path.join(DIR, 'plain.qcow2');
+  const patterns = path.join(DIR, 'secrets');
+  writeFileSync(patterns, `${secrets.join('\n')}\n`);
+  try {
+    await execa('qemu-img', ['convert', '-O', 'qcow2', path.join(OUT, `${NAME}.qcow2`), plain]);
+    const r = await execa('grep', ['-a', '-o', '-F', '-f', patterns, plain], { reject: false, maxBuffer: 1e8 });
+    assert.is(r.exitCode, 1, `found in ${NAME}.qcow2: ${[...new Set(r.stdout.split('\n'))].join(', ')}`);
+  } finally {
+    rmSync(plain, { force: true });
+    rmSync(patterns, { force: true });
+  }
+});
+
+test('each image has a detached signature that gpg accepts, and only for that image', async () => {
+  for (const f of [`${NAME}.iso`, `${NAME}.qcow2`]) {
+    const sig = path.join(OUT, `${f}.asc`);
+    assert.match(readFileSync(sig, 'utf8'), /^-----BEGIN PGP SIGNATURE-----/);
+    const r = await execa('gpg', ['--batch', '--status-fd', '1', '--verify', sig, path.join(OUT, f)], {
+      env: gpgEnv,
+      reject: false,
+    });
+    assert.is(r.exitCode, 0, `${f}: ${r.stderr}`);
+    assert.match(r.stdout, new RegExp(`VALIDSIG ${b().fingerprint}`));
+  }
+  const wrong = await execa(
+    'gpg',
+    ['--batch', '--verify', path.join(OUT, `${NAME}.iso.asc`), path.join(OUT, `${NAME}.qcow2`)],
+    { env: gpgEnv, reject: false },
+  );
+  assert.is.not(wrong.exitCode, 0, 'the ISO signature verifies the QCOW2');
+});
+
+test('each image has an SPDX SBOM beside it that names it and its packages', () => {
+  for (const f of [`${NAME}.iso`, `${NAME}.qcow2`]) {
+    const doc = JSON.parse(readFileSync(path.join(OUT, `${f}.spdx.json`), 'utf8'));
+    const sha = readFileSync(path.join(OUT, `${f}.sha256`), 'utf8').split(' ')[0];
+    assert.is(doc.spdxVersion, 'SPDX-2.3');
+    assert.ok(doc.documentNamespace.endsWith(sha), doc.documentNamespace);
+    const image = doc.packages.find((p: { SPDXID: string }) => p.SPDXID === 'SPDXRef-Image');
+    assert.is(image.name, f);
+    assert.is(image.checksums[0].checksumValue, sha);
+    assert.is(doc.packages.length, b().manifest.packages.length + 1);
+    assert.ok(
+      doc.relationships.some(
+        (r: { relationshipType: string; relatedSpdxElement: string }) =>
+          r.relationshipType === 'DESCRIBES' && r.relatedSpdxElement === 'SPDXRef-Image',
+      ),
+    );
+    const sudo = doc.packages.find((p: { name: string }) => p.name === 'sudo');
+    assert.match(sudo.externalRefs[0].referenceLocator, /^pkg:deb\/debian\/sudo@[^?]+\?arch=amd64&distro=debian-bookworm$/);
+  }
+});
+
+test.run();
