@@ -18,7 +18,7 @@ export async function importAirshipCommand(o: { dir: string; out: string; base: 
   const warnings = profiles.flatMap((p) => p.unmapped.map((u) => `${p.name}: ${u}`));
   if (warnings.length) {
     process.stderr.write(
-      `warning: ${warnings.length} item${warnings.length === 1 ? ' was' : 's were'} not imported or differ from image-builder (also listed at the top of each profile):\n`,
+      `warning: ${warnings.length} ${warnings.length === 1 ? 'item was not imported or differs' : 'items were not imported or differ'} from image-builder (also listed at the top of each profile):\n`,
     );
     for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   }

@@ -140,7 +140,7 @@ function mapEntry(spec: ListSpec, varName: string, e: unknown, i: number, x: Ctx
       if (val === true)
         x.c.skip(
           `${at}.force`,
-          'ib-native has no force for enabling a unit (it replaces an existing link anyway)',
+          'ib-native enables units with plain `systemctl enable` (no --force): a conflicting link fails the build',
         );
       continue;
     }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 /**
  * ib-native runs its root work inside a private mount namespace: every mount it makes is
@@ -13,14 +14,15 @@ export function insideNamespace(): boolean {
 }
 
 /**
- * setpriv: if this outer process dies (even SIGKILL), unshare gets SIGTERM; unshare's
- * --kill-child then passes SIGTERM to the inner build, which cleans up.
+ * setpriv: if this outer process dies (even by SIGKILL), unshare is killed; unshare's
+ * --kill-child then sends SIGTERM to the inner build, which cleans up. (unshare itself ignores
+ * SIGINT/SIGTERM while it waits, so signals are forwarded straight to the inner process.)
  */
 export function namespaceArgv(nodeArgv: readonly string[]): string[] {
   return [
     'setpriv',
     '--pdeathsig',
-    'TERM',
+    'KILL',
     '--',
     'unshare',
     '--mount',
@@ -32,13 +34,25 @@ export function namespaceArgv(nodeArgv: readonly string[]): string[] {
   ];
 }
 
+/** Children of a process, from /proc (empty when unknown). */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 /** Re-run this very command inside a new private mount namespace; resolves with its exit code. */
 export function reexecInNamespace(): Promise<number> {
   const argv = namespaceArgv([process.execPath, ...process.execArgv, ...process.argv.slice(1)]);
   const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env: { ...process.env, [NS_ENV]: '1' } });
   const forward = (sig: NodeJS.Signals) => () => {
-    // Ctrl-C reaches the whole foreground group already; forward only what was sent to us alone.
-    if (sig !== 'SIGINT') child.kill(sig);
+    // the inner build handles signals (cleanup, then exit 130); a second SIGINT from the
+    // terminal's process group is harmless
+    const inner = child.pid ? childPids(child.pid) : [];
+    if (inner.length) for (const pid of inner) safeKill(pid, sig);
+    else child.kill('SIGKILL'); // not started yet: kill-child will stop the inner process
   };
   const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, forward(s)] as const);
   for (const [s, h] of handlers) process.on(s, h);
@@ -48,4 +62,12 @@ export function reexecInNamespace(): Promise<number> {
       resolve(code ?? (signal ? 128 + 15 : 1));
     });
   });
+}
+
+function safeKill(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // gone
+  }
 }

@@ -62,14 +62,37 @@ export function hostMountsUnder(dir: string): string[] {
     .filter((m) => m === d || m.startsWith(`${d}/`));
 }
 
-/** Loop devices backed by a file under a folder. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether a path or command line belongs to a build that is still running: ib-native names its
+ * scratch paths after the building process (build-PID-, nocache-PID-, .building-PID, .partial-PID),
+ * so leftovers of dead builds can be told from the work of concurrent ones.
+ */
+export function ownedByLiveBuild(text: string): boolean {
+  const pids = [...text.matchAll(/(?:build|nocache)-(\d+)-|(?:building|partial)-(\d+)/g)].map((m) =>
+    Number(m[1] ?? m[2]),
+  );
+  return pids.some(alive);
+}
+
+/** Loop devices backed by a file under a folder (of builds no longer running). */
 export function loopsUnder(dir: string): string[] {
   const d = path.resolve(dir);
   return readdirSync('/sys/block')
     .filter((n) => n.startsWith('loop'))
     .filter((n) => {
       const f = `/sys/block/${n}/loop/backing_file`;
-      return existsSync(f) && readFileSync(f, 'utf8').trim().startsWith(`${d}/`);
+      if (!existsSync(f)) return false;
+      const back = readFileSync(f, 'utf8').trim();
+      return back.startsWith(`${d}/`) && !ownedByLiveBuild(back);
     });
 }
 
@@ -94,7 +117,8 @@ export function strayProcesses(dir: string): string[] {
   for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-      if (cmd.includes(dir) && BUILD_TOOLS.some((t) => cmd.includes(t))) out.push(`${pid}: ${cmd}`);
+      if (cmd.includes(dir) && BUILD_TOOLS.some((t) => cmd.includes(t)) && !ownedByLiveBuild(cmd))
+        out.push(`${pid}: ${cmd}`);
     } catch {
       // gone
     }
@@ -116,8 +140,9 @@ export function snapshot(dir: string): string[] {
 export function assertCleanHost(
   assert: { equal: (a: unknown, b: unknown, m?: string) => void },
   label: string,
+  cache = CACHE,
 ): void {
-  assert.equal(hostMountsUnder(CACHE).join('\n'), '', `${label}: mounts left under ${CACHE}`);
-  assert.equal(loopsUnder(CACHE).join('\n'), '', `${label}: loop devices left`);
-  assert.equal(strayProcesses(CACHE).join('\n'), '', `${label}: build processes left`);
+  assert.equal(hostMountsUnder(cache).join('\n'), '', `${label}: mounts left under ${cache}`);
+  assert.equal(loopsUnder(cache).join('\n'), '', `${label}: loop devices left`);
+  assert.equal(strayProcesses(cache).join('\n'), '', `${label}: build processes left`);
 }

@@ -3,7 +3,7 @@
  * process) leave no mount, loop device or build process behind, leave the output folder as it
  * was, and the next build succeeds. Uses the rootfs cached by 10-minimal-build.
  */
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -22,9 +22,32 @@ function profile(name: string, extra: string): string {
   return file;
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function processesMentioning(text: string): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmd.includes(text) && Number(pid) !== process.pid) out.push(`${pid} ${cmd.split('\0').join(' ')}`);
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** Work folders of builds that are no longer running (others may belong to concurrent builds). */
 function workLeft(): string[] {
   try {
-    return readdirSync(path.join(CACHE, 'work'));
+    return readdirSync(path.join(CACHE, 'work')).filter((n) => !alive(Number(/-(\d+)-/.exec(n)?.[1] ?? 0)));
   } catch {
     return [];
   }
@@ -52,7 +75,7 @@ test('a build whose user script fails reports it and changes nothing', async () 
 });
 
 for (const [signal, waitFor] of [
-  ['SIGINT', /qcow2: copying the tree/],
+  ['SIGINT', /qcow2: syncing the configured tree|qcow2: copying the base rootfs/],
   ['SIGTERM', /configure: \d+ common operations applied|qcow2: disk attached/],
   ['SIGKILL', /qcow2: disk attached/],
 ] as const) {
@@ -76,7 +99,8 @@ for (const [signal, waitFor] of [
       assert.match(String(r.all), /interrupted by SIG/);
     } else {
       // the inner process (in the mount namespace) gets SIGTERM from unshare --kill-child and cleans up
-      for (let i = 0; i < 60 && workLeft().length; i++) await sleep(500);
+      for (let i = 0; i < 120 && processesMentioning(p).length; i++) await sleep(500);
+      assert.equal(processesMentioning(p), [], 'the inner build is still running 60 s after SIGKILL');
     }
     assert.equal(snapshot(OUT), before, 'output folder changed');
     assert.equal(workLeft(), [], 'work folder left');
