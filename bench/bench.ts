@@ -30,7 +30,12 @@ interface Run {
   engine: number;
 }
 
-async function timedBuild(name: string, cacheDir: string, profile: string, formats: ('iso' | 'qcow2')[]): Promise<Run> {
+async function timedBuild(
+  name: string,
+  cacheDir: string,
+  profile: string,
+  formats: ('iso' | 'qcow2')[],
+): Promise<Run> {
   const runner = processRunner({ logger: silentLogger });
   const t0 = Date.now();
   const r = await build(
@@ -63,7 +68,9 @@ async function main(): Promise<number> {
   const coldCache = path.join(ROOT, 'cache-cold');
   const warmCache = path.join(ROOT, 'cache-warm-packages');
   const runs: Run[] = [];
-  process.stderr.write(`bench: ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), ${Math.round(os.totalmem() / 2 ** 30)} GiB\n`);
+  process.stderr.write(
+    `bench: ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), ${Math.round(os.totalmem() / 2 ** 30)} GiB\n`,
+  );
 
   runs.push(await timedBuild('cold', coldCache, 'minimal', ['iso', 'qcow2']));
   mkdirSync(path.join(warmCache, 'packages'), { recursive: true });
@@ -80,23 +87,57 @@ async function main(): Promise<number> {
 
   // raw tools on the same work
   const { readdirSync } = await import('node:fs');
-  const rootfsDir = path.join(warmCache, 'rootfs', readdirSync(path.join(warmCache, 'rootfs')).find((n) => !n.startsWith('.'))!);
-  const diskDir = path.join(warmCache, 'disk', readdirSync(path.join(warmCache, 'disk')).find((n) => !n.startsWith('.'))!);
+  const rootfsDir = path.join(
+    warmCache,
+    'rootfs',
+    readdirSync(path.join(warmCache, 'rootfs')).find((n) => !n.startsWith('.'))!,
+  );
+  const diskDir = path.join(
+    warmCache,
+    'disk',
+    readdirSync(path.join(warmCache, 'disk')).find((n) => !n.startsWith('.'))!,
+  );
   const raws = [];
   const scratch = path.join(ROOT, 'raw');
   mkdirSync(scratch, { recursive: true });
   raws.push(
-    await rawTool('mksquashfs', ['mksquashfs', path.join(rootfsDir, 'tree'), path.join(scratch, 'fs.squashfs'), '-noappend', '-no-progress', '-comp', 'lz4', '-e', 'boot']),
+    await rawTool('mksquashfs', [
+      'mksquashfs',
+      path.join(rootfsDir, 'tree'),
+      path.join(scratch, 'fs.squashfs'),
+      '-noappend',
+      '-no-progress',
+      '-comp',
+      'lz4',
+      '-e',
+      'boot',
+    ]),
   );
   raws.push(
-    await rawTool('qemu-img convert', ['qemu-img', 'convert', '-f', 'raw', '-O', 'qcow2', '-c', '-o', 'compression_type=zstd', '-m', '2', '-W', path.join(diskDir, 'disk.raw'), path.join(scratch, 'disk.qcow2')]),
+    await rawTool('qemu-img convert', [
+      'qemu-img',
+      'convert',
+      '-f',
+      'raw',
+      '-O',
+      'qcow2',
+      '-c',
+      '-o',
+      'compression_type=zstd',
+      '-m',
+      '2',
+      '-W',
+      path.join(diskDir, 'disk.raw'),
+      path.join(scratch, 'disk.qcow2'),
+    ]),
   );
   const { installSet } = await import('../src/stages/rootfs.ts');
   const { planBuild } = await import('../src/build.ts');
   const plan = await planBuild('minimal', { distro: DISTRO });
   const pkgs = installSet(plan.rootfs);
+  // the same package set with each bootstrapper alone (warm package cache), to pick the default
   raws.push(
-    await rawTool(`${plan.rootfs.bootstrapper} + packages`, [
+    await rawTool('debootstrap + packages', [
       'debootstrap',
       '--variant=minbase',
       `--cache-dir=${path.join(warmCache, 'packages')}`,
@@ -106,33 +147,68 @@ async function main(): Promise<number> {
       plan.distro.mirror,
     ]),
   );
+  const { mmdebstrapArgv } = await import('../src/stages/rootfs.ts');
+  const mm = mmdebstrapArgv(plan.distro, path.join(scratch, 'mmdebstrap'), path.join(warmCache, 'packages'));
+  raws.push(
+    await rawTool(
+      'mmdebstrap + packages',
+      mm.map((a) => (a === '--include=ca-certificates,gnupg' ? `--include=${pkgs.join(',')}` : a)),
+    ),
+  );
   rmSync(scratch, { recursive: true, force: true });
 
   const cold = runs[0]!;
   const coldWarm = runs[1]!;
   const stage = (r: Run, s: string) => r.stages[s] ?? 0;
-  const coldIso = stage(coldWarm, 'plan') + stage(coldWarm, 'rootfs') + stage(coldWarm, 'configure') + stage(coldWarm, 'iso');
-  const coldQcow = stage(coldWarm, 'plan') + stage(coldWarm, 'rootfs') + stage(coldWarm, 'configure') + stage(coldWarm, 'qcow2');
+  const coldIso =
+    stage(coldWarm, 'plan') +
+    stage(coldWarm, 'rootfs') +
+    stage(coldWarm, 'configure') +
+    stage(coldWarm, 'iso');
+  const coldQcow =
+    stage(coldWarm, 'plan') +
+    stage(coldWarm, 'rootfs') +
+    stage(coldWarm, 'configure') +
+    stage(coldWarm, 'qcow2');
   const warmIso = runs[2]!.wall;
   const warmQcow = runs[3]!.wall;
   const result = {
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), kernel: os.release() },
+    machine: {
+      cpus: os.cpus().length,
+      model: os.cpus()[0]?.model,
+      memGiB: Math.round(os.totalmem() / 2 ** 30),
+      kernel: os.release(),
+    },
     runs,
     raw: raws,
     ratios: {
       warmIsoVsColdIso: warmIso / coldIso,
       warmQcow2VsColdQcow2: warmQcow / coldQcow,
       engineShareOfCold: cold.engine / cold.wall,
-      rootfsVsRawBootstrap: stage(coldWarm, 'rootfs') / raws[2]!.wall,
+      rootfsVsRawDebootstrap: stage(coldWarm, 'rootfs') / raws[2]!.wall,
+      mmdebstrapVsDebootstrap: raws[3]!.wall / raws[2]!.wall,
     },
   };
   const rows = [
     ['run', 'wall s', 'rootfs', 'configure', 'iso', 'qcow2', 'in tools s', 'ib-native s'],
-    ...runs.map((r) => [r.name, r.wall, stage(r, 'rootfs'), stage(r, 'configure'), stage(r, 'iso'), stage(r, 'qcow2'), r.tools, r.engine].map((v) => (typeof v === 'number' ? v.toFixed(1) : v))),
+    ...runs.map((r) =>
+      [
+        r.name,
+        r.wall,
+        stage(r, 'rootfs'),
+        stage(r, 'configure'),
+        stage(r, 'iso'),
+        stage(r, 'qcow2'),
+        r.tools,
+        r.engine,
+      ].map((v) => (typeof v === 'number' ? v.toFixed(1) : v)),
+    ),
   ];
   const table = rows.map((r) => `| ${r.join(' | ')} |`);
   table.splice(1, 0, `|${rows[0]!.map(() => '---').join('|')}|`);
-  process.stdout.write(`${table.join('\n')}\n\nraw tools: ${raws.map((r) => `${r.name} ${r.wall.toFixed(1)} s`).join(', ')}\n`);
+  process.stdout.write(
+    `${table.join('\n')}\n\nraw tools: ${raws.map((r) => `${r.name} ${r.wall.toFixed(1)} s`).join(', ')}\n`,
+  );
   process.stdout.write(
     `warm ISO / cold ISO = ${(result.ratios.warmIsoVsColdIso * 100).toFixed(1)}%, warm QCOW2 / cold QCOW2 = ${(result.ratios.warmQcow2VsColdQcow2 * 100).toFixed(1)}%, ib-native's own share of the cold build = ${(result.ratios.engineShareOfCold * 100).toFixed(1)}%\n`,
   );

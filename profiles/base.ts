@@ -13,7 +13,7 @@
  * - GRUB_SERIAL_COMMAND says --speed=115200 (the original's --speed=ttyS0,115200n8 is not a speed);
  * - no default root password (the original set one for debugging); finalize locks an empty one.
  */
-import { defineProfile } from 'ib-native';
+import { DEFAULT_PARTITIONS, defineProfile } from 'ib-native';
 
 export default defineProfile({
   name: 'base',
@@ -113,36 +113,6 @@ export default defineProfile({
   disk: {
     size: '19G',
     // GPT numbering follows this order: the root must be partition 1 for Ironic's config drive.
-    partitions: [
-      {
-        name: 'root',
-        mountpoint: '/',
-        filesystem: 'ext4',
-        start: '1284MiB',
-        end: '100%',
-        fstabOptions: 'defaults,errors=remount-ro,noatime',
-        fsckPass: 1,
-      },
-      { name: 'bios', filesystem: 'none', start: '1MiB', end: '5MiB', flags: ['bios_grub'] },
-      {
-        name: 'efi',
-        mountpoint: '/boot/efi',
-        filesystem: 'vfat',
-        start: '5MiB',
-        end: '516MiB',
-        flags: ['esp'],
-        fstabOptions: 'defaults,errors=remount-ro,noatime',
-        fsckPass: 1,
-      },
-      {
-        name: 'boot',
-        mountpoint: '/boot',
-        filesystem: 'ext4',
-        start: '516MiB',
-        end: '1284MiB',
-        fstabOptions: 'defaults,errors=remount-ro,noatime',
-        fsckPass: 2,
-      },
-    ],
+    partitions: DEFAULT_PARTITIONS,
   },
 });

@@ -29,6 +29,8 @@ export async function checkBuildInputs(
       'for example --max-age 7; --refresh rebuilds the rootfs whatever its age',
     );
   checkUrlFlag('--mirror', first.overrides.mirror, ['http:', 'https:', 'file:']);
+  for (const m of first.fallbackMirrors ?? [])
+    checkUrlFlag('--mirror-fallback', m, ['http:', 'https:', 'file:']);
   checkUrlFlag('--proxy', first.netEnv?.http_proxy, ['http:', 'https:']);
   readConfigDrive({ userData: first.userData, metaData: first.metaData, networkData: first.networkData });
   for (const b of builds) {
@@ -82,7 +84,7 @@ function checkUrlFlag(flag: string, value: string | undefined, schemes: readonly
   if (!url || !schemes.includes(url.protocol))
     throw new UserError(
       `${flag} "${value}" is not a ${schemes.map((s) => s.replace(':', '')).join(', ')} URL`,
-      flag === '--mirror'
+      flag.startsWith('--mirror')
         ? 'for example --mirror http://deb.debian.org/debian or file:///srv/mirror'
         : 'for example --proxy http://proxy.example:3128 (it defaults to $http_proxy)',
     );

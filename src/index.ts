@@ -4,6 +4,8 @@
  */
 import type { ProfileInput } from './profile/schema.ts';
 
+/** The original image-builder's GPT layout (root is partition 1), for profiles to reuse or adapt. */
+export { DEFAULT_DISK_SIZE, DEFAULT_PARTITIONS } from './disk/layout.ts';
 export type { ResolvedProfile } from './profile/resolve.ts';
 export type { Context, DistroName, Format, ProfileInput } from './profile/schema.ts';
 

@@ -107,15 +107,16 @@ export const fileSchema = z
   })
   .strict();
 
-export const directorySchema = z
-  .object({
-    path: absPath,
-    mode: octalMode.optional(),
-    owner: z.string().optional(),
-    group: z.string().optional(),
-    contexts,
-  })
-  .strict();
+/** Path, mode and ownership: shared by directories and file permissions. */
+const pathAttributes = {
+  path: absPath,
+  mode: octalMode.optional(),
+  owner: z.string().optional(),
+  group: z.string().optional(),
+  contexts,
+};
+
+export const directorySchema = z.object(pathAttributes).strict();
 
 export const unitSchema = z
   .object({
@@ -141,15 +142,7 @@ export const scriptSchema = z
     message: 'give exactly one of content or file',
   });
 
-export const filePermissionSchema = z
-  .object({
-    path: absPath,
-    mode: octalMode.optional(),
-    owner: z.string().optional(),
-    group: z.string().optional(),
-    contexts,
-  })
-  .strict();
+export const filePermissionSchema = z.object(pathAttributes).strict();
 
 export const userSchema = z
   .object({

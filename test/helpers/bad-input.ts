@@ -72,7 +72,11 @@ export function assertRejected(assert: Assert, c: BadInput, r: Rejection): void 
   assert.match(r.stderr, /^error: /m, `no "error:" line, ${where}`);
   assert.match(r.stderr, c.names, `the message does not name the cause, ${where}`);
   assert.match(r.stderr, /^hint: \S/m, `no "hint:" line, ${where}`);
-  assert.not.match(r.stderr, /internal error|\n\s+at .+:\d+:\d+\)?\n/, `reported as an internal error, ${where}`);
+  assert.not.match(
+    r.stderr,
+    /internal error|\n\s+at .+:\d+:\d+\)?\n/,
+    `reported as an internal error, ${where}`,
+  );
 }
 
 /** Listings of the folders a run may not change, and the mounts and loop devices under them. */
@@ -95,7 +99,11 @@ export const PROFILE_CASES: BadInput[] = [
   },
   {
     name: 'sysctl name with spaces',
-    args: (d) => ['plan', '--profile', childProfile(d, 'sysctlspace', `sysctl: { 'net.ipv4 ip_forward': '1' }`)],
+    args: (d) => [
+      'plan',
+      '--profile',
+      childProfile(d, 'sysctlspace', `sysctl: { 'net.ipv4 ip_forward': '1' }`),
+    ],
     names: /sysctl\["net\.ipv4 ip_forward"\]: .*no spaces/,
   },
   {
@@ -152,14 +160,22 @@ export const PROFILE_CASES: BadInput[] = [
   },
   {
     name: 'relative file path',
-    args: (d) => ['plan', '--profile', childProfile(d, 'relpath', `files: [{ path: 'etc/x', content: 'x' }]`)],
+    args: (d) => [
+      'plan',
+      '--profile',
+      childProfile(d, 'relpath', `files: [{ path: 'etc/x', content: 'x' }]`),
+    ],
     names: /files\[0\]\.path: must be an absolute path/,
   },
   {
     name: 'extends loop',
     args: (d) => {
       rawFile(d, 'loopb.ts', `export default { name: 'loopb', extends: './loopa.ts' };\n`);
-      return ['plan', '--profile', rawFile(d, 'loopa.ts', `export default { name: 'loopa', extends: './loopb.ts' };\n`)];
+      return [
+        'plan',
+        '--profile',
+        rawFile(d, 'loopa.ts', `export default { name: 'loopa', extends: './loopb.ts' };\n`),
+      ];
     },
     names: /inheritance loops: .*loopa\.ts -> .*loopb\.ts -> .*loopa\.ts/,
   },
@@ -206,7 +222,11 @@ export const PROFILE_CASES: BadInput[] = [
   {
     name: 'repo with a key and trusted: true',
     args: (d) => {
-      rawFile(d, 'k.asc', '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nAAAA\n-----END PGP PUBLIC KEY BLOCK-----\n');
+      rawFile(
+        d,
+        'k.asc',
+        '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nAAAA\n-----END PGP PUBLIC KEY BLOCK-----\n',
+      );
       return [
         'plan',
         '--profile',
@@ -239,7 +259,11 @@ export const PROFILE_CASES: BadInput[] = [
   },
   {
     name: 'unit name without suffix',
-    args: (d) => ['plan', '--profile', childProfile(d, 'unitnosuffix', `systemd: [{ name: 'foo', enabled: true }]`)],
+    args: (d) => [
+      'plan',
+      '--profile',
+      childProfile(d, 'unitnosuffix', `systemd: [{ name: 'foo', enabled: true }]`),
+    ],
     names: /systemd\[0\]\.name: must be a systemd unit name/,
   },
   {
@@ -267,7 +291,11 @@ export const PROFILE_CASES: BadInput[] = [
   },
   {
     name: 'syntax error in a .ts profile',
-    args: (d) => ['plan', '--profile', rawFile(d, 'syntax.ts', `export default { name: 'syntax', packages: ['jq' };\n`)],
+    args: (d) => [
+      'plan',
+      '--profile',
+      rawFile(d, 'syntax.ts', `export default { name: 'syntax', packages: ['jq' };\n`),
+    ],
     names: /cannot read profile .*syntax\.ts: .*syntax\.ts:1:\d+/,
   },
   {
@@ -282,7 +310,11 @@ export const PROFILE_CASES: BadInput[] = [
   },
   {
     name: '.ts profile without a default export',
-    args: (d) => ['plan', '--profile', rawFile(d, 'nodefault.ts', `export const p = { name: 'nodefault' };\n`)],
+    args: (d) => [
+      'plan',
+      '--profile',
+      rawFile(d, 'nodefault.ts', `export const p = { name: 'nodefault' };\n`),
+    ],
     names: /nodefault\.ts has no default export/,
   },
   {

@@ -162,7 +162,8 @@ export async function hostTreeView(root: string): Promise<ImageView> {
     name: `rootfs ${root}`,
     entries,
     cat: async (f) => readFileSync(path.join(root, f), 'utf8'),
-    caps: async (f) => capsFromText((await execa('getcap', [path.join(root, f)])).stdout.split(' ').slice(1).join(' ')),
+    caps: async (f) =>
+      capsFromText((await execa('getcap', [path.join(root, f)])).stdout.split(' ').slice(1).join(' ')),
   };
 }
 
@@ -257,7 +258,8 @@ export async function ext4View(name: string, image: string, scratch: string): Pr
 
 function modeFromString(s: string): Entry['mode'] {
   const bit = (c: string | undefined, v: number) => (c && c !== '-' && c !== 'S' && c !== 'T' ? v : 0);
-  const special = (c: string | undefined, v: number) => (c === 's' || c === 'S' || c === 't' || c === 'T' ? v : 0);
+  const special = (c: string | undefined, v: number) =>
+    c === 's' || c === 'S' || c === 't' || c === 'T' ? v : 0;
   const [, ur, uw, ux, gr, gw, gx, or, ow, ox] = s.split('');
   return (
     bit(ur, 0o400) |
@@ -285,9 +287,10 @@ export async function squashfsListing(file: string): Promise<Map<string, Squashf
   const r = await execa('unsquashfs', ['-lln', file], { maxBuffer: 512 * 1024 * 1024 });
   const out = new Map<string, SquashfsEntry>();
   for (const line of r.stdout.split('\n')) {
-    const m = /^([-dlcbps])(\S{9}) (\d+)\/(\d+)\s+(\d+|\d+,\s*\d+) \d{4}-\d\d-\d\d \d\d:\d\d squashfs-root(.*)$/.exec(
-      line,
-    );
+    const m =
+      /^([-dlcbps])(\S{9}) (\d+)\/(\d+)\s+(\d+|\d+,\s*\d+) \d{4}-\d\d-\d\d \d\d:\d\d squashfs-root(.*)$/.exec(
+        line,
+      );
     if (!m) continue;
     const type = (m[1] === '-' ? 'f' : m[1]) as EntryType;
     const name = (type === 'l' ? m[6]!.replace(/ -> .*$/, '') : m[6]!) || '/';

@@ -42,7 +42,16 @@ interface BuildCase extends BadInput {
   user?: string;
 }
 
-const build = (...args: string[]) => ['build', '--profile', 'minimal', '--distro', DISTRO, '--output', OUT, ...args];
+const build = (...args: string[]) => [
+  'build',
+  '--profile',
+  'minimal',
+  '--distro',
+  DISTRO,
+  '--output',
+  OUT,
+  ...args,
+];
 
 const CASES: BuildCase[] = [
   {
@@ -128,7 +137,15 @@ const CASES: BuildCase[] = [
   },
   {
     name: 'a profile error found by build as by plan',
-    args: (d) => ['build', '--profile', childProfile(d, 'typo', `pakages: ['jq']`), '--distro', DISTRO, '--output', OUT],
+    args: (d) => [
+      'build',
+      '--profile',
+      childProfile(d, 'typo', `pakages: ['jq']`),
+      '--distro',
+      DISTRO,
+      '--output',
+      OUT,
+    ],
     names: /typo\.ts: 1 problem\n\s+- \(root\): unknown key "pakages"/,
   },
   {
@@ -152,7 +169,8 @@ const CASES: BuildCase[] = [
     name: 'a host tool missing (mksquashfs)',
     args: () => build('--format', 'iso'),
     env: () => ({ PATH: pathWithout('mksquashfs') }),
-    names: /the host is not ready:\n\s+- Could not find mksquashfs, which is required to .*apt-get install squashfs-tools/,
+    names:
+      /the host is not ready:\n\s+- Could not find mksquashfs, which is required to .*apt-get install squashfs-tools/,
   },
 ];
 

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { MINIMAL } from '../helpers/bad-input.ts';
 import { CACHE, cli, DISTRO, SCRATCH } from '../helpers/host.ts';
 import { extractPartition, partitionTable } from '../helpers/image.ts';
 import {
@@ -26,7 +27,6 @@ import {
   type SquashfsEntry,
   squashfsListing,
 } from '../helpers/image-view.ts';
-import { MINIMAL } from '../helpers/bad-input.ts';
 
 const DIR = path.join(SCRATCH, 'hygiene');
 const OUT = path.join(DIR, 'out');
@@ -66,7 +66,16 @@ async function generateKey(): Promise<string> {
   mkdirSync(GNUPGHOME, { recursive: true, mode: 0o700 });
   await execa(
     'gpg',
-    ['--batch', '--passphrase', '', '--quick-gen-key', 'ib-native hygiene test <hygiene@ib-native.invalid>', 'ed25519', 'sign', '1d'],
+    [
+      '--batch',
+      '--passphrase',
+      '',
+      '--quick-gen-key',
+      'ib-native hygiene test <hygiene@ib-native.invalid>',
+      'ed25519',
+      'sign',
+      '1d',
+    ],
     { env: gpgEnv },
   );
   const list = await execa('gpg', ['--batch', '--list-secret-keys', '--with-colons'], { env: gpgEnv });
@@ -153,7 +162,10 @@ test('no resolv.conf of the build host, no proxy settings', async () => {
     const resolv = v.entries.get('/etc/resolv.conf');
     if (resolv?.type === 'f') {
       const text = await v.cat('/etc/resolv.conf');
-      assert.ok(text.trim() !== host.trim() || host.trim() === '', `${v.name}: /etc/resolv.conf is the host's`);
+      assert.ok(
+        text.trim() !== host.trim() || host.trim() === '',
+        `${v.name}: /etc/resolv.conf is the host's`,
+      );
       for (const s of hostServers) assert.not.ok(text.includes(s), `${v.name}: /etc/resolv.conf has "${s}"`);
     }
     const aptConf = children(v, '/etc/apt/apt.conf.d');
@@ -162,10 +174,18 @@ test('no resolv.conf of the build host, no proxy settings', async () => {
       [],
       `${v.name}: proxy file in /etc/apt/apt.conf.d`,
     );
-    for (const f of [...aptConf.map((n) => `/etc/apt/apt.conf.d/${n}`), '/etc/apt/apt.conf', '/etc/environment']) {
+    for (const f of [
+      ...aptConf.map((n) => `/etc/apt/apt.conf.d/${n}`),
+      '/etc/apt/apt.conf',
+      '/etc/environment',
+    ]) {
       if (v.entries.get(f)?.type !== 'f') continue;
       const text = await v.cat(f);
-      assert.not.match(text, /Acquire::\w+::Proxy|_proxy\s*=|ib-native-hygiene-proxy/i, `${v.name}: ${f} sets a proxy`);
+      assert.not.match(
+        text,
+        /Acquire::\w+::Proxy|_proxy\s*=|ib-native-hygiene-proxy/i,
+        `${v.name}: ${f} sets a proxy`,
+      );
     }
   }
   if (!b().proxied) process.stdout.write('\n  (built without --proxy: the rootfs was not cached)\n');
@@ -207,7 +227,10 @@ test('accounts: root locked, no password hashes, /etc/shadow 0640 root:shadow', 
   for (const v of images()) {
     const shadow = (await v.cat('/etc/shadow')).split('\n').filter(Boolean);
     const field = new Map(shadow.map((l) => [l.split(':')[0]!, l.split(':')[1] ?? ''] as const));
-    assert.ok(['*', '!', '!*'].includes(field.get('root') ?? ''), `${v.name}: root's password field "${field.get('root')}"`);
+    assert.ok(
+      ['*', '!', '!*'].includes(field.get('root') ?? ''),
+      `${v.name}: root's password field "${field.get('root')}"`,
+    );
     for (const [user, pw] of field) {
       assert.not.match(pw, /^!?\$/, `${v.name}: ${user} has a password hash`);
       assert.ok(pw !== '', `${v.name}: ${user} has an empty password (logs in without one)`);
@@ -240,7 +263,9 @@ test('setuid/setgid bits and ownership are those of the cached rootfs', () => {
       // finalize's `apt-get clean` gives it back to _apt, as apt itself does
       .filter(([p]) => p !== '/var/cache/apt/archives/partial')
       .filter(([p, e]) => e.uid !== v.entries.get(p)!.uid || e.gid !== v.entries.get(p)!.gid)
-      .map(([p, e]) => `${p}: rootfs ${e.uid}:${e.gid}, image ${v.entries.get(p)!.uid}:${v.entries.get(p)!.gid}`);
+      .map(
+        ([p, e]) => `${p}: rootfs ${e.uid}:${e.gid}, image ${v.entries.get(p)!.uid}:${v.entries.get(p)!.gid}`,
+      );
     assert.equal(owners, [], `${v.name}: ownership differs from the rootfs`);
   }
 });
@@ -248,7 +273,8 @@ test('setuid/setgid bits and ownership are those of the cached rootfs', () => {
 test('file capabilities are kept: those of the rootfs, and the probe cap_net_raw=ep', async () => {
   const expected = new Map([...b().hostCaps, [PROBE, 'cap_net_raw=ep']]);
   for (const v of images())
-    for (const [file, caps] of expected) assert.is(await v.caps(file), caps, `${v.name}: capabilities of ${file}`);
+    for (const [file, caps] of expected)
+      assert.is(await v.caps(file), caps, `${v.name}: capabilities of ${file}`);
 });
 
 test('no layer of the ISO carries what finalize removed (whiteouts hide, they do not delete)', () => {
@@ -289,7 +315,10 @@ test('the QCOW2 holds no byte of the rootfs SSH host keys or machine-id, not eve
   writeFileSync(patterns, `${secrets.join('\n')}\n`);
   try {
     await execa('qemu-img', ['convert', '-O', 'qcow2', path.join(OUT, `${NAME}.qcow2`), plain]);
-    const r = await execa('grep', ['-a', '-o', '-F', '-f', patterns, plain], { reject: false, maxBuffer: 1e8 });
+    const r = await execa('grep', ['-a', '-o', '-F', '-f', patterns, plain], {
+      reject: false,
+      maxBuffer: 1e8,
+    });
     assert.is(r.exitCode, 1, `found in ${NAME}.qcow2: ${[...new Set(r.stdout.split('\n'))].join(', ')}`);
   } finally {
     rmSync(plain, { force: true });
@@ -333,7 +362,10 @@ test('each image has an SPDX SBOM beside it that names it and its packages', () 
       ),
     );
     const sudo = doc.packages.find((p: { name: string }) => p.name === 'sudo');
-    assert.match(sudo.externalRefs[0].referenceLocator, /^pkg:deb\/debian\/sudo@[^?]+\?arch=amd64&distro=debian-bookworm$/);
+    assert.match(
+      sudo.externalRefs[0].referenceLocator,
+      /^pkg:deb\/debian\/sudo@[^?]+\?arch=amd64&distro=debian-bookworm$/,
+    );
   }
 });
 

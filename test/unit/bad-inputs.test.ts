@@ -11,7 +11,13 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { main } from '../../src/cli.ts';
-import { assertRejected, type BadInput, hostState, PROFILE_CASES, type Rejection } from '../helpers/bad-input.ts';
+import {
+  assertRejected,
+  type BadInput,
+  hostState,
+  PROFILE_CASES,
+  type Rejection,
+} from '../helpers/bad-input.ts';
 
 const SANDBOX = mkdtempSync(path.join(tmpdir(), 'ibn-bad-inputs-'));
 const CACHE = path.join(SANDBOX, 'cache');

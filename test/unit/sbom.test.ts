@@ -137,13 +137,18 @@ test('package URLs: deb type, debian or ubuntu namespace, percent-encoded, arch 
     debPurl(pkg('libstdc++6', '12.2.0-14+deb12u1'), debianBookworm),
     'pkg:deb/debian/libstdc%2B%2B6@12.2.0-14%2Bdeb12u1?arch=amd64&distro=debian-bookworm',
   );
-  assert.is(debPurl(pkg('attr', '1:2.5.1-4'), debianBookworm), 'pkg:deb/debian/attr@1:2.5.1-4?arch=amd64&distro=debian-bookworm');
+  assert.is(
+    debPurl(pkg('attr', '1:2.5.1-4'), debianBookworm),
+    'pkg:deb/debian/attr@1:2.5.1-4?arch=amd64&distro=debian-bookworm',
+  );
   assert.is(
     debPurl(pkg('cloud-init', '22.2-0ubuntu1~20.04.3', 'all'), ubuntuFocal),
     'pkg:deb/ubuntu/cloud-init@22.2-0ubuntu1~20.04.3?arch=all&distro=ubuntu-focal',
   );
   const doc = spdxDocument(input({ distro: ubuntuFocal }));
-  assert.ok(doc.packages.slice(1).every((p) => p.externalRefs![0]!.referenceLocator.startsWith('pkg:deb/ubuntu/')));
+  assert.ok(
+    doc.packages.slice(1).every((p) => p.externalRefs![0]!.referenceLocator.startsWith('pkg:deb/ubuntu/')),
+  );
   assert.is(schemaErrors(doc), '');
 });
 

@@ -1,6 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { finalizeModule, SSH_KEYGEN_UNIT, SSH_KEYGEN_UNIT_CONTENT } from '../../../src/modules/finalize.ts';
+import {
+  finalizeModule,
+  NOT_SHIPPED,
+  SSH_KEYGEN_UNIT,
+  SSH_KEYGEN_UNIT_CONTENT,
+} from '../../../src/modules/finalize.ts';
+import { SCRIPTS_DIR } from '../../../src/modules/user-scripts.ts';
+import { mksquashfsArgv } from '../../../src/stages/iso.ts';
 import { bodies, profile, written } from './helpers.ts';
 
 const ops = finalizeModule.plan(profile());
@@ -48,6 +55,29 @@ test('finalize: root never has an empty password; downloads and history removed'
   );
   assert.ok(b.some((x) => x.kind === 'remove' && x.path === '/tmp/url_resources'));
   assert.ok(b.some((x) => x.kind === 'remove' && x.path === '/root/.bash_history'));
+});
+
+test('finalize: the user scripts folder goes too', () => {
+  assert.ok(b.some((x) => x.kind === 'remove' && x.path === SCRIPTS_DIR));
+});
+
+test('NOT_SHIPPED: what finalize removes from the rootfs, left out of the base squashfs with -wildcards', () => {
+  for (const p of [
+    'etc/ssh/ssh_host_*',
+    'etc/machine-id',
+    'var/lib/apt/lists/*',
+    'var/cache/apt/archives/*.deb',
+  ])
+    assert.ok(NOT_SHIPPED.includes(p), p);
+  for (const p of NOT_SHIPPED) assert.not.match(p, /^\//, `${p} must be root-relative`);
+  const argv = mksquashfsArgv('/t', '/o', {
+    compression: 'lz4',
+    threads: 1,
+    exclude: ['boot', ...NOT_SHIPPED],
+  });
+  assert.equal(argv.slice(argv.indexOf('-wildcards')), ['-wildcards', '-e', 'boot', ...NOT_SHIPPED]);
+  const plain = mksquashfsArgv('/t', '/o', { compression: 'lz4', threads: 1, exclude: ['boot'] });
+  assert.not.ok(plain.includes('-wildcards'));
 });
 
 test('finalize: common context (the engine applies it last in every image)', () => {
