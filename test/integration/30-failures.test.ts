@@ -62,7 +62,10 @@ test.before(() => {
 });
 
 test('a build whose user script fails reports it and changes nothing', async () => {
-  const p = profile('failing', `userScripts: [{ name: 'boom', content: '#!/bin/sh\\necho boom-from-script >&2\\nexit 7\\n' }]`);
+  const p = profile(
+    'failing',
+    `userScripts: [{ name: 'boom', content: '#!/bin/sh\\necho boom-from-script >&2\\nexit 7\\n' }]`,
+  );
   const before = snapshot(OUT);
   const r = await cli(['build', '--profile', p, '--distro', DISTRO, '--format', 'qcow2', '--output', OUT]);
   assert.is(r.exitCode, 3, r.all.slice(-2000));
@@ -80,9 +83,22 @@ for (const [signal, waitFor] of [
   ['SIGKILL', /qcow2: disk attached/],
 ] as const) {
   test(`${signal} during a build cleans up everything`, async () => {
-    const p = profile('interrupted', `files: [{ path: '/etc/ib-native-interrupt', content: '${signal}\\n' }]`);
+    const p = profile(
+      'interrupted',
+      `files: [{ path: '/etc/ib-native-interrupt', content: '${signal}\\n' }]`,
+    );
     const before = snapshot(OUT);
-    const child = cliProcess(['build', '--profile', p, '--distro', DISTRO, '--format', 'qcow2', '--output', OUT]);
+    const child = cliProcess([
+      'build',
+      '--profile',
+      p,
+      '--distro',
+      DISTRO,
+      '--format',
+      'qcow2',
+      '--output',
+      OUT,
+    ]);
     let log = '';
     const seen = new Promise<void>((resolve) => {
       child.all?.on('data', (d: Buffer) => {
