@@ -10,7 +10,7 @@ import { cli, SCRATCH } from '../helpers/host.ts';
 
 const OUT = path.join(SCRATCH, 'minimal-out');
 const MARKER = 'IBN-CONFIG-DRIVE-7f3a';
-const TIMEOUT = process.env.IB_NATIVE_BOOT_TIMEOUT ?? '420';
+const TIMEOUT = process.env.IB_NATIVE_BOOT_TIMEOUT ?? '600';
 
 for (const [file, firmware, expect] of [
   ['minimal.iso', 'bios', [MARKER]],

@@ -11,7 +11,7 @@ import { assertCleanHost, cli, DISTRO, REPO, SCRATCH } from '../helpers/host.ts'
 
 const DIR = path.join(SCRATCH, 'cache');
 const OUT = path.join(DIR, 'out');
-const TIMEOUT = process.env.IB_NATIVE_BOOT_TIMEOUT ?? '420';
+const TIMEOUT = process.env.IB_NATIVE_BOOT_TIMEOUT ?? '600';
 
 function profile(name: string, pidMax: number): string {
   const file = path.join(DIR, `${name}.ts`);
