@@ -1,7 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  fsIdentity,
   fstabUuid,
   type Layout,
   mkfsArgv,
