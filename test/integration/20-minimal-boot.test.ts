@@ -1,8 +1,10 @@
 /**
  * Issue 2: all four boots of the images built by 10-minimal-build reach `login:` under
  * `ib-native boot`; the ISO runs the config drive's user_data (the marker on the console).
+ * Issue 5: the two QCOW2 boots (NoCloud seed) show different machine-ids and SSH host keys,
+ * made at first boot.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -12,10 +14,28 @@ const OUT = path.join(SCRATCH, 'minimal-out');
 const MARKER = 'IBN-CONFIG-DRIVE-7f3a';
 const TIMEOUT = process.env.IB_NATIVE_BOOT_TIMEOUT ?? '600';
 
+const SEED = path.join(SCRATCH, 'identity-seed');
+const IDENTITY = 'IBN-ID machine=';
+const identities: string[] = [];
+
+function identitySeed(): string {
+  mkdirSync(SEED, { recursive: true });
+  writeFileSync(
+    path.join(SEED, 'user-data'),
+    `#cloud-config
+runcmd:
+  - |
+    fp=$(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d " " -f 2)
+    echo "${IDENTITY}$(cat /etc/machine-id) hostkey=$fp" > /dev/ttyS0
+`,
+  );
+  return SEED;
+}
+
 for (const [file, firmware, expect] of [
   ['minimal.iso', 'bios', [MARKER]],
-  ['minimal.qcow2', 'bios', []],
-  ['minimal.qcow2', 'uefi', []],
+  ['minimal.qcow2', 'bios', [IDENTITY]],
+  ['minimal.qcow2', 'uefi', [IDENTITY]],
   ['minimal.iso', 'uefi', []],
 ] as const) {
   test(`${file} boots to login: with ${firmware}${expect.length ? ' and runs the config drive' : ''}`, async () => {
@@ -32,11 +52,26 @@ for (const [file, firmware, expect] of [
       '--console-log',
       log,
       ...expect.flatMap((e) => ['--expect', e]),
+      ...(file.endsWith('.qcow2') ? ['--seed', identitySeed()] : []),
     ]);
     assert.equal(r.exitCode, 0, `boot failed:\n${r.all.slice(-3000)}`);
     assert.match(r.stdout, /login: reached in \d+(\.\d+)? s/);
+    const id = new RegExp(`${IDENTITY}(\\w+) hostkey=(\\S+)`).exec(readFileSync(log, 'utf8'));
+    if (file.endsWith('.qcow2')) {
+      assert.ok(id, 'machine-id / host key line not found on the console');
+      assert.match(id![1]!, /^[0-9a-f]{32}$/, 'no machine-id generated at boot');
+      assert.match(id![2]!, /^SHA256:/, 'no SSH host key generated at boot');
+      identities.push(`${id![1]} ${id![2]}`);
+    }
   });
 }
+
+test('two boots of the same QCOW2 get different machine-ids and SSH host keys', () => {
+  assert.is(identities.length, 2);
+  const [a, b] = identities.map((i) => i.split(' '));
+  assert.is.not(a![0], b![0], 'same machine-id on two machines');
+  assert.is.not(a![1], b![1], 'same SSH host key on two machines');
+});
 
 test('a QCOW2 boot leaves the image untouched (throw-away overlay)', async () => {
   const { sha256File } = await import('../../src/sys/files.ts');

@@ -26,7 +26,7 @@ import {
 
 const DIR = path.join(SCRATCH, 'worker');
 const OUT = { qcow2: path.join(DIR, 'out-qcow2'), iso: path.join(DIR, 'out-iso') } as const;
-const TIMEOUT = process.env.IB_NATIVE_BOOT_TIMEOUT ?? '600';
+const TIMEOUT = process.env.IB_NATIVE_BOOT_TIMEOUT ?? '900';
 const DONE = 'IBN-CHECKS-DONE';
 
 type Format = keyof typeof OUT;
@@ -155,7 +155,7 @@ const CHECKS: { what: string; verify: (f: Format) => void }[] = [
       assert.is(
         keyed(f, 'module-args', 'dummy-links'),
         '2',
-        `numdummies=2 did not make two dummy links (links: ${links}; modprobe.d: ${options})`,
+        `numdummies=2 did not make two dummy links (links: ${links}; modprobe -c: ${options})`,
       );
     },
   },
