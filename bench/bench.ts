@@ -48,10 +48,20 @@ async function timedBuild(
   return { name, wall, stages: r.stages, tools, engine: Math.max(0, wall - tools) };
 }
 
-async function rawTool(name: string, argv: string[]): Promise<{ name: string; wall: number }> {
+/** One raw tool run; a failure is recorded (and reported), not fatal to the benchmark. */
+async function rawTool(
+  name: string,
+  argv: string[],
+): Promise<{ name: string; wall: number; failed?: string }> {
   const runner = processRunner({ logger: silentLogger });
   const t0 = Date.now();
-  await runner.run(argv, { context: name });
+  try {
+    await runner.run(argv, { context: name });
+  } catch (e) {
+    const failed = (e as Error).message.split('\n').slice(0, 2).join(' ');
+    process.stderr.write(`  raw ${name}: FAILED (${failed})\n`);
+    return { name, wall: (Date.now() - t0) / 1000, failed };
+  }
   const wall = (Date.now() - t0) / 1000;
   process.stderr.write(`  raw ${name}: ${wall.toFixed(1)} s\n`);
   return { name, wall };
