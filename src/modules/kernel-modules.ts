@@ -25,7 +25,9 @@ export const kernelModulesModule: ConfigModule = {
       if (args.length)
         bodies.push({
           kind: 'writeFile',
-          path: `/etc/modprobe.d/99-${mod.name}.conf`,
+          // modprobe reads its config files in name order and the last `options` line wins:
+          // "zz-" sorts after the distro's own (systemd.conf sets e.g. numdummies=0, max_bonds=0)
+          path: `/etc/modprobe.d/zz-ib-native-${mod.name}.conf`,
           mode: '0644',
           content: `${header('kernel.modules.load')}options ${mod.name} ${args.map(([k, v]) => `${k}=${v}`).join(' ')}\n`,
         });

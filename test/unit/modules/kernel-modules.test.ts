@@ -16,12 +16,12 @@ test('kernelModules: one modules-load file per module, options in modprobe.d', (
     [
       '/etc/modules-load.d/99-8021q.conf',
       '/etc/modules-load.d/99-bonding.conf',
-      '/etc/modprobe.d/99-bonding.conf',
+      '/etc/modprobe.d/zz-ib-native-bonding.conf',
     ],
   );
   assert.is(withoutHeader(written(ops, '/etc/modules-load.d/99-8021q.conf')), '8021q\n');
   assert.is(
-    withoutHeader(written(ops, '/etc/modprobe.d/99-bonding.conf')),
+    withoutHeader(written(ops, '/etc/modprobe.d/zz-ib-native-bonding.conf')),
     'options bonding mode=4 miimon=100\n',
   );
 });
