@@ -428,10 +428,14 @@ test('the ISO offline: live cmdline, empty machine-id, no qcow2-only file', asyn
   }
 });
 
-test('the ISO boots and runs the config drive checks', async () => {
-  await boot('iso', 'bios');
-});
+// Booting the worker ISO under TCG takes 4-9 minutes; CI checks its content offline (above) and
+// boots the minimal and cache-test ISOs instead. IB_NATIVE_TEST_FULL=1 boots it too.
+if (process.env.IB_NATIVE_TEST_FULL === '1') {
+  test('the ISO boots and runs the config drive checks', async () => {
+    await boot('iso', 'bios');
+  });
 
-for (const c of CHECKS) test(`iso: ${c.what}`, () => c.verify('iso'));
+  for (const c of CHECKS) test(`iso: ${c.what}`, () => c.verify('iso'));
+}
 
 test.run();
