@@ -110,36 +110,24 @@ async function main(): Promise<number> {
   const raws = [];
   const scratch = path.join(ROOT, 'raw');
   mkdirSync(scratch, { recursive: true });
+  // the raw tools with exactly the arguments the engine gives them
+  const { mksquashfsArgv } = await import('../src/stages/iso.ts');
+  const { qemuImgConvertArgv } = await import('../src/stages/qcow2.ts');
   raws.push(
-    await rawTool('mksquashfs', [
+    await rawTool(
       'mksquashfs',
-      path.join(rootfsDir, 'tree'),
-      path.join(scratch, 'fs.squashfs'),
-      '-noappend',
-      '-no-progress',
-      '-comp',
-      'lz4',
-      '-e',
-      'boot',
-    ]),
+      mksquashfsArgv(path.join(rootfsDir, 'tree'), path.join(scratch, 'fs.squashfs'), {
+        compression: 'lz4',
+        threads: os.availableParallelism(),
+        exclude: ['boot'],
+      }),
+    ),
   );
   raws.push(
-    await rawTool('qemu-img convert', [
-      'qemu-img',
-      'convert',
-      '-f',
-      'raw',
-      '-O',
-      'qcow2',
-      '-c',
-      '-o',
-      'compression_type=zstd',
-      '-m',
-      '2',
-      '-W',
-      path.join(diskDir, 'disk.raw'),
-      path.join(scratch, 'disk.qcow2'),
-    ]),
+    await rawTool(
+      'qemu-img convert',
+      qemuImgConvertArgv(path.join(diskDir, 'disk.raw'), path.join(scratch, 'disk.qcow2'), true, 'zstd'),
+    ),
   );
   const { installSet } = await import('../src/stages/rootfs.ts');
   const { planBuild } = await import('../src/build.ts');

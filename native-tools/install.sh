@@ -60,8 +60,13 @@ fi
 
 if ((npm)); then
   command -v npm >/dev/null || die "--npm: npm not found; install Node.js 20 or later first"
-  echo "$me: running npm ci in $repo"
-  (cd "$repo" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in $repo"
+  # npm records the installed tree in node_modules/.package-lock.json: skip when it matches the lockfile
+  if [[ -f "$repo/node_modules/.package-lock.json" && "$repo/node_modules/.package-lock.json" -nt "$repo/package-lock.json" ]]; then
+    echo "$me: node_modules is up to date with package-lock.json"
+  else
+    echo "$me: running npm ci in $repo"
+    (cd "$repo" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in $repo"
+  fi
 fi
 
 packages=()

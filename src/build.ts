@@ -36,7 +36,7 @@ import {
 } from './stages/rootfs.ts';
 import { type BlockDeviceKind, chooseBlockDevice, sweepStaleAttachments } from './sys/blockdev.ts';
 import { installedPackages } from './sys/dpkg.ts';
-import { asideName, discard, publish, removeTree, sha256File, sha256Text } from './sys/files.ts';
+import { asideName, discard, publish, removeTree, sha256Text } from './sys/files.ts';
 import { type MountScope, withMounts } from './sys/mounts.ts';
 import { hostToolVersions } from './toolversions.ts';
 
@@ -459,5 +459,3 @@ function uuidFor(seed: string): string {
   const h = sha256Text(seed);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
-
-export { sha256File };
