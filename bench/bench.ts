@@ -13,7 +13,7 @@
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { build } from '../src/build.ts';
+import { type Bootstrapper, build } from '../src/build.ts';
 import { silentLogger } from '../src/log.ts';
 import { processRunner } from '../src/run/runner.ts';
 import { insideNamespace, reexecInNamespace } from '../src/sys/namespace.ts';
@@ -35,11 +35,18 @@ async function timedBuild(
   cacheDir: string,
   profile: string,
   formats: ('iso' | 'qcow2')[],
+  bootstrapper: Bootstrapper = 'debootstrap',
 ): Promise<Run> {
   const runner = processRunner({ logger: silentLogger });
   const t0 = Date.now();
   const r = await build(
-    { profile, overrides: { distro: DISTRO, formats }, outputDir: path.join(ROOT, 'out', name), cacheDir },
+    {
+      profile,
+      bootstrapper,
+      overrides: { distro: DISTRO, formats },
+      outputDir: path.join(ROOT, 'out', name),
+      cacheDir,
+    },
     { runner, logger: silentLogger },
   );
   const wall = (Date.now() - t0) / 1000;
@@ -77,6 +84,7 @@ async function main(): Promise<number> {
   mkdirSync(ROOT, { recursive: true });
   const coldCache = path.join(ROOT, 'cache-cold');
   const warmCache = path.join(ROOT, 'cache-warm-packages');
+  const mmCache = path.join(ROOT, 'cache-warm-packages-mmdebstrap');
   const runs: Run[] = [];
   process.stderr.write(
     `bench: ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), ${Math.round(os.totalmem() / 2 ** 30)} GiB\n`,
@@ -86,6 +94,11 @@ async function main(): Promise<number> {
   mkdirSync(path.join(warmCache, 'packages'), { recursive: true });
   cpSync(path.join(coldCache, 'packages'), path.join(warmCache, 'packages'), { recursive: true });
   runs.push(await timedBuild('cold-warm-packages', warmCache, 'minimal', ['iso', 'qcow2']));
+  // the same package set through the other bootstrapper, same warm package cache: picks the default
+  mkdirSync(path.join(mmCache, 'packages'), { recursive: true });
+  cpSync(path.join(coldCache, 'packages'), path.join(mmCache, 'packages'), { recursive: true });
+  runs.push(await timedBuild('cold-warm-packages-mmdebstrap', mmCache, 'minimal', ['iso'], 'mmdebstrap'));
+  rmSync(mmCache, { recursive: true, force: true });
 
   const changed = path.join(ROOT, 'bench-changed.ts');
   writeFileSync(
@@ -133,23 +146,50 @@ async function main(): Promise<number> {
   const { planBuild } = await import('../src/build.ts');
   const plan = await planBuild('minimal', { distro: DISTRO });
   const pkgs = installSet(plan.rootfs);
-  // the same package set with each bootstrapper alone (warm package cache), to pick the default
-  raws.push(
-    await rawTool('debootstrap + packages', [
-      'debootstrap',
-      '--variant=minbase',
-      `--cache-dir=${path.join(warmCache, 'packages')}`,
-      `--include=${pkgs.join(',')}`,
-      'bookworm',
-      path.join(scratch, 'debootstrap'),
-      plan.distro.mirror,
-    ]),
-  );
-  const { mmdebstrapArgv } = await import('../src/stages/rootfs.ts');
+  // the bootstrappers alone: debootstrap cannot resolve the whole set in one --include (it has no
+  // real dependency solver), so its raw figure is minbase + one chroot apt-get of the same set
+  const { aptInstallArgv, mmdebstrapArgv } = await import('../src/stages/rootfs.ts');
+  const dbs = path.join(scratch, 'debootstrap');
+  const dbsMinbase = await rawTool('debootstrap minbase', [
+    'debootstrap',
+    '--variant=minbase',
+    `--cache-dir=${path.join(warmCache, 'packages')}`,
+    'bookworm',
+    dbs,
+    plan.distro.mirror,
+  ]);
+  // in a nested private mount namespace, so its proc/sys/dev/cache mounts vanish with it
+  const inChroot = [
+    'd=$1; pk=$2; shift 2',
+    'mount -t proc proc "$d/proc"',
+    'mount -t sysfs sys "$d/sys"',
+    'mount --rbind /dev "$d/dev"',
+    'mount --bind "$pk" "$d/var/cache/apt/archives"',
+    'chroot "$d" apt-get -q update',
+    'exec chroot "$d" env DEBIAN_FRONTEND=noninteractive "$@"',
+  ].join(' && ');
+  const dbsApt = await rawTool('chroot apt-get install (same set)', [
+    'unshare',
+    '--mount',
+    '--propagation',
+    'private',
+    'sh',
+    '-c',
+    inChroot,
+    'sh',
+    dbs,
+    path.join(warmCache, 'packages'),
+    ...aptInstallArgv(pkgs),
+  ]);
+  raws.push({
+    name: 'debootstrap + apt-get (same set)',
+    wall: dbsMinbase.wall + dbsApt.wall,
+    failed: dbsMinbase.failed ?? dbsApt.failed,
+  });
   const mm = mmdebstrapArgv(plan.distro, path.join(scratch, 'mmdebstrap'), path.join(warmCache, 'packages'));
   raws.push(
     await rawTool(
-      'mmdebstrap + packages',
+      'mmdebstrap (same set)',
       mm.map((a) => (a === '--include=ca-certificates,gnupg' ? `--include=${pkgs.join(',')}` : a)),
     ),
   );
@@ -168,8 +208,9 @@ async function main(): Promise<number> {
     stage(coldWarm, 'rootfs') +
     stage(coldWarm, 'configure') +
     stage(coldWarm, 'qcow2');
-  const warmIso = runs[2]!.wall;
-  const warmQcow = runs[3]!.wall;
+  const mmRun = runs.find((r) => r.name === 'cold-warm-packages-mmdebstrap')!;
+  const warmIso = runs.find((r) => r.name === 'warm-iso')!.wall;
+  const warmQcow = runs.find((r) => r.name === 'warm-qcow2')!.wall;
   const result = {
     machine: {
       cpus: os.cpus().length,
@@ -184,7 +225,8 @@ async function main(): Promise<number> {
       warmQcow2VsColdQcow2: warmQcow / coldQcow,
       engineShareOfCold: cold.engine / cold.wall,
       rootfsVsRawDebootstrap: stage(coldWarm, 'rootfs') / raws[2]!.wall,
-      mmdebstrapVsDebootstrap: raws[3]!.wall / raws[2]!.wall,
+      rootfsMmdebstrapVsDebootstrap: stage(mmRun, 'rootfs') / stage(coldWarm, 'rootfs'),
+      rawMmdebstrapVsDebootstrap: raws[3]!.wall / raws[2]!.wall,
     },
   };
   const rows = [
