@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type BuildOptions, MIN_FREE_BYTES, planBuild } from './build.ts';
+import { bundleJobs, checkBundleNames } from './bundle.ts';
 import { preflight } from './doctor.ts';
 import { UserError } from './errors.ts';
 import { silentLogger } from './log.ts';
@@ -33,8 +34,10 @@ export async function checkBuildInputs(
     checkUrlFlag('--mirror-fallback', m, ['http:', 'https:', 'file:']);
   checkUrlFlag('--proxy', first.netEnv?.http_proxy, ['http:', 'https:']);
   readConfigDrive({ userData: first.userData, metaData: first.metaData, networkData: first.networkData });
+  const names: string[] = [];
   for (const b of builds) {
     const plan = await planBuild(b.profile, b.overrides, process.cwd(), b.bootstrapper);
+    names.push(plan.profile.name);
     preflight({
       formats: plan.profile.formats,
       requireRoot: true,
@@ -50,6 +53,8 @@ export async function checkBuildInputs(
         plan.distro.keyringHint,
       );
   }
+  checkBundleNames(names);
+  bundleJobs(builds.length, 1, first.jobs);
   if (first.signKey !== undefined) await checkSigningKey(runner, first.signKey);
 }
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,6 +61,8 @@ export interface BuildOptions {
   squashfsThreads?: number;
   /** gpg key that signs each image into `<image>.asc`. */
   signKey?: string;
+  /** Bundles: how many profiles configure and pack at once (see src/bundle.ts). */
+  jobs?: number;
 }
 
 export interface BuildDeps {
@@ -185,11 +188,11 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   const blockDevice = profile.formats.includes('qcow2') ? chooseBlockDevice(opts.blockDevice) : 'loop';
 
   const cacheRoot = opts.noCache
-    ? path.join(opts.cacheDir, 'work', `nocache-${process.pid}-${Date.now()}`)
+    ? path.join(opts.cacheDir, 'work', `nocache-${uniqueSuffix()}`)
     : opts.cacheDir;
   const cache = new Cache(cacheRoot, runner, logger);
   await sweepStaleAttachments(runner, path.join(opts.cacheDir, 'attachments'), logger);
-  const work = path.join(opts.cacheDir, 'work', `build-${process.pid}-${Date.now()}`);
+  const work = path.join(opts.cacheDir, 'work', `build-${uniqueSuffix()}`);
   mkdirSync(work, { recursive: true });
   const asides: string[] = [];
   const outputs: BuildResult['outputs'] = [];
@@ -453,6 +456,11 @@ async function download(
 export function sourceDateEpoch(): number | undefined {
   const v = process.env.SOURCE_DATE_EPOCH;
   return v && /^\d+$/.test(v) ? Number(v) : undefined;
+}
+
+/** pid, time and a random part: builds of one bundle run in the same process, maybe the same ms. */
+function uniqueSuffix(): string {
+  return `${process.pid}-${Date.now()}-${randomBytes(3).toString('hex')}`;
 }
 
 function uuidFor(seed: string): string {

@@ -2,8 +2,9 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { type BuildOptions, build } from './build.ts';
+import type { BuildOptions } from './build.ts';
 import { checkBuildInputs } from './build-inputs.ts';
+import { buildBundle } from './bundle.ts';
 import { DEFAULT_CACHE_DIR } from './cache/store.ts';
 import { bootCommand, cacheCommand, doctorCommand, planCommand } from './commands.ts';
 import { CommandError, exitCodeFor, hintOf, InterruptedError, UserError } from './errors.ts';
@@ -87,6 +88,7 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
     networkData: argv.networkData as string | undefined,
     netEnv: env,
     signKey: argv.signKey as string | undefined,
+    jobs: argv.jobs as number | undefined,
   });
   // bad input fails here, before a log file, a cache entry or an output folder is written
   await checkBuildInputs(profiles.map(optionsFor));
@@ -101,16 +103,20 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
   };
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
   try {
-    for (const profile of profiles) {
-      const r = await build(optionsFor(profile), { runner, logger, interrupted: () => interrupted });
-      for (const o of r.outputs) process.stdout.write(`${o.path}\n`);
-      process.stdout.write(`${r.manifest}\n`);
-      logger.info(
-        `done: ${Object.entries(r.stages)
-          .map(([k, v]) => `${k} ${v.toFixed(1)}s`)
-          .join(', ')}`,
-      );
-    }
+    await buildBundle(profiles.map(optionsFor), {
+      runner,
+      logger,
+      interrupted: () => interrupted,
+      onResult: (r) => {
+        for (const o of r.outputs) process.stdout.write(`${o.path}\n`);
+        process.stdout.write(`${r.manifest}\n`);
+        logger.info(
+          `${r.profile.name} done: ${Object.entries(r.stages)
+            .map(([k, v]) => `${k} ${v.toFixed(1)}s`)
+            .join(', ')}`,
+        );
+      },
+    });
     return 0;
   } catch (e) {
     if (interrupted) {
@@ -186,6 +192,11 @@ export async function main(args: string[]): Promise<number> {
           .option('sign-key', {
             type: 'string',
             describe: 'gpg key that signs each image into <image>.asc (GNUPGHOME is honoured)',
+          })
+          .option('jobs', {
+            alias: 'j',
+            type: 'number',
+            describe: 'bundles: how many profiles configure and pack at once (default: 2, or cores/2)',
           })
           .option('no-cache', { type: 'boolean', describe: 'build from nothing, touching no cache' })
           .option('refresh', {
