@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type BuildOptions, MIN_FREE_BYTES, planBuild } from './build.ts';
 import { preflight } from './doctor.ts';
-import { UserError } from './errors.ts';
+import { HostNotReadyError, UserError } from './errors.ts';
 import { silentLogger } from './log.ts';
 import { processRunner, type Runner } from './run/runner.ts';
 import { checkSigningKey } from './sign.ts';
@@ -45,7 +45,7 @@ export async function checkBuildInputs(
     const cached = existsSync(path.join(b.cacheDir, 'rootfs', plan.rootfsKey, 'entry.json'));
     const bootstraps = b.noCache || b.refresh || !cached;
     if (bootstraps && !existsSync(plan.distro.keyring))
-      throw new UserError(
+      throw new HostNotReadyError(
         `the ${plan.distro.name} archive keyring is missing: ${plan.distro.keyring} (needed to bootstrap profile ${plan.profile.name})`,
         plan.distro.keyringHint,
       );

@@ -9,7 +9,7 @@ import {
   type Stage,
   stagesFor,
 } from '../native-tools/tools.ts';
-import { UserError } from './errors.ts';
+import { HostNotReadyError } from './errors.ts';
 import type { Format } from './profile/schema.ts';
 
 /**
@@ -182,7 +182,7 @@ export interface PreflightOptions extends CheckHostOptions {
 }
 
 /**
- * Checks the host before any work starts; throws one UserError listing every problem (each missing
+ * Checks the host before any work starts; throws one HostNotReadyError listing every problem (each missing
  * required tool, root, space) with the one apt-get command that fixes the tools. Returns the report
  * so the caller can warn about what is merely slow (no KVM) or optional.
  */
@@ -206,7 +206,7 @@ export function preflight(opts: PreflightOptions = {}, probe: HostProbe = realPr
   if (problems.length) {
     const head =
       problems.length === 1 ? 'the host is not ready' : `the host is not ready (${problems.length} problems)`;
-    throw new UserError(`${head}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, hints.join('; '));
+    throw new HostNotReadyError(`${head}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, hints.join('; '));
   }
   return report;
 }
