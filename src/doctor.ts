@@ -10,7 +10,11 @@ import {
   stagesFor,
 } from '../native-tools/tools.ts';
 import { HostNotReadyError } from './errors.ts';
+import { REPO_ROOT } from './profile/load.ts';
 import type { Format } from './profile/schema.ts';
+
+/** The installer shipped with ib-native, wherever it is installed. */
+const INSTALL_SH = join(REPO_ROOT, 'native-tools', 'install.sh');
 
 /**
  * Host checks: which tools are present, whether we are root, KVM, nbd, free space. Deciding is pure
@@ -170,7 +174,7 @@ export function formatDoctorReport(report: DoctorReport): string {
   if (fixRequired) out.push(`To install every missing required tool: ${fixRequired}`);
   if (fixAll && fixAll !== fixRequired) out.push(`To install everything missing: ${fixAll}`);
   if (!fixAll) out.push('Every tool is present.');
-  else out.push('Or run native-tools/install.sh as root (add --with-tests for the test suite).');
+  else out.push(`Or run ${INSTALL_SH} as root (add --with-tests for the test suite).`);
   return `${out.join('\n')}\n`;
 }
 
