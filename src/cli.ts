@@ -4,8 +4,8 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { type BuildOptions, build } from './build.ts';
 import { checkBuildInputs } from './build-inputs.ts';
-import { profileCompletions } from './cli/completion.ts';
 import { DEFAULT_CACHE_DIR } from './cache/store.ts';
+import { profileCompletions } from './cli/completion.ts';
 import { bootCommand, cacheCommand, doctorCommand, planCommand } from './commands.ts';
 import {
   CommandError,
