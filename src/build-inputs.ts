@@ -3,7 +3,7 @@ import path from 'node:path';
 import { type BuildOptions, MIN_FREE_BYTES, planBuild } from './build.ts';
 import { bundleJobs, checkBundleNames } from './bundle.ts';
 import { preflight } from './doctor.ts';
-import { UserError } from './errors.ts';
+import { HostNotReadyError, UserError } from './errors.ts';
 import { silentLogger } from './log.ts';
 import { processRunner, type Runner } from './run/runner.ts';
 import { checkSigningKey } from './sign.ts';
@@ -48,7 +48,7 @@ export async function checkBuildInputs(
     const cached = existsSync(path.join(b.cacheDir, 'rootfs', plan.rootfsKey, 'entry.json'));
     const bootstraps = b.noCache || b.refresh || !cached;
     if (bootstraps && !existsSync(plan.distro.keyring))
-      throw new UserError(
+      throw new HostNotReadyError(
         `the ${plan.distro.name} archive keyring is missing: ${plan.distro.keyring} (needed to bootstrap profile ${plan.profile.name})`,
         plan.distro.keyringHint,
       );

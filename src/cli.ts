@@ -6,8 +6,17 @@ import type { BuildOptions } from './build.ts';
 import { checkBuildInputs } from './build-inputs.ts';
 import { buildBundle } from './bundle.ts';
 import { DEFAULT_CACHE_DIR } from './cache/store.ts';
+import { profileCompletions } from './cli/completion.ts';
 import { bootCommand, cacheCommand, doctorCommand, planCommand } from './commands.ts';
-import { CommandError, exitCodeFor, hintOf, InterruptedError, UserError } from './errors.ts';
+import {
+  CommandError,
+  EXIT,
+  exitCodeFor,
+  exitCodesHelp,
+  hintOf,
+  InterruptedError,
+  UserError,
+} from './errors.ts';
 import { consoleLogger, type Logger } from './log.ts';
 import { DISTROS, type DistroName, FORMATS, type Format } from './profile/schema.ts';
 import { netEnv, proxySecrets } from './proxy.ts';
@@ -123,7 +132,7 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
       process.stderr.write(
         `interrupted by ${interrupted}; mounts, devices and partial files were cleaned up\n`,
       );
-      return 130;
+      return EXIT.interrupted;
     }
     const code = report(e, logger);
     process.stderr.write(`full log: ${logFile}\n`);
@@ -132,6 +141,11 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
 }
 
 export async function main(args: string[]): Promise<number> {
+  const profileWords = profileCompletions(args);
+  if (profileWords) {
+    for (const w of profileWords) process.stdout.write(`${w}\n`);
+    return EXIT.ok;
+  }
   let code = 0;
   const cli = yargs(args)
     .scriptName('ib-native')
@@ -212,7 +226,11 @@ export async function main(args: string[]): Promise<number> {
           .option('no-proxy', {
             type: 'string',
             describe: 'hosts that bypass the proxy (default: $no_proxy)',
-          }),
+          })
+          .example('sudo $0 build -p minimal --distro debian-bookworm', 'ISO and QCOW2 into ./out')
+          .example('sudo $0 build -p ./site.yaml --format qcow2 -o /srv/images', 'a profile file of your own')
+          .example('sudo $0 build -p worker -p control-plane', 'two profiles in one run')
+          .example('sudo $0 build -p ephemeral --user-data ./user_data', "fill the ISO's config drive"),
       async (a) => {
         code = await runBuild(a as Record<string, unknown>);
       },
@@ -225,7 +243,9 @@ export async function main(args: string[]): Promise<number> {
           .option('profile', { alias: 'p', type: 'string', demandOption: true })
           .option('distro', { type: 'string', choices: DISTROS as unknown as string[] })
           .option('format', { type: 'string' })
-          .option('json', { type: 'boolean' }),
+          .option('json', { type: 'boolean' })
+          .example('$0 plan -p minimal --distro debian-bookworm', 'what a build would do, as text')
+          .example('$0 plan -p ./site.yaml --json', 'the resolved profile and operations as JSON'),
       async (a) => {
         code = await planCommand({
           profile: a.profile,
@@ -253,7 +273,12 @@ export async function main(args: string[]): Promise<number> {
             describe: 'also wait for these strings on the console',
           })
           .option('console-log', { type: 'string', describe: 'write the whole console to this file' })
-          .option('memory', { type: 'number', default: 2048, describe: 'MiB' }),
+          .option('memory', { type: 'number', default: 2048, describe: 'MiB' })
+          .example('sudo $0 boot out/minimal.qcow2 --firmware uefi', 'boot the disk with OVMF until login:')
+          .example(
+            'sudo $0 boot out/minimal.iso --expect "Cloud-init" --console-log console.txt',
+            'also wait for a text; keep the whole console',
+          ),
       async (a) => {
         code = await bootCommand({
           image: a.image!,
@@ -267,9 +292,18 @@ export async function main(args: string[]): Promise<number> {
         });
       },
     )
-    .command('doctor', 'check the host tools a build needs', {}, async () => {
-      code = await doctorCommand();
-    })
+    .command(
+      'doctor',
+      'check the host tools a build needs',
+      (y) =>
+        y.example(
+          '$0 doctor',
+          `what is missing, and the apt-get line that installs it (exit ${EXIT.hostNotReady})`,
+        ),
+      async () => {
+        code = await doctorCommand();
+      },
+    )
     .command(
       'cache <action>',
       'list or prune the stage cache',
@@ -277,7 +311,9 @@ export async function main(args: string[]): Promise<number> {
         y
           .positional('action', { choices: ['list', 'prune'] as const, demandOption: true })
           .option('older-than', { type: 'number', describe: 'prune: entries older than this many days' })
-          .option('all', { type: 'boolean', describe: 'prune: everything, package cache included' }),
+          .option('all', { type: 'boolean', describe: 'prune: everything, package cache included' })
+          .example('$0 cache list', 'entries with key, size, age and the profiles that used them')
+          .example('sudo $0 cache prune --older-than 14', 'remove entries older than two weeks'),
       async (a) => {
         code = await cacheCommand({
           action: a.action as 'list' | 'prune',
@@ -294,12 +330,30 @@ export async function main(args: string[]): Promise<number> {
         y
           .positional('dir', { type: 'string', demandOption: true, describe: 'the manifests folder' })
           .option('out', { type: 'string', default: './airship-profiles', describe: 'where the profiles go' })
-          .option('base', { type: 'string', default: 'base', describe: 'profile airship-base extends' }),
+          .option('base', { type: 'string', default: 'base', describe: 'profile airship-base extends' })
+          .example(
+            '$0 import-airship ../image-builder/manifests --base worker',
+            'write ./airship-profiles/*.yaml, then check one with plan',
+          ),
       async (a) => {
         const { importAirshipCommand } = await import('./import/command.ts');
         code = await importAirshipCommand({ dir: a.dir!, out: a.out, base: a.base });
       },
     )
+    .command(
+      'completion',
+      'print a bash or zsh completion script (for the shell in $SHELL)',
+      (y) =>
+        y
+          .example('$0 completion >> ~/.bashrc', 'bash: complete commands, options and profile names')
+          .example('SHELL=zsh $0 completion >> ~/.zshrc', 'zsh'),
+      () => {
+        cli.showCompletionScript();
+      },
+    )
+    .example('sudo $0 build -p minimal --distro debian-bookworm', 'build the smallest image')
+    .example('$0 <command> --help', "a command's options and examples")
+    .epilogue(exitCodesHelp())
     .demandCommand(1, 'say what to do: build, boot, plan, doctor or cache')
     .fail((msg, err) => {
       throw err ?? new UserError(msg, 'see `ib-native --help`');

@@ -3,6 +3,7 @@ import { bootImage } from './boot/index.ts';
 import { planBuild } from './build.ts';
 import { Cache } from './cache/store.ts';
 import { checkHost, formatBytes, formatDoctorReport } from './doctor.ts';
+import { EXIT } from './errors.ts';
 import { consoleLogger, silentLogger } from './log.ts';
 import { describeOp } from './ops/apply.ts';
 import type { DistroName, Format } from './profile/schema.ts';
@@ -80,7 +81,7 @@ export async function planCommand(o: {
 export async function doctorCommand(): Promise<number> {
   const report = checkHost({ boot: true, dir: '/var/cache' });
   process.stdout.write(formatDoctorReport(report));
-  return report.missingRequired.length ? 1 : 0;
+  return report.missingRequired.length ? EXIT.hostNotReady : EXIT.ok;
 }
 
 export async function bootCommand(o: {

@@ -9,8 +9,12 @@ import {
   type Stage,
   stagesFor,
 } from '../native-tools/tools.ts';
-import { UserError } from './errors.ts';
+import { HostNotReadyError } from './errors.ts';
+import { REPO_ROOT } from './profile/load.ts';
 import type { Format } from './profile/schema.ts';
+
+/** The installer shipped with ib-native, wherever it is installed. */
+const INSTALL_SH = join(REPO_ROOT, 'native-tools', 'install.sh');
 
 /**
  * Host checks: which tools are present, whether we are root, KVM, nbd, free space. Deciding is pure
@@ -170,7 +174,7 @@ export function formatDoctorReport(report: DoctorReport): string {
   if (fixRequired) out.push(`To install every missing required tool: ${fixRequired}`);
   if (fixAll && fixAll !== fixRequired) out.push(`To install everything missing: ${fixAll}`);
   if (!fixAll) out.push('Every tool is present.');
-  else out.push('Or run native-tools/install.sh as root (add --with-tests for the test suite).');
+  else out.push(`Or run ${INSTALL_SH} as root (add --with-tests for the test suite).`);
   return `${out.join('\n')}\n`;
 }
 
@@ -182,7 +186,7 @@ export interface PreflightOptions extends CheckHostOptions {
 }
 
 /**
- * Checks the host before any work starts; throws one UserError listing every problem (each missing
+ * Checks the host before any work starts; throws one HostNotReadyError listing every problem (each missing
  * required tool, root, space) with the one apt-get command that fixes the tools. Returns the report
  * so the caller can warn about what is merely slow (no KVM) or optional.
  */
@@ -206,7 +210,7 @@ export function preflight(opts: PreflightOptions = {}, probe: HostProbe = realPr
   if (problems.length) {
     const head =
       problems.length === 1 ? 'the host is not ready' : `the host is not ready (${problems.length} problems)`;
-    throw new UserError(`${head}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, hints.join('; '));
+    throw new HostNotReadyError(`${head}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, hints.join('; '));
   }
   return report;
 }

@@ -2,7 +2,7 @@
  * Typed errors. Library code throws these; only the CLI prints them and picks the exit code.
  */
 
-/** Something the user can fix: bad input, missing tool, wrong host state. Exit code 2. */
+/** Something the user can fix: bad input, wrong usage. Exit code 2 (a host not ready: 5). */
 export class UserError extends Error {
   override name = 'UserError';
   constructor(
@@ -28,6 +28,14 @@ export class ValidationError extends UserError {
       'fix the fields listed above; `ib-native plan --profile <p>` re-checks without root',
     );
   }
+}
+
+/**
+ * The host lacks something the command needs: a tool, a kernel module, a keyring, disk space.
+ * `ib-native doctor` lists it all. Exit code 5.
+ */
+export class HostNotReadyError extends UserError {
+  override name = 'HostNotReadyError';
 }
 
 /** An external command failed. Exit code 3. */
@@ -66,10 +74,54 @@ export function hintOf(err: unknown): string | undefined {
   return typeof h === 'string' ? h : undefined;
 }
 
+/** Every exit code of ib-native: `ib-native --help` and README "Exit codes" show this table. */
+export const EXIT = {
+  ok: 0,
+  notStarted: 1,
+  badInput: 2,
+  commandFailed: 3,
+  bootFailed: 4,
+  hostNotReady: 5,
+  internal: 70,
+  interrupted: 130,
+} as const;
+
+export const EXIT_CODES: readonly { code: number; meaning: string }[] = [
+  { code: EXIT.ok, meaning: 'success' },
+  {
+    code: EXIT.notStarted,
+    meaning: 'ib-native could not start (Node.js older than 20, a dependency missing)',
+  },
+  {
+    code: EXIT.badInput,
+    meaning: 'bad input: a flag, file or profile is wrong, or the command needs root; nothing was changed',
+  },
+  {
+    code: EXIT.commandFailed,
+    meaning: 'an external tool failed; its command line and last output lines are printed',
+  },
+  { code: EXIT.bootFailed, meaning: 'boot: the image did not reach login: in time, or QEMU failed' },
+  {
+    code: EXIT.hostNotReady,
+    meaning: 'the host is not ready: a tool, kernel module, keyring or disk space is missing (see doctor)',
+  },
+  { code: EXIT.internal, meaning: 'internal error: a bug in ib-native, please report it' },
+  {
+    code: EXIT.interrupted,
+    meaning: 'interrupted (SIGINT, SIGTERM, SIGHUP); mounts, devices and partial files were cleaned up',
+  },
+];
+
+/** The exit code table as `--help` shows it. */
+export function exitCodesHelp(): string {
+  return `Exit codes:\n${EXIT_CODES.map((e) => `  ${String(e.code).padEnd(4)} ${e.meaning}`).join('\n')}`;
+}
+
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof InterruptedError) return 130;
-  if (err instanceof Error && /^Boot(Timeout|Failed)Error$/.test(err.name)) return 4;
-  if (err instanceof UserError) return 2;
-  if (err instanceof CommandError) return 3;
-  return 70;
+  if (err instanceof InterruptedError) return EXIT.interrupted;
+  if (err instanceof Error && /^Boot(Timeout|Failed)Error$/.test(err.name)) return EXIT.bootFailed;
+  if (err instanceof HostNotReadyError) return EXIT.hostNotReady;
+  if (err instanceof UserError) return EXIT.badInput;
+  if (err instanceof CommandError) return EXIT.commandFailed;
+  return EXIT.internal;
 }

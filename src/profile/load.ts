@@ -123,8 +123,17 @@ function rebasePaths(p: Profile, dir: string): Profile {
   };
 }
 
+/** A profile file may name its JSON Schema for editors (`"$schema": ...`); the build ignores it. */
+export const SCHEMA_KEY = '$schema';
+
+function withoutSchemaKey(raw: unknown): unknown {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw) || !(SCHEMA_KEY in raw)) return raw;
+  const { [SCHEMA_KEY]: _ignored, ...rest } = raw as Record<string, unknown>;
+  return rest;
+}
+
 export async function loadProfileFile(file: string): Promise<LoadedProfile> {
-  const raw = await readProfileFile(file);
+  const raw = withoutSchemaKey(await readProfileFile(file));
   const parsed = profileSchema.safeParse(raw);
   if (!parsed.success) throw new ValidationError(file, issuesFromZod(parsed.error.issues));
   return { file, profile: rebasePaths(parsed.data, path.dirname(file)) };

@@ -196,23 +196,55 @@ export const diskSchema = z
 
 export const profileSchema = z
   .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'must be lowercase letters, digits, _ . -'),
-    description: z.string().optional(),
-    extends: z.string().optional(),
-    distro: z.enum(DISTROS).optional(),
-    formats: z.array(z.enum(FORMATS)).min(1).optional(),
-    mirror: z.string().url().optional(),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_.-]*$/, 'must be lowercase letters, digits, _ . -')
+      .describe('Names the outputs (<name>.iso, <name>.qcow2, <name>.manifest.json). Never inherited.'),
+    description: z.string().optional().describe('Free text, kept in the manifest.'),
+    extends: z
+      .string()
+      .optional()
+      .describe('The parent profile: a name from profiles/ or a path relative to this file.'),
+    distro: z
+      .enum(DISTROS)
+      .optional()
+      .describe('The archive that is bootstrapped, its kernel and apt sources (--distro overrides it).'),
+    formats: z
+      .array(z.enum(FORMATS))
+      .min(1)
+      .optional()
+      .describe('The images to build (replaced, not appended, when inherited; --format overrides it).'),
+    mirror: z
+      .string()
+      .url()
+      .optional()
+      .describe('Replaces the archive URL of the distro (--mirror overrides it).'),
     /** Remove inherited entries: field name -> keys (package names, sysctl keys, entry names or paths). */
-    remove: z.record(z.string(), z.array(z.string())).optional(),
-    packages: z.array(pkgName).optional(),
-    blockedPackages: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/, 'must be a package name')).optional(),
-    repos: z.array(repoSchema).optional(),
+    remove: z
+      .record(z.string(), z.array(z.string()))
+      .optional()
+      .describe('Drops inherited entries: dotted field -> keys (package names, map keys, entry keys).'),
+    packages: z.array(pkgName).optional().describe('Installed in one apt transaction; name=version pins.'),
+    blockedPackages: z
+      .array(z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/, 'must be a package name'))
+      .optional()
+      .describe('Never installed, and pinned away in the apt preferences of the image.'),
+    repos: z
+      .array(repoSchema)
+      .optional()
+      .describe(
+        'Extra apt repositories, each signed by a local key file, and the packages to install from them.',
+      ),
     hostname: z
       .string()
       .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/i, 'must be a host name')
-      .optional(),
-    locale: z.string().optional(),
-    sysctl: z.record(sysctlKey, z.union([z.string(), z.number()])).optional(),
+      .optional()
+      .describe('/etc/hostname and the 127.0.1.1 line of /etc/hosts.'),
+    locale: z.string().optional().describe('The default locale (LANG), generated in the image.'),
+    sysctl: z
+      .record(sysctlKey, z.union([z.string(), z.number()]))
+      .optional()
+      .describe('Kernel parameters, name -> value, written to /etc/sysctl.d.'),
     kernel: z
       .object({
         /** Extra kernel command line, name -> value (true for a bare flag). */
@@ -229,8 +261,11 @@ export const profileSchema = z
         packages: z.array(pkgName).optional(),
       })
       .strict()
-      .optional(),
-    limits: z.array(limitSchema).optional(),
+      .optional()
+      .describe(
+        'Extra kernel command line (name -> value), modules to load or blacklist, extra kernel packages.',
+      ),
+    limits: z.array(limitSchema).optional().describe('One /etc/security/limits.d file per entry.'),
     grub: z
       .object({
         timeout: z.number().int().min(0).optional(),
@@ -240,11 +275,15 @@ export const profileSchema = z
         serialCommand: z.string().optional(),
       })
       .strict()
-      .optional(),
+      .optional()
+      .describe(
+        'GRUB settings of the QCOW2 image (timeout, kernel command line tokens, terminal, serial command).',
+      ),
     kdump: z
       .object({ enabled: z.boolean().optional(), crashkernel: z.string().optional() })
       .strict()
-      .optional(),
+      .optional()
+      .describe('kdump-tools and the crashkernel reservation.'),
     kubelet: z
       .object({
         enabled: z.boolean().optional(),
@@ -254,7 +293,8 @@ export const profileSchema = z
         version: z.string().optional(),
       })
       .strict()
-      .optional(),
+      .optional()
+      .describe('kubelet, kubeadm and kubectl: version pin, extra arguments, CPU affinity.'),
     containerd: z
       .object({
         enabled: z.boolean().optional(),
@@ -264,7 +304,8 @@ export const profileSchema = z
         package: z.string().optional(),
       })
       .strict()
-      .optional(),
+      .optional()
+      .describe('containerd: sandbox image, systemd cgroups, registry mirrors.'),
     cloudInit: z
       .object({
         renderers: z.array(z.enum(['netplan', 'eni', 'sysconfig', 'networkd'])).optional(),
@@ -273,17 +314,28 @@ export const profileSchema = z
         datasources: z.array(z.string()).optional(),
       })
       .strict()
-      .optional(),
-    banners: z.object({ issue: z.string().optional(), motd: z.string().optional() }).strict().optional(),
-    unattendedUpgrades: z.object({ disabled: z.boolean() }).strict().optional(),
+      .optional()
+      .describe('cloud-init: network renderers, datasources, ssh socket, machine-id setup.'),
+    banners: z
+      .object({ issue: z.string().optional(), motd: z.string().optional() })
+      .strict()
+      .optional()
+      .describe('/etc/issue (login banner) and /etc/motd.'),
+    unattendedUpgrades: z
+      .object({ disabled: z.boolean() })
+      .strict()
+      .optional()
+      .describe('Disable unattended upgrades in the image.'),
     resolved: z
       .object({ startLimitBurst: z.number().int().min(0).optional() })
       .strict()
-      .optional(),
+      .optional()
+      .describe('systemd-resolved restart limits.'),
     systemdBase: z
       .object({ networkd: z.boolean().optional(), networkdDispatcher: z.boolean().optional() })
       .strict()
-      .optional(),
+      .optional()
+      .describe('Enable systemd-networkd and networkd-dispatcher.'),
     nicNaming: z
       .object({
         namePolicy: z.string().optional(),
@@ -291,21 +343,40 @@ export const profileSchema = z
         macAddressPolicy: z.string().optional(),
       })
       .strict()
-      .optional(),
-    fetch: z.array(fetchSchema).optional(),
-    directories: z.array(directorySchema).optional(),
-    files: z.array(fileSchema).optional(),
-    systemd: z.array(unitSchema).optional(),
-    userScripts: z.array(scriptSchema).optional(),
-    filePermissions: z.array(filePermissionSchema).optional(),
-    users: z.array(userSchema).optional(),
+      .optional()
+      .describe('Network interface naming policies (systemd .link).'),
+    fetch: z
+      .array(fetchSchema)
+      .optional()
+      .describe('Files downloaded at build time into the image, each checked against its sha256.'),
+    directories: z.array(directorySchema).optional().describe('Directories created with mode and ownership.'),
+    files: z.array(fileSchema).optional().describe('Files written exactly as given.'),
+    systemd: z
+      .array(unitSchema)
+      .optional()
+      .describe('Unit files written, then enabled, disabled, masked or unmasked.'),
+    userScripts: z
+      .array(scriptSchema)
+      .optional()
+      .describe(
+        'Scripts run inside the image during the build (content, or a file relative to the profile).',
+      ),
+    filePermissions: z
+      .array(filePermissionSchema)
+      .optional()
+      .describe('Mode and ownership of paths that already exist in the image.'),
+    users: z
+      .array(userSchema)
+      .optional()
+      .describe('Users created or changed (shell, groups, a crypt(3) password hash, lock).'),
     apparmor: z
       .object({
         enabled: z.boolean().optional(),
         profiles: z.array(z.object({ name, content: z.string(), contexts }).strict()).optional(),
       })
       .strict()
-      .optional(),
+      .optional()
+      .describe('AppArmor on or off, and profiles checked with apparmor_parser at build time.'),
     dkms: z
       .array(
         z
@@ -317,7 +388,8 @@ export const profileSchema = z
           })
           .strict(),
       )
-      .optional(),
+      .optional()
+      .describe('Kernel modules built with DKMS from a source folder relative to the profile.'),
     cpu: z
       .object({
         hugepages: z
@@ -347,8 +419,9 @@ export const profileSchema = z
           .optional(),
       })
       .strict()
-      .optional(),
-    disk: diskSchema.optional(),
+      .optional()
+      .describe('Huge pages and CPU isolation (kernel command line and kubelet reserved CPUs).'),
+    disk: diskSchema.optional().describe('QCOW2 only: the virtual disk size and the GPT partition layout.'),
     iso: z
       .object({
         compression: z.enum(['gzip', 'lz4', 'lzo', 'xz', 'zstd']).optional(),
@@ -357,11 +430,13 @@ export const profileSchema = z
         cmdline: z.array(z.string().regex(/^\S+$/)).optional(),
       })
       .strict()
-      .optional(),
+      .optional()
+      .describe('The live ISO: squashfs compression and threads, live kernel command line.'),
     qcow2: z
       .object({ compress: z.boolean().optional(), compressionType: z.enum(['zlib', 'zstd']).optional() })
       .strict()
-      .optional(),
+      .optional()
+      .describe('The QCOW2 file: compression and its type.'),
   })
   .strict();
 

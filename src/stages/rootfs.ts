@@ -9,7 +9,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { type AptSource, type Distro, distroSources, renderDeb822 } from '../distro/index.ts';
-import { CommandError, InterruptedError, UserError } from '../errors.ts';
+import { CommandError, HostNotReadyError, InterruptedError, UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { BLOCKED_PREFERENCES, renderBlockedPreferences } from '../modules/blocked-packages.ts';
 import type { Repo } from '../profile/schema.ts';
@@ -213,7 +213,7 @@ function retryPauseMs(): number {
 export async function buildRootfs(ctx: RootfsContext, given: RootfsInputs, target: string): Promise<void> {
   const { runner, logger, distro } = { ...ctx, distro: given.distro };
   if (!existsSync(distro.keyring))
-    throw new UserError(
+    throw new HostNotReadyError(
       `the ${distro.name} archive keyring is missing: ${distro.keyring}`,
       distro.keyringHint,
     );

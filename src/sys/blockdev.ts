@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../errors.ts';
+import { HostNotReadyError, UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Runner } from '../run/runner.ts';
 
@@ -33,7 +33,7 @@ export function chooseBlockDevice(
   haveNbd = nbdAvailable(),
 ): BlockDeviceKind {
   if (forced === 'nbd' && !haveNbd)
-    throw new UserError(
+    throw new HostNotReadyError(
       '--block-device nbd asked for, but the nbd kernel module is not available',
       'run `modprobe nbd max_part=16` or use --block-device loop',
     );

@@ -1,8 +1,9 @@
 /**
  * Bad input that needs root: `build` with bad flags, files, profiles and host state. Each must exit
- * 2 before any work, name its cause, print a `hint:` line, and change nothing: the output folder
- * and the cache folder are listed (recursively) before and after, no mount or loop device is
- * left under them, and no log file is written. Uses its own cache folder (other integration runs
+ * 2 (5 when the host is not ready: a tool, module or keyring missing) before any work, name its
+ * cause, print a `hint:` line, and change nothing: the output folder and the cache folder are
+ * listed (recursively) before and after, no mount or loop device is left under them, and no log
+ * file is written. Uses its own cache folder (other integration runs
  * may share the default one) holding no rootfs, so a build that got past its checks would start
  * debootstrap and show up as a changed cache. The cases that need no root are in
  * test/unit/bad-inputs.test.ts.
@@ -104,6 +105,7 @@ const CASES: BuildCase[] = [
     name: '--block-device nbd without the nbd module',
     args: () => build('--block-device', 'nbd', '--format', 'qcow2'),
     names: /--block-device nbd asked for, but the nbd kernel module is not available/,
+    code: 5,
     skip: () => (nbdAvailable() ? 'the nbd module is loaded here' : undefined),
   },
   {
@@ -157,6 +159,7 @@ const CASES: BuildCase[] = [
     name: 'the distro keyring missing on the host (ubuntu-focal on Debian)',
     args: () => ['build', '--profile', 'minimal', '--distro', 'ubuntu-focal', '--output', OUT],
     names: /the ubuntu-focal archive keyring is missing: \/usr\/share\/keyrings\/ubuntu-archive-keyring\.gpg/,
+    code: 5,
     skip: () => (existsSync(UBUNTU_KEYRING) ? 'the ubuntu keyring is installed here' : undefined),
   },
   {
@@ -171,6 +174,7 @@ const CASES: BuildCase[] = [
     env: () => ({ PATH: pathWithout('mksquashfs') }),
     names:
       /the host is not ready:\n\s+- Could not find mksquashfs, which is required to .*apt-get install squashfs-tools/,
+    code: 5,
   },
 ];
 

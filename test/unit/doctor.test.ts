@@ -12,7 +12,7 @@ import {
   preflight,
   realProbe,
 } from '../../src/doctor.ts';
-import { UserError } from '../../src/errors.ts';
+import { exitCodeFor, HostNotReadyError, type UserError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
 import { processRunner } from '../../src/run/runner.ts';
 
@@ -245,7 +245,8 @@ function preflightError(...args: Parameters<typeof preflight>): UserError {
   try {
     preflight(...args);
   } catch (e) {
-    assert.instance(e, UserError);
+    assert.instance(e, HostNotReadyError);
+    assert.is(exitCodeFor(e), 5);
     return e as UserError;
   }
   assert.unreachable('preflight should have thrown');

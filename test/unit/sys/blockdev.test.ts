@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { UserError } from '../../../src/errors.ts';
+import { HostNotReadyError } from '../../../src/errors.ts';
 import { chooseBlockDevice, freeNbdDevice, partitionPath } from '../../../src/sys/blockdev.ts';
 
 test('partitionPath: a p before the number when the device name ends in a digit', () => {
@@ -14,7 +14,7 @@ test('partitionPath: a p before the number when the device name ends in a digit'
   assert.is(partitionPath('/dev/vdb', 10), '/dev/vdb10');
 });
 
-test('chooseBlockDevice: nbd when available, else loop; forcing nbd without the module is a UserError', () => {
+test('chooseBlockDevice: nbd when available, else loop; forcing nbd without the module: the host is not ready', () => {
   assert.is(chooseBlockDevice(undefined, true), 'nbd');
   assert.is(chooseBlockDevice(undefined, false), 'loop');
   assert.is(chooseBlockDevice('loop', true), 'loop');
@@ -22,7 +22,7 @@ test('chooseBlockDevice: nbd when available, else loop; forcing nbd without the 
   assert.throws(
     () => chooseBlockDevice('nbd', false),
     (e: Error) =>
-      e instanceof UserError &&
+      e instanceof HostNotReadyError &&
       /nbd kernel module is not available/.test(e.message) &&
       /modprobe nbd/.test(e.hint ?? ''),
   );
