@@ -125,7 +125,8 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
     for (const [i, profile] of profiles.entries()) {
       reporter = reporterFor(names[i] ?? profile, logFile(names[i] ?? 'build'));
       const r = await build(optionsFor(profile), { runner, reporter, interrupted: () => interrupted });
-      if (display.mode !== 'json')
+      // for scripts: the paths on stdout (a terminal has them in the summary already)
+      if (display.mode !== 'json' && !process.stdout.isTTY)
         process.stdout.write(`${[...r.outputs.map((o) => o.path), r.manifest].join('\n')}\n`);
     }
     display.close();

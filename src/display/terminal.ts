@@ -20,6 +20,8 @@ interface StepView {
   total?: number;
   unit?: 's';
   first?: { at: number; fraction: number };
+  /** When it was last reported (a finished step is shown a moment, then the stage's activity). */
+  at: number;
 }
 
 interface StageView {
@@ -91,8 +93,12 @@ export class TerminalState {
         const step: StepView =
           s.step?.step === e.step
             ? s.step
-            : { step: e.step, ...(e.fraction !== undefined ? { first: { at, fraction: e.fraction } } : {}) };
-        Object.assign(step, { fraction: e.fraction, done: e.done, total: e.total, unit: e.unit });
+            : {
+                step: e.step,
+                at,
+                ...(e.fraction !== undefined ? { first: { at, fraction: e.fraction } } : {}),
+              };
+        Object.assign(step, { fraction: e.fraction, done: e.done, total: e.total, unit: e.unit, at });
         if (!step.first && e.fraction !== undefined) step.first = { at, fraction: e.fraction };
         s.step = step;
         return;
@@ -121,6 +127,7 @@ export interface FrameOptions {
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const BAR_WIDTH = 24;
+const FINISHED_SHOWN_MS = 1500;
 
 /** The live frame (pure): one block per profile. */
 export function renderFrame(state: TerminalState, now: number, o: FrameOptions): string {
@@ -141,11 +148,13 @@ export function renderFrame(state: TerminalState, now: number, o: FrameOptions):
       const seconds =
         s.status === 'running' && s.startedAt !== undefined ? (now - s.startedAt) / 1000 : s.seconds;
       const time = seconds === undefined ? '' : formatSeconds(seconds);
-      const note = s.status === 'running' ? (s.activity ?? '') : s.cacheHit ? 'cached' : '';
+      const note = s.status === 'running' ? (s.activity ?? '') : s.cacheHit ? 'cache hit' : '';
       const head = ` ${icon} ${s.name.padEnd(10)} ${time.padStart(7)}`.trimEnd();
       const room = o.width - 23;
       out.push(note && room > 10 ? `${head}  ${paint('dim', fit(plainText(note), room))}` : head);
-      if (s.status === 'running' && s.step) out.push(renderStep(s.step, now, o, paint));
+      const step = s.step;
+      if (s.status === 'running' && step && !(step.fraction === 1 && now - step.at > FINISHED_SHOWN_MS))
+        out.push(renderStep(step, now, o, paint));
     }
   }
   return out.join('\n');

@@ -127,10 +127,15 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
     const logLines = lineSplitter(false);
     const parse = o.progress?.start();
     const progressLines = lineSplitter(true);
+    /** Steps reported by this run with a fraction short of 1, completed when it succeeds. */
+    const unfinished = new Map<string, ProgressUpdate>();
     const parseLines = (lines: string[]) => {
       for (const line of lines) {
         const p = parse?.(line);
-        if (p) o.onProgress?.(p);
+        if (!p) continue;
+        if (p.fraction !== undefined && p.fraction < 1) unfinished.set(p.step, p);
+        else unfinished.delete(p.step);
+        o.onProgress?.(p);
       }
     };
     const feed = (chunk: string) => parse && parseLines(progressLines.push(chunk));
@@ -194,6 +199,9 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
         o.context,
       );
     }
+    // a tool may stop reporting short of 100 % (apt's last pmstatus is ~98 %): it is done now
+    for (const p of unfinished.values())
+      o.onProgress?.({ ...p, fraction: 1, ...(p.total !== undefined ? { done: p.total } : {}) });
     return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: code, durationMs };
   }
 

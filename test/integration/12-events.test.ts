@@ -123,7 +123,12 @@ test('piped stderr: plain timestamped lines, no control character, paths on stdo
   const lines = r.stderr.trimEnd().split('\n');
   const bad = lines.filter((l) => !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \[minimal\] \S/.test(l));
   assert.equal(bad, [], 'lines without a timestamp and profile');
-  for (const want of [/ iso: started$/, / iso: done in \S+$/, / rootfs: done in \S+/, / built in /])
+  for (const want of [
+    / iso: started$/,
+    / iso: done in \S+s( \(cache hit\))?$/,
+    / rootfs: done in \S+/,
+    / built in /,
+  ])
     assert.ok(
       lines.some((l) => want.test(l)),
       `no line like ${want}:\n${r.stderr}`,

@@ -152,7 +152,7 @@ test('terminal: the live list of stages, elapsed times, cache hits, a bar with a
     frame,
     [
       'minimal (debian-bookworm)',
-      ' ✔ rootfs        1.2s  cached',
+      ' ✔ rootfs        1.2s  cache hit',
       ' ✔ configure     8.0s',
       ' ⠋ iso           4.8s  iso: mksquashfs of the config-common layer',
       `     mksquashfs config-common   ${'█'.repeat(12)}${'░'.repeat(12)}  50%  ETA 5.0s`,
@@ -164,6 +164,13 @@ test('terminal: the live list of stages, elapsed times, cache hits, a bar with a
   assert.ok(
     narrow.split('\n').every((l) => l.length <= 40),
     narrow,
+  );
+  // a finished step shows a moment, then only the stage's activity
+  apply({ type: 'progress', stage: 'iso', step: 'mksquashfs config-common', fraction: 1 }, 14_100);
+  assert.match(renderFrame(s, t0 + 14_500, { width: 100, tick: 0, color: false }), / 100%\n/);
+  assert.not.match(
+    renderFrame(s, t0 + 16_000, { width: 100, tick: 0, color: false }),
+    /mksquashfs config-common/,
   );
   apply({ type: 'stage-end', stage: 'iso', seconds: 5, ok: false }, 14_200);
   assert.match(renderFrame(s, t0 + 15_000, { width: 100, tick: 0, color: false }), / ✖ iso {11}5\.0s\n/);

@@ -179,6 +179,21 @@ test('run: progress read from file descriptor 3 (apt status), kept out of the ou
   assert.is(r.stdout, 'Unpacking x\n');
 });
 
+test('run: a step the tool left short of 100 % is completed when the command succeeds, not when it fails', async () => {
+  const fractions = async (exit: number) => {
+    const seen: (number | undefined)[] = [];
+    await processRunner({ logger: silentLogger })
+      .run(['sh', '-c', `echo "pmstatus:x:97.5:Installed x" >&3; exit ${exit}`], {
+        progress: aptProgress('install'),
+        onProgress: (p) => seen.push(p.fraction),
+      })
+      .catch(() => undefined);
+    return seen;
+  };
+  assert.equal(await fractions(0), [0.975, 1]);
+  assert.equal(await fractions(1), [0.975]);
+});
+
 test('run: the command and every line of its output go to the logger of the call', async () => {
   const base = recordingLogger();
   const mine = { ...recordingLogger(), out: [] as string[] };
