@@ -5,13 +5,13 @@
  * step, the result's files exist with the sha256 it gives, and `<output>/minimal.build.log`
  * holds the commands that ran and their output. A piped build (ISO) must write plain
  * timestamped lines with no control character. The programmatic API rejects bad input with the
- * CLI's UserError. About 2 minutes with a warm cache.
+ * CLI's UserError, and an aborted API build stops and cleans up. About 2 minutes with a warm cache.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type BuildEvent, build, parseEvent, UserError } from '../../src/index.ts';
+import { type BuildEvent, build, InterruptedError, parseEvent, UserError } from '../../src/index.ts';
 import { sha256File } from '../../src/sys/files.ts';
 import { assertCleanHost, CACHE, cli, DISTRO, SCRATCH } from '../helpers/host.ts';
 
@@ -163,6 +163,32 @@ test('the API: bad input rejects with the UserError the CLI prints, and writes n
   );
   assert.ok(events[0]?.type === 'error' && events[0].kind === 'input' && events[0].exitCode === 2);
   assert.not.ok(existsSync(out), 'the output folder was created');
+});
+
+test('the API: events reach onEvent as they happen; aborting stops the build, which cleans up', async () => {
+  const out = path.join(DIR, 'api-abort');
+  const controller = new AbortController();
+  const seen: string[] = [];
+  const err = await build({
+    profile: 'minimal',
+    distro: DISTRO,
+    formats: ['iso'],
+    output: out,
+    cacheDir: CACHE,
+    signal: controller.signal,
+    onEvent: (e) => {
+      seen.push(e.type === 'stage-start' || e.type === 'stage-end' ? `${e.type} ${e.stage}` : e.type);
+      if (e.type === 'stage-start' && e.stage === 'iso') controller.abort();
+    },
+  }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.instance(err, InterruptedError, String(err));
+  assert.ok(seen.includes('stage-end configure'), seen.join(', '));
+  assert.is(seen.at(-1), 'error');
+  assert.ok(!existsSync(path.join(out, 'minimal.iso')), 'an image was published');
+  assertCleanHost(assert, 'after an aborted API build');
 });
 
 test.run();
