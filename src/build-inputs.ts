@@ -14,14 +14,15 @@ import { chooseBlockDevice } from './sys/blockdev.ts';
  * Every check of a build's inputs that can be made before anything is written: flags, files
  * named by flags, every profile of the bundle, host tools, root, free space, the distro keyring
  * and the signing key. `ib-native build` runs it first, so a typo writes no log file, no cache
- * entry and no output folder.
+ * entry and no output folder. Returns the profiles' resolved names.
  */
 export async function checkBuildInputs(
   builds: readonly BuildOptions[],
   runner: Runner = processRunner({ logger: silentLogger }),
-): Promise<void> {
+): Promise<string[]> {
+  const names: string[] = [];
   const first = builds[0];
-  if (!first) return;
+  if (!first) return names;
   checkFolderFlag('--output', first.outputDir);
   checkFolderFlag('--cache-dir', first.cacheDir);
   if (first.maxAgeDays !== undefined && !(Number.isFinite(first.maxAgeDays) && first.maxAgeDays >= 0))
@@ -34,7 +35,6 @@ export async function checkBuildInputs(
     checkUrlFlag('--mirror-fallback', m, ['http:', 'https:', 'file:']);
   checkUrlFlag('--proxy', first.netEnv?.http_proxy, ['http:', 'https:']);
   readConfigDrive({ userData: first.userData, metaData: first.metaData, networkData: first.networkData });
-  const names: string[] = [];
   for (const b of builds) {
     const plan = await planBuild(b.profile, b.overrides, process.cwd(), b.bootstrapper);
     names.push(plan.profile.name);
@@ -56,6 +56,7 @@ export async function checkBuildInputs(
   checkBundleNames(names);
   bundleJobs(builds.length, 1, first.jobs);
   if (first.signKey !== undefined) await checkSigningKey(runner, first.signKey);
+  return names;
 }
 
 /** A folder flag must name a folder, or a path that can become one (no file on the way). */

@@ -15,7 +15,9 @@ import { applyOps } from './ops/apply.ts';
 import type { Op } from './ops/types.ts';
 import { type ResolvedProfile, type ResolveOverrides, resolveProfile } from './profile/resolve.ts';
 import type { Context, Format } from './profile/schema.ts';
-import type { Runner } from './run/runner.ts';
+import { BuildReporter } from './reporter.ts';
+import { mksquashfsProgress } from './run/progress.ts';
+import { type Runner, scopedRunner } from './run/runner.ts';
 import { watchdog } from './run/watchdog.ts';
 import { publishSbom } from './sbom.ts';
 import { publishSignature, signatureOf, signFile } from './sign.ts';
@@ -67,7 +69,12 @@ export interface BuildOptions {
 
 export interface BuildDeps {
   runner: Runner;
-  logger: Logger;
+  /**
+   * Where the build's events go and its log is written (src/reporter.ts). Without one, the
+   * build reports to `logger` only.
+   */
+  reporter?: BuildReporter;
+  logger?: Logger;
   /** Set when a signal asked us to stop; checked between steps. */
   interrupted?: () => string | undefined;
 }
@@ -78,6 +85,8 @@ export interface BuildResult {
   manifest: string;
   stages: Record<string, number>;
   cacheHits: Record<string, boolean>;
+  /** `<output>/<profile>.build.log`, when the build had a log file. */
+  log?: string;
 }
 
 /** Everything decided before any work: pure but for reading the profile and its files. */
@@ -149,10 +158,26 @@ const DISK_STAGE_VERSION = 1;
 export const MIN_FREE_BYTES = 4 * 1024 ** 3;
 
 const CONTEXT_OF: Record<Format, Context> = { iso: 'iso', qcow2: 'qcow2' };
+/** The cache entry whose reuse a stage's end event reports. */
+const CACHE_OF_STAGE: Record<string, string> = { rootfs: 'rootfs', iso: 'squashfs', qcow2: 'disk' };
 
 export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildResult> {
-  const { runner, logger } = deps;
-  const stages: Record<string, number> = {};
+  const reporter = deps.reporter ?? new BuildReporter({ profile: opts.profile, tee: deps.logger });
+  try {
+    return await pipeline(opts, deps, reporter);
+  } catch (e) {
+    reporter.fail(e, deps.interrupted?.());
+    throw e;
+  } finally {
+    reporter.close();
+  }
+}
+
+async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildReporter): Promise<BuildResult> {
+  const started = Date.now();
+  const logger: Logger = reporter;
+  const runner = scopedRunner(deps.runner, { logger, onProgress: (p) => reporter.progress(p) });
+  const stages = reporter.seconds;
   const cacheHits: Record<string, boolean> = {};
   const checkpoint = () => {
     const sig = deps.interrupted?.();
@@ -160,18 +185,19 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   };
   const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     checkpoint();
-    const t0 = Date.now();
-    try {
-      return await fn();
-    } finally {
-      stages[name] = (stages[name] ?? 0) + (Date.now() - t0) / 1000;
-    }
+    return reporter.timed(name, fn, () => cacheHits[CACHE_OF_STAGE[name] ?? '']);
   };
 
   const plan = await timed('plan', () =>
     planBuild(opts.profile, opts.overrides, process.cwd(), opts.bootstrapper),
   );
   const { profile } = plan;
+  reporter.rename(profile.name);
+  reporter.emit({
+    type: 'planned',
+    distro: plan.distro.name,
+    stages: ['rootfs', 'configure', ...profile.formats],
+  });
   preflight({
     formats: profile.formats,
     requireRoot: true,
@@ -295,6 +321,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
                 await runner.run(mksquashfsArgv(rootfs, out, squashfs), {
                   ...watchdog(out),
                   context: 'creating the base live squashfs',
+                  progress: mksquashfsProgress('mksquashfs base'),
                 });
               },
             );
@@ -410,7 +437,26 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     asides.push(mtmp, `${mtmp}.sha256`);
     writeFileSync(mtmp, `${JSON.stringify(manifest, null, 2)}\n`);
     await publish(mtmp, manifestPath);
-    return { profile, outputs, manifest: manifestPath, stages, cacheHits };
+    const seconds = (Date.now() - started) / 1000;
+    logger.info(
+      `done in ${seconds.toFixed(1)}s: ${Object.entries(stages)
+        .map(([k, v]) => `${k} ${v.toFixed(1)}s`)
+        .join(', ')}`,
+    );
+    // the log goes beside the images only with a successful build: a failed one leaves the
+    // output folder as it was (its log stays in the cache's logs/ folder)
+    const log = reporter.logFile ? path.join(outDir, `${profile.name}.build.log`) : undefined;
+    if (log) await reporter.publishLog(log);
+    reporter.emit({
+      type: 'result',
+      outputs,
+      manifest: manifestPath,
+      ...(log ? { log } : {}),
+      seconds,
+      stages,
+      cacheHits,
+    });
+    return { profile, outputs, manifest: manifestPath, stages, cacheHits, log };
   } finally {
     discard(...asides);
     await removeTree(runner, work).catch((e) =>

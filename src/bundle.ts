@@ -3,6 +3,7 @@ import pLimit from 'p-limit';
 import { type BuildDeps, type BuildOptions, type BuildResult, build } from './build.ts';
 import { UserError } from './errors.ts';
 import type { Logger } from './log.ts';
+import type { BuildReporter } from './reporter.ts';
 
 /**
  * A bundle: several profiles built in one command (the original's "QCOW bundle"). Profiles whose
@@ -51,6 +52,10 @@ export function taggedLogger(logger: Logger, tag: string): Logger {
 }
 
 export interface BundleDeps extends BuildDeps {
+  /** The reporter (events, log file) of the i-th profile; without one, lines are tagged. */
+  reporterFor?: (opts: BuildOptions, index: number) => BuildReporter | undefined;
+  /** Called once, for the first profile that fails. */
+  onError?: (index: number, err: unknown) => void;
   /** Called as each profile finishes, in completion order. */
   onResult?: (r: BuildResult) => void;
   /** The build of one profile; injectable for tests. */
@@ -64,10 +69,25 @@ export interface BundleDeps extends BuildDeps {
  */
 export async function buildBundle(list: readonly BuildOptions[], deps: BundleDeps): Promise<BuildResult[]> {
   const buildOne = deps.buildOne ?? build;
+  const depsFor = (opts: BuildOptions, i: number, interrupted: BuildDeps['interrupted']): BuildDeps => {
+    const reporter = deps.reporterFor?.(opts, i);
+    const tag = opts.profile.replace(/^.*\/|\.(ts|ya?ml|json)$/g, '');
+    return {
+      runner: deps.runner,
+      reporter,
+      logger: reporter || !deps.logger || list.length === 1 ? deps.logger : taggedLogger(deps.logger, tag),
+      interrupted,
+    };
+  };
   if (list.length === 1) {
-    const r = await buildOne(list[0]!, deps);
-    deps.onResult?.(r);
-    return [r];
+    try {
+      const r = await buildOne(list[0]!, depsFor(list[0]!, 0, deps.interrupted));
+      deps.onResult?.(r);
+      return [r];
+    } catch (e) {
+      deps.onError?.(0, e);
+      throw e;
+    }
   }
   const limit = pLimit(bundleJobs(list.length, os.availableParallelism(), list[0]?.jobs));
   let firstError: unknown;
@@ -75,21 +95,18 @@ export async function buildBundle(list: readonly BuildOptions[], deps: BundleDep
   const stopped = () =>
     deps.interrupted?.() ?? (failed ? 'another profile of the bundle failing' : undefined);
   const results = await Promise.allSettled(
-    list.map((opts) =>
+    list.map((opts, i) =>
       limit(async () => {
         if (stopped()) throw new UserError(`not started: stopped by ${stopped()}`);
         try {
-          const r = await buildOne(opts, {
-            ...deps,
-            logger: taggedLogger(deps.logger, opts.profile.replace(/^.*\/|\.(ts|ya?ml|json)$/g, '')),
-            interrupted: stopped,
-          });
+          const r = await buildOne(opts, depsFor(opts, i, stopped));
           deps.onResult?.(r);
           return r;
         } catch (e) {
           if (!failed && !deps.interrupted?.()) {
             failed = true;
             firstError = e;
+            deps.onError?.(i, e);
           }
           throw e;
         }

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -8,6 +7,8 @@ import { buildBundle } from './bundle.ts';
 import { DEFAULT_CACHE_DIR } from './cache/store.ts';
 import { profileCompletions } from './cli/completion.ts';
 import { bootCommand, cacheCommand, doctorCommand, planCommand } from './commands.ts';
+import { displayMode, openDisplay } from './display/index.ts';
+import { plainText } from './display/text.ts';
 import {
   CommandError,
   EXIT,
@@ -17,9 +18,10 @@ import {
   InterruptedError,
   UserError,
 } from './errors.ts';
-import { consoleLogger, type Logger } from './log.ts';
+import { type Logger, redact, silentLogger } from './log.ts';
 import { DISTROS, type DistroName, FORMATS, type Format } from './profile/schema.ts';
 import { netEnv, proxySecrets } from './proxy.ts';
+import { BuildReporter } from './reporter.ts';
 import { processRunner } from './run/runner.ts';
 import { insideNamespace, reexecInNamespace } from './sys/namespace.ts';
 
@@ -50,15 +52,20 @@ function requireRoot(what: string): void {
     );
 }
 
-function report(err: unknown, logger?: Logger): number {
+function report(err: unknown, logger?: Logger, secrets: readonly string[] = []): number {
   const code = exitCodeFor(err);
   const e = err as Error;
   const known =
     err instanceof UserError || err instanceof CommandError || err instanceof InterruptedError || code === 4;
-  if (known) process.stderr.write(`error: ${e.message}\n`);
-  else process.stderr.write(`internal error (please report): ${e?.stack ?? String(err)}\n`);
+  // tool output in an error may carry escape sequences or \r redraws: none reach a pipe
+  const say = (text: string) => {
+    const safe = redact(text, secrets);
+    process.stderr.write(process.stderr.isTTY ? safe : plainText(safe));
+  };
+  if (known) say(`error: ${e.message}\n`);
+  else say(`internal error (please report): ${e?.stack ?? String(err)}\n`);
   const hint = hintOf(err);
-  if (hint) process.stderr.write(`hint: ${hint}\n`);
+  if (hint) say(`hint: ${hint}\n`);
   logger?.debug(`failed: ${e?.stack ?? String(err)}`);
   return code;
 }
@@ -68,10 +75,15 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
   if (!insideNamespace()) return reexecInNamespace();
   const cacheDir = path.resolve(String(argv.cacheDir));
   const profiles = (argv.profile as string[]).map(String);
-  const logFile = path.join(
-    cacheDir,
-    'logs',
-    `build-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`,
+  const logFile = (name: string) =>
+    path.join(
+      cacheDir,
+      'logs',
+      `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`,
+    );
+  const display = openDisplay(
+    displayMode({ json: Boolean(argv.json), isTTY: Boolean(process.stderr.isTTY), env: process.env }),
+    { verbose: Boolean(argv.verbose) },
   );
   const env = netEnv({
     proxy: argv.proxy as string | undefined,
@@ -99,43 +111,59 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
     signKey: argv.signKey as string | undefined,
     jobs: argv.jobs as number | undefined,
   });
+  const secrets = proxySecrets(env);
+  const reporterFor = (profile: string, logFile?: string) =>
+    new BuildReporter({ profile, sink: display.sink, logFile, secrets, verbose: Boolean(argv.verbose) });
   // bad input fails here, before a log file, a cache entry or an output folder is written
-  await checkBuildInputs(profiles.map(optionsFor));
-  mkdirSync(path.join(cacheDir, 'logs'), { recursive: true });
-  const logger = consoleLogger({ verbose: Boolean(argv.verbose), file: logFile, secrets: proxySecrets(env) });
+  let names: string[];
+  try {
+    names = await checkBuildInputs(profiles.map(optionsFor));
+  } catch (e) {
+    reporterFor(profiles[0]!).fail(e);
+    display.close();
+    return report(e, undefined, secrets);
+  }
   let interrupted: string | undefined;
-  const runner = processRunner({ logger, isInterrupted: () => interrupted });
+  let reporter: BuildReporter | undefined;
+  const runner = processRunner({ logger: silentLogger, isInterrupted: () => interrupted });
   const onSignal = (sig: NodeJS.Signals) => {
-    if (!interrupted) logger.warn(`${sig} received: stopping and cleaning up`);
+    if (!interrupted) reporter?.warn(`${sig} received: stopping and cleaning up`);
     interrupted = sig;
     runner.killAll('SIGTERM');
   };
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
   try {
+    const reporters: BuildReporter[] = [];
     await buildBundle(profiles.map(optionsFor), {
       runner,
-      logger,
       interrupted: () => interrupted,
+      reporterFor: (o, i) => {
+        const r = reporterFor(names[i] ?? o.profile, logFile(names[i] ?? 'build'));
+        reporters[i] = r;
+        reporter ??= r;
+        return r;
+      },
+      onError: (i) => {
+        reporter = reporters[i] ?? reporter;
+      },
       onResult: (r) => {
-        for (const o of r.outputs) process.stdout.write(`${o.path}\n`);
-        process.stdout.write(`${r.manifest}\n`);
-        logger.info(
-          `${r.profile.name} done: ${Object.entries(r.stages)
-            .map(([k, v]) => `${k} ${v.toFixed(1)}s`)
-            .join(', ')}`,
-        );
+        // for scripts: the paths on stdout (a terminal has them in the summary already)
+        if (display.mode !== 'json' && !process.stdout.isTTY)
+          process.stdout.write(`${[...r.outputs.map((o) => o.path), r.manifest].join('\n')}\n`);
       },
     });
+    display.close();
     return 0;
   } catch (e) {
+    display.close();
     if (interrupted) {
       process.stderr.write(
         `interrupted by ${interrupted}; mounts, devices and partial files were cleaned up\n`,
       );
       return EXIT.interrupted;
     }
-    const code = report(e, logger);
-    process.stderr.write(`full log: ${logFile}\n`);
+    const code = report(e, reporter, secrets);
+    if (reporter?.logFile) process.stderr.write(`full log: ${reporter.logFile}\n`);
     return code;
   }
 }
@@ -227,10 +255,18 @@ export async function main(args: string[]): Promise<number> {
             type: 'string',
             describe: 'hosts that bypass the proxy (default: $no_proxy)',
           })
+          .option('json', {
+            type: 'boolean',
+            describe: 'newline-delimited JSON events on stdout (stages, progress, result or error)',
+          })
           .example('sudo $0 build -p minimal --distro debian-bookworm', 'ISO and QCOW2 into ./out')
           .example('sudo $0 build -p ./site.yaml --format qcow2 -o /srv/images', 'a profile file of your own')
           .example('sudo $0 build -p worker -p control-plane', 'two profiles in one run')
-          .example('sudo $0 build -p ephemeral --user-data ./user_data', "fill the ISO's config drive"),
+          .example('sudo $0 build -p ephemeral --user-data ./user_data', "fill the ISO's config drive")
+          .example(
+            'sudo $0 build -p minimal --json | jq -c \'select(.type=="progress")\'',
+            'machine-readable events',
+          ),
       async (a) => {
         code = await runBuild(a as Record<string, unknown>);
       },

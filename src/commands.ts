@@ -2,11 +2,13 @@ import path from 'node:path';
 import { bootImage } from './boot/index.ts';
 import { planBuild } from './build.ts';
 import { Cache } from './cache/store.ts';
+import { displayMode, openDisplay } from './display/index.ts';
 import { checkHost, formatBytes, formatDoctorReport } from './doctor.ts';
 import { EXIT } from './errors.ts';
-import { consoleLogger, silentLogger } from './log.ts';
+import { silentLogger } from './log.ts';
 import { describeOp } from './ops/apply.ts';
 import type { DistroName, Format } from './profile/schema.ts';
+import { BuildReporter } from './reporter.ts';
 import { processRunner } from './run/runner.ts';
 import { installSet } from './stages/rootfs.ts';
 
@@ -94,17 +96,40 @@ export async function bootCommand(o: {
   memoryMiB: number;
   verbose: boolean;
 }): Promise<number> {
-  const logger = consoleLogger({ verbose: o.verbose });
+  const display = openDisplay(displayMode({ isTTY: Boolean(process.stderr.isTTY), env: process.env }), {
+    verbose: o.verbose,
+  });
+  const logger = new BuildReporter({
+    profile: path.basename(o.image),
+    sink: display.sink,
+    verbose: o.verbose,
+  });
   const runner = processRunner({ logger });
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    const r = await bootImage(runner, { ...o, logger, signal: controller.signal });
+    const r = await logger.timed('boot', () =>
+      bootImage(runner, {
+        ...o,
+        logger,
+        signal: controller.signal,
+        onWait: (seconds, timeout) =>
+          logger.progress({
+            step: 'waiting for login:',
+            fraction: Math.min(1, seconds / timeout),
+            done: seconds,
+            total: timeout,
+            unit: 's',
+          }),
+      }),
+    );
+    display.close();
     process.stdout.write(`login: reached in ${r.seconds.toFixed(1)} s\n`);
     return 0;
   } finally {
+    display.close();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }

@@ -6,6 +6,8 @@ export interface Logger {
   warn(msg: string): void;
   /** Detail that goes only to the log file (and the terminal with --verbose). */
   debug(msg: string): void;
+  /** One line of a command's output: the log file only. */
+  output?(line: string): void;
 }
 
 export interface ConsoleLoggerOptions {

@@ -46,6 +46,8 @@ export interface BootOptions {
   logger: Logger;
   /** Stop waiting (interruption). */
   signal?: AbortSignal;
+  /** Told every second while waiting for the console: seconds waited, and the timeout. */
+  onWait?: (seconds: number, timeoutSec: number) => void;
   /** Default: KVM when /dev/kvm is usable. */
   kvm?: boolean;
   /** Parent of the temporary folder (overlay, seed, UEFI variables); default the OS temp dir. */
@@ -131,6 +133,11 @@ export async function bootImage(runner: Runner, opts: BootOptions): Promise<Boot
     });
     const toLog = log;
     if (toLog) qemu.stdout.on('data', (d: Buffer) => toLog.write(d));
+    const waitStart = Date.now();
+    const onWait = opts.onWait;
+    const ticker = onWait
+      ? setInterval(() => onWait((Date.now() - waitStart) / 1000, timeoutSec), 1000)
+      : undefined;
     try {
       const result = await watchConsole(qemu.stdout, {
         expect: opts.expect ?? [],
@@ -142,6 +149,8 @@ export async function bootImage(runner: Runner, opts: BootOptions): Promise<Boot
     } catch (e) {
       if (opts.signal?.aborted) throw new InterruptedError(abortReason(opts.signal.reason));
       throw await explain(e, qemu, () => stderr, opts.consoleLog, accel);
+    } finally {
+      clearInterval(ticker);
     }
   } finally {
     if (qemu) {

@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { execa } from 'execa';
 import { CommandError, InterruptedError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { lineSplitter, type ProgressParser, type ProgressUpdate } from './progress.ts';
 
 export interface RunOptions {
   cwd?: string;
@@ -24,6 +25,11 @@ export interface RunOptions {
   watchFile?: string;
   /** Called with each chunk of output as it arrives (progress watchdogs, consoles). */
   onOutput?: (chunk: string) => void;
+  /** Where this command and its output are logged (default: the runner's logger). */
+  logger?: Logger;
+  /** How to read the command's progress (see src/run/progress.ts); results go to `onProgress`. */
+  progress?: ProgressParser;
+  onProgress?: (p: ProgressUpdate) => void;
 }
 
 export interface RunResult {
@@ -44,8 +50,12 @@ export interface Runner {
 
 const TAIL_LINES = 25;
 
+/** The last lines of a command's output; a line redrawn with `\r` (progress bars) shows its last state. */
 export function tail(text: string, lines = TAIL_LINES): string {
-  const all = text.trimEnd().split('\n');
+  const all = text
+    .trimEnd()
+    .split('\n')
+    .map((l) => l.split('\r').filter(Boolean).at(-1) ?? '');
   return all.slice(-lines).join('\n');
 }
 
@@ -88,14 +98,21 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
   // Note: no interruption check here: cleanup (umount, losetup -d) must still run after a signal.
   async function once(argv: readonly string[], o: RunOptions): Promise<RunResult> {
     const [file, ...args] = havePdeath ? ['setpriv', '--pdeathsig', 'KILL', '--', ...argv] : argv;
-    opts.logger.debug(`$ ${argv.join(' ')}${o.cwd ? `   (in ${o.cwd})` : ''}`);
+    const log = o.logger ?? opts.logger;
+    log.debug(`$ ${argv.join(' ')}${o.cwd ? `   (in ${o.cwd})` : ''}`);
+    const statusFd = o.progress?.source === 'fd3';
     const started = Date.now();
     const child = execa(file!, args, {
       cwd: o.cwd,
       env: { LC_ALL: 'C.UTF-8', DEBIAN_FRONTEND: 'noninteractive', ...opts.baseEnv, ...o.env },
       extendEnv: true,
       input: o.input,
-      stdin: o.input === undefined ? 'ignore' : 'pipe',
+      stdio: [
+        o.input === undefined ? 'ignore' : 'pipe',
+        'pipe',
+        'pipe',
+        ...(statusFd ? ['pipe' as const] : []),
+      ],
       all: true,
       reject: false,
       timeout: o.timeoutMs,
@@ -106,10 +123,34 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
     });
     if (child.pid) running.add(child.pid);
     let lastProgress = Date.now();
+    // the log gets every line of output; the progress parser its lines (or those of fd 3)
+    const logLines = lineSplitter(false);
+    const parse = o.progress?.start();
+    const progressLines = lineSplitter(true);
+    /** Steps reported by this run with a fraction short of 1, completed when it succeeds. */
+    const unfinished = new Map<string, ProgressUpdate>();
+    const parseLines = (lines: string[]) => {
+      for (const line of lines) {
+        const p = parse?.(line);
+        if (!p) continue;
+        if (p.fraction !== undefined && p.fraction < 1) unfinished.set(p.step, p);
+        else unfinished.delete(p.step);
+        o.onProgress?.(p);
+      }
+    };
+    const feed = (chunk: string) => parse && parseLines(progressLines.push(chunk));
     child.all?.on('data', (d: Buffer) => {
       lastProgress = Date.now();
-      o.onOutput?.(d.toString());
+      const text = d.toString();
+      o.onOutput?.(text);
+      if (log.output) for (const line of logLines.push(text)) log.output(line);
+      if (!statusFd) feed(text);
     });
+    if (statusFd)
+      (child.stdio[3] as NodeJS.ReadableStream | undefined)?.on('data', (d: Buffer) => {
+        lastProgress = Date.now();
+        feed(d.toString());
+      });
     // progress watchdog: output or the watched file growing counts as progress
     let stalled = false;
     let watchedSize = -1;
@@ -133,13 +174,15 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
       : undefined;
     const r = await child;
     if (watchdog) clearInterval(watchdog);
+    if (log.output) for (const line of logLines.end()) log.output(line);
+    parseLines(progressLines.end());
     if (child.pid) running.delete(child.pid);
     const durationMs = Date.now() - started;
     const prog = argv[0] === 'chroot' || argv[0] === 'unshare' ? (argv[2] ?? argv[0]!) : argv[0]!;
     toolTime.set(prog, (toolTime.get(prog) ?? 0) + durationMs);
     const code = typeof r.exitCode === 'number' ? r.exitCode : -1;
     const ok = !r.signal && !r.timedOut && (code === 0 || (o.okExitCodes ?? []).includes(code));
-    opts.logger.debug(`  -> ${r.signal ?? code} in ${(durationMs / 1000).toFixed(1)}s`);
+    log.debug(`  -> ${r.signal ?? code} in ${(durationMs / 1000).toFixed(1)}s`);
     if (!ok) {
       const interruptedNow = opts.isInterrupted?.();
       if (interruptedNow) throw new InterruptedError(interruptedNow);
@@ -156,6 +199,9 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
         o.context,
       );
     }
+    // a tool may stop reporting short of 100 % (apt's last pmstatus is ~98 %): it is done now
+    for (const p of unfinished.values())
+      o.onProgress?.({ ...p, fraction: 1, ...(p.total !== undefined ? { done: p.total } : {}) });
     return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: code, durationMs };
   }
 
@@ -173,7 +219,9 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
           const sig = opts.isInterrupted?.();
           if (sig) throw new InterruptedError(sig);
           const delay = (o.retryDelayMs ?? 3000) * 2 ** (i - 1);
-          opts.logger.warn(`${argv[0]} failed (attempt ${i}/${attempts}); retrying in ${delay / 1000}s`);
+          (o.logger ?? opts.logger).warn(
+            `${argv[0]} failed (attempt ${i}/${attempts}); retrying in ${delay / 1000}s`,
+          );
           await sleep(delay);
         }
       }
@@ -182,6 +230,20 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
     killAll(signal = 'SIGTERM') {
       for (const pid of running) killGroup(pid, signal);
     },
+  };
+}
+
+/**
+ * The same runner with defaults for every call: a build logs its commands into its own log and
+ * turns their progress into its events, while the processes stay in the one shared runner.
+ */
+export function scopedRunner(runner: Runner, defaults: Pick<RunOptions, 'logger' | 'onProgress'>): Runner {
+  return {
+    get toolTime() {
+      return runner.toolTime;
+    },
+    killAll: (signal) => runner.killAll(signal),
+    run: (argv, o = {}) => runner.run(argv, { ...defaults, ...o }),
   };
 }
 

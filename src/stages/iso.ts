@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileS
 import path from 'node:path';
 import { UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { mksquashfsProgress } from '../run/progress.ts';
 import type { Runner } from '../run/runner.ts';
 import { watchdog } from '../run/watchdog.ts';
 import { GRUB_I386, type MenuEntry, mkstandaloneArgv, renderEarlyConfig, renderGrubCfg } from './grub.ts';
@@ -23,7 +24,7 @@ export function mksquashfsArgv(tree: string, out: string, o: SquashfsOptions): s
     tree,
     out,
     '-noappend',
-    '-no-progress',
+    // the progress bar is read by mksquashfsProgress (src/run/progress.ts)
     '-comp',
     o.compression,
     '-processors',
@@ -170,6 +171,7 @@ export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Pr
       await runner.run(mksquashfsArgv(layer.dir, out, { ...i.squashfs, exclude: [] }), {
         ...watchdog(out),
         context: `creating the ${layer.name} layer squashfs`,
+        progress: mksquashfsProgress(`mksquashfs ${layer.name}`),
       });
       names.push(file);
     }
@@ -179,6 +181,7 @@ export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Pr
     await runner.run(mksquashfsArgv(i.tree, squash, i.squashfs), {
       ...watchdog(squash),
       context: 'creating the live squashfs',
+      progress: mksquashfsProgress('mksquashfs'),
     });
   }
   copyFileSync(path.join(i.tree, 'boot', `vmlinuz-${i.kernelVersion}`), path.join(root, 'boot/vmlinuz'));

@@ -10,6 +10,7 @@ import {
 } from '../disk/layout.ts';
 import { UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { qemuImgProgress } from '../run/progress.ts';
 import type { Runner } from '../run/runner.ts';
 import { watchdog } from '../run/watchdog.ts';
 import { attach, type BlockDeviceKind } from '../sys/blockdev.ts';
@@ -53,6 +54,8 @@ export function qemuImgConvertArgv(
     '-m',
     String(Math.max(1, Math.min(threads, 16))),
     '-W',
+    // progress, read by qemuImgProgress (src/run/progress.ts)
+    '-p',
     raw,
     out,
   ];
@@ -231,5 +234,6 @@ export async function buildQcow2(
   await runner.run(qemuImgConvertArgv(raw, i.out, i.compress, i.compressionType), {
     ...watchdog(i.out),
     context: 'converting to qcow2',
+    progress: qemuImgProgress('qemu-img convert'),
   });
 }

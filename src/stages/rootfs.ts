@@ -13,6 +13,7 @@ import { CommandError, HostNotReadyError, InterruptedError, UserError } from '..
 import type { Logger } from '../log.ts';
 import { BLOCKED_PREFERENCES, renderBlockedPreferences } from '../modules/blocked-packages.ts';
 import type { Repo } from '../profile/schema.ts';
+import { APT_STATUS_ARGS, aptProgress, debootstrapProgress } from '../run/progress.ts';
 import type { Runner } from '../run/runner.ts';
 import { stallMs } from '../run/watchdog.ts';
 import { withChroot } from './chroot.ts';
@@ -124,7 +125,8 @@ export function bootstrapArgv(
   return b === 'mmdebstrap' ? mmdebstrapArgv(d, target, cacheDir) : debootstrapArgv(d, target, cacheDir);
 }
 
-export function aptInstallArgv(pkgs: readonly string[]): string[] {
+/** `extra`: more apt options (e.g. APT_STATUS_ARGS for progress). */
+export function aptInstallArgv(pkgs: readonly string[], extra: readonly string[] = []): string[] {
   return [
     'apt-get',
     '-y',
@@ -135,6 +137,7 @@ export function aptInstallArgv(pkgs: readonly string[]): string[] {
     'Dpkg::Options::=--force-confold',
     '-o',
     'Acquire::Retries=3',
+    ...extra,
     '--no-install-recommends',
     'install',
     ...pkgs,
@@ -174,6 +177,7 @@ async function bootstrapWithFallbacks(
           context: `${inputs.bootstrapper} from ${mirror}`,
           env: ctx.env,
           stallMs: stallMs(),
+          ...(inputs.bootstrapper === 'debootstrap' ? { progress: debootstrapProgress() } : {}),
         });
         return mirror;
       } catch (e) {
@@ -233,11 +237,16 @@ export async function buildRootfs(ctx: RootfsContext, given: RootfsInputs, targe
     await c.run(['dpkg-divert', '--local', '--rename', '--add', '/usr/sbin/update-initramfs']);
     writeFileSync(path.join(target, 'usr/sbin/update-initramfs'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
     logger.info(`rootfs: installing ${pkgs.length} packages in one transaction`);
-    await c.run(['apt-get', '-q', '-o', 'Acquire::Retries=3', 'update'], {
+    await c.run(['apt-get', '-q', '-o', 'Acquire::Retries=3', ...APT_STATUS_ARGS, 'update'], {
       context: 'apt-get update',
       retries: MIRROR_RETRIES,
+      progress: aptProgress('update'),
     });
-    await c.run(aptInstallArgv(pkgs), { context: 'installing packages', retries: MIRROR_RETRIES });
+    await c.run(aptInstallArgv(pkgs, APT_STATUS_ARGS), {
+      context: 'installing packages',
+      retries: MIRROR_RETRIES,
+      progress: aptProgress('install'),
+    });
     rmSync(path.join(target, 'usr/sbin/update-initramfs'));
     await c.run(['dpkg-divert', '--local', '--rename', '--remove', '/usr/sbin/update-initramfs']);
     const kernels = installedKernels(target);

@@ -5,7 +5,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CommandError, InterruptedError } from '../../../src/errors.ts';
 import { recordingLogger, silentLogger } from '../../../src/log.ts';
-import { processRunner, recordingRunner, tail } from '../../../src/run/runner.ts';
+import { aptProgress, type ProgressUpdate, qemuImgProgress } from '../../../src/run/progress.ts';
+import { processRunner, recordingRunner, scopedRunner, tail } from '../../../src/run/runner.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ib-native-runner-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -141,6 +142,81 @@ test('tail: the last lines, trailing blank lines dropped', () => {
   const text = `${Array.from({ length: 30 }, (_, i) => `l${i}`).join('\n')}\n\n`;
   assert.is(tail(text), Array.from({ length: 25 }, (_, i) => `l${i + 5}`).join('\n'));
   assert.is(tail('a\nb\nc', 2), 'b\nc');
+  // a progress bar redrawn with \r shows its last state
+  assert.is(tail('start\n[=  ] 1%\r[== ] 50%\r[===] 100%\nend\n'), 'start\n[===] 100%\nend');
+});
+
+test('run: progress parsed from the output, \r redraws included', async () => {
+  const seen: ProgressUpdate[] = [];
+  await processRunner({ logger: silentLogger }).run(
+    [
+      'sh',
+      '-c',
+      'printf "    (0.00/100%%)\\r    (50.00/100%%)\\r"; sleep 0.1; printf "    (100.00/100%%)\\r\\n"',
+    ],
+    { progress: qemuImgProgress('convert'), onProgress: (p) => seen.push(p) },
+  );
+  assert.equal(
+    seen.map((p) => p.fraction),
+    [0, 0.5, 1],
+  );
+});
+
+test('run: progress read from file descriptor 3 (apt status), kept out of the output', async () => {
+  const seen: ProgressUpdate[] = [];
+  const r = await processRunner({ logger: silentLogger }).run(
+    [
+      'sh',
+      '-c',
+      'echo "Unpacking x"; echo "pmstatus:x:50.0000:Unpacking x (amd64)" >&3; echo "pmstatus:x:100:Installed x" >&3',
+    ],
+    { progress: aptProgress('install'), onProgress: (p) => seen.push(p) },
+  );
+  assert.equal(seen, [
+    { step: 'apt install', fraction: 0.5 },
+    { step: 'apt install', fraction: 1 },
+  ]);
+  assert.is(r.stdout, 'Unpacking x\n');
+});
+
+test('run: a step the tool left short of 100 % is completed when the command succeeds, not when it fails', async () => {
+  const fractions = async (exit: number) => {
+    const seen: (number | undefined)[] = [];
+    await processRunner({ logger: silentLogger })
+      .run(['sh', '-c', `echo "pmstatus:x:97.5:Installed x" >&3; exit ${exit}`], {
+        progress: aptProgress('install'),
+        onProgress: (p) => seen.push(p.fraction),
+      })
+      .catch(() => undefined);
+    return seen;
+  };
+  assert.equal(await fractions(0), [0.975, 1]);
+  assert.equal(await fractions(1), [0.975]);
+});
+
+test('run: the command and every line of its output go to the logger of the call', async () => {
+  const base = recordingLogger();
+  const mine = { ...recordingLogger(), out: [] as string[] };
+  const logger = { ...mine, output: (l: string) => mine.out.push(l) };
+  await processRunner({ logger: base }).run(
+    ['sh', '-c', 'echo one; printf "bar 1%%\\rbar 100%%\\n"; echo two >&2'],
+    {
+      logger,
+    },
+  );
+  assert.equal(base.lines, []);
+  assert.is(mine.lines[0], 'debug $ sh -c echo one; printf "bar 1%%\\rbar 100%%\\n"; echo two >&2');
+  assert.equal(mine.out.sort(), ['bar 100%', 'one', 'two']);
+});
+
+test('scopedRunner: its defaults reach every call; a call can still set its own', async () => {
+  const logger = recordingLogger();
+  const inner = processRunner({ logger: silentLogger });
+  const scoped = scopedRunner(inner, { logger });
+  await scoped.run(['true']);
+  await scoped.run(['echo', 'x'], { logger: silentLogger });
+  assert.is(logger.lines.filter((l) => l.startsWith('debug $')).join(), 'debug $ true');
+  assert.is(scoped.toolTime, inner.toolTime);
 });
 
 test('recordingRunner: records argv and answers from the table', async () => {

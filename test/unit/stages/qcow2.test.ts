@@ -19,6 +19,7 @@ test('qemuImgConvertArgv: compressed with zstd or zlib, or not compressed', () =
     '-m',
     '2',
     '-W',
+    '-p',
     '/w/disk.raw',
     '/o/x.qcow2',
   ]);
@@ -39,6 +40,7 @@ test('qemuImgConvertArgv: compressed with zstd or zlib, or not compressed', () =
     '-m',
     '2',
     '-W',
+    '-p',
     '/w/disk.raw',
     '/o/x.qcow2',
   ]);
