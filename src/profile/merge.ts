@@ -222,7 +222,7 @@ export function provenanceMap(value: unknown, origin: Origin): Record<string, st
   const walk = (v: unknown, o: Origin | undefined, at: (string | number)[]) => {
     if (!o) return;
     out[jsonPointer(at)] = o.file;
-    if (Array.isArray(v)) v.forEach((e, i) => walk(e, o.items?.[i], [...at, i]));
+    if (Array.isArray(v)) for (const [i, e] of v.entries()) walk(e, o.items?.[i], [...at, i]);
     else if (isObj(v))
       for (const [k, e] of Object.entries(v)) if (e !== undefined) walk(e, o.keys?.[k], [...at, k]);
   };
