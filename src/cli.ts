@@ -5,6 +5,7 @@ import { hideBin } from 'yargs/helpers';
 import { type BuildOptions, build } from './build.ts';
 import { checkBuildInputs } from './build-inputs.ts';
 import { DEFAULT_CACHE_DIR } from './cache/store.ts';
+import { diffCommandModule } from './cli/diff.ts';
 import { profilesCommand } from './cli/profiles.ts';
 import { bootCommand, cacheCommand, doctorCommand, planCommand } from './commands.ts';
 import { CommandError, exitCodeFor, hintOf, InterruptedError, UserError } from './errors.ts';
@@ -291,6 +292,7 @@ export async function main(args: string[]): Promise<number> {
       },
     )
     .command(profilesCommand((c) => (code = c)))
+    .command(diffCommandModule((c) => (code = c)))
     .demandCommand(1, 'say what to do: build, boot, plan, doctor or cache')
     .fail((msg, err) => {
       throw err ?? new UserError(msg, 'see `ib-native --help`');
