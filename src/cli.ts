@@ -6,6 +6,7 @@ import { type BuildOptions, build } from './build.ts';
 import { checkBuildInputs } from './build-inputs.ts';
 import { DEFAULT_CACHE_DIR } from './cache/store.ts';
 import { diffCommandModule } from './cli/diff.ts';
+import { inspectCommandModule } from './cli/inspect.ts';
 import { profilesCommand } from './cli/profiles.ts';
 import { bootCommand, cacheCommand, doctorCommand, planCommand } from './commands.ts';
 import { CommandError, exitCodeFor, hintOf, InterruptedError, UserError } from './errors.ts';
@@ -293,6 +294,7 @@ export async function main(args: string[]): Promise<number> {
     )
     .command(profilesCommand((c) => (code = c)))
     .command(diffCommandModule((c) => (code = c)))
+    .command(inspectCommandModule((c) => (code = c)))
     .demandCommand(1, 'say what to do: build, boot, plan, doctor or cache')
     .fail((msg, err) => {
       throw err ?? new UserError(msg, 'see `ib-native --help`');

@@ -3,6 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { planBuild } from '../build.ts';
 import { diffPlans, formatPlanDiff } from '../inspect/plan-diff.ts';
 import { DISTROS, type DistroName } from '../profile/schema.ts';
+import { writeOut } from './output.ts';
 import { displayFile } from './profiles.ts';
 
 export async function diffCommand(o: {
@@ -13,9 +14,9 @@ export async function diffCommand(o: {
 }): Promise<number> {
   const overrides = { distro: o.distro };
   const d = diffPlans(await planBuild(o.a, overrides), await planBuild(o.b, overrides));
-  if (o.json) process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
+  if (o.json) await writeOut(`${JSON.stringify(d, null, 2)}\n`);
   else
-    process.stdout.write(
+    await writeOut(
       formatPlanDiff({
         ...d,
         a: { ...d.a, sources: d.a.sources.map((s) => displayFile(s)) },

@@ -11,6 +11,7 @@ import { loadProfileFile, PROFILES_DIR, profileFiles, REPO_ROOT } from '../profi
 import { type Origin, provenanceMap, type Removal } from '../profile/merge.ts';
 import { type ResolveOverrides, resolveProfileTraced } from '../profile/resolve.ts';
 import { DISTROS, type DistroName } from '../profile/schema.ts';
+import { writeOut } from './output.ts';
 
 /** How a profile file is named to the user: `profiles/base.ts` for shipped ones, else relative to the cwd. */
 export function displayFile(file: string, cwd = process.cwd()): string {
@@ -81,7 +82,7 @@ export async function profilesListCommand(o: { dir?: string; json: boolean }): P
   }
   const rows: ProfileRow[] = [];
   for (const f of files) rows.push(await rowOf(f));
-  process.stdout.write(o.json ? `${JSON.stringify(rows, null, 2)}\n` : formatProfileRows(rows));
+  await writeOut(o.json ? `${JSON.stringify(rows, null, 2)}\n` : formatProfileRows(rows));
   // a profile that does not resolve is listed, and the exit code says so
   return rows.some((r) => r.error) ? 2 : 0;
 }
@@ -141,10 +142,10 @@ export async function profilesShowCommand(o: {
 }): Promise<number> {
   const { profile, origin, removed } = await resolveProfileTraced(o.profile, o.overrides);
   if (o.json)
-    process.stdout.write(
+    await writeOut(
       `${JSON.stringify({ profile, provenance: provenanceMap(profile, origin), removed }, null, 2)}\n`,
     );
-  else process.stdout.write(renderWithProvenance(profile, origin, removed));
+  else await writeOut(renderWithProvenance(profile, origin, removed));
   return 0;
 }
 

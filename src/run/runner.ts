@@ -10,6 +10,8 @@ export interface RunOptions {
   input?: string;
   /** Collect stdout and return it (default true). */
   capture?: boolean;
+  /** Return stdout as bytes in `stdoutBytes` (file contents, archives) instead of text. */
+  binary?: boolean;
   /** Kill the command after this many milliseconds. */
   timeoutMs?: number;
   /** Say what this command is for; appears in the error. */
@@ -28,6 +30,8 @@ export interface RunOptions {
 
 export interface RunResult {
   stdout: string;
+  /** With `binary`: stdout exactly as the command wrote it. */
+  stdoutBytes?: Buffer;
   stderr: string;
   exitCode: number;
   durationMs: number;
@@ -96,7 +100,8 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
       extendEnv: true,
       input: o.input,
       stdin: o.input === undefined ? 'ignore' : 'pipe',
-      all: true,
+      all: !o.binary,
+      encoding: o.binary ? 'buffer' : 'utf8',
       reject: false,
       timeout: o.timeoutMs,
       killSignal: 'SIGKILL',
@@ -106,10 +111,11 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
     });
     if (child.pid) running.add(child.pid);
     let lastProgress = Date.now();
-    child.all?.on('data', (d: Buffer) => {
-      lastProgress = Date.now();
-      o.onOutput?.(d.toString());
-    });
+    for (const out of o.binary ? [child.stderr] : [child.all])
+      out?.on('data', (d: Buffer) => {
+        lastProgress = Date.now();
+        o.onOutput?.(d.toString());
+      });
     // progress watchdog: output or the watched file growing counts as progress
     let stalled = false;
     let watchedSize = -1;
@@ -143,7 +149,9 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
     if (!ok) {
       const interruptedNow = opts.isInterrupted?.();
       if (interruptedNow) throw new InterruptedError(interruptedNow);
-      const output = String(r.all ?? `${r.stderr ?? ''}`);
+      const output = o.binary
+        ? Buffer.from(r.stderr as Uint8Array).toString()
+        : String(r.all ?? `${r.stderr ?? ''}`);
       throw new CommandError(
         argv,
         r.exitCode,
@@ -155,6 +163,11 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
             : r.signal,
         o.context,
       );
+    }
+    if (o.binary) {
+      const stdoutBytes = Buffer.from(r.stdout as Uint8Array);
+      const stderr = Buffer.from(r.stderr as Uint8Array).toString();
+      return { stdout: '', stdoutBytes, stderr, exitCode: code, durationMs };
     }
     return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: code, durationMs };
   }
