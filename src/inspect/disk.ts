@@ -171,6 +171,8 @@ export function mountOf(p: string, mounts: readonly Mount[]): { mount: Mount; in
 }
 
 export interface DiskImage {
+  /** The raw scratch copy the readers read (inside the scratch folder). */
+  raw: string;
   virtualBytes: number;
   table: GptTable;
   partitions: DiskPartition[];
@@ -294,6 +296,7 @@ export async function openDisk(runner: Runner, image: string, scratch: string): 
   const rootPart = mounts.find((m) => m.mountpoint === '/')!.partition;
   const rootReader = readerOf(rootPart, '/');
   return {
+    raw,
     virtualBytes: info['virtual-size'],
     table,
     partitions,
