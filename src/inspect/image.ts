@@ -16,6 +16,7 @@ import {
   statSync,
 } from 'node:fs';
 import path from 'node:path';
+import { preflight } from '../doctor.ts';
 import { UserError } from '../errors.ts';
 import type { Runner } from '../run/runner.ts';
 import { type InstalledPackage, parseDpkgStatus } from '../sys/dpkg.ts';
@@ -166,6 +167,8 @@ export async function inspectImage(
       `${image} is neither an ISO nor a QCOW2 image`,
       'give the path of a .iso or .qcow2 that ib-native built',
     );
+  // the tools it reads the image with, all at once, with the apt-get line that installs them
+  preflight({ stages: ['inspect'] });
   const scratch = mkdtempSync(path.join(o.tmpDir ?? process.env.TMPDIR ?? '/var/tmp', 'ib-native-inspect-'));
   try {
     const report: Omit<ImageReport, 'packages' | 'boot' | 'files' | 'listings'> = {
