@@ -12,6 +12,7 @@ import type { Op } from '../ops/types.ts';
 import type { Context, Format, Repo } from '../profile/schema.ts';
 import { installSet } from '../stages/rootfs.ts';
 import { sha256Text } from '../sys/files.ts';
+import { isBelow } from './entries.ts';
 
 /** What a build's operations leave at one path of an image. */
 export interface PathState {
@@ -52,8 +53,6 @@ export interface ImageEffects {
   commands: string[];
 }
 
-const below = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
-
 /** What the operations of one image do, path by path (pure). */
 export function imageEffects(ops: readonly Op[], format: Format): ImageEffects {
   const paths = new Map<string, PathState>();
@@ -86,7 +85,7 @@ export function imageEffects(ops: readonly Op[], format: Format): ImageEffects {
         paths.set(op.path, { kind: 'symlink', content: op.target, module });
         break;
       case 'remove':
-        for (const p of [...paths.keys()]) if (below(p, op.path)) paths.delete(p);
+        for (const p of [...paths.keys()]) if (isBelow(p, op.path)) paths.delete(p);
         paths.set(op.path, { kind: 'removed', module });
         break;
       case 'chmod': {
@@ -95,7 +94,7 @@ export function imageEffects(ops: readonly Op[], format: Format): ImageEffects {
         break;
       }
       case 'copyIn':
-        for (const p of [...paths.keys()]) if (below(p, op.path)) paths.delete(p);
+        for (const p of [...paths.keys()]) if (isBelow(p, op.path)) paths.delete(p);
         paths.set(op.path, { kind: 'copy', content: op.source, ...attrs(op), module });
         break;
       case 'fetch':

@@ -78,7 +78,15 @@ test('stagesFor: build stages per format, boot and test on demand', () => {
   assert.equal(stagesFor({}), ['rootfs', 'configure', 'iso', 'qcow2']);
   assert.equal(stagesFor({ formats: ['qcow2'], boot: true }), ['rootfs', 'configure', 'qcow2', 'boot']);
   assert.equal(stagesFor({ formats: ['iso'], inspect: true }), ['rootfs', 'configure', 'iso', 'inspect']);
-  assert.equal(stagesFor({ forTests: true }), ['rootfs', 'configure', 'iso', 'qcow2', 'boot', 'inspect', 'test']);
+  assert.equal(stagesFor({ forTests: true }), [
+    'rootfs',
+    'configure',
+    'iso',
+    'qcow2',
+    'boot',
+    'inspect',
+    'test',
+  ]);
 });
 
 test('hostPackages: sorted, unique, test packages only when asked', () => {
