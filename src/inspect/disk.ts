@@ -53,19 +53,22 @@ export function debugfsQuote(p: string): string {
   return `"${p.replace(/"/g, '""')}"`;
 }
 
-/** An ext4 filesystem at `offset` bytes in `raw`, read with debugfs. */
+/** The debugfs device of an ext4 filesystem at `offset` bytes in a raw disk (e2fsprogs' unix io option). */
+export function ext4Device(raw: string, offset: number): string {
+  return offset ? `${raw}?offset=${offset}` : raw;
+}
+
+/** An ext4 filesystem read with debugfs; `device` is an image file, or `ext4Device(raw, offset)`. */
 export function ext4Reader(
   runner: Runner,
-  raw: string,
-  offset: number,
+  device: string,
   scratch: string,
 ): FsReader & {
   /** Several folders listed in one debugfs run (a whole tree is listed level by level). */
   listMany(dirs: readonly string[]): Promise<Map<string, Map<string, Entry>>>;
 } {
-  const device = offset ? `${raw}?offset=${offset}` : raw;
   const debugfs = async (request: string, binary = false) =>
-    runner.run(['debugfs', '-R', request, device], { binary, context: `debugfs ${request} on ${raw}` });
+    runner.run(['debugfs', '-R', request, device], { binary, context: `debugfs ${request} on ${device}` });
   let batch = 0;
   return {
     async lstat(p) {
@@ -85,7 +88,9 @@ export function ext4Reader(
     async listMany(dirs) {
       const cmds = path.join(scratch, `debugfs-${process.pid}-${batch++}.cmds`);
       writeFileSync(cmds, dirs.map((d) => `ls -p ${debugfsQuote(d)}\n`).join(''));
-      const r = await runner.run(['debugfs', '-f', cmds, device], { context: `listing folders of ${raw}` });
+      const r = await runner.run(['debugfs', '-f', cmds, device], {
+        context: `listing folders of ${device}`,
+      });
       const out = new Map<string, Map<string, Entry>>();
       // debugfs echoes each request as `debugfs: ls -p "DIR"` before its answer
       const sections = r.stdout.split(/^debugfs: ls -p "((?:[^"]|"")*)"$/m);
@@ -226,7 +231,7 @@ export async function openDisk(runner: Runner, image: string, scratch: string): 
     if (!r) {
       r =
         p.filesystem === 'ext4' || p.filesystem === 'ext3' || p.filesystem === 'ext2'
-          ? ext4Reader(runner, raw, p.offset, scratch)
+          ? ext4Reader(runner, ext4Device(raw, p.offset), scratch)
           : p.filesystem === 'vfat'
             ? fatReader(runner, raw, p.offset)
             : unreadable(p.filesystem ?? 'unknown', mountpoint);

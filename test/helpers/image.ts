@@ -4,8 +4,9 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { type DiskImage, openDisk } from '../../src/inspect/disk.ts';
+import { type DiskImage, ext4Reader, openDisk } from '../../src/inspect/disk.ts';
 import { type IsoImage, openIso } from '../../src/inspect/iso.ts';
+import { parseSgdiskPrint } from '../../src/inspect/parsers.ts';
 import { type ImageFs, resolvePath } from '../../src/inspect/paths.ts';
 import { silentLogger } from '../../src/log.ts';
 import { processRunner } from '../../src/run/runner.ts';
@@ -41,4 +42,26 @@ export async function catText(fs: ImageFs, file: string): Promise<string> {
   const r = await resolvePath(file, fs.lstat, fs.readlink);
   if (!r.found) throw new Error(`${file} is not in the image (absent at ${r.at})`);
   return (await fs.read(r.path)).toString();
+}
+
+export interface PartitionTable {
+  /** `sgdisk --print` as it printed it. */
+  text: string;
+  parts: Map<number, { first: number; last: number }>;
+}
+
+/** The GPT of a raw disk image. */
+export async function partitionTable(raw: string): Promise<PartitionTable> {
+  const text = (await runner.run(['sgdisk', '--print', raw])).stdout;
+  const parts = new Map(
+    parseSgdiskPrint(text).partitions.map(
+      (p) => [p.number, { first: p.firstSector, last: p.lastSector }] as const,
+    ),
+  );
+  return { text, parts };
+}
+
+/** A file of an ext4 filesystem: `device` is an image file or `raw?offset=BYTES`. */
+export async function ext4Cat(device: string, file: string): Promise<string> {
+  return (await ext4Reader(runner, device, path.dirname(device)).read(file)).toString();
 }
