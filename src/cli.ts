@@ -7,7 +7,7 @@ import { checkBuildInputs } from './build-inputs.ts';
 import { DEFAULT_CACHE_DIR } from './cache/store.ts';
 import { diffCommandModule } from './cli/diff.ts';
 import { inspectCommandModule } from './cli/inspect.ts';
-import { profilesCommand } from './cli/profiles.ts';
+import { profilesCommandModule } from './cli/profiles.ts';
 import { bootCommand, cacheCommand, doctorCommand, planCommand } from './commands.ts';
 import { CommandError, exitCodeFor, hintOf, InterruptedError, UserError } from './errors.ts';
 import { consoleLogger, type Logger } from './log.ts';
@@ -292,7 +292,7 @@ export async function main(args: string[]): Promise<number> {
         code = await importAirshipCommand({ dir: a.dir!, out: a.out, base: a.base });
       },
     )
-    .command(profilesCommand((c) => (code = c)))
+    .command(profilesCommandModule((c) => (code = c)))
     .command(diffCommandModule((c) => (code = c)))
     .command(inspectCommandModule((c) => (code = c)))
     .demandCommand(1, 'say what to do: build, boot, plan, doctor or cache')

@@ -150,7 +150,7 @@ export async function profilesShowCommand(o: {
 }
 
 /** `profiles list | show`, for src/cli.ts; `done` receives the exit code. */
-export function profilesCommand(done: (code: number) => void): CommandModule {
+export function profilesCommandModule(done: (code: number) => void): CommandModule {
   return {
     command: 'profiles',
     describe: 'list the profiles, or show one resolved with the file that set each value',
