@@ -123,7 +123,7 @@ export function renderWithProvenance(
   annotate(doc.contents, origin);
   const sources = 'sources' in profile && Array.isArray(profile.sources) ? profile.sources.map(String) : [];
   const head = [
-    ...(sources.length ? [` ${sources.map(label).join(' <- ')}`] : []),
+    ...(sources.length ? [` ${sources.map((s) => label(s)).join(' <- ')}`] : []),
     ' every value is followed by the file that set it; (default) means no file did',
   ];
   if (removed.length) {

@@ -50,6 +50,9 @@ test('every value of a shipped profile has a provenance; displayFile names shipp
   assert.is(p['/name'], path.join(PROFILES_DIR, 'worker.ts'));
   assert.is(p['/distro'], path.join(PROFILES_DIR, 'base.ts'));
   assert.is(displayFile(path.join(PROFILES_DIR, 'base.ts')), 'profiles/base.ts');
+  const text = renderWithProvenance(t.profile, t.origin, t.removed);
+  assert.ok(text.startsWith('# profiles/base.ts <- profiles/worker.ts\n'), text.slice(0, 200));
+  assert.match(text, /^distro: ubuntu-focal # profiles\/base\.ts$/m);
   assert.is(displayFile('/srv/site/x.yaml', '/srv'), 'site/x.yaml');
   assert.is(displayFile('/etc/x.yaml', '/srv'), '/etc/x.yaml');
   assert.is(displayFile('(default)'), '(default)');
