@@ -1,3 +1,4 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -53,6 +54,18 @@ test('every value of a shipped profile has a provenance; displayFile names shipp
   const text = renderWithProvenance(t.profile, t.origin, t.removed);
   assert.ok(text.startsWith('# profiles/base.ts <- profiles/worker.ts\n'), text.slice(0, 200));
   assert.match(text, /^distro: ubuntu-focal # profiles\/base\.ts$/m);
+  // a profile of one's own, named relative to the current folder
+  const dir = mkdtempSync(path.join(process.cwd(), '.profiles-test-'));
+  try {
+    writeFileSync(path.join(dir, 'site.yaml'), 'name: site\nextends: minimal\nhostname: s1\n');
+    const own = await resolveProfileTraced(path.join(dir, 'site.yaml'));
+    const rel = path.relative(process.cwd(), path.join(dir, 'site.yaml'));
+    const shown = renderWithProvenance(own.profile, own.origin, own.removed);
+    assert.ok(shown.startsWith(`# profiles/minimal.ts <- ${rel}\n`), shown.slice(0, 200));
+    assert.ok(shown.includes(`\nhostname: s1 # ${rel}\n`), shown);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   assert.is(displayFile('/srv/site/x.yaml', '/srv'), 'site/x.yaml');
   assert.is(displayFile('/etc/x.yaml', '/srv'), '/etc/x.yaml');
   assert.is(displayFile('(default)'), '(default)');
