@@ -91,12 +91,13 @@ export async function inspectCommand(o: {
   verbose: boolean;
 }): Promise<number> {
   const runner = processRunner({ logger: consoleLogger({ verbose: o.verbose }) });
-  const r = await inspectImage(runner, o.image, { cat: o.cat, ls: o.ls });
+  const only = o.cat.length > 0 || o.ls.length > 0;
+  // the checksum is only shown in the summary and the JSON
+  const r = await inspectImage(runner, o.image, { cat: o.cat, ls: o.ls, verify: o.json || !only });
   if (o.json) {
     await writeOut(`${JSON.stringify(reportJson(r), null, 2)}\n`);
     return 0;
   }
-  const only = o.cat.length > 0 || o.ls.length > 0;
   await writeOut(formatReport(r, only));
   // --cat prints the bytes as they are; with several files, each after a `==> path <==` line
   for (const f of r.files) {
