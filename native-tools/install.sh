@@ -24,9 +24,11 @@ die() {
 
 # BEGIN static package lists (test/unit/doctor.test.ts checks them against native-tools/tools.ts)
 STATIC_DEBIAN=(coreutils debootstrap dosfstools e2fsprogs gdisk grub-common grub-efi-amd64-bin grub-pc-bin
-  mmdebstrap mount mtools ovmf qemu-system-x86 qemu-utils rsync squashfs-tools util-linux xfsprogs xorriso zstd)
+  mmdebstrap mount mtools ovmf qemu-system-x86 qemu-utils rsync squashfs-tools squashfs-tools-ng util-linux
+  xfsprogs xorriso zstd)
 STATIC_UBUNTU=(coreutils debootstrap dosfstools e2fsprogs gdisk grub-common grub-efi-amd64-bin grub-pc-bin
-  mmdebstrap mount mtools ovmf qemu-system-x86 qemu-utils rsync squashfs-tools util-linux xfsprogs xorriso zstd)
+  mmdebstrap mount mtools ovmf qemu-system-x86 qemu-utils rsync squashfs-tools squashfs-tools-ng util-linux
+  xfsprogs xorriso zstd)
 STATIC_TEST_DEBIAN=(apt-utils dpkg gnupg squid)
 STATIC_TEST_UBUNTU=(apt-utils dpkg gnupg squid)
 # END static package lists

@@ -3,8 +3,11 @@
  * which package provides it. Pure data; src/doctor.ts checks it, install.sh installs it.
  */
 
-/** The parts of ib-native that need host tools. `test` is only the test suite (local apt repo, proxy). */
-export const STAGES = ['rootfs', 'configure', 'iso', 'qcow2', 'boot', 'test'] as const;
+/**
+ * The parts of ib-native that need host tools. `inspect` is `ib-native inspect` (reading built
+ * images offline); `test` is only the test suite (local apt repo, proxy).
+ */
+export const STAGES = ['rootfs', 'configure', 'iso', 'qcow2', 'boot', 'inspect', 'test'] as const;
 export type Stage = (typeof STAGES)[number];
 
 export const BOOTSTRAPPERS = ['debootstrap', 'mmdebstrap'] as const;
@@ -111,14 +114,14 @@ export const HOST_TOOLS: readonly HostTool[] = [
     name: 'unsquashfs',
     check: cmd('unsquashfs'),
     neededFor: 'verify the squashfs of the live ISO',
-    stages: ['iso'],
+    stages: ['iso', 'inspect'],
     packages: pkg('squashfs-tools'),
   },
   {
     name: 'xorriso',
     check: cmd('xorriso'),
     neededFor: 'write the hybrid BIOS/UEFI ISO and the cloud-init seed ISO',
-    stages: ['iso', 'boot'],
+    stages: ['iso', 'boot', 'inspect'],
     packages: pkg('xorriso'),
   },
   {
@@ -160,7 +163,7 @@ export const HOST_TOOLS: readonly HostTool[] = [
     name: 'mcopy',
     check: cmd('mcopy'),
     neededFor: 'fill FAT images without mounting them',
-    stages: ['iso', 'qcow2'],
+    stages: ['iso', 'qcow2', 'inspect'],
     packages: pkg('mtools'),
   },
   {
@@ -175,7 +178,7 @@ export const HOST_TOOLS: readonly HostTool[] = [
     name: 'qemu-img',
     check: cmd('qemu-img'),
     neededFor: 'create and convert QCOW2 images',
-    stages: ['qcow2', 'boot'],
+    stages: ['qcow2', 'boot', 'inspect'],
     packages: pkg('qemu-utils'),
   },
   {
@@ -205,7 +208,7 @@ export const HOST_TOOLS: readonly HostTool[] = [
     name: 'sgdisk',
     check: cmd('sgdisk'),
     neededFor: 'partition the disk image (GPT)',
-    stages: ['qcow2'],
+    stages: ['qcow2', 'inspect'],
     packages: pkg('gdisk'),
   },
   {
@@ -228,7 +231,7 @@ export const HOST_TOOLS: readonly HostTool[] = [
     name: 'blkid',
     check: cmd('blkid'),
     neededFor: 'read partition UUIDs for fstab and grub',
-    stages: ['qcow2'],
+    stages: ['qcow2', 'inspect'],
     packages: pkg('util-linux'),
   },
   {
@@ -237,6 +240,28 @@ export const HOST_TOOLS: readonly HostTool[] = [
     neededFor: 'compress and unpack the cached root filesystem',
     stages: ['rootfs'],
     packages: pkg('zstd'),
+  },
+  // inspect (reading built images offline)
+  {
+    name: 'sqfs2tar',
+    check: cmd('sqfs2tar'),
+    neededFor: "read the xattrs of the ISO's overlay layers (which folders are opaque) for ib-native inspect",
+    stages: ['inspect'],
+    packages: pkg('squashfs-tools-ng'),
+  },
+  {
+    name: 'debugfs',
+    check: cmd('debugfs'),
+    neededFor: 'read ext4 filesystems of a disk image without mounting them (ib-native inspect)',
+    stages: ['inspect'],
+    packages: pkg('e2fsprogs'),
+  },
+  {
+    name: 'mdir',
+    check: cmd('mdir'),
+    neededFor: 'list FAT filesystems without mounting them (ib-native inspect)',
+    stages: ['inspect'],
+    packages: pkg('mtools'),
   },
   // boot check
   {
@@ -290,10 +315,13 @@ export const HOST_TOOLS: readonly HostTool[] = [
 export function stagesFor(opts: {
   formats?: readonly ('iso' | 'qcow2')[];
   boot?: boolean;
+  /** `ib-native inspect` (the tests use its readers too). */
+  inspect?: boolean;
   forTests?: boolean;
 }): Stage[] {
   const stages: Stage[] = ['rootfs', 'configure', ...(opts.formats ?? ['iso', 'qcow2'])];
   if (opts.boot || opts.forTests) stages.push('boot');
+  if (opts.inspect || opts.forTests) stages.push('inspect');
   if (opts.forTests) stages.push('test');
   return stages;
 }

@@ -6,6 +6,9 @@ import { checkBuildInputs } from './build-inputs.ts';
 import { buildBundle } from './bundle.ts';
 import { DEFAULT_CACHE_DIR } from './cache/store.ts';
 import { profileCompletions } from './cli/completion.ts';
+import { diffCommandModule } from './cli/diff.ts';
+import { inspectCommandModule } from './cli/inspect.ts';
+import { profilesCommandModule } from './cli/profiles.ts';
 import { bootCommand, cacheCommand, doctorCommand, planCommand } from './commands.ts';
 import { displayMode, openDisplay } from './display/index.ts';
 import { plainText } from './display/text.ts';
@@ -376,6 +379,9 @@ export async function main(args: string[]): Promise<number> {
         code = await importAirshipCommand({ dir: a.dir!, out: a.out, base: a.base });
       },
     )
+    .command(profilesCommandModule((c) => (code = c)))
+    .command(diffCommandModule((c) => (code = c)))
+    .command(inspectCommandModule((c) => (code = c)))
     .command(
       'completion',
       'print a bash or zsh completion script (for the shell in $SHELL)',
@@ -390,7 +396,10 @@ export async function main(args: string[]): Promise<number> {
     .example('sudo $0 build -p minimal --distro debian-bookworm', 'build the smallest image')
     .example('$0 <command> --help', "a command's options and examples")
     .epilogue(exitCodesHelp())
-    .demandCommand(1, 'say what to do: build, boot, plan, doctor or cache')
+    .demandCommand(
+      1,
+      'say what to do: build, boot, plan, profiles, diff, inspect, doctor, cache (see --help)',
+    )
     .fail((msg, err) => {
       throw err ?? new UserError(msg, 'see `ib-native --help`');
     })

@@ -81,7 +81,7 @@ export async function planCommand(o: {
 }
 
 export async function doctorCommand(): Promise<number> {
-  const report = checkHost({ boot: true, dir: '/var/cache' });
+  const report = checkHost({ boot: true, inspect: true, dir: '/var/cache' });
   process.stdout.write(formatDoctorReport(report));
   return report.missingRequired.length ? EXIT.hostNotReady : EXIT.ok;
 }

@@ -43,6 +43,8 @@ export interface CheckHostOptions {
   bootstrapper?: Bootstrapper;
   /** Include the boot check tools (QEMU, OVMF). */
   boot?: boolean;
+  /** Include the tools of `ib-native inspect`. */
+  inspect?: boolean;
   /** Include the boot check and the test suite's tools (local apt repository, proxy). */
   forTests?: boolean;
   /** Check exactly these stages instead of deriving them from the options above. */

@@ -64,15 +64,21 @@ export function locateProfile(ref: string, relativeTo: string = process.cwd()): 
   );
 }
 
-export function listProfiles(): string[] {
+/** Profile files in a folder (not below it), sorted; names starting with `_` are helpers, not profiles. */
+export function profileFiles(dir: string = PROFILES_DIR): string[] {
   try {
-    return readdirSync(PROFILES_DIR)
+    return readdirSync(dir)
       .filter((f) => EXTENSIONS.includes(path.extname(f)) && !f.startsWith('_'))
-      .map((f) => f.replace(/\.[^.]+$/, ''))
-      .sort();
+      .sort()
+      .map((f) => path.join(dir, f));
   } catch {
     return [];
   }
+}
+
+/** Names of the shipped profiles. */
+export function listProfiles(): string[] {
+  return profileFiles().map((f) => path.basename(f).replace(/\.[^.]+$/, ''));
 }
 
 const jiti = createJiti(import.meta.url, {

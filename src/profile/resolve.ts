@@ -1,7 +1,14 @@
 import path from 'node:path';
 import { UserError, ValidationError } from '../errors.ts';
 import { loadProfileFile, locateProfile } from './load.ts';
-import { applyRemovals, mergeProfiles } from './merge.ts';
+import {
+  applyRemovalsTraced,
+  mergeTraced,
+  type Origin,
+  originOf,
+  type Removal,
+  type Traced,
+} from './merge.ts';
 import { type DistroName, type Format, type Profile, profileSchema } from './schema.ts';
 
 /** A profile with its inheritance applied and the build-wide defaults filled in. Read-only. */
@@ -24,11 +31,21 @@ export interface ResolveOverrides {
 
 const DEFAULT_DISTRO: DistroName = 'ubuntu-focal';
 
-async function chain(
-  ref: string,
-  relativeTo: string,
-  seen: string[],
-): Promise<{ files: string[]; merged: Profile }> {
+/** One file of an `extends` chain, read and validated on its own. */
+export interface ProfileLayer {
+  file: string;
+  profile: Profile;
+}
+
+/** Where a value comes from when no file of the chain set it. */
+export const DEFAULT_ORIGIN = '(default)';
+/** Where a value comes from when a command-line flag (--distro, --format, --mirror) set it. */
+export const OVERRIDE_ORIGIN = '(command line)';
+/** The origin of `sources`: the chain itself. */
+export const CHAIN_ORIGIN = '(extends chain)';
+
+/** The files of an `extends` chain, base first. */
+async function loadChain(ref: string, relativeTo: string, seen: string[]): Promise<ProfileLayer[]> {
   const file = locateProfile(ref, relativeTo);
   if (seen.includes(file))
     throw new UserError(
@@ -36,34 +53,90 @@ async function chain(
       'remove one of the extends',
     );
   const { profile } = await loadProfileFile(file);
-  if (!profile.extends) return { files: [file], merged: profile };
-  const parent = await chain(profile.extends, path.dirname(file), [...seen, file]);
-  let merged = mergeProfiles(
-    parent.merged as Record<string, unknown>,
-    profile as Record<string, unknown>,
-  ) as Profile;
-  if (profile.remove) {
-    const { result, unmatched } = applyRemovals(merged as Record<string, unknown>, profile.remove);
-    if (unmatched.length)
-      throw new ValidationError(
-        file,
-        unmatched.map((u) => ({
-          path: `remove.${u.split(':')[0]}`,
-          message: `nothing inherited to remove named "${u.split(': ')[1]}"`,
-        })),
-      );
-    merged = result as Profile;
-  }
-  merged = { ...merged, name: profile.name };
-  return { files: [...parent.files, file], merged };
+  if (!profile.extends) return [{ file, profile }];
+  return [...(await loadChain(profile.extends, path.dirname(file), [...seen, file])), { file, profile }];
 }
 
-export async function resolveProfile(
+/**
+ * Merge an `extends` chain (base first; pure): each file over what it inherits, then its `remove`
+ * against that. Also returns where every value came from and what each `remove` dropped.
+ */
+export function mergeChain(layers: readonly ProfileLayer[]): {
+  merged: Profile;
+  origin: Origin;
+  removed: Removal[];
+} {
+  const [root, ...children] = layers;
+  if (!root) throw new Error('mergeChain: no profile');
+  let t: Traced<Record<string, unknown>> = {
+    value: root.profile as Record<string, unknown>,
+    origin: originOf(root.profile, root.file),
+  };
+  const removed: Removal[] = [];
+  for (const { file, profile } of children) {
+    t = mergeTraced(t, profile as Record<string, unknown>, file);
+    if (profile.remove) {
+      const r = applyRemovalsTraced(t, profile.remove, file);
+      if (r.unmatched.length)
+        throw new ValidationError(
+          file,
+          r.unmatched.map((u) => ({
+            path: `remove.${u.split(':')[0]}`,
+            message: `nothing inherited to remove named "${u.split(': ')[1]}"`,
+          })),
+        );
+      t = r.result;
+      removed.push(...r.removed);
+    }
+  }
+  return { merged: t.value as Profile, origin: t.origin, removed };
+}
+
+/** A resolved profile, where each of its values came from, and the inherited entries removed on the way. */
+export interface TracedProfile {
+  profile: ResolvedProfile;
+  origin: Origin;
+  removed: Removal[];
+}
+
+/** Fill the build-wide defaults and apply the overrides (pure), tracking their origin. */
+export function finishProfile(
+  merged: Profile,
+  origin: Origin,
+  files: string[],
+  overrides: ResolveOverrides = {},
+): { profile: ResolvedProfile; origin: Origin } {
+  const keys: Record<string, Origin> = { ...origin.keys };
+  delete keys.extends;
+  delete keys.remove;
+  const pick = <T>(field: string, override: T | undefined, own: T | undefined, fallback: T): T => {
+    const value = override ?? own ?? fallback;
+    if (override !== undefined) keys[field] = originOf(value, OVERRIDE_ORIGIN);
+    else if (own === undefined && value !== undefined) keys[field] = originOf(value, DEFAULT_ORIGIN);
+    return value;
+  };
+  const { extends: _e, remove: _r, ...rest } = merged;
+  const profile: ResolvedProfile = Object.freeze({
+    ...rest,
+    distro: pick('distro', overrides.distro, merged.distro, DEFAULT_DISTRO),
+    formats: pick('formats', overrides.formats, merged.formats, ['iso', 'qcow2'] as Format[]),
+    mirror: pick('mirror', overrides.mirror, merged.mirror, undefined),
+    hostname: pick('hostname', undefined, merged.hostname, 'localhost'),
+    packages: pick('packages', undefined, merged.packages, [] as string[]),
+    sources: files,
+  });
+  keys.sources = originOf(files, CHAIN_ORIGIN);
+  return { profile, origin: { ...origin, keys } };
+}
+
+export async function resolveProfileTraced(
   ref: string,
   overrides: ResolveOverrides = {},
   cwd = process.cwd(),
-): Promise<ResolvedProfile> {
-  const { files, merged } = await chain(ref, cwd, []);
+): Promise<TracedProfile> {
+  const layers = await loadChain(ref, cwd, []);
+  const files = layers.map((l) => l.file);
+  const { merged, origin, removed } = mergeChain(layers);
   // re-validate the merged whole: removals or merges could produce something the parts did not
   const check = profileSchema.safeParse(merged);
   if (!check.success)
@@ -71,16 +144,15 @@ export async function resolveProfile(
       files[files.length - 1]!,
       check.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
     );
-  const { extends: _e, remove: _r, ...rest } = merged;
-  return Object.freeze({
-    ...rest,
-    distro: overrides.distro ?? merged.distro ?? DEFAULT_DISTRO,
-    formats: overrides.formats ?? merged.formats ?? (['iso', 'qcow2'] as Format[]),
-    mirror: overrides.mirror ?? merged.mirror,
-    hostname: merged.hostname ?? 'localhost',
-    packages: merged.packages ?? [],
-    sources: files,
-  });
+  return { ...finishProfile(merged, origin, files, overrides), removed };
+}
+
+export async function resolveProfile(
+  ref: string,
+  overrides: ResolveOverrides = {},
+  cwd = process.cwd(),
+): Promise<ResolvedProfile> {
+  return (await resolveProfileTraced(ref, overrides, cwd)).profile;
 }
 
 /** Build a resolved profile directly from an object (tests, programmatic use). */

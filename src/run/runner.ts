@@ -11,6 +11,8 @@ export interface RunOptions {
   input?: string;
   /** Collect stdout and return it (default true). */
   capture?: boolean;
+  /** Return stdout as bytes in `stdoutBytes` (file contents, archives) instead of text. */
+  binary?: boolean;
   /** Kill the command after this many milliseconds. */
   timeoutMs?: number;
   /** Say what this command is for; appears in the error. */
@@ -34,6 +36,8 @@ export interface RunOptions {
 
 export interface RunResult {
   stdout: string;
+  /** With `binary`: stdout exactly as the command wrote it. */
+  stdoutBytes?: Buffer;
   stderr: string;
   exitCode: number;
   durationMs: number;
@@ -113,7 +117,8 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
         'pipe',
         ...(statusFd ? ['pipe' as const] : []),
       ],
-      all: true,
+      all: !o.binary,
+      encoding: o.binary ? 'buffer' : 'utf8',
       reject: false,
       timeout: o.timeoutMs,
       killSignal: 'SIGKILL',
@@ -139,13 +144,15 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
       }
     };
     const feed = (chunk: string) => parse && parseLines(progressLines.push(chunk));
-    child.all?.on('data', (d: Buffer) => {
-      lastProgress = Date.now();
-      const text = d.toString();
-      o.onOutput?.(text);
-      if (log.output) for (const line of logLines.push(text)) log.output(line);
-      if (!statusFd) feed(text);
-    });
+    // binary runs keep stdout exact; their stderr is what is logged
+    for (const out of o.binary ? [child.stderr] : [child.all])
+      out?.on('data', (d: Buffer) => {
+        lastProgress = Date.now();
+        const text = d.toString();
+        o.onOutput?.(text);
+        if (log.output) for (const line of logLines.push(text)) log.output(line);
+        if (!statusFd) feed(text);
+      });
     if (statusFd)
       (child.stdio[3] as NodeJS.ReadableStream | undefined)?.on('data', (d: Buffer) => {
         lastProgress = Date.now();
@@ -186,7 +193,9 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
     if (!ok) {
       const interruptedNow = opts.isInterrupted?.();
       if (interruptedNow) throw new InterruptedError(interruptedNow);
-      const output = String(r.all ?? `${r.stderr ?? ''}`);
+      const output = o.binary
+        ? Buffer.from(r.stderr as Uint8Array).toString()
+        : String(r.all ?? `${r.stderr ?? ''}`);
       throw new CommandError(
         argv,
         r.exitCode,
@@ -202,6 +211,11 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
     // a tool may stop reporting short of 100 % (apt's last pmstatus is ~98 %): it is done now
     for (const p of unfinished.values())
       o.onProgress?.({ ...p, fraction: 1, ...(p.total !== undefined ? { done: p.total } : {}) });
+    if (o.binary) {
+      const stdoutBytes = Buffer.from(r.stdout as Uint8Array);
+      const stderr = Buffer.from(r.stderr as Uint8Array).toString();
+      return { stdout: '', stdoutBytes, stderr, exitCode: code, durationMs };
+    }
     return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: code, durationMs };
   }
 

@@ -1,28 +1,24 @@
 /**
- * Offline, read-only views of what an image ships, for the hygiene test: the QCOW2's root
- * filesystem through debugfs, the ISO's live filesystem through unsquashfs (every squashfs layer
- * stacked in the order of live/filesystem.module, overlayfs whiteouts applied), and the cached
- * rootfs tree on the host. No mounts, no loop devices.
+ * Offline, read-only views of what an image ships, for the hygiene test: every path with its
+ * type, mode and owner, file contents and file capabilities. The QCOW2's root filesystem and the
+ * ISO's live filesystem (every squashfs layer stacked in the order of live/filesystem.module,
+ * overlayfs whiteouts and opaque folders applied) come from the readers of `ib-native inspect`
+ * (src/inspect/); the cached rootfs tree is read on the host. No mounts, no loop devices.
  */
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
+import type { DiskImage } from '../../src/inspect/disk.ts';
+import { childrenOf, type Entry, type EntryType } from '../../src/inspect/entries.ts';
+import { type IsoImage, unsquashfsPattern } from '../../src/inspect/iso.ts';
+import { catText } from './image.ts';
 
-export type EntryType = 'f' | 'd' | 'l' | 'c' | 'b' | 'p' | 's';
-
-export interface Entry {
-  type: EntryType;
-  /** Permission bits with setuid/setgid/sticky (no file type). */
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-}
+export type { Entry, EntryType };
 
 export interface ImageView {
   name: string;
   /** Absolute paths ('/etc/shadow') to their entries. */
-  entries: Map<string, Entry>;
+  entries: ReadonlyMap<string, Entry>;
   cat(file: string): Promise<string>;
   /** File capabilities, normalized (see `capsFromText`), or '' when none. */
   caps(file: string): Promise<string>;
@@ -30,11 +26,7 @@ export interface ImageView {
 
 /** Names under a folder (one level). */
 export function children(v: Pick<ImageView, 'entries'>, dir: string): string[] {
-  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
-  return [...v.entries.keys()]
-    .filter((p) => p.startsWith(prefix) && !p.slice(prefix.length).includes('/'))
-    .map((p) => p.slice(prefix.length))
-    .sort();
+  return childrenOf(v.entries, dir);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -179,68 +171,35 @@ export async function hostTreeCaps(root: string): Promise<Map<string, string>> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// ext4 through debugfs
+// the QCOW2's root filesystem
 
-function modeEntry(octal: string, uid: string, gid: string, size: string): Entry {
-  const m = Number.parseInt(octal, 8);
-  const fmt = m & 0o170000;
-  const type: EntryType =
-    fmt === 0o040000
-      ? 'd'
-      : fmt === 0o120000
-        ? 'l'
-        : fmt === 0o020000
-          ? 'c'
-          : fmt === 0o060000
-            ? 'b'
-            : fmt === 0o010000
-              ? 'p'
-              : fmt === 0o140000
-                ? 's'
-                : 'f';
-  return { type, mode: m & 0o7777, uid: Number(uid), gid: Number(gid), size: Number(size || 0) };
-}
-
-/** A view of an ext4 filesystem image (one partition), listed breadth-first with `debugfs -f`. */
-export async function ext4View(name: string, image: string, scratch: string): Promise<ImageView> {
-  const entries = new Map<string, Entry>([['/', { type: 'd', mode: 0o755, uid: 0, gid: 0, size: 0 }]]);
+/** The root filesystem of a disk (see helpers/image.ts `withDisk`), listed level by level with debugfs. */
+export async function ext4View(name: string, disk: DiskImage): Promise<ImageView> {
+  const root = disk.root;
+  const rootPart = disk.mounts.find((m) => m.mountpoint === '/')?.partition;
+  if (!root || !rootPart) throw new Error(`${name}: no ext4 root filesystem`);
+  const entries = new Map<string, Entry>([['/', (await root.lstat('/'))!]]);
   let level = ['/'];
-  const tmp = mkdtempSync(path.join(scratch, 'debugfs-'));
-  try {
-    while (level.length) {
-      const cmds = path.join(tmp, 'cmds');
-      const quote = (p: string) => `"${p.replace(/(["\\])/g, '\\$1')}"`;
-      writeFileSync(cmds, level.map((d) => `ls -p ${quote(d)}\n`).join(''));
-      const r = await execa('debugfs', ['-f', cmds, image], { maxBuffer: 512 * 1024 * 1024 });
-      const next: string[] = [];
-      let dir = '';
-      for (const line of r.stdout.split('\n')) {
-        const cmd = /^debugfs: ls -p "(.*)"$/.exec(line);
-        if (cmd) {
-          dir = cmd[1]!.replace(/\\(.)/g, '$1');
-          continue;
-        }
-        const m = /^\/(\d+)\/(\d+)\/(\d+)\/(\d+)\/(.*)\/(\d*)\/$/.exec(line);
-        if (!m || m[5] === '.' || m[5] === '..') continue;
-        const p = dir === '/' ? `/${m[5]}` : `${dir}/${m[5]}`;
-        const e = modeEntry(m[2]!, m[3]!, m[4]!, m[6]!);
+  while (level.length) {
+    const next: string[] = [];
+    for (const [dir, names] of await root.listMany(level))
+      for (const [n, e] of names) {
+        const p = dir === '/' ? `/${n}` : `${dir}/${n}`;
         entries.set(p, e);
         if (e.type === 'd') next.push(p);
       }
-      level = next;
-    }
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    level = next;
   }
+  const device = `${disk.raw}?offset=${rootPart.offset}`;
   return {
     name,
     entries,
-    cat: async (f) => (await execa('debugfs', ['-R', `cat "${f}"`, image])).stdout,
+    cat: (f) => catText(disk.fs, f),
     caps: async (f) => {
-      const dir = mkdtempSync(path.join(scratch, 'ea-'));
+      const dir = mkdtempSync(path.join(path.dirname(disk.raw), 'ea-'));
       try {
         const out = path.join(dir, 'value');
-        await execa('debugfs', ['-R', `ea_get -f ${out} "${f}" security.capability`, image]);
+        await execa('debugfs', ['-R', `ea_get -f ${out} "${f}" security.capability`, device]);
         try {
           return capsFromXattr(readFileSync(out));
         } catch {
@@ -254,101 +213,31 @@ export async function ext4View(name: string, image: string, scratch: string): Pr
 }
 
 // ---------------------------------------------------------------------------------------------
-// squashfs layers through unsquashfs
+// the ISO's live filesystem
 
-function modeFromString(s: string): Entry['mode'] {
-  const bit = (c: string | undefined, v: number) => (c && c !== '-' && c !== 'S' && c !== 'T' ? v : 0);
-  const special = (c: string | undefined, v: number) =>
-    c === 's' || c === 'S' || c === 't' || c === 'T' ? v : 0;
-  const [, ur, uw, ux, gr, gw, gx, or, ow, ox] = s.split('');
-  return (
-    bit(ur, 0o400) |
-    bit(uw, 0o200) |
-    bit(ux, 0o100) |
-    bit(gr, 0o040) |
-    bit(gw, 0o020) |
-    bit(gx, 0o010) |
-    bit(or, 0o004) |
-    bit(ow, 0o002) |
-    bit(ox, 0o001) |
-    special(ux, 0o4000) |
-    special(gx, 0o2000) |
-    special(ox, 0o1000)
-  );
-}
-
-export interface SquashfsEntry extends Entry {
-  /** overlayfs whiteout: a 0/0 character device. */
-  whiteout: boolean;
-}
-
-/** `unsquashfs -lln` of one squashfs file. */
-export async function squashfsListing(file: string): Promise<Map<string, SquashfsEntry>> {
-  const r = await execa('unsquashfs', ['-lln', file], { maxBuffer: 512 * 1024 * 1024 });
-  const out = new Map<string, SquashfsEntry>();
-  for (const line of r.stdout.split('\n')) {
-    const m =
-      /^([-dlcbps])(\S{9}) (\d+)\/(\d+)\s+(\d+|\d+,\s*\d+) \d{4}-\d\d-\d\d \d\d:\d\d squashfs-root(.*)$/.exec(
-        line,
-      );
-    if (!m) continue;
-    const type = (m[1] === '-' ? 'f' : m[1]) as EntryType;
-    const name = (type === 'l' ? m[6]!.replace(/ -> .*$/, '') : m[6]!) || '/';
-    const dev = /^(\d+),\s*(\d+)$/.exec(m[5]!);
-    out.set(name, {
-      type,
-      mode: modeFromString(m[1]! + m[2]!),
-      uid: Number(m[3]),
-      gid: Number(m[4]),
-      size: dev ? 0 : Number(m[5]),
-      whiteout: type === 'c' && dev?.[1] === '0' && dev[2] === '0',
-    });
-  }
-  return out;
-}
-
-/** The live filesystem of an ISO: its squashfs layers, bottom first, stacked like overlayfs. */
-export async function isoView(
-  name: string,
-  layers: { file: string; listing: Map<string, SquashfsEntry> }[],
-  scratch: string,
-): Promise<ImageView> {
-  const entries = new Map<string, Entry>();
-  const from = new Map<string, string>();
-  const dropBelow = (p: string) => {
-    for (const k of [...entries.keys()])
-      if (k === p || k.startsWith(`${p}/`)) {
-        entries.delete(k);
-        from.delete(k);
-      }
-  };
-  for (const layer of layers) {
-    for (const [p, e] of layer.listing) {
-      if (e.whiteout) {
-        dropBelow(p);
-        continue;
-      }
-      const below = entries.get(p);
-      if (below && (below.type !== 'd' || e.type !== 'd')) dropBelow(p);
-      const { whiteout: _w, ...entry } = e;
-      entries.set(p, entry);
-      from.set(p, layer.file);
-    }
-  }
-  const layerOf = (f: string) => {
-    const l = from.get(f);
-    if (!l) throw new Error(`${f} is not in ${name}`);
-    return l;
-  };
+/** The merged live filesystem of an ISO (see helpers/image.ts `readIso`). */
+export function isoView(name: string, iso: IsoImage, scratch: string): ImageView {
   return {
     name,
-    entries,
-    cat: async (f) => (await execa('unsquashfs', ['-cat', layerOf(f), f])).stdout,
+    entries: iso.view.entries,
+    cat: (f) => catText(iso.fs, f),
     caps: async (f) => {
+      const e = iso.view.entries.get(f);
+      if (!e) throw new Error(`${f} is not in ${name}`);
+      const { source } = iso.layers[e.layer]!;
       const dir = mkdtempSync(path.join(scratch, 'unsquash-'));
       try {
         const dest = path.join(dir, 'root');
-        await execa('unsquashfs', ['-no-progress', '-xattrs', '-d', dest, layerOf(f), f]);
+        await execa('unsquashfs', [
+          '-no-progress',
+          '-xattrs',
+          '-o',
+          String(source.offset),
+          '-d',
+          dest,
+          source.file,
+          unsquashfsPattern(f),
+        ]);
         const r = await execa('getcap', [path.join(dest, f)]);
         return capsFromText(r.stdout.split(' ').slice(1).join(' '));
       } finally {

@@ -1,67 +1,67 @@
-/** Offline readers for produced images (no mounts): partitions out of a QCOW2, files out of ext4. */
-import { rmSync } from 'node:fs';
+/**
+ * Offline readers for produced images, for tests: the ones `ib-native inspect` uses
+ * (src/inspect/), run through a quiet runner. No mounts, no loop devices.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
+import { type DiskImage, ext4Reader, openDisk } from '../../src/inspect/disk.ts';
+import { type IsoImage, openIso } from '../../src/inspect/iso.ts';
+import { parseSgdiskPrint } from '../../src/inspect/parsers.ts';
+import { type ImageFs, resolvePath } from '../../src/inspect/paths.ts';
+import { silentLogger } from '../../src/log.ts';
+import { processRunner } from '../../src/run/runner.ts';
+
+export const runner = processRunner({ logger: silentLogger });
+
+/** A QCOW2 converted to a raw scratch copy in `dir`, read by `fn`, the copy removed after. */
+export async function withDisk<T>(
+  qcow2: string,
+  dir: string,
+  fn: (disk: DiskImage) => Promise<T>,
+): Promise<T> {
+  const scratch = mkdtempSync(path.join(dir, 'disk-'));
+  try {
+    return await fn(await openDisk(runner, qcow2, scratch));
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** A QCOW2 read for as long as `scratch` (which holds its raw copy) exists. */
+export function readDisk(qcow2: string, scratch: string): Promise<DiskImage> {
+  return openDisk(runner, qcow2, scratch);
+}
+
+/** A live ISO's layers and merged filesystem; `scratch` keeps copies of its small upper layers. */
+export function readIso(iso: string, scratch: string): Promise<IsoImage> {
+  return openIso(runner, iso, scratch);
+}
+
+/** A text file of an image, links followed as on the booted system. */
+export async function catText(fs: ImageFs, file: string): Promise<string> {
+  const r = await resolvePath(file, fs.lstat, fs.readlink);
+  if (!r.found) throw new Error(`${file} is not in the image (absent at ${r.at})`);
+  return (await fs.read(r.path)).toString();
+}
 
 export interface PartitionTable {
+  /** `sgdisk --print` as it printed it. */
   text: string;
   parts: Map<number, { first: number; last: number }>;
 }
 
+/** The GPT of a raw disk image. */
 export async function partitionTable(raw: string): Promise<PartitionTable> {
-  const text = (await execa('sgdisk', ['--print', raw])).stdout;
-  const parts = new Map<number, { first: number; last: number }>();
-  for (const m of text.matchAll(/^\s+(\d+)\s+(\d+)\s+(\d+)\s/gm))
-    parts.set(Number(m[1]), { first: Number(m[2]), last: Number(m[3]) });
+  const text = (await runner.run(['sgdisk', '--print', raw])).stdout;
+  const parts = new Map(
+    parseSgdiskPrint(text).partitions.map(
+      (p) => [p.number, { first: p.firstSector, last: p.lastSector }] as const,
+    ),
+  );
   return { text, parts };
 }
 
-/** Copy one partition out of a raw disk image into its own (sparse) file. */
-export async function extractPartition(
-  raw: string,
-  table: PartitionTable,
-  n: number,
-  out: string,
-): Promise<void> {
-  const p = table.parts.get(n);
-  if (!p) throw new Error(`no partition ${n}`);
-  await execa('dd', [
-    `if=${raw}`,
-    `of=${out}`,
-    'bs=4M',
-    'iflag=skip_bytes,count_bytes',
-    'conv=sparse',
-    `skip=${p.first * 512}`,
-    `count=${(p.last - p.first + 1) * 512}`,
-    'status=none',
-  ]);
-}
-
-/** Convert a QCOW2 to raw in `dir`, hand its partitions to `fn`, clean up. */
-export async function withQcow2Partitions<T>(
-  qcow2: string,
-  dir: string,
-  numbers: number[],
-  fn: (files: Map<number, string>, table: PartitionTable) => Promise<T>,
-): Promise<T> {
-  const raw = path.join(dir, `${path.basename(qcow2)}.raw`);
-  const files = new Map<number, string>();
-  try {
-    await execa('qemu-img', ['convert', '-O', 'raw', qcow2, raw]);
-    const table = await partitionTable(raw);
-    for (const n of numbers) {
-      const f = path.join(dir, `${path.basename(qcow2)}.p${n}`);
-      await extractPartition(raw, table, n, f);
-      files.set(n, f);
-    }
-    return await fn(files, table);
-  } finally {
-    rmSync(raw, { force: true });
-    for (const f of files.values()) rmSync(f, { force: true });
-  }
-}
-
-/** `debugfs -R "cat FILE"` on an ext4 image. */
-export async function ext4Cat(image: string, file: string): Promise<string> {
-  return (await execa('debugfs', ['-R', `cat ${file}`, image])).stdout;
+/** A file of an ext4 filesystem: `device` is an image file or `raw?offset=BYTES`. */
+export async function ext4Cat(device: string, file: string): Promise<string> {
+  return (await ext4Reader(runner, device, path.dirname(device)).read(file)).toString();
 }

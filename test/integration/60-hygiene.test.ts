@@ -9,14 +9,23 @@
  * whiteout or in freed disk blocks; that setuid/setgid bits, ownership and file capabilities are
  * those of the cached rootfs; that each image has a signature gpg accepts and an SPDX SBOM.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { IsoLayer } from '../../src/inspect/iso.ts';
 import { MINIMAL } from '../helpers/bad-input.ts';
 import { CACHE, cli, DISTRO, SCRATCH } from '../helpers/host.ts';
-import { extractPartition, partitionTable } from '../helpers/image.ts';
+import { readDisk, readIso } from '../helpers/image.ts';
 import {
   children,
   ext4View,
@@ -24,8 +33,6 @@ import {
   hostTreeView,
   type ImageView,
   isoView,
-  type SquashfsEntry,
-  squashfsListing,
 } from '../helpers/image-view.ts';
 
 const DIR = path.join(SCRATCH, 'hygiene');
@@ -50,7 +57,7 @@ interface Built {
   manifest: { rootfsKey: string; packages: { name: string }[] };
   qcow2: ImageView;
   iso: ImageView;
-  isoLayers: { file: string; listing: Map<string, SquashfsEntry> }[];
+  isoLayers: IsoLayer[];
   host: ImageView;
   hostCaps: Map<string, string>;
 }
@@ -111,40 +118,18 @@ test.before(async () => {
   const manifest = JSON.parse(readFileSync(path.join(OUT, `${NAME}.manifest.json`), 'utf8'));
   const rootfs = path.join(CACHE, 'rootfs', manifest.rootfsKey, 'tree');
 
-  // QCOW2: partition 1 (root) out of a raw copy
-  const raw = path.join(DIR, 'disk.raw');
-  const p1 = path.join(DIR, 'root.ext4');
-  await execa('qemu-img', ['convert', '-O', 'raw', path.join(OUT, `${NAME}.qcow2`), raw]);
-  try {
-    await extractPartition(raw, await partitionTable(raw), 1, p1);
-  } finally {
-    rmSync(raw, { force: true });
-  }
-  const qcow2 = await ext4View(`${NAME}.qcow2`, p1, DIR);
-
-  // ISO: every squashfs layer, bottom first
-  const iso = path.join(OUT, `${NAME}.iso`);
-  const extract = async (from: string, to: string) =>
-    execa('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', from, to], { reject: false });
-  const module = path.join(DIR, 'filesystem.module');
-  await extract('/live/filesystem.module', module);
-  const names = existsSync(module)
-    ? readFileSync(module, 'utf8').split('\n').filter(Boolean)
-    : ['filesystem.squashfs'];
-  const isoLayers = [];
-  for (const n of names) {
-    const file = path.join(DIR, n);
-    await extract(`/live/${n}`, file);
-    isoLayers.push({ file, listing: await squashfsListing(file) });
-  }
+  // the QCOW2's root filesystem and the ISO's squashfs layers, with the readers of `ib-native inspect`
+  const disk = await readDisk(path.join(OUT, `${NAME}.qcow2`), mkdtempSync(path.join(DIR, 'disk-')));
+  const qcow2 = await ext4View(`${NAME}.qcow2`, disk);
+  const iso = await readIso(path.join(OUT, `${NAME}.iso`), mkdtempSync(path.join(DIR, 'iso-')));
   built = {
     fingerprint,
     proxied,
     rootfs,
     manifest,
     qcow2,
-    iso: await isoView(`${NAME}.iso`, isoLayers, DIR),
-    isoLayers,
+    iso: isoView(`${NAME}.iso`, iso, DIR),
+    isoLayers: iso.layers,
     host: await hostTreeView(rootfs),
     hostCaps: await hostTreeCaps(rootfs),
   };
@@ -278,14 +263,14 @@ test('file capabilities are kept: those of the rootfs, and the probe cap_net_raw
 });
 
 test('no layer of the ISO carries what finalize removed (whiteouts hide, they do not delete)', () => {
-  for (const { file, listing } of b().isoLayers)
+  for (const { name, listing } of b().isoLayers)
     for (const [p, e] of listing) {
       if (e.whiteout) continue;
-      assert.not.ok(p.startsWith('/etc/ssh/ssh_host_'), `${path.basename(file)}: ${p}`);
-      assert.not.ok(p === '/etc/machine-id' && e.size > 0, `${path.basename(file)}: a non-empty machine-id`);
+      assert.not.ok(p.startsWith('/etc/ssh/ssh_host_'), `${name}: ${p}`);
+      assert.not.ok(p === '/etc/machine-id' && e.size > 0, `${name}: a non-empty machine-id`);
       assert.not.ok(
         p.startsWith('/var/lib/apt/lists/') && e.type === 'f' && !p.endsWith('/lock'),
-        `${path.basename(file)}: apt index ${p}`,
+        `${name}: apt index ${p}`,
       );
     }
 });

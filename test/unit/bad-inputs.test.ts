@@ -90,6 +90,46 @@ const CLI_CASES: BadInput[] = [
     names: /Not enough non-option arguments/,
   },
   {
+    name: 'inspect of a missing image',
+    args: () => ['inspect', path.join(SANDBOX, 'no-such.iso')],
+    names: /no-such\.iso: no such file/,
+  },
+  {
+    name: 'inspect of a file that is no image',
+    args: () => ['inspect', path.join(SANDBOX, 'image.qcow2'), '--cat', '/etc/hostname'],
+    names: /image\.qcow2 is neither an ISO nor a QCOW2 image/,
+  },
+  {
+    name: 'inspect without an image',
+    args: () => ['inspect'],
+    names: /Not enough non-option arguments/,
+  },
+  {
+    name: 'profiles show of an unknown profile',
+    args: () => ['profiles', 'show', 'no-such-profile'],
+    names: /no profile named "no-such-profile"/,
+  },
+  {
+    name: 'profiles list --dir of a missing folder',
+    args: () => ['profiles', 'list', '--dir', path.join(SANDBOX, 'no-such-folder')],
+    names: /--dir .*no-such-folder: no such folder/,
+  },
+  {
+    name: 'profiles with an unknown action',
+    args: () => ['profiles', 'frobnicate'],
+    names: /Unknown argument: frobnicate/,
+  },
+  {
+    name: 'diff with an unknown profile',
+    args: () => ['diff', 'minimal', 'no-such-profile'],
+    names: /no profile named "no-such-profile"/,
+  },
+  {
+    name: 'diff with one profile',
+    args: () => ['diff', 'minimal'],
+    names: /Not enough non-option arguments/,
+  },
+  {
     name: 'cache with an unknown action',
     args: () => ['cache', 'frobnicate'],
     names: /action, Given: "frobnicate"/,

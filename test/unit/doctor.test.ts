@@ -77,7 +77,16 @@ test('the facts the brief fixed: optional tools, test-only tools, packages', () 
 test('stagesFor: build stages per format, boot and test on demand', () => {
   assert.equal(stagesFor({}), ['rootfs', 'configure', 'iso', 'qcow2']);
   assert.equal(stagesFor({ formats: ['qcow2'], boot: true }), ['rootfs', 'configure', 'qcow2', 'boot']);
-  assert.equal(stagesFor({ forTests: true }), ['rootfs', 'configure', 'iso', 'qcow2', 'boot', 'test']);
+  assert.equal(stagesFor({ formats: ['iso'], inspect: true }), ['rootfs', 'configure', 'iso', 'inspect']);
+  assert.equal(stagesFor({ forTests: true }), [
+    'rootfs',
+    'configure',
+    'iso',
+    'qcow2',
+    'boot',
+    'inspect',
+    'test',
+  ]);
 });
 
 test('hostPackages: sorted, unique, test packages only when asked', () => {
@@ -147,7 +156,7 @@ test('a complete host: nothing missing, every row found', () => {
   assert.equal(r.missingRequired, []);
   assert.equal(r.missingOptional, []);
   assert.ok(r.rows.every((row) => row.ok && row.found));
-  assert.equal(r.stages, ['rootfs', 'configure', 'iso', 'qcow2', 'boot', 'test']);
+  assert.equal(r.stages, ['rootfs', 'configure', 'iso', 'qcow2', 'boot', 'inspect', 'test']);
   assert.ok(r.kvm && r.root && !r.nbd);
   assert.equal(r.freeSpace, { dir: '/var/tmp', bytes: 50 * 2 ** 30 });
   assert.is(r.family, 'debian');

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -28,6 +28,20 @@ test('run: true succeeds; stdout is captured with its final newline', async () =
   const echo = await runner.run(['sh', '-c', 'echo out; echo err >&2']);
   assert.is(echo.stdout, 'out\n');
   assert.is(echo.stderr, 'err\n');
+});
+
+test('run: binary gives stdout byte for byte (beyond a pipe buffer, not UTF-8); failures keep stderr', async () => {
+  const r = processRunner({ logger: silentLogger });
+  const bytes = Buffer.alloc(200_000, 0xff);
+  bytes.write('\x00\x80MZ', 1000, 'latin1');
+  const file = path.join(dir, 'blob');
+  writeFileSync(file, bytes);
+  const got = await r.run(['cat', file], { binary: true });
+  assert.ok(got.stdoutBytes?.equals(bytes), 'stdout bytes differ');
+  assert.is(got.stdout, '');
+  const e = await failure(r.run(['sh', '-c', 'echo broken >&2; exit 3'], { binary: true }));
+  assert.instance(e, CommandError);
+  assert.match(e.message, 'broken');
 });
 
 test('run: a failing command gives a CommandError with the command, exit code, context and output tail', async () => {

@@ -1,0 +1,236 @@
+/**
+ * `ib-native inspect IMAGE`: what a produced ISO or QCOW2 holds, read offline (no boot, no mount):
+ * its build manifest, the installed packages, the kernel command line of its boot menu, the
+ * partition table (QCOW2), the layers (ISO), and any file or folder of the system it boots.
+ */
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import path from 'node:path';
+import { preflight } from '../doctor.ts';
+import { UserError } from '../errors.ts';
+import type { Runner } from '../run/runner.ts';
+import { type InstalledPackage, parseDpkgStatus } from '../sys/dpkg.ts';
+import { type DiskPartition, openDisk } from './disk.ts';
+import type { Entry } from './entries.ts';
+import { openIso } from './iso.ts';
+import { type GrubEntry, parseGrubCfg } from './parsers.ts';
+import { type ImageFs, normalPath, resolvePath } from './paths.ts';
+
+export type ImageFormat = 'iso' | 'qcow2';
+
+/** What the first bytes of a file say it is (pure): a QCOW2 header, or an ISO 9660 volume descriptor. */
+export function detectFormat(head: Buffer): ImageFormat | undefined {
+  if (head.subarray(0, 4).equals(Buffer.from([0x51, 0x46, 0x49, 0xfb]))) return 'qcow2';
+  if (head.subarray(0x8001, 0x8006).toString('latin1') === 'CD001') return 'iso';
+  return undefined;
+}
+
+/** The sidecar manifest of an image: `out/minimal.qcow2` -> `out/minimal.manifest.json`. */
+export function manifestPathOf(image: string): string {
+  return path.join(path.dirname(image), `${path.basename(image).replace(/\.[^.]+$/, '')}.manifest.json`);
+}
+
+export interface ManifestSummary {
+  file: string;
+  profile?: string;
+  distro?: string;
+  kernel?: string;
+  rootfsKey?: string;
+  builtAt?: string;
+  packages?: number;
+  /** The sha256 the manifest records for this image, and whether the image still has it. */
+  sha256?: string;
+  matches?: boolean;
+  /** Why the manifest could not be read. */
+  error?: string;
+}
+
+export interface FileContent {
+  /** As asked. */
+  path: string;
+  /** Where it is once links are followed. */
+  resolved: string;
+  content: Buffer;
+}
+
+export interface Listing {
+  path: string;
+  resolved: string;
+  entries: (Entry & { name: string })[];
+}
+
+export interface ImageReport {
+  image: { path: string; format: ImageFormat; bytes: number; virtualBytes?: number };
+  manifest?: ManifestSummary;
+  packages: InstalledPackage[];
+  boot: { config: string; entries: GrubEntry[] };
+  /** QCOW2: the GPT and what each partition holds. */
+  disk?: { guid: string; sectors: number; sectorSize: number; partitions: DiskPartition[] };
+  /** ISO: the squashfs layers, bottom first. */
+  layers?: { name: string; bytes: number; entries: number; whiteouts: number; opaque: string[] }[];
+  files: FileContent[];
+  listings: Listing[];
+}
+
+export interface InspectOptions {
+  cat?: readonly string[];
+  ls?: readonly string[];
+  /** Where the scratch folder (a QCOW2's raw copy) goes; removed before returning. */
+  tmpDir?: string;
+  /** Check the image against the sha256 its manifest records (reads the whole image; default true). */
+  verify?: boolean;
+}
+
+async function sha256File(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+async function readManifest(image: string, verify: boolean): Promise<ManifestSummary | undefined> {
+  const file = manifestPathOf(image);
+  if (!existsSync(file)) return undefined;
+  try {
+    const m = JSON.parse(readFileSync(file, 'utf8'));
+    const out = (m.outputs ?? []) as { file: string; sha256: string }[];
+    const mine = out.find((o) => o.file === path.basename(image));
+    return {
+      file,
+      profile: m.profile?.name,
+      distro: m.distro?.name ?? m.profile?.distro,
+      kernel: m.kernel,
+      rootfsKey: m.rootfsKey,
+      builtAt: m.builtAt,
+      packages: Array.isArray(m.packages) ? m.packages.length : undefined,
+      ...(mine && { sha256: mine.sha256 }),
+      ...(mine && verify && { matches: (await sha256File(image)) === mine.sha256 }),
+    };
+  } catch (e) {
+    return { file, error: (e as Error).message };
+  }
+}
+
+function readHead(file: string): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(0x8006);
+    const n = readSync(fd, b, 0, b.length, 0);
+    return b.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function resolveOrFail(fs: ImageFs, image: string, asked: string, want: 'file' | 'folder') {
+  const r = await resolvePath(normalPath(asked), fs.lstat, fs.readlink);
+  if (!r.found) {
+    const why = fs.whyAbsent?.(r.at);
+    const reason = r.loop
+      ? `too many levels of links at ${r.at}`
+      : r.notFolder
+        ? `${r.at} is not a folder`
+        : `${r.at} does not exist${why ? ` (${why})` : ''}`;
+    throw new UserError(
+      `${path.basename(image)}: ${asked} is not in the image: ${reason}`,
+      `list a folder with --ls (for example --ls ${path.posix.dirname(r.at)}); paths are those of the booted system`,
+    );
+  }
+  if (want === 'file' && r.entry.type !== 'f')
+    throw new UserError(
+      `${path.basename(image)}: ${asked} is ${r.entry.type === 'd' ? 'a folder' : 'not a regular file'}`,
+      r.entry.type === 'd' ? `list it with --ls ${asked}` : '--cat reads regular files',
+    );
+  if (want === 'folder' && r.entry.type !== 'd')
+    throw new UserError(`${path.basename(image)}: ${asked} is not a folder`, `read it with --cat ${asked}`);
+  return r.path;
+}
+
+export async function inspectImage(
+  runner: Runner,
+  image: string,
+  o: InspectOptions = {},
+): Promise<ImageReport> {
+  if (!existsSync(image))
+    throw new UserError(`${image}: no such file`, 'give the path of a .iso or .qcow2 that ib-native built');
+  if (!statSync(image).isFile())
+    throw new UserError(`${image} is not a file`, 'give the path of a .iso or .qcow2 image');
+  const format = detectFormat(readHead(image));
+  if (!format)
+    throw new UserError(
+      `${image} is neither an ISO nor a QCOW2 image`,
+      'give the path of a .iso or .qcow2 that ib-native built',
+    );
+  // the tools it reads the image with, all at once, with the apt-get line that installs them
+  preflight({ stages: ['inspect'] });
+  const scratch = mkdtempSync(path.join(o.tmpDir ?? process.env.TMPDIR ?? '/var/tmp', 'ib-native-inspect-'));
+  try {
+    const report: Omit<ImageReport, 'packages' | 'boot' | 'files' | 'listings'> = {
+      image: { path: image, format, bytes: statSync(image).size },
+      manifest: await readManifest(image, o.verify ?? true),
+    };
+    let fs: ImageFs;
+    let grub: { config: string; text?: string };
+    if (format === 'iso') {
+      const iso = await openIso(runner, image, scratch);
+      fs = iso.fs;
+      grub = {
+        config: '/boot/grub/grub.cfg (ISO 9660)',
+        text: iso.readIsoFile('/boot/grub/grub.cfg')?.toString(),
+      };
+      report.layers = iso.layers.map((l) => ({
+        name: l.name,
+        bytes: l.bytes,
+        entries: l.listing.size,
+        whiteouts: [...l.listing.values()].filter((e) => e.whiteout).length,
+        opaque: [...(l.opaque ?? [])].sort(),
+      }));
+    } else {
+      const disk = await openDisk(runner, image, scratch);
+      fs = disk.fs;
+      report.image.virtualBytes = disk.virtualBytes;
+      report.disk = {
+        guid: disk.table.diskGuid,
+        sectors: disk.table.sectors,
+        sectorSize: disk.table.sectorSize,
+        partitions: disk.partitions,
+      };
+      const cfg = await resolvePath('/boot/grub/grub.cfg', fs.lstat, fs.readlink);
+      grub = {
+        config: '/boot/grub/grub.cfg',
+        text: cfg.found ? (await fs.read(cfg.path)).toString() : undefined,
+      };
+    }
+    const status = await resolvePath('/var/lib/dpkg/status', fs.lstat, fs.readlink);
+    const packages = status.found ? parseDpkgStatus((await fs.read(status.path)).toString()) : [];
+    const files: FileContent[] = [];
+    for (const p of o.cat ?? []) {
+      const resolved = await resolveOrFail(fs, image, p, 'file');
+      files.push({ path: p, resolved, content: await fs.read(resolved) });
+    }
+    const listings: Listing[] = [];
+    for (const p of o.ls ?? []) {
+      const resolved = await resolveOrFail(fs, image, p, 'folder');
+      const entries = [...(await fs.list(resolved))].map(([name, e]) => ({ name, ...e }));
+      listings.push({ path: p, resolved, entries: entries.sort((a, b) => a.name.localeCompare(b.name)) });
+    }
+    return {
+      ...report,
+      packages,
+      boot: { config: grub.config, entries: grub.text ? parseGrubCfg(grub.text) : [] },
+      files,
+      listings,
+    };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
