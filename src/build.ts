@@ -106,7 +106,10 @@ function fileDigest(f: string | undefined): string | undefined {
 export type Bootstrapper = RootfsInputs['bootstrapper'];
 const PREFER_MMDEBSTRAP = false;
 
-/** mmdebstrap when installed (measured faster, see README "Benchmark"), else debootstrap. */
+/**
+ * debootstrap: on the benchmark's package set mmdebstrap was not faster (README "Benchmark"), so
+ * the switch stays off; flip PREFER_MMDEBSTRAP if a later measurement says otherwise.
+ */
 export function defaultBootstrapper(have: (cmd: string) => boolean = onPath): Bootstrapper {
   return PREFER_MMDEBSTRAP && have('mmdebstrap') ? 'mmdebstrap' : 'debootstrap';
 }

@@ -232,7 +232,7 @@ export async function main(args: string[]): Promise<number> {
           .option('bootstrapper', {
             type: 'string',
             choices: ['debootstrap', 'mmdebstrap'],
-            describe: 'how the base system is made (default: mmdebstrap when installed)',
+            describe: 'how the base system is made (default: debootstrap; see README "Benchmark")',
           })
           .option('sign-key', {
             type: 'string',
