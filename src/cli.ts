@@ -10,7 +10,8 @@ import { CommandError, exitCodeFor, hintOf, InterruptedError, UserError } from '
 import { consoleLogger, type Logger } from './log.ts';
 import { DISTROS, type DistroName, FORMATS, type Format } from './profile/schema.ts';
 import { netEnv, proxySecrets } from './proxy.ts';
-import { processRunner } from './run/runner.ts';
+import { interruptibleRunner } from './run/interrupt.ts';
+import { debugShellHook } from './shell/debug.ts';
 import { insideNamespace, reexecInNamespace } from './sys/namespace.ts';
 
 /**
@@ -92,17 +93,13 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
   await checkBuildInputs(profiles.map(optionsFor));
   mkdirSync(path.join(cacheDir, 'logs'), { recursive: true });
   const logger = consoleLogger({ verbose: Boolean(argv.verbose), file: logFile, secrets: proxySecrets(env) });
-  let interrupted: string | undefined;
-  const runner = processRunner({ logger, isInterrupted: () => interrupted });
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (!interrupted) logger.warn(`${sig} received: stopping and cleaning up`);
-    interrupted = sig;
-    runner.killAll('SIGTERM');
-  };
-  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
+  const { runner, interrupted } = interruptibleRunner(logger);
+  const onFailure = argv.debugShell
+    ? debugShellHook({ runner, logger, netEnv: env, interrupted })
+    : undefined;
   try {
     for (const profile of profiles) {
-      const r = await build(optionsFor(profile), { runner, logger, interrupted: () => interrupted });
+      const r = await build({ ...optionsFor(profile), onFailure }, { runner, logger, interrupted });
       for (const o of r.outputs) process.stdout.write(`${o.path}\n`);
       process.stdout.write(`${r.manifest}\n`);
       logger.info(
@@ -113,9 +110,9 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
     }
     return 0;
   } catch (e) {
-    if (interrupted) {
+    if (interrupted()) {
       process.stderr.write(
-        `interrupted by ${interrupted}; mounts, devices and partial files were cleaned up\n`,
+        `interrupted by ${interrupted()}; mounts, devices and partial files were cleaned up\n`,
       );
       return 130;
     }
@@ -201,9 +198,59 @@ export async function main(args: string[]): Promise<number> {
           .option('no-proxy', {
             type: 'string',
             describe: 'hosts that bypass the proxy (default: $no_proxy)',
-          }),
+          })
+          .option('debug-shell', {
+            type: 'boolean',
+            describe:
+              'on failure, open a shell in the tree being built before cleaning up (needs a terminal)',
+          })
+          .example(
+            'sudo $0 build -p ./site.ts --debug-shell',
+            'a failing step opens a shell where it failed',
+          ),
       async (a) => {
         code = await runBuild(a as Record<string, unknown>);
+      },
+    )
+    .command(
+      'shell',
+      "open a shell in a profile's configured tree, mounted as a build mounts it; changes are discarded",
+      (y) =>
+        y
+          .option('profile', {
+            alias: 'p',
+            type: 'string',
+            demandOption: true,
+            describe: 'profile name or path',
+          })
+          .option('distro', { type: 'string', choices: DISTROS as unknown as string[] })
+          .option('format', {
+            type: 'string',
+            choices: FORMATS as unknown as string[],
+            describe: "also apply that image's layer and finalize, as the image has them",
+          })
+          .option('mirror', {
+            type: 'string',
+            describe: 'replace the distro mirror (if the rootfs is built)',
+          })
+          .example('sudo $0 shell -p minimal --distro debian-bookworm', 'look around the configured tree')
+          .example('sudo $0 shell -p worker --format qcow2', 'the tree as the QCOW2 gets it (finalized)'),
+      async (a) => {
+        requireRoot('shell');
+        if (!insideNamespace()) {
+          code = await reexecInNamespace();
+          return;
+        }
+        const { shellCommand } = await import('./shell/shell.ts');
+        code = await shellCommand({
+          profile: a.profile,
+          distro: a.distro as DistroName | undefined,
+          format: a.format as Format | undefined,
+          mirror: a.mirror,
+          cacheDir: path.resolve(String(a.cacheDir)),
+          netEnv: netEnv({}),
+          verbose: Boolean(a.verbose),
+        });
       },
     )
     .command(
@@ -242,7 +289,13 @@ export async function main(args: string[]): Promise<number> {
             describe: 'also wait for these strings on the console',
           })
           .option('console-log', { type: 'string', describe: 'write the whole console to this file' })
-          .option('memory', { type: 'number', default: 2048, describe: 'MiB' }),
+          .option('memory', { type: 'number', default: 2048, describe: 'MiB' })
+          .option('console', {
+            type: 'boolean',
+            conflicts: 'expect',
+            describe: 'attach the serial console to this terminal; Ctrl-] detaches and stops QEMU',
+          })
+          .example('$0 boot out/minimal.qcow2 --console', 'type into the guest; Ctrl-] to leave'),
       async (a) => {
         code = await bootCommand({
           image: a.image!,
@@ -253,6 +306,7 @@ export async function main(args: string[]): Promise<number> {
           consoleLog: a.consoleLog,
           memoryMiB: a.memory,
           verbose: Boolean(a.verbose),
+          console: Boolean(a.console),
         });
       },
     )
@@ -289,7 +343,7 @@ export async function main(args: string[]): Promise<number> {
         code = await importAirshipCommand({ dir: a.dir!, out: a.out, base: a.base });
       },
     )
-    .demandCommand(1, 'say what to do: build, boot, plan, doctor or cache')
+    .demandCommand(1, 'say what to do: build, shell, boot, plan, doctor or cache')
     .fail((msg, err) => {
       throw err ?? new UserError(msg, 'see `ib-native --help`');
     })

@@ -92,6 +92,8 @@ export async function bootCommand(o: {
   consoleLog?: string;
   memoryMiB: number;
   verbose: boolean;
+  /** Attach the serial console to this terminal instead of waiting for login:. */
+  console?: boolean;
 }): Promise<number> {
   const logger = consoleLogger({ verbose: o.verbose });
   const runner = processRunner({ logger });
@@ -100,6 +102,16 @@ export async function bootCommand(o: {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
+    if (o.console) {
+      const { attachConsole } = await import('./boot/attach.ts');
+      const end = await attachConsole(runner, { ...o, logger, signal: controller.signal });
+      process.stdout.write(
+        end.how === 'detached'
+          ? '\r\n*** detached: QEMU stopped, throw-away files removed\n'
+          : '\r\n*** the guest powered off; QEMU exited\n',
+      );
+      return 0;
+    }
     const r = await bootImage(runner, { ...o, logger, signal: controller.signal });
     process.stdout.write(`login: reached in ${r.seconds.toFixed(1)} s\n`);
     return 0;
