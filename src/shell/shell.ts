@@ -174,10 +174,13 @@ export async function shellCommand(o: ShellCommandOptions): Promise<number> {
   const work = path.join(o.cacheDir, 'work', `shell-${process.pid}-${Date.now()}`);
   mkdirSync(work, { recursive: true });
   const { profile } = plan;
-  const shell = (chroot: Chroot, layersNote: string) => {
+  const stopIfInterrupted = () => {
     const sig = interrupted();
     if (sig) throw new InterruptedError(sig);
-    return openShell({
+  };
+  const shell = async (chroot: Chroot, layersNote: string) => {
+    stopIfInterrupted();
+    const status = await openShell({
       tree: chroot.root,
       chroot,
       ...deps,
@@ -189,6 +192,8 @@ export async function shellCommand(o: ShellCommandOptions): Promise<number> {
       },
       terminal: term,
     });
+    stopIfInterrupted(); // hung up by a signal: report the interruption, not the shell's status
+    return status;
   };
   try {
     const { tree: rootfs } = await obtainRootfs(cache, plan, { netEnv: o.netEnv }, deps);
