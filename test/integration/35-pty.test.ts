@@ -30,6 +30,8 @@ const OUT = path.join(DIR, 'out');
 /** The boot's temporary folder (overlay, seed) goes here, so that the test can see it removed. */
 const BOOT_TMP = path.join(DIR, 'boot-tmp');
 const BOOT_TIMEOUT_MS = Number(process.env.IB_NATIVE_BOOT_TIMEOUT ?? '600') * 1000;
+/** Waiting for the first prompt covers building the rootfs when 10-minimal-build has not cached it. */
+const FIRST_PROMPT_MS = 40 * 60 * 1000;
 const COLS = 120;
 const ROWS = 40;
 
@@ -70,6 +72,20 @@ function session(args: string[], env: Record<string, string> = {}) {
   };
 }
 
+/** `build` of a QCOW2 into OUT. */
+const qcow2Build = (profile: string, ...more: string[]) => [
+  'build',
+  '-p',
+  profile,
+  '--distro',
+  DISTRO,
+  '--format',
+  'qcow2',
+  '-o',
+  OUT,
+  ...more,
+];
+
 /** Cached rootfs trees: what a shell changes must never reach them. */
 function rootfsTrees(): string[] {
   const dir = path.join(CACHE, 'rootfs');
@@ -93,7 +109,7 @@ test('ib-native shell: the configured tree, the terminal passed through, the exi
   const p = writeProfile(DIR, 'pty-sysctl', `sysctl: { 'vm.swappiness': '13' }`);
   const s = session(['shell', '--profile', p, '--distro', DISTRO]);
   try {
-    await s.waitFor(/\(ib-native:pty-sysctl\)root@[^\n]*# $/, 10 * 60 * 1000);
+    await s.waitFor(/\(ib-native:pty-sysctl\)root@[^\n]*# $/, FIRST_PROMPT_MS);
     assert.match(s.text(), /Changes made in this shell are discarded/);
     const mark = s.text().length;
     s.type(
@@ -122,20 +138,9 @@ test('build --debug-shell: a shell where the user script failed, then the build 
   );
   writeFileSync(path.join(OUT, 'pty-failing.qcow2'), 'previous good image\n');
   const before = snapshot(OUT);
-  const s = session([
-    'build',
-    '--profile',
-    p,
-    '--distro',
-    DISTRO,
-    '--format',
-    'qcow2',
-    '--output',
-    OUT,
-    '--debug-shell',
-  ]);
+  const s = session(qcow2Build(p, '--debug-shell'));
   try {
-    await s.waitFor(/\(ib-native:configure-failed\)root@[^\n]*# $/, 10 * 60 * 1000);
+    await s.waitFor(/\(ib-native:configure-failed\)root@[^\n]*# $/, FIRST_PROMPT_MS);
     assert.match(s.text(), /the configure stage failed: .*user script boom: command exited with code 7/);
     const mark = s.text().length;
     s.type(
@@ -159,17 +164,7 @@ test('build --debug-shell: a shell where the user script failed, then the build 
 });
 
 test('boot --console: the serial console on the terminal, keys reach the guest, Ctrl-] detaches and cleans up', async () => {
-  const built = await cli([
-    'build',
-    '--profile',
-    'minimal',
-    '--distro',
-    DISTRO,
-    '--format',
-    'qcow2',
-    '--output',
-    OUT,
-  ]);
+  const built = await cli(qcow2Build('minimal'));
   assert.is(built.exitCode, 0, built.all.slice(-2000));
   const image = path.join(OUT, 'minimal.qcow2');
   const seed = path.join(DIR, 'seed');
