@@ -198,7 +198,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     // so that --refresh or --max-age rebuilding the rootfs also renews them
     let rootfsStamp = '';
     const rootfs = await timed('rootfs', async () => {
-      const r = await obtainRootfs(cache, plan, opts, deps);
+      const r = await obtainRootfs(cache, plan, opts, { runner, logger });
       cacheHits.rootfs = r.hit;
       rootfsStamp = r.stamp;
       return r.tree;
@@ -210,7 +210,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
       throw new UserError(`no kernel in the rootfs ${rootfs}`, 'run with --refresh to rebuild it');
 
     const layers = path.join(work, 'layers');
-    const applyCtx = applyContext(deps, opts.netEnv);
+    const applyCtx = applyContext({ runner, logger }, opts.netEnv);
     const layerDeps = { runner, logger, netEnv: opts.netEnv, onFailure: opts.onFailure };
 
     await timed('configure', async () => {

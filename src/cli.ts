@@ -94,9 +94,7 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
   mkdirSync(path.join(cacheDir, 'logs'), { recursive: true });
   const logger = consoleLogger({ verbose: Boolean(argv.verbose), file: logFile, secrets: proxySecrets(env) });
   const { runner, interrupted } = interruptibleRunner(logger);
-  const onFailure = argv.debugShell
-    ? debugShellHook({ runner, logger, netEnv: env, interrupted })
-    : undefined;
+  const onFailure = argv.debugShell ? debugShellHook({ netEnv: env, interrupted }) : undefined;
   try {
     for (const profile of profiles) {
       const r = await build({ ...optionsFor(profile), onFailure }, { runner, logger, interrupted });

@@ -1,5 +1,3 @@
-import type { Logger } from '../log.ts';
-import type { Runner } from '../run/runner.ts';
 import type { FailureContext, FailureHook } from '../stages/configure.ts';
 import { processTerminal, type UserTerminal } from '../tty/terminal.ts';
 import { openShell } from './shell.ts';
@@ -31,12 +29,12 @@ export function failureSummary(error: unknown): string {
 }
 
 export interface DebugShellDeps {
-  runner: Runner;
-  logger: Logger;
   netEnv?: Record<string, string>;
   /** The signal that interrupted the build, if any. */
   interrupted: () => string | undefined;
   terminal?: UserTerminal;
+  /** Called right before the shell takes the terminal (e.g. to stop a live progress display). */
+  beforeOpen?: () => void;
 }
 
 export function debugShellHook(deps: DebugShellDeps): FailureHook {
@@ -47,15 +45,16 @@ export function debugShellHook(deps: DebugShellDeps): FailureHook {
       interrupted: deps.interrupted(),
     });
     if (!decision.open) {
-      if (decision.warning) deps.logger.warn(decision.warning);
+      if (decision.warning) ctx.logger.warn(decision.warning);
       return;
     }
-    deps.logger.info(`--debug-shell: the ${ctx.stage} stage failed; opening a shell in ${ctx.tree}`);
+    ctx.logger.info(`--debug-shell: the ${ctx.stage} stage failed; opening a shell in ${ctx.tree}`);
+    deps.beforeOpen?.();
     const status = await openShell({
       tree: ctx.tree,
       ...(ctx.chroot ? { chroot: ctx.chroot } : {}),
-      runner: deps.runner,
-      logger: deps.logger,
+      runner: ctx.runner,
+      logger: ctx.logger,
       netEnv: deps.netEnv,
       label: `ib-native:${ctx.stage}-failed`,
       banner: {
@@ -67,6 +66,6 @@ export function debugShellHook(deps: DebugShellDeps): FailureHook {
       },
       terminal,
     });
-    deps.logger.info(`--debug-shell: the shell exited with status ${status}; cleaning up`);
+    ctx.logger.info(`--debug-shell: the shell exited with status ${status}; cleaning up`);
   };
 }

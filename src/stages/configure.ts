@@ -108,6 +108,9 @@ export interface FailureContext {
   error: unknown;
   /** The chroot session, when the failure happened inside one (its mounts are then in place). */
   chroot?: Chroot;
+  /** The build's runner and logger (to open a chroot session when there is none, to report). */
+  runner: Runner;
+  logger: Logger;
 }
 
 export type FailureHook = (ctx: FailureContext) => Promise<void>;
@@ -145,7 +148,8 @@ export async function withLayer<T>(
     if (!deps.onFailure || reported) return;
     reported = true;
     try {
-      await deps.onFailure({ tree, stage, error, ...(chroot ? { chroot } : {}) });
+      const { runner, logger } = deps;
+      await deps.onFailure({ tree, stage, error, runner, logger, ...(chroot ? { chroot } : {}) });
     } catch (e) {
       deps.logger.warn(`the failure hook failed: ${(e as Error).message}`);
     }

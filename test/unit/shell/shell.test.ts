@@ -75,10 +75,12 @@ test('debugShellHook: without a terminal it warns and returns, opening nothing',
   const logger = recordingLogger();
   const runner = recordingRunner();
   const f = fakeTerminal({ tty: false });
-  const hook = debugShellHook({ runner, logger, interrupted: () => undefined, terminal: f.term });
-  await hook({ tree: '/nonexistent/merged', stage: 'configure', error: new Error('x') });
+  let before = 0;
+  const hook = debugShellHook({ interrupted: () => undefined, terminal: f.term, beforeOpen: () => before++ });
+  await hook({ tree: '/nonexistent/merged', stage: 'configure', error: new Error('x'), runner, logger });
   assert.equal(runner.calls, [], 'no chroot session opened');
   assert.equal(f.text(), '');
+  assert.is(before, 0, 'the live display is left alone');
   assert.ok(logger.lines.some((l) => /^warn --debug-shell: standard input is not a terminal/.test(l)));
 });
 
@@ -86,8 +88,8 @@ test('debugShellHook: after an interruption it does nothing at all', async () =>
   const logger = recordingLogger();
   const runner = recordingRunner();
   const f = fakeTerminal();
-  const hook = debugShellHook({ runner, logger, interrupted: () => 'SIGINT', terminal: f.term });
-  await hook({ tree: '/nonexistent/merged', stage: 'qcow2', error: new Error('x') });
+  const hook = debugShellHook({ interrupted: () => 'SIGINT', terminal: f.term });
+  await hook({ tree: '/nonexistent/merged', stage: 'qcow2', error: new Error('x'), runner, logger });
   assert.equal(runner.calls, []);
   assert.equal(logger.lines, []);
   assert.equal(f.rawModes, []);

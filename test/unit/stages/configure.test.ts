@@ -80,6 +80,8 @@ test('withLayer: a failure inside the chroot reaches the hook once, inside the s
     assert.is(ctx.error, boom);
     assert.is(ctx.chroot?.root, ctx.tree);
     assert.ok(policyRcD, 'the hook ran before the chroot session closed');
+    assert.is(ctx.runner, s.runner, "the build's runner and logger come with the failure");
+    assert.is(ctx.logger, s.logger);
     assert.not.ok(existsSync(path.join(ctx.tree, 'usr/sbin/policy-rc.d')), 'closed after');
   } finally {
     s.done();
