@@ -5,7 +5,8 @@
 #   native-tools/install.sh [--with-tests] [--npm] [--static] [--print]
 #
 #   --with-tests  also the packages the test suite needs (squid, apt-utils, dpkg, gnupg)
-#   --npm         run `npm ci` in the repository root first (Node.js 20 must already be installed)
+#   --npm         then run `npm ci` in the repository root (Node.js 20 must already be installed);
+#                 it compiles node-pty with python3, make and g++, which are in the package list
 #   --static      use the package list in this script even when Node.js can compute it
 #   --print       print the package list and exit (no root needed, installs nothing)
 #
@@ -23,12 +24,12 @@ die() {
 }
 
 # BEGIN static package lists (test/unit/doctor.test.ts checks them against native-tools/tools.ts)
-STATIC_DEBIAN=(coreutils debootstrap dosfstools e2fsprogs gdisk grub-common grub-efi-amd64-bin grub-pc-bin
-  mmdebstrap mount mtools ovmf qemu-system-x86 qemu-utils rsync squashfs-tools squashfs-tools-ng util-linux
-  xfsprogs xorriso zstd)
-STATIC_UBUNTU=(coreutils debootstrap dosfstools e2fsprogs gdisk grub-common grub-efi-amd64-bin grub-pc-bin
-  mmdebstrap mount mtools ovmf qemu-system-x86 qemu-utils rsync squashfs-tools squashfs-tools-ng util-linux
-  xfsprogs xorriso zstd)
+STATIC_DEBIAN=(coreutils debootstrap dosfstools e2fsprogs g++ gdisk grub-common grub-efi-amd64-bin grub-pc-bin
+  make mmdebstrap mount mtools ovmf python3 qemu-system-x86 qemu-utils rsync squashfs-tools squashfs-tools-ng
+  util-linux xfsprogs xorriso zstd)
+STATIC_UBUNTU=(coreutils debootstrap dosfstools e2fsprogs g++ gdisk grub-common grub-efi-amd64-bin grub-pc-bin
+  make mmdebstrap mount mtools ovmf python3 qemu-system-x86 qemu-utils rsync squashfs-tools squashfs-tools-ng
+  util-linux xfsprogs xorriso zstd)
 STATIC_TEST_DEBIAN=(apt-utils dpkg gnupg squid)
 STATIC_TEST_UBUNTU=(apt-utils dpkg gnupg squid)
 # END static package lists
@@ -41,7 +42,7 @@ for arg in "$@"; do
     --static) static=1 ;;
     --print) print=1 ;;
     -h | --help)
-      sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *) die "unknown option $arg (try --help)" ;;
@@ -60,16 +61,26 @@ if [[ -r /etc/os-release ]]; then
 fi
 [[ -n "$family" ]] || die "this host is neither Debian nor Ubuntu (/etc/os-release says: ${os_id:-nothing}); install the tools listed by \`ib-native doctor\` by hand"
 
-if ((npm)); then
+# npm ci runs after the host packages are in: node-gyp needs python3, make and g++ to compile node-pty.
+run_npm() {
+  ((npm)) || return 0
   command -v npm >/dev/null || die "--npm: npm not found; install Node.js 20 or later first"
   # npm records the installed tree in node_modules/.package-lock.json: skip when it matches the lockfile
   if [[ -f "$repo/node_modules/.package-lock.json" && "$repo/node_modules/.package-lock.json" -nt "$repo/package-lock.json" ]]; then
     echo "$me: node_modules is up to date with package-lock.json"
-  else
-    echo "$me: running npm ci in $repo"
-    (cd "$repo" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in $repo"
+    return 0
   fi
-fi
+  # node-gyp takes Node's headers from the local installation when it has them (NodeSource and the
+  # official tarballs do) instead of downloading them
+  local prefix
+  prefix="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
+  if [[ -z "${npm_config_nodedir:-}" && -f "$prefix/include/node/node.h" ]] &&
+    [[ "$(cd "$repo" && npm config get nodedir 2>/dev/null)" =~ ^(|undefined|null)$ ]]; then
+    export npm_config_nodedir="$prefix"
+  fi
+  echo "$me: running npm ci in $repo"
+  (cd "$repo" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in $repo (see its output above)"
+}
 
 packages=()
 if ((!static)) && command -v node >/dev/null && [[ -d "$repo/node_modules/tsx" ]]; then
@@ -109,7 +120,8 @@ for p in "${packages[@]}"; do
 done
 
 if ((${#missing[@]} == 0)); then
-  echo "$me: all ${#packages[@]} packages already installed; nothing to do"
+  echo "$me: all ${#packages[@]} packages already installed"
+  run_npm
   exit 0
 fi
 
@@ -136,3 +148,4 @@ done
 
 rm -f "$log"
 echo "$me: installed: ${missing[*]}"
+run_npm

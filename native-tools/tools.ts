@@ -5,9 +5,10 @@
 
 /**
  * The parts of ib-native that need host tools. `inspect` is `ib-native inspect` (reading built
- * images offline); `test` is only the test suite (local apt repo, proxy).
+ * images offline); `install` is `npm ci` compiling node-pty's native part (interactive shells and
+ * consoles); `test` is only the test suite (local apt repo, proxy).
  */
-export const STAGES = ['rootfs', 'configure', 'iso', 'qcow2', 'boot', 'inspect', 'test'] as const;
+export const STAGES = ['rootfs', 'configure', 'iso', 'qcow2', 'boot', 'inspect', 'install', 'test'] as const;
 export type Stage = (typeof STAGES)[number];
 
 export const BOOTSTRAPPERS = ['debootstrap', 'mmdebstrap'] as const;
@@ -279,6 +280,28 @@ export const HOST_TOOLS: readonly HostTool[] = [
     neededFor: 'boot the images with UEFI',
     stages: ['boot'],
     packages: pkg('ovmf'),
+  },
+  // npm ci: node-gyp compiles node-pty (ib-native shell, build --debug-shell, boot --console)
+  {
+    name: 'python3',
+    check: cmd('python3'),
+    neededFor: 'run node-gyp, which compiles node-pty during npm ci',
+    stages: ['install'],
+    packages: pkg('python3'),
+  },
+  {
+    name: 'make',
+    check: cmd('make'),
+    neededFor: 'compile node-pty during npm ci',
+    stages: ['install'],
+    packages: pkg('make'),
+  },
+  {
+    name: 'g++',
+    check: cmd('g++'),
+    neededFor: 'compile node-pty during npm ci',
+    stages: ['install'],
+    packages: pkg('g++'),
   },
   // test suite only
   {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Cache, contentKey, DEFAULT_MAX_AGE_DAYS } from './cache/store.ts';
+import { Cache, contentKey } from './cache/store.ts';
 import { computeLayout, type Layout } from './disk/layout.ts';
 import { type Distro, getDistro } from './distro/index.ts';
 import { preflight } from './doctor.ts';
@@ -11,17 +11,24 @@ import type { Logger } from './log.ts';
 import { NOT_SHIPPED } from './modules/finalize.ts';
 import { diskCmdline, liveCmdline } from './modules/grub.ts';
 import { planProfile } from './modules/index.ts';
-import { applyOps } from './ops/apply.ts';
 import type { Op } from './ops/types.ts';
 import { type ResolvedProfile, type ResolveOverrides, resolveProfile } from './profile/resolve.ts';
-import type { Context, Format } from './profile/schema.ts';
+import type { Format } from './profile/schema.ts';
 import { BuildReporter } from './reporter.ts';
 import { mksquashfsProgress } from './run/progress.ts';
 import { type Runner, scopedRunner } from './run/runner.ts';
 import { watchdog } from './run/watchdog.ts';
 import { publishSbom } from './sbom.ts';
 import { publishSignature, signatureOf, signFile } from './sign.ts';
-import { withChroot } from './stages/chroot.ts';
+import {
+  applyCommonLayer,
+  applyContext,
+  applyFormatLayer,
+  CONTEXT_OF,
+  type FailureHook,
+  obtainRootfs,
+  withLayer,
+} from './stages/configure.ts';
 import {
   buildIso,
   defaultMetaData,
@@ -30,17 +37,10 @@ import {
   type SquashfsOptions,
 } from './stages/iso.ts';
 import { buildBaseDisk, buildQcow2 } from './stages/qcow2.ts';
-import {
-  buildRootfs,
-  installedKernels,
-  installSet,
-  ROOTFS_STAGE_VERSION,
-  type RootfsInputs,
-} from './stages/rootfs.ts';
+import { installedKernels, installSet, ROOTFS_STAGE_VERSION, type RootfsInputs } from './stages/rootfs.ts';
 import { type BlockDeviceKind, chooseBlockDevice, sweepStaleAttachments } from './sys/blockdev.ts';
 import { installedPackages } from './sys/dpkg.ts';
 import { asideName, discard, publish, removeTree, sha256Text } from './sys/files.ts';
-import { type MountScope, withMounts } from './sys/mounts.ts';
 import { hostToolVersions } from './toolversions.ts';
 
 export interface BuildOptions {
@@ -65,6 +65,8 @@ export interface BuildOptions {
   signKey?: string;
   /** Bundles: how many profiles configure and pack at once (see src/bundle.ts). */
   jobs?: number;
+  /** Called when a configure or image stage fails, before its tree is unmounted (`--debug-shell`). */
+  onFailure?: FailureHook;
 }
 
 export interface BuildDeps {
@@ -160,7 +162,6 @@ const DISK_STAGE_VERSION = 1;
 /** Rough need of one build in the work/cache folder: a rootfs, a disk's worth of copies, outputs. */
 export const MIN_FREE_BYTES = 4 * 1024 ** 3;
 
-const CONTEXT_OF: Record<Format, Context> = { iso: 'iso', qcow2: 'qcow2' };
 /** The cache entry whose reuse a stage's end event reports. */
 const CACHE_OF_STAGE: Record<string, string> = { rootfs: 'rootfs', iso: 'squashfs', qcow2: 'disk' };
 
@@ -230,29 +231,10 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
     // so that --refresh or --max-age rebuilding the rootfs also renews them
     let rootfsStamp = '';
     const rootfs = await timed('rootfs', async () => {
-      const r = await cache.obtain(
-        'rootfs',
-        plan.rootfsKey,
-        {
-          summary: `${plan.distro.name}, ${installSet(plan.rootfs).length} packages`,
-          usedBy: profile.name,
-          refresh: opts.refresh,
-          maxAgeMs: (opts.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS) * 86400000,
-        },
-        async (dir) => {
-          const tree = path.join(dir, 'tree');
-          mkdirSync(tree);
-          await buildRootfs(
-            { runner, logger, packageCache: cache.packages, env: opts.netEnv ?? {} },
-            { ...plan.rootfs, fallbackMirrors: opts.fallbackMirrors },
-            tree,
-          );
-        },
-      );
+      const r = await obtainRootfs(cache, plan, opts, { runner, logger });
       cacheHits.rootfs = r.hit;
-      rootfsStamp = cache.info('rootfs', plan.rootfsKey)?.createdAt ?? '';
-      logger.info(`rootfs: ${r.hit ? 'reused from cache' : 'built'} (${plan.rootfsKey})`);
-      return path.join(r.dir, 'tree');
+      rootfsStamp = r.stamp;
+      return r.tree;
     });
 
     const kernels = installedKernels(rootfs);
@@ -261,21 +243,12 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
       throw new UserError(`no kernel in the rootfs ${rootfs}`, 'run with --refresh to rebuild it');
 
     const layers = path.join(work, 'layers');
-    const commonOps = plan.ops.filter((o) => o.module !== 'finalize');
-    const finalOps = plan.ops.filter((o) => o.module === 'finalize');
-    const applyCtx = {
-      runner,
-      logger,
-      download: (url: string, dest: string) => download(runner, url, dest, opts.netEnv),
-    };
+    const applyCtx = applyContext({ runner, logger }, opts.netEnv);
+    const layerDeps = { runner, logger, netEnv: opts.netEnv, onFailure: opts.onFailure };
 
     await timed('configure', async () => {
-      await withMounts(runner, async (m) => {
-        const merged = await overlay(m, layers, 'common', [rootfs]);
-        await withChroot(merged, runner, { env: opts.netEnv }, async (chroot) => {
-          const n = await applyOps(commonOps, 'common', { ...applyCtx, chroot });
-          logger.info(`configure: ${n} common operations applied`);
-        });
+      await withLayer(layerDeps, layers, 'common', [rootfs], async (_merged, inChroot) => {
+        await inChroot((chroot) => applyCommonLayer(plan.ops, { ...applyCtx, chroot }));
       });
     });
 
@@ -285,15 +258,9 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
       const tmp = asideName(final);
       asides.push(tmp, `${tmp}.sha256`, signatureOf(tmp));
       await timed(format, async () => {
-        await withMounts(runner, async (m) => {
-          const merged = await overlay(m, layers, ctx, [path.join(layers, 'common', 'upper'), rootfs]);
-          await withChroot(merged, runner, { env: opts.netEnv }, async (chroot) => {
-            // ops scoped to this format, then finalize (common, then format-scoped) last
-            const n = await applyOps(commonOps, ctx, { ...applyCtx, chroot });
-            await applyOps(finalOps, 'common', { ...applyCtx, chroot });
-            await applyOps(finalOps, ctx, { ...applyCtx, chroot });
-            logger.info(`${format}: ${n} ${format}-only operations applied, finalized`);
-          });
+        const lower = [path.join(layers, 'common', 'upper'), rootfs];
+        await withLayer(layerDeps, layers, ctx, lower, async (merged, inChroot) => {
+          await inChroot((chroot) => applyFormatLayer(plan.ops, format, { ...applyCtx, chroot }));
           const fwork = path.join(work, format);
           mkdirSync(fwork, { recursive: true });
           const title = `${profile.name} (${plan.distro.name})`;
@@ -467,39 +434,6 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
     );
     if (opts.noCache) await removeTree(runner, cacheRoot).catch(() => undefined);
   }
-}
-
-/** Mount an overlay for one configuration layer; returns the merged view. */
-async function overlay(m: MountScope, layers: string, name: string, lower: string[]): Promise<string> {
-  const base = path.join(layers, name);
-  for (const d of ['upper', 'work', 'merged']) mkdirSync(path.join(base, d), { recursive: true });
-  const merged = path.join(base, 'merged');
-  await m.mount(
-    [
-      '-t',
-      'overlay',
-      '-o',
-      `lowerdir=${lower.join(':')},upperdir=${base}/upper,workdir=${base}/work`,
-      'overlay',
-    ],
-    merged,
-  );
-  return merged;
-}
-
-async function download(
-  runner: Runner,
-  url: string,
-  dest: string,
-  env?: Record<string, string>,
-): Promise<void> {
-  await runner.run(
-    ['curl', '--fail', '--silent', '--show-error', '--location', '--retry', '3', '--output', dest, url],
-    {
-      env,
-      context: `downloading ${url}`,
-    },
-  );
 }
 
 export function sourceDateEpoch(): number | undefined {

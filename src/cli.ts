@@ -26,6 +26,7 @@ import { DISTROS, type DistroName, FORMATS, type Format } from './profile/schema
 import { netEnv, proxySecrets } from './proxy.ts';
 import { BuildReporter } from './reporter.ts';
 import { processRunner } from './run/runner.ts';
+import { debugShellHook } from './shell/debug.ts';
 import { insideNamespace, reexecInNamespace } from './sys/namespace.ts';
 
 /**
@@ -112,7 +113,8 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
     networkData: argv.networkData as string | undefined,
     netEnv: env,
     signKey: argv.signKey as string | undefined,
-    jobs: argv.jobs as number | undefined,
+    // one profile at a time with --debug-shell: no other build writes over the shell
+    jobs: argv.debugShell ? 1 : (argv.jobs as number | undefined),
   });
   const secrets = proxySecrets(env);
   const reporterFor = (profile: string, logFile?: string) =>
@@ -135,26 +137,33 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
     runner.killAll('SIGTERM');
   };
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
+  // --debug-shell: the live display stops before the shell takes the terminal
+  const onFailure = argv.debugShell
+    ? debugShellHook({ netEnv: env, interrupted: () => interrupted, beforeOpen: () => display.close() })
+    : undefined;
   try {
     const reporters: BuildReporter[] = [];
-    await buildBundle(profiles.map(optionsFor), {
-      runner,
-      interrupted: () => interrupted,
-      reporterFor: (o, i) => {
-        const r = reporterFor(names[i] ?? o.profile, logFile(names[i] ?? 'build'));
-        reporters[i] = r;
-        reporter ??= r;
-        return r;
+    await buildBundle(
+      profiles.map((p) => ({ ...optionsFor(p), onFailure })),
+      {
+        runner,
+        interrupted: () => interrupted,
+        reporterFor: (o, i) => {
+          const r = reporterFor(names[i] ?? o.profile, logFile(names[i] ?? 'build'));
+          reporters[i] = r;
+          reporter ??= r;
+          return r;
+        },
+        onError: (i) => {
+          reporter = reporters[i] ?? reporter;
+        },
+        onResult: (r) => {
+          // for scripts: the paths on stdout (a terminal has them in the summary already)
+          if (display.mode !== 'json' && !process.stdout.isTTY)
+            process.stdout.write(`${[...r.outputs.map((o) => o.path), r.manifest].join('\n')}\n`);
+        },
       },
-      onError: (i) => {
-        reporter = reporters[i] ?? reporter;
-      },
-      onResult: (r) => {
-        // for scripts: the paths on stdout (a terminal has them in the summary already)
-        if (display.mode !== 'json' && !process.stdout.isTTY)
-          process.stdout.write(`${[...r.outputs.map((o) => o.path), r.manifest].join('\n')}\n`);
-      },
-    });
+    );
     display.close();
     return 0;
   } catch (e) {
@@ -258,6 +267,12 @@ export async function main(args: string[]): Promise<number> {
             type: 'string',
             describe: 'hosts that bypass the proxy (default: $no_proxy)',
           })
+          .option('debug-shell', {
+            type: 'boolean',
+            describe:
+              'on failure, open a shell in the tree being built before cleaning up (needs a terminal)',
+          })
+          .example('sudo $0 build -p ./site.ts --debug-shell', 'a failing step opens a shell where it failed')
           .option('json', {
             type: 'boolean',
             describe: 'newline-delimited JSON events on stdout (stages, progress, result or error)',
@@ -272,6 +287,47 @@ export async function main(args: string[]): Promise<number> {
           ),
       async (a) => {
         code = await runBuild(a as Record<string, unknown>);
+      },
+    )
+    .command(
+      'shell',
+      "open a shell in a profile's configured tree, mounted as a build mounts it; changes are discarded",
+      (y) =>
+        y
+          .option('profile', {
+            alias: 'p',
+            type: 'string',
+            demandOption: true,
+            describe: 'profile name or path',
+          })
+          .option('distro', { type: 'string', choices: DISTROS as unknown as string[] })
+          .option('format', {
+            type: 'string',
+            choices: FORMATS as unknown as string[],
+            describe: "also apply that image's layer and finalize, as the image has them",
+          })
+          .option('mirror', {
+            type: 'string',
+            describe: 'replace the distro mirror (if the rootfs is built)',
+          })
+          .example('sudo $0 shell -p minimal --distro debian-bookworm', 'look around the configured tree')
+          .example('sudo $0 shell -p worker --format qcow2', 'the tree as the QCOW2 gets it (finalized)'),
+      async (a) => {
+        requireRoot('shell');
+        if (!insideNamespace()) {
+          code = await reexecInNamespace();
+          return;
+        }
+        const { shellCommand } = await import('./shell/shell.ts');
+        code = await shellCommand({
+          profile: a.profile,
+          distro: a.distro as DistroName | undefined,
+          format: a.format as Format | undefined,
+          mirror: a.mirror,
+          cacheDir: path.resolve(String(a.cacheDir)),
+          netEnv: netEnv({}),
+          verbose: Boolean(a.verbose),
+        });
       },
     )
     .command(
@@ -313,11 +369,17 @@ export async function main(args: string[]): Promise<number> {
           })
           .option('console-log', { type: 'string', describe: 'write the whole console to this file' })
           .option('memory', { type: 'number', default: 2048, describe: 'MiB' })
+          .option('console', {
+            type: 'boolean',
+            conflicts: 'expect',
+            describe: 'attach the serial console to this terminal; Ctrl-] detaches and stops QEMU',
+          })
           .example('sudo $0 boot out/minimal.qcow2 --firmware uefi', 'boot the disk with OVMF until login:')
           .example(
             'sudo $0 boot out/minimal.iso --expect "Cloud-init" --console-log console.txt',
             'also wait for a text; keep the whole console',
-          ),
+          )
+          .example('$0 boot out/minimal.qcow2 --console', 'type into the guest; Ctrl-] to leave'),
       async (a) => {
         code = await bootCommand({
           image: a.image!,
@@ -328,6 +390,7 @@ export async function main(args: string[]): Promise<number> {
           consoleLog: a.consoleLog,
           memoryMiB: a.memory,
           verbose: Boolean(a.verbose),
+          console: Boolean(a.console),
         });
       },
     )
@@ -398,7 +461,7 @@ export async function main(args: string[]): Promise<number> {
     .epilogue(exitCodesHelp())
     .demandCommand(
       1,
-      'say what to do: build, boot, plan, profiles, diff, inspect, doctor, cache (see --help)',
+      'say what to do: build, shell, boot, plan, profiles, diff, inspect, doctor, cache (see --help)',
     )
     .fail((msg, err) => {
       throw err ?? new UserError(msg, 'see `ib-native --help`');

@@ -95,10 +95,12 @@ export async function bootCommand(o: {
   consoleLog?: string;
   memoryMiB: number;
   verbose: boolean;
+  /** Attach the serial console to this terminal instead of waiting for login:. */
+  console?: boolean;
 }): Promise<number> {
-  const display = openDisplay(displayMode({ isTTY: Boolean(process.stderr.isTTY), env: process.env }), {
-    verbose: o.verbose,
-  });
+  // the serial console owns the terminal: no live display redrawing over it
+  const isTTY = Boolean(process.stderr.isTTY) && !o.console;
+  const display = openDisplay(displayMode({ isTTY, env: process.env }), { verbose: o.verbose });
   const logger = new BuildReporter({
     profile: path.basename(o.image),
     sink: display.sink,
@@ -110,6 +112,16 @@ export async function bootCommand(o: {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
+    if (o.console) {
+      const { attachConsole } = await import('./boot/attach.ts');
+      const end = await attachConsole(runner, { ...o, logger, signal: controller.signal });
+      process.stdout.write(
+        end.how === 'detached'
+          ? '\r\n*** detached: QEMU stopped, throw-away files removed\n'
+          : '\r\n*** the guest powered off; QEMU exited\n',
+      );
+      return 0;
+    }
     const r = await logger.timed('boot', () =>
       bootImage(runner, {
         ...o,

@@ -76,6 +76,63 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
 
 export async function bootImage(runner: Runner, opts: BootOptions): Promise<BootResult> {
   const { logger } = opts;
+  const timeoutSec = opts.timeoutSec ?? 300;
+  const waitFor = ['login:', ...(opts.expect ?? [])].map((s) => JSON.stringify(s)).join(', ');
+  const announce = (q: QemuSetup) =>
+    logger.info(
+      `booting ${q.image} (${q.kind}, ${q.firmwareKind}, ${q.accel === 'kvm' ? 'KVM' : 'TCG emulation: no KVM, slow'}); ` +
+        `waiting up to ${timeoutSec} s for ${waitFor}`,
+    );
+  return withQemu(runner, opts, { announce }, async (q) => {
+    const waitStart = Date.now();
+    const onWait = opts.onWait;
+    const ticker = onWait
+      ? setInterval(() => onWait((Date.now() - waitStart) / 1000, timeoutSec), 1000)
+      : undefined;
+    try {
+      const result = await watchConsole(q.qemu.stdout, {
+        expect: opts.expect ?? [],
+        timeoutMs: timeoutSec * 1000,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      logger.info(`reached the login prompt in ${result.seconds.toFixed(1)} s`);
+      return result;
+    } catch (e) {
+      if (opts.signal?.aborted) throw new InterruptedError(abortReason(opts.signal.reason));
+      throw await explain(e, q.qemu, q.stderr, opts.consoleLog, q.accel);
+    } finally {
+      clearInterval(ticker);
+    }
+  });
+}
+
+/** What withQemu decided and started. */
+export interface QemuSetup {
+  image: string;
+  kind: ImageKind;
+  firmwareKind: FirmwareKind;
+  accel: Accel;
+  argv: string[];
+}
+
+export interface QemuSession extends QemuSetup {
+  qemu: LongProcess;
+  /** The last 8 KiB QEMU wrote to stderr. */
+  stderr: () => string;
+}
+
+/**
+ * Checks the image, makes the throw-away files (overlay, seed, UEFI variables) in a temporary
+ * folder, starts QEMU with its serial console on stdout (and stdin when `interactive`) and hands it
+ * to `fn`. QEMU is always killed and the temporary files removed when `fn` settles.
+ */
+export async function withQemu<T>(
+  runner: Runner,
+  opts: BootOptions,
+  how: { announce: (q: QemuSetup) => void; interactive?: boolean },
+  fn: (q: QemuSession) => Promise<T>,
+): Promise<T> {
+  const { logger } = opts;
   const image = resolve(opts.image);
   if (!existsSync(image)) {
     throw new UserError(
@@ -88,7 +145,6 @@ export async function bootImage(runner: Runner, opts: BootOptions): Promise<Boot
   const kind = opts.kind ?? detectImageKind(image);
   const firmwareKind = opts.firmware ?? 'bios';
   const accel: Accel = (opts.kvm ?? realProbe.hasKvm()) ? 'kvm' : 'tcg';
-  const timeoutSec = opts.timeoutSec ?? 300;
   const uefi = firmwareKind === 'uefi' ? (opts.uefi ?? findUefiFirmware()) : undefined;
 
   const tmp = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'ib-native-boot-'));
@@ -117,41 +173,20 @@ export async function bootImage(runner: Runner, opts: BootOptions): Promise<Boot
       ...(opts.smp ? { smp: opts.smp } : {}),
       ...(seedIso ? { seedIso } : {}),
     });
-    const waitFor = ['login:', ...(opts.expect ?? [])].map((s) => JSON.stringify(s)).join(', ');
-    logger.info(
-      `booting ${image} (${kind}, ${firmwareKind}, ${accel === 'kvm' ? 'KVM' : 'TCG emulation: no KVM, slow'}); ` +
-        `waiting up to ${timeoutSec} s for ${waitFor}`,
-    );
+    const setup: QemuSetup = { image, kind, firmwareKind, accel, argv };
+    how.announce(setup);
     if (opts.consoleLog) {
       await mkdir(dirname(resolve(opts.consoleLog)), { recursive: true });
       log = createWriteStream(opts.consoleLog);
       log.on('error', (e) => logger.warn(`cannot write the console log ${opts.consoleLog}: ${e.message}`));
     }
-    qemu = (opts.spawn ?? spawnLong)(argv, logger);
+    qemu = (opts.spawn ?? spawnLong)(argv, logger, { stdin: Boolean(how.interactive) });
     qemu.stderr.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-8192);
     });
     const toLog = log;
     if (toLog) qemu.stdout.on('data', (d: Buffer) => toLog.write(d));
-    const waitStart = Date.now();
-    const onWait = opts.onWait;
-    const ticker = onWait
-      ? setInterval(() => onWait((Date.now() - waitStart) / 1000, timeoutSec), 1000)
-      : undefined;
-    try {
-      const result = await watchConsole(qemu.stdout, {
-        expect: opts.expect ?? [],
-        timeoutMs: timeoutSec * 1000,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      });
-      logger.info(`reached the login prompt in ${result.seconds.toFixed(1)} s`);
-      return result;
-    } catch (e) {
-      if (opts.signal?.aborted) throw new InterruptedError(abortReason(opts.signal.reason));
-      throw await explain(e, qemu, () => stderr, opts.consoleLog, accel);
-    } finally {
-      clearInterval(ticker);
-    }
+    return await fn({ ...setup, qemu, stderr: () => stderr });
   } finally {
     if (qemu) {
       qemu.kill('SIGKILL');
@@ -165,7 +200,7 @@ export async function bootImage(runner: Runner, opts: BootOptions): Promise<Boot
   }
 }
 
-function abortReason(reason: unknown): string {
+export function abortReason(reason: unknown): string {
   if (typeof reason === 'string') return reason;
   if (reason instanceof Error && reason.name !== 'AbortError') return reason.message;
   return 'a signal';

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { execa } from 'execa';
 import { InternalError, UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -126,19 +126,21 @@ export interface LongProcess {
   readonly pid: number | undefined;
   readonly stdout: Readable;
   readonly stderr: Readable;
+  /** The serial console's input, when started with `stdin: true` (`boot --console`). */
+  readonly stdin?: Writable;
   /** Settles when the process has exited; never rejects. */
   readonly exited: Promise<{ exitCode?: number; signal?: string }>;
   /** Signals the whole process group. */
   kill(signal?: NodeJS.Signals): void;
 }
 
-export type SpawnLong = (argv: readonly string[], logger: Logger) => LongProcess;
+export type SpawnLong = (argv: readonly string[], logger: Logger, o?: { stdin?: boolean }) => LongProcess;
 
 /**
- * Starts a long-running command in its own process group, stdin closed, locale fixed, with
- * PR_SET_PDEATHSIG (setpriv) so it dies if ib-native dies. The caller must kill() it.
+ * Starts a long-running command in its own process group, stdin closed (a pipe with `stdin: true`),
+ * locale fixed, with PR_SET_PDEATHSIG (setpriv) so it dies if ib-native dies. The caller must kill() it.
  */
-export const spawnLong: SpawnLong = (argv, logger) => {
+export const spawnLong: SpawnLong = (argv, logger, o = {}) => {
   const [file, ...args] = existsSync('/usr/bin/setpriv')
     ? ['setpriv', '--pdeathsig', 'KILL', '--', ...argv]
     : argv;
@@ -146,7 +148,7 @@ export const spawnLong: SpawnLong = (argv, logger) => {
   const child = execa(file!, args, {
     env: { LC_ALL: 'C.UTF-8' },
     extendEnv: true,
-    stdin: 'ignore',
+    stdin: o.stdin ? 'pipe' : 'ignore',
     stdout: 'pipe',
     stderr: 'pipe',
     buffer: false,
@@ -161,8 +163,11 @@ export const spawnLong: SpawnLong = (argv, logger) => {
     }),
     () => ({}),
   );
+  // writing to a QEMU that just exited must not crash ib-native
+  child.stdin?.on('error', (e) => logger.debug(`console input: ${e.message}`));
   return {
     pid: child.pid,
+    ...(child.stdin ? { stdin: child.stdin } : {}),
     stdout: child.stdout,
     stderr: child.stderr,
     exited,

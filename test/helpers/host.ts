@@ -2,7 +2,7 @@
  * Helpers for integration tests: run the real CLI, and snapshot host state (mounts, loop
  * devices, stray processes, folder listings) to prove that nothing is left behind.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
@@ -124,6 +124,39 @@ export function strayProcesses(dir: string): string[] {
     }
   }
   return out;
+}
+
+/** Writes `<dir>/<name>.ts`: a profile extending minimal with `extra` (TypeScript object members). */
+export function writeProfile(dir: string, name: string, extra: string): string {
+  const file = path.join(dir, `${name}.ts`);
+  writeFileSync(
+    file,
+    `import { defineProfile } from 'ib-native';\nexport default defineProfile({ name: '${name}', extends: '${path.join(REPO, 'profiles/minimal.ts')}', ${extra} });\n`,
+  );
+  return file;
+}
+
+/** Processes (other than this one) whose command line contains `text`. */
+export function processesMentioning(text: string): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmd.includes(text) && Number(pid) !== process.pid) out.push(`${pid} ${cmd.split('\0').join(' ')}`);
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** Work folders (`<cache>/work/<what>-PID-...`) of builds and shells that are no longer running. */
+export function workLeft(cache = CACHE): string[] {
+  try {
+    return readdirSync(path.join(cache, 'work')).filter((n) => !alive(Number(/-(\d+)-/.exec(n)?.[1] ?? 0)));
+  } catch {
+    return [];
+  }
 }
 
 /** Names, sizes and mtimes of a folder's files: equal snapshots mean nothing changed. */

@@ -3,55 +3,27 @@
  * process) leave no mount, loop device or build process behind, leave the output folder as it
  * was, and the next build succeeds. Uses the rootfs cached by 10-minimal-build.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assertCleanHost, CACHE, cli, cliProcess, DISTRO, REPO, SCRATCH, snapshot } from '../helpers/host.ts';
+import {
+  assertCleanHost,
+  cli,
+  cliProcess,
+  DISTRO,
+  processesMentioning,
+  SCRATCH,
+  snapshot,
+  workLeft,
+  writeProfile,
+} from '../helpers/host.ts';
 
 const DIR = path.join(SCRATCH, 'failures');
 const OUT = path.join(DIR, 'out');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function profile(name: string, extra: string): string {
-  const file = path.join(DIR, `${name}.ts`);
-  writeFileSync(
-    file,
-    `import { defineProfile } from 'ib-native';\nexport default defineProfile({ name: '${name}', extends: '${path.join(REPO, 'profiles/minimal.ts')}', ${extra} });\n`,
-  );
-  return file;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function processesMentioning(text: string): string[] {
-  const out: string[] = [];
-  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (cmd.includes(text) && Number(pid) !== process.pid) out.push(`${pid} ${cmd.split('\0').join(' ')}`);
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
-
-/** Work folders of builds that are no longer running (others may belong to concurrent builds). */
-function workLeft(): string[] {
-  try {
-    return readdirSync(path.join(CACHE, 'work')).filter((n) => !alive(Number(/-(\d+)-/.exec(n)?.[1] ?? 0)));
-  } catch {
-    return [];
-  }
-}
+const profile = (name: string, extra: string) => writeProfile(DIR, name, extra);
 
 test.before(() => {
   rmSync(DIR, { recursive: true, force: true });

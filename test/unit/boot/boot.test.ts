@@ -1,83 +1,13 @@
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { bootImage } from '../../../src/boot/boot.ts';
-import {
-  BootFailedError,
-  BootTimeoutError,
-  type LongProcess,
-  type SpawnLong,
-} from '../../../src/boot/qemu.ts';
+import { BootFailedError, BootTimeoutError } from '../../../src/boot/qemu.ts';
 import { InterruptedError, UserError } from '../../../src/errors.ts';
 import { recordingLogger } from '../../../src/log.ts';
 import { recordingRunner } from '../../../src/run/runner.ts';
-
-/** A fake QEMU: records its argv and kill signals; the test drives its console. */
-function fakeQemu(
-  script: (p: { stdout: PassThrough; stderr: PassThrough; exit(code: number): void }) => void,
-) {
-  const state = { argv: [] as string[], kills: [] as string[], tmpSeen: [] as string[] };
-  const spawn: SpawnLong = (argv) => {
-    state.argv = [...argv];
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let exit!: (r: { exitCode?: number; signal?: string }) => void;
-    const exited = new Promise<{ exitCode?: number; signal?: string }>((r) => {
-      exit = r;
-    });
-    const proc: LongProcess = {
-      pid: 4242,
-      stdout,
-      stderr,
-      exited,
-      kill(signal = 'SIGKILL') {
-        state.kills.push(signal);
-        stdout.end();
-        exit({ signal });
-      },
-    };
-    setTimeout(
-      () =>
-        script({
-          stdout,
-          stderr,
-          exit(code) {
-            stdout.end();
-            exit({ exitCode: code });
-          },
-        }),
-      1,
-    );
-    return proc;
-  };
-  return { spawn, state };
-}
-
-function workspace() {
-  const dir = mkdtempSync(join(tmpdir(), 'ib-native-boottest-'));
-  const image = join(dir, 'node.qcow2');
-  const imageBytes = Buffer.concat([Buffer.from([0x51, 0x46, 0x49, 0xfb, 0, 0, 0, 3]), Buffer.alloc(512)]);
-  writeFileSync(image, imageBytes);
-  const seed = join(dir, 'seed');
-  mkdirSync(seed);
-  writeFileSync(join(seed, 'user-data'), '#cloud-config\n');
-  const vars = join(dir, 'VARS.fd');
-  writeFileSync(vars, 'vars-template');
-  const tmp = join(dir, 'tmp');
-  mkdirSync(tmp);
-  return { dir, image, imageBytes, seed, vars, tmp };
-}
+import { fakeQemu, workspace } from './fake-qemu.ts';
 
 test('boots a qcow2 on an overlay with a seed and UEFI, returns at login, kills QEMU, cleans up', async () => {
   const w = workspace();

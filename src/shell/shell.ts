@@ -1,0 +1,224 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { MIN_FREE_BYTES, planBuild } from '../build.ts';
+import { Cache } from '../cache/store.ts';
+import { preflight } from '../doctor.ts';
+import { InterruptedError, UserError } from '../errors.ts';
+import { consoleLogger, type Logger } from '../log.ts';
+import type { DistroName, Format } from '../profile/schema.ts';
+import { proxySecrets } from '../proxy.ts';
+import { interruptibleRunner } from '../run/interrupt.ts';
+import type { Runner } from '../run/runner.ts';
+import { type Chroot, withChroot } from '../stages/chroot.ts';
+import {
+  applyCommonLayer,
+  applyContext,
+  applyFormatLayer,
+  CONTEXT_OF,
+  obtainRootfs,
+  withLayer,
+} from '../stages/configure.ts';
+import { removeTree } from '../sys/files.ts';
+import { processesRootedAt, runInPty } from '../tty/pty.ts';
+import { processTerminal, type UserTerminal } from '../tty/terminal.ts';
+
+/**
+ * `ib-native shell`: an interactive shell in a profile's configured tree, mounted as a build
+ * mounts it; and the shell that `build --debug-shell` opens where a build failed. The shell is
+ * `chroot <tree> bash --login` in a pseudo-terminal; everything it changes is discarded.
+ */
+
+const PATH_IN_IMAGE = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The command line of the shell: bash as a login shell when the tree has it, else sh. Pure. */
+export function shellArgv(
+  tree: string,
+  o: { hasBash: boolean; pdeathsig: boolean } = { hasBash: true, pdeathsig: true },
+): string[] {
+  const shell = o.hasBash ? ['/bin/bash', '--login'] : ['/bin/sh', '-l'];
+  return [...(o.pdeathsig ? ['setpriv', '--pdeathsig', 'KILL', '--'] : []), 'chroot', tree, ...shell];
+}
+
+/**
+ * The shell's whole environment: nothing of ib-native's own leaks in but the terminal type and the
+ * proxy settings. `debian_chroot` is what Debian's and Ubuntu's bash prompt shows in parentheses.
+ */
+export function shellEnv(o: {
+  label: string;
+  term?: string;
+  netEnv?: Record<string, string>;
+}): Record<string, string> {
+  return {
+    ...o.netEnv,
+    HOME: '/root',
+    USER: 'root',
+    LOGNAME: 'root',
+    SHELL: '/bin/bash',
+    PATH: PATH_IN_IMAGE,
+    LANG: 'C.UTF-8',
+    TERM: o.term || 'xterm',
+    debian_chroot: o.label,
+  };
+}
+
+export interface ShellBannerInput {
+  /** What this shell is. */
+  lines: string[];
+  /** What happens when it exits. */
+  after: string;
+}
+
+/** The lines printed before the shell starts. Pure. */
+export function shellBanner(b: ShellBannerInput): string {
+  return [
+    '',
+    ...b.lines.map((l) => `*** ${l}`),
+    '*** /proc, /sys, /dev and the host resolv.conf are mounted; services cannot start (policy-rc.d).',
+    `*** Changes made in this shell are discarded. ${b.after}`,
+    '',
+  ].join('\r\n');
+}
+
+export interface OpenShellOptions {
+  tree: string;
+  /** The chroot session already open on `tree`; one is opened for the shell otherwise. */
+  chroot?: Chroot;
+  runner: Runner;
+  logger: Logger;
+  /** Shown in the prompt: `(label)root@host:/#`. */
+  label: string;
+  banner: ShellBannerInput;
+  netEnv?: Record<string, string>;
+  terminal?: UserTerminal;
+}
+
+/**
+ * Runs the interactive shell in `tree` and returns its exit status. Processes it leaves running in
+ * the tree are killed when it exits, so that nothing keeps the tree's mounts busy.
+ */
+export async function openShell(o: OpenShellOptions): Promise<number> {
+  if (!o.chroot)
+    return withChroot(o.tree, o.runner, { env: o.netEnv }, (chroot) => openShell({ ...o, chroot }));
+  const term = o.terminal ?? processTerminal();
+  const argv = shellArgv(o.tree, {
+    hasBash: existsSync(path.join(o.tree, 'bin/bash')),
+    pdeathsig: existsSync('/usr/bin/setpriv'),
+  });
+  term.output.write(`${shellBanner(o.banner)}\r\n`);
+  try {
+    return await runInPty(
+      { argv, env: shellEnv({ label: o.label, term: process.env.TERM, netEnv: o.netEnv }) },
+      term,
+      o.logger,
+    );
+  } finally {
+    const left = processesRootedAt(o.tree);
+    if (left.length) {
+      o.logger.info(`shell: stopping ${left.length} process(es) left running in the tree`);
+      for (const pid of left) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    }
+  }
+}
+
+export interface ShellCommandOptions {
+  profile: string;
+  distro?: DistroName;
+  /** Also apply this image's layer and finalize, as the image has them. */
+  format?: Format;
+  mirror?: string;
+  cacheDir: string;
+  netEnv: Record<string, string>;
+  verbose: boolean;
+  terminal?: UserTerminal;
+}
+
+/**
+ * Plans the profile, obtains its rootfs (building it when missing), mounts the configuration
+ * layer(s), applies the operations as a build does, and opens the shell there. Runs as root, inside
+ * the private mount namespace; returns the shell's exit status.
+ */
+export async function shellCommand(o: ShellCommandOptions): Promise<number> {
+  const term = o.terminal ?? processTerminal();
+  if (!term.input.isTTY)
+    throw new UserError(
+      'ib-native shell needs a terminal: its standard input is not one',
+      'run it from an interactive terminal (over ssh: ssh -t)',
+    );
+  const plan = await planBuild(o.profile, {
+    distro: o.distro,
+    formats: o.format ? [o.format] : undefined,
+    mirror: o.mirror,
+  });
+  preflight({
+    stages: ['rootfs', 'configure'],
+    requireRoot: true,
+    dir: o.cacheDir,
+    minFreeBytes: MIN_FREE_BYTES,
+  });
+  mkdirSync(path.join(o.cacheDir, 'logs'), { recursive: true });
+  const logFile = path.join(
+    o.cacheDir,
+    'logs',
+    `shell-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`,
+  );
+  const logger = consoleLogger({ verbose: o.verbose, file: logFile, secrets: proxySecrets(o.netEnv) });
+  const { runner, interrupted, release } = interruptibleRunner(logger);
+  const deps = { runner, logger };
+  const cache = new Cache(o.cacheDir, runner, logger);
+  const work = path.join(o.cacheDir, 'work', `shell-${process.pid}-${Date.now()}`);
+  mkdirSync(work, { recursive: true });
+  const { profile } = plan;
+  const stopIfInterrupted = () => {
+    const sig = interrupted();
+    if (sig) throw new InterruptedError(sig);
+  };
+  const shell = async (chroot: Chroot, layersNote: string) => {
+    stopIfInterrupted();
+    const status = await openShell({
+      tree: chroot.root,
+      chroot,
+      ...deps,
+      netEnv: o.netEnv,
+      label: `ib-native:${profile.name}`,
+      banner: {
+        lines: [`ib-native shell: ${profile.name} (${plan.distro.name}), ${layersNote}`],
+        after: 'Leave with `exit` or Ctrl-D.',
+      },
+      terminal: term,
+    });
+    stopIfInterrupted(); // hung up by a signal: report the interruption, not the shell's status
+    return status;
+  };
+  try {
+    const { tree: rootfs } = await obtainRootfs(cache, plan, { netEnv: o.netEnv }, deps);
+    const layers = path.join(work, 'layers');
+    const actx = applyContext(deps, o.netEnv);
+    const layerDeps = { ...deps, netEnv: o.netEnv };
+    const format = o.format;
+    const status = await withLayer(layerDeps, layers, 'common', [rootfs], (_merged, inChroot) =>
+      inChroot(async (chroot) => {
+        await applyCommonLayer(plan.ops, { ...actx, chroot });
+        return format ? undefined : shell(chroot, 'common configuration layer');
+      }),
+    );
+    if (!format) return status!;
+    const lower = [path.join(layers, 'common', 'upper'), rootfs];
+    return await withLayer(layerDeps, layers, CONTEXT_OF[format], lower, (_merged, inChroot) =>
+      inChroot(async (chroot) => {
+        await applyFormatLayer(plan.ops, format, { ...actx, chroot });
+        return shell(chroot, `common and ${format} layers, finalized as in the ${format} image`);
+      }),
+    );
+  } finally {
+    release();
+    await removeTree(runner, work).catch((e) =>
+      logger.warn(`could not remove ${work}: ${(e as Error).message}`),
+    );
+  }
+}

@@ -1,0 +1,208 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { BuildPlan } from '../build.ts';
+import { type Cache, DEFAULT_MAX_AGE_DAYS } from '../cache/store.ts';
+import type { Logger } from '../log.ts';
+import { type ApplyContext, applyOps } from '../ops/apply.ts';
+import type { Op } from '../ops/types.ts';
+import type { Context, Format } from '../profile/schema.ts';
+import type { Runner } from '../run/runner.ts';
+import { type MountScope, withMounts } from '../sys/mounts.ts';
+import { type Chroot, withChroot } from './chroot.ts';
+import { buildRootfs, installSet } from './rootfs.ts';
+
+/**
+ * How a build makes a configured tree, shared by `build` and `ib-native shell`: the base rootfs
+ * from the stage cache (built when missing), then configuration layers, each an overlayfs over
+ * what is below it with a chroot session on the merged view where the profile's operations are
+ * applied. A failure inside a layer can be handed to a hook while everything is still mounted
+ * (`build --debug-shell`).
+ */
+
+export interface StageDeps {
+  runner: Runner;
+  logger: Logger;
+}
+
+export interface RootfsOptions {
+  refresh?: boolean;
+  maxAgeDays?: number;
+  fallbackMirrors?: string[];
+  netEnv?: Record<string, string>;
+}
+
+/** The cached base rootfs of a plan, built first when missing (or stale, or `refresh`). */
+export async function obtainRootfs(
+  cache: Cache,
+  plan: Pick<BuildPlan, 'profile' | 'distro' | 'rootfs' | 'rootfsKey'>,
+  opts: RootfsOptions,
+  { runner, logger }: StageDeps,
+): Promise<{ tree: string; hit: boolean; stamp: string }> {
+  const r = await cache.obtain(
+    'rootfs',
+    plan.rootfsKey,
+    {
+      summary: `${plan.distro.name}, ${installSet(plan.rootfs).length} packages`,
+      usedBy: plan.profile.name,
+      refresh: opts.refresh,
+      maxAgeMs: (opts.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS) * 86400000,
+    },
+    async (dir) => {
+      const tree = path.join(dir, 'tree');
+      mkdirSync(tree);
+      await buildRootfs(
+        { runner, logger, packageCache: cache.packages, env: opts.netEnv ?? {} },
+        { ...plan.rootfs, fallbackMirrors: opts.fallbackMirrors },
+        tree,
+      );
+    },
+  );
+  logger.info(`rootfs: ${r.hit ? 'reused from cache' : 'built'} (${plan.rootfsKey})`);
+  return {
+    tree: path.join(r.dir, 'tree'),
+    hit: r.hit,
+    stamp: cache.info('rootfs', plan.rootfsKey)?.createdAt ?? '',
+  };
+}
+
+export const CONTEXT_OF: Record<Format, Context> = { iso: 'iso', qcow2: 'qcow2' };
+
+/** Everything an operation needs but the chroot session. */
+export function applyContext(
+  { runner, logger }: StageDeps,
+  netEnv?: Record<string, string>,
+): Omit<ApplyContext, 'chroot'> {
+  return { runner, logger, download: (url, dest) => download(runner, url, dest, netEnv) };
+}
+
+/** The configure stage's operations (all but finalize), and finalize's, which run last in each image. */
+export function splitOps(ops: readonly Op[]): { common: Op[]; final: Op[] } {
+  return {
+    common: ops.filter((o) => o.module !== 'finalize'),
+    final: ops.filter((o) => o.module === 'finalize'),
+  };
+}
+
+/** The common layer: every operation meant for all images, finalize excepted. */
+export async function applyCommonLayer(ops: readonly Op[], ctx: ApplyContext): Promise<void> {
+  const n = await applyOps(splitOps(ops).common, 'common', ctx);
+  ctx.logger.info(`configure: ${n} common operations applied`);
+}
+
+/** An image's layer: the operations scoped to its format, then finalize (common, then format-scoped). */
+export async function applyFormatLayer(ops: readonly Op[], format: Format, ctx: ApplyContext): Promise<void> {
+  const { common, final } = splitOps(ops);
+  const context = CONTEXT_OF[format];
+  const n = await applyOps(common, context, ctx);
+  await applyOps(final, 'common', ctx);
+  await applyOps(final, context, ctx);
+  ctx.logger.info(`${format}: ${n} ${format}-only operations applied, finalized`);
+}
+
+/** Where a build failed, handed to BuildOptions.onFailure while the tree is still mounted. */
+export interface FailureContext {
+  /** The tree being worked on: the merged view of the layer, still mounted. */
+  tree: string;
+  /** The stage that failed: `configure` (the common layer), `iso` or `qcow2`. */
+  stage: string;
+  error: unknown;
+  /** The chroot session, when the failure happened inside one (its mounts are then in place). */
+  chroot?: Chroot;
+  /** The build's runner and logger (to open a chroot session when there is none, to report). */
+  runner: Runner;
+  logger: Logger;
+}
+
+export type FailureHook = (ctx: FailureContext) => Promise<void>;
+
+export interface LayerDeps extends StageDeps {
+  /** Environment of the chroot session (proxy settings). */
+  netEnv?: Record<string, string>;
+  onFailure?: FailureHook;
+}
+
+/** Runs `fn` in a chroot session on the layer's merged view; the session closes when it returns. */
+export type InChroot = <T>(fn: (chroot: Chroot) => Promise<T>) => Promise<T>;
+
+/** The stage a layer belongs to. */
+export function layerStage(name: Context): string {
+  return name === 'common' ? 'configure' : name;
+}
+
+/**
+ * Mounts the configuration layer `name` (an overlayfs with its upper and work folders under
+ * `layersDir/name`) over `lower`, and hands `fn` the merged view and a way to open a chroot
+ * session on it. Everything is unmounted when `fn` settles. When `fn` fails, `onFailure` is called
+ * first (once), inside the chroot session if the failure happened there.
+ */
+export async function withLayer<T>(
+  deps: LayerDeps,
+  layersDir: string,
+  name: Context,
+  lower: string[],
+  fn: (merged: string, inChroot: InChroot) => Promise<T>,
+): Promise<T> {
+  const stage = layerStage(name);
+  let reported = false;
+  const fail = async (error: unknown, tree: string, chroot?: Chroot) => {
+    if (!deps.onFailure || reported) return;
+    reported = true;
+    try {
+      const { runner, logger } = deps;
+      await deps.onFailure({ tree, stage, error, runner, logger, ...(chroot ? { chroot } : {}) });
+    } catch (e) {
+      deps.logger.warn(`the failure hook failed: ${(e as Error).message}`);
+    }
+  };
+  return withMounts(deps.runner, async (m) => {
+    const merged = await overlay(m, layersDir, name, lower);
+    const inChroot: InChroot = (inner) =>
+      withChroot(merged, deps.runner, { env: deps.netEnv }, async (chroot) => {
+        try {
+          return await inner(chroot);
+        } catch (e) {
+          await fail(e, merged, chroot);
+          throw e;
+        }
+      });
+    try {
+      return await fn(merged, inChroot);
+    } catch (e) {
+      await fail(e, merged);
+      throw e;
+    }
+  });
+}
+
+/** Mount an overlay for one configuration layer; returns the merged view. */
+async function overlay(m: MountScope, layers: string, name: string, lower: string[]): Promise<string> {
+  const base = path.join(layers, name);
+  for (const d of ['upper', 'work', 'merged']) mkdirSync(path.join(base, d), { recursive: true });
+  const merged = path.join(base, 'merged');
+  await m.mount(
+    [
+      '-t',
+      'overlay',
+      '-o',
+      `lowerdir=${lower.join(':')},upperdir=${base}/upper,workdir=${base}/work`,
+      'overlay',
+    ],
+    merged,
+  );
+  return merged;
+}
+
+async function download(
+  runner: Runner,
+  url: string,
+  dest: string,
+  env?: Record<string, string>,
+): Promise<void> {
+  await runner.run(
+    ['curl', '--fail', '--silent', '--show-error', '--location', '--retry', '3', '--output', dest, url],
+    {
+      env,
+      context: `downloading ${url}`,
+    },
+  );
+}
