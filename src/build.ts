@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Cache, contentKey, DEFAULT_MAX_AGE_DAYS } from './cache/store.ts';
+import { Cache, contentKey, DEFAULT_MAX_AGE_DAYS, entryInfo } from './cache/store.ts';
 import { computeLayout, type Layout } from './disk/layout.ts';
 import { type Distro, getDistro } from './distro/index.ts';
 import { preflight } from './doctor.ts';
@@ -16,8 +16,9 @@ import { type ResolvedProfile, type ResolveOverrides, resolveProfile } from './p
 import type { Context, Format } from './profile/schema.ts';
 import type { Runner } from './run/runner.ts';
 import { watchdog } from './run/watchdog.ts';
-import { publishSbom } from './sbom.ts';
-import { publishSignature, signatureOf, signFile } from './sign.ts';
+import { sbomOf, sbomText } from './sbom.ts';
+import { signatureOf, signFile } from './sign.ts';
+import { checkSpace, estimateSpace, type Folder, NoSpaceWatch } from './space.ts';
 import { withChroot } from './stages/chroot.ts';
 import {
   buildIso,
@@ -36,7 +37,7 @@ import {
 } from './stages/rootfs.ts';
 import { type BlockDeviceKind, chooseBlockDevice, sweepStaleAttachments } from './sys/blockdev.ts';
 import { installedPackages } from './sys/dpkg.ts';
-import { asideName, discard, publish, removeTree, sha256Text } from './sys/files.ts';
+import { Publication, removeTree, sha256Text } from './sys/files.ts';
 import { type MountScope, withMounts } from './sys/mounts.ts';
 import { hostToolVersions } from './toolversions.ts';
 
@@ -67,6 +68,8 @@ export interface BuildDeps {
   logger: Logger;
   /** Set when a signal asked us to stop; checked between steps. */
   interrupted?: () => string | undefined;
+  /** Stage the outputs here and leave the commit to the caller (a bundle publishes all at once). */
+  publication?: Publication;
 }
 
 export interface BuildResult {
@@ -142,13 +145,32 @@ export async function planBuild(
 const SQUASHFS_STAGE_VERSION = 1;
 const DISK_STAGE_VERSION = 1;
 
-/** Rough need of one build in the work/cache folder: a rootfs, a disk's worth of copies, outputs. */
-export const MIN_FREE_BYTES = 4 * 1024 ** 3;
+/** What a build writes into its cache folder (work included) and its output folder. */
+export function spaceFolders(plan: BuildPlan, opts: BuildOptions): Folder[] {
+  const entry = opts.noCache || opts.refresh ? undefined : entryInfo(opts.cacheDir, 'rootfs', plan.rootfsKey);
+  const needs = estimateSpace({
+    formats: plan.profile.formats,
+    packages: installSet(plan.rootfs).length,
+    rootfsCached: entry !== undefined,
+    rootfsBytes: entry?.bytes,
+    diskBytes: plan.layout?.sizeBytes,
+    compressQcow2: plan.profile.qcow2?.compress ?? true,
+  });
+  return [
+    { flag: '--cache-dir', dir: opts.cacheDir, needs: needs.cache },
+    { flag: '--output', dir: path.resolve(opts.outputDir), needs: needs.output },
+  ];
+}
 
 const CONTEXT_OF: Record<Format, Context> = { iso: 'iso', qcow2: 'qcow2' };
 
 export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildResult> {
-  const { runner, logger } = deps;
+  const { logger } = deps;
+  const noSpace = new NoSpaceWatch({
+    '--output': path.resolve(opts.outputDir),
+    '--cache-dir': opts.cacheDir,
+  });
+  const runner = noSpace.wrap(deps.runner);
   const stages: Record<string, number> = {};
   const cacheHits: Record<string, boolean> = {};
   const checkpoint = () => {
@@ -169,12 +191,8 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     planBuild(opts.profile, opts.overrides, process.cwd(), opts.bootstrapper),
   );
   const { profile } = plan;
-  preflight({
-    formats: profile.formats,
-    requireRoot: true,
-    dir: opts.cacheDir,
-    minFreeBytes: MIN_FREE_BYTES,
-  });
+  preflight({ formats: profile.formats, requireRoot: true });
+  checkSpace(spaceFolders(plan, opts));
   const configDrive = readConfigDrive({
     userData: opts.userData,
     metaData: opts.metaData,
@@ -191,7 +209,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   await sweepStaleAttachments(runner, path.join(opts.cacheDir, 'attachments'), logger);
   const work = path.join(opts.cacheDir, 'work', `build-${process.pid}-${Date.now()}`);
   mkdirSync(work, { recursive: true });
-  const asides: string[] = [];
+  const pub = deps.publication ?? new Publication();
   const outputs: BuildResult['outputs'] = [];
   try {
     // entries derived from the rootfs (squashfs, base disk) are keyed by its build time too,
@@ -250,8 +268,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     for (const format of profile.formats) {
       const ctx = CONTEXT_OF[format];
       const final = path.join(outDir, `${profile.name}.${format}`);
-      const tmp = asideName(final);
-      asides.push(tmp, `${tmp}.sha256`, signatureOf(tmp));
+      const tmp = pub.aside(final);
       await timed(format, async () => {
         await withMounts(runner, async (m) => {
           const merged = await overlay(m, layers, ctx, [path.join(layers, 'common', 'upper'), rootfs]);
@@ -370,18 +387,21 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
         });
       });
       checkpoint();
-      if (opts.signKey) await signFile(runner, tmp, opts.signKey);
-      const sha256 = (await publish(tmp, final))!;
-      publishSignature(tmp, final, Boolean(opts.signKey));
-      publishSbom(final, {
-        imageSha256: sha256,
-        distro: plan.distro,
-        packages: installedPackages(rootfs),
-        created: sourceDateEpoch() ?? Math.floor(Date.now() / 1000),
-        toolVersion: '0.1.0',
-      });
-      outputs.push({ format, path: final, sha256, bytes: statSync(final).size });
-      logger.info(`${format}: wrote ${final}`);
+      // staged beside the previous outputs, published together at the very end
+      if (opts.signKey) await signFile(runner, tmp, opts.signKey, pub.aside(signatureOf(final)));
+      else pub.dropAtCommit(signatureOf(final));
+      const sha256 = await pub.checksum(final);
+      pub.write(
+        sbomOf(final),
+        sbomText(final, {
+          imageSha256: sha256,
+          distro: plan.distro,
+          packages: installedPackages(rootfs),
+          created: sourceDateEpoch() ?? Math.floor(Date.now() / 1000),
+          toolVersion: '0.1.0',
+        }),
+      );
+      outputs.push({ format, path: final, sha256, bytes: statSync(tmp).size });
     }
 
     const manifestPath = path.join(outDir, `${profile.name}.manifest.json`);
@@ -403,13 +423,15 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
       cacheHits,
       builtAt: new Date((sourceDateEpoch() ?? Date.now() / 1000) * 1000).toISOString(),
     };
-    const mtmp = asideName(manifestPath);
-    asides.push(mtmp, `${mtmp}.sha256`);
-    writeFileSync(mtmp, `${JSON.stringify(manifest, null, 2)}\n`);
-    await publish(mtmp, manifestPath);
+    pub.write(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+    await pub.checksum(manifestPath);
+    checkpoint();
+    if (!deps.publication) for (const f of pub.commit()) logger.info(`wrote ${f}`);
     return { profile, outputs, manifest: manifestPath, stages, cacheHits };
+  } catch (e) {
+    throw noSpace.explain(e);
   } finally {
-    discard(...asides);
+    if (!deps.publication) pub.discard();
     await removeTree(runner, work).catch((e) =>
       logger.warn(`could not remove ${work}: ${(e as Error).message}`),
     );

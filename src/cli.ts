@@ -11,6 +11,7 @@ import { consoleLogger, type Logger } from './log.ts';
 import { DISTROS, type DistroName, FORMATS, type Format } from './profile/schema.ts';
 import { netEnv, proxySecrets } from './proxy.ts';
 import { processRunner } from './run/runner.ts';
+import { Publication } from './sys/files.ts';
 import { insideNamespace, reexecInNamespace } from './sys/namespace.ts';
 
 /**
@@ -100,17 +101,27 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
     runner.killAll('SIGTERM');
   };
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
+  // every profile's outputs are staged, then published together: all of the bundle or nothing
+  const publication = new Publication();
   try {
+    const done: string[] = [];
     for (const profile of profiles) {
-      const r = await build(optionsFor(profile), { runner, logger, interrupted: () => interrupted });
-      for (const o of r.outputs) process.stdout.write(`${o.path}\n`);
-      process.stdout.write(`${r.manifest}\n`);
+      const r = await build(optionsFor(profile), {
+        runner,
+        logger,
+        interrupted: () => interrupted,
+        publication,
+      });
+      done.push(...r.outputs.map((o) => o.path), r.manifest);
       logger.info(
         `done: ${Object.entries(r.stages)
           .map(([k, v]) => `${k} ${v.toFixed(1)}s`)
           .join(', ')}`,
       );
     }
+    if (interrupted) throw new InterruptedError(interrupted);
+    publication.commit();
+    for (const f of done) process.stdout.write(`${f}\n`);
     return 0;
   } catch (e) {
     if (interrupted) {
@@ -122,6 +133,8 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
     const code = report(e, logger);
     process.stderr.write(`full log: ${logFile}\n`);
     return code;
+  } finally {
+    publication.discard();
   }
 }
 

@@ -73,3 +73,9 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof CommandError) return 3;
   return 70;
 }
+
+/** Whether an error is the disk running out of space: a file write's ENOSPC, or a tool saying so. */
+export function isNoSpace(err: unknown): boolean {
+  if ((err as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC') return true;
+  return err instanceof CommandError && /no space left on device/i.test(err.stderrTail);
+}

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { execa } from 'execa';
-import { CommandError, InterruptedError } from '../errors.ts';
+import { CommandError, InterruptedError, isNoSpace } from '../errors.ts';
 import type { Logger } from '../log.ts';
 
 export interface RunOptions {
@@ -24,6 +24,12 @@ export interface RunOptions {
   watchFile?: string;
   /** Called with each chunk of output as it arrives (progress watchdogs, consoles). */
   onOutput?: (chunk: string) => void;
+  /**
+   * A step of attaching or cleaning up (attach, unmount, detach, remove): it still runs after an
+   * interruption, when other commands are refused, and an interruption never kills it midway, so
+   * that what it did is always known and undone.
+   */
+  critical?: boolean;
 }
 
 export interface RunResult {
@@ -38,7 +44,7 @@ export interface Runner {
   run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
   /** Milliseconds spent inside external commands, per program. */
   readonly toolTime: Map<string, number>;
-  /** Kill every running command (process groups), used on interruption. */
+  /** Kill every running command (process groups) but the critical ones, used on interruption. */
   killAll(signal?: NodeJS.Signals): void;
 }
 
@@ -71,7 +77,7 @@ export interface ProcessRunnerOptions {
   logger: Logger;
   /** Environment added to every command (e.g. proxy settings). */
   baseEnv?: Record<string, string>;
-  /** Set when interruption has started: new commands are refused. */
+  /** Set when interruption has started: new commands are refused (critical ones still run). */
   isInterrupted?: () => string | undefined;
 }
 
@@ -82,10 +88,10 @@ export interface ProcessRunnerOptions {
  */
 export function processRunner(opts: ProcessRunnerOptions): Runner {
   const toolTime = new Map<string, number>();
-  const running = new Set<number>();
+  /** Running commands: pid -> critical. */
+  const running = new Map<number, boolean>();
   const havePdeath = existsSync('/usr/bin/setpriv');
 
-  // Note: no interruption check here: cleanup (umount, losetup -d) must still run after a signal.
   async function once(argv: readonly string[], o: RunOptions): Promise<RunResult> {
     const [file, ...args] = havePdeath ? ['setpriv', '--pdeathsig', 'KILL', '--', ...argv] : argv;
     opts.logger.debug(`$ ${argv.join(' ')}${o.cwd ? `   (in ${o.cwd})` : ''}`);
@@ -104,7 +110,7 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
       buffer: true,
       stripFinalNewline: false,
     });
-    if (child.pid) running.add(child.pid);
+    if (child.pid) running.set(child.pid, Boolean(o.critical));
     let lastProgress = Date.now();
     child.all?.on('data', (d: Buffer) => {
       lastProgress = Date.now();
@@ -141,7 +147,7 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
     const ok = !r.signal && !r.timedOut && (code === 0 || (o.okExitCodes ?? []).includes(code));
     opts.logger.debug(`  -> ${r.signal ?? code} in ${(durationMs / 1000).toFixed(1)}s`);
     if (!ok) {
-      const interruptedNow = opts.isInterrupted?.();
+      const interruptedNow = o.critical ? undefined : opts.isInterrupted?.();
       if (interruptedNow) throw new InterruptedError(interruptedNow);
       const output = String(r.all ?? `${r.stderr ?? ''}`);
       throw new CommandError(
@@ -162,6 +168,9 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
   return {
     toolTime,
     async run(argv, o = {}) {
+      // once interrupted, only cleanup runs: a long step must not start after Ctrl-C
+      const interrupted = o.critical ? undefined : opts.isInterrupted?.();
+      if (interrupted) throw new InterruptedError(interrupted);
       const attempts = 1 + (o.retries ?? 0);
       let last: unknown;
       for (let i = 1; i <= attempts; i++) {
@@ -169,8 +178,9 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
           return await once(argv, o);
         } catch (e) {
           last = e;
-          if (e instanceof InterruptedError || i === attempts) break;
-          const sig = opts.isInterrupted?.();
+          // a full disk stays full: retrying would only fail again, slower
+          if (e instanceof InterruptedError || isNoSpace(e) || i === attempts) break;
+          const sig = o.critical ? undefined : opts.isInterrupted?.();
           if (sig) throw new InterruptedError(sig);
           const delay = (o.retryDelayMs ?? 3000) * 2 ** (i - 1);
           opts.logger.warn(`${argv[0]} failed (attempt ${i}/${attempts}); retrying in ${delay / 1000}s`);
@@ -180,7 +190,7 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
       throw last;
     },
     killAll(signal = 'SIGTERM') {
-      for (const pid of running) killGroup(pid, signal);
+      for (const [pid, critical] of running) if (!critical) killGroup(pid, signal);
     },
   };
 }
