@@ -1,12 +1,13 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { type BuildOptions, MIN_FREE_BYTES, planBuild } from './build.ts';
+import { type BuildOptions, planBuild, spaceFolders } from './build.ts';
 import { bundleJobs, checkBundleNames } from './bundle.ts';
 import { preflight } from './doctor.ts';
 import { HostNotReadyError, UserError } from './errors.ts';
 import { silentLogger } from './log.ts';
 import { processRunner, type Runner } from './run/runner.ts';
 import { checkSigningKey } from './sign.ts';
+import { checkSpace, type Folder } from './space.ts';
 import { readConfigDrive } from './stages/iso.ts';
 import { chooseBlockDevice } from './sys/blockdev.ts';
 
@@ -35,15 +36,12 @@ export async function checkBuildInputs(
     checkUrlFlag('--mirror-fallback', m, ['http:', 'https:', 'file:']);
   checkUrlFlag('--proxy', first.netEnv?.http_proxy, ['http:', 'https:']);
   readConfigDrive({ userData: first.userData, metaData: first.metaData, networkData: first.networkData });
+  const space: Folder[] = [];
   for (const b of builds) {
     const plan = await planBuild(b.profile, b.overrides, process.cwd(), b.bootstrapper);
     names.push(plan.profile.name);
-    preflight({
-      formats: plan.profile.formats,
-      requireRoot: true,
-      dir: b.cacheDir,
-      minFreeBytes: MIN_FREE_BYTES,
-    });
+    preflight({ formats: plan.profile.formats, requireRoot: true });
+    space.push(...spaceFolders(plan, b));
     if (plan.profile.formats.includes('qcow2')) chooseBlockDevice(b.blockDevice);
     const cached = existsSync(path.join(b.cacheDir, 'rootfs', plan.rootfsKey, 'entry.json'));
     const bootstraps = b.noCache || b.refresh || !cached;
@@ -55,6 +53,8 @@ export async function checkBuildInputs(
   }
   checkBundleNames(names);
   bundleJobs(builds.length, 1, first.jobs);
+  // a bundle's builds add up: every image stays in the output folder, every new entry in the cache
+  checkSpace(space);
   if (first.signKey !== undefined) await checkSigningKey(runner, first.signKey);
   return names;
 }

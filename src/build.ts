@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Cache, contentKey } from './cache/store.ts';
+import { Cache, contentKey, entryInfo } from './cache/store.ts';
 import { computeLayout, type Layout } from './disk/layout.ts';
 import { type Distro, getDistro } from './distro/index.ts';
 import { preflight } from './doctor.ts';
@@ -18,8 +18,9 @@ import { BuildReporter } from './reporter.ts';
 import { mksquashfsProgress } from './run/progress.ts';
 import { type Runner, scopedRunner } from './run/runner.ts';
 import { watchdog } from './run/watchdog.ts';
-import { publishSbom } from './sbom.ts';
-import { publishSignature, signatureOf, signFile } from './sign.ts';
+import { sbomOf, sbomText } from './sbom.ts';
+import { signatureOf, signFile } from './sign.ts';
+import { checkSpace, estimateSpace, type Folder, NoSpaceWatch } from './space.ts';
 import {
   applyCommonLayer,
   applyContext,
@@ -40,7 +41,7 @@ import { buildBaseDisk, buildQcow2 } from './stages/qcow2.ts';
 import { installedKernels, installSet, ROOTFS_STAGE_VERSION, type RootfsInputs } from './stages/rootfs.ts';
 import { type BlockDeviceKind, chooseBlockDevice, sweepStaleAttachments } from './sys/blockdev.ts';
 import { installedPackages } from './sys/dpkg.ts';
-import { asideName, discard, publish, removeTree, sha256Text } from './sys/files.ts';
+import { Publication, removeTree, sha256Text } from './sys/files.ts';
 import { hostToolVersions } from './toolversions.ts';
 
 export interface BuildOptions {
@@ -79,6 +80,8 @@ export interface BuildDeps {
   logger?: Logger;
   /** Set when a signal asked us to stop; checked between steps. */
   interrupted?: () => string | undefined;
+  /** Stage the outputs here and leave the commit to the caller (a bundle publishes all at once). */
+  publication?: Publication;
 }
 
 export interface BuildResult {
@@ -159,8 +162,22 @@ export async function planBuild(
 const SQUASHFS_STAGE_VERSION = 1;
 const DISK_STAGE_VERSION = 1;
 
-/** Rough need of one build in the work/cache folder: a rootfs, a disk's worth of copies, outputs. */
-export const MIN_FREE_BYTES = 4 * 1024 ** 3;
+/** What a build writes into its cache folder (work included) and its output folder. */
+export function spaceFolders(plan: BuildPlan, opts: BuildOptions): Folder[] {
+  const entry = opts.noCache || opts.refresh ? undefined : entryInfo(opts.cacheDir, 'rootfs', plan.rootfsKey);
+  const needs = estimateSpace({
+    formats: plan.profile.formats,
+    packages: installSet(plan.rootfs).length,
+    rootfsCached: entry !== undefined,
+    rootfsBytes: entry?.bytes,
+    diskBytes: plan.layout?.sizeBytes,
+    compressQcow2: plan.profile.qcow2?.compress ?? true,
+  });
+  return [
+    { flag: '--cache-dir', dir: opts.cacheDir, needs: needs.cache },
+    { flag: '--output', dir: path.resolve(opts.outputDir), needs: needs.output },
+  ];
+}
 
 /** The cache entry whose reuse a stage's end event reports. */
 const CACHE_OF_STAGE: Record<string, string> = { rootfs: 'rootfs', iso: 'squashfs', qcow2: 'disk' };
@@ -180,7 +197,11 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
 async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildReporter): Promise<BuildResult> {
   const started = Date.now();
   const logger: Logger = reporter;
-  const runner = scopedRunner(deps.runner, { logger, onProgress: (p) => reporter.progress(p) });
+  const noSpace = new NoSpaceWatch({
+    '--output': path.resolve(opts.outputDir),
+    '--cache-dir': opts.cacheDir,
+  });
+  const runner = noSpace.wrap(scopedRunner(deps.runner, { logger, onProgress: (p) => reporter.progress(p) }));
   const stages = reporter.seconds;
   const cacheHits: Record<string, boolean> = {};
   const checkpoint = () => {
@@ -202,12 +223,8 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
     distro: plan.distro.name,
     stages: ['rootfs', 'configure', ...profile.formats],
   });
-  preflight({
-    formats: profile.formats,
-    requireRoot: true,
-    dir: opts.cacheDir,
-    minFreeBytes: MIN_FREE_BYTES,
-  });
+  preflight({ formats: profile.formats, requireRoot: true });
+  checkSpace(spaceFolders(plan, opts));
   const configDrive = readConfigDrive({
     userData: opts.userData,
     metaData: opts.metaData,
@@ -224,7 +241,7 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
   await sweepStaleAttachments(runner, path.join(opts.cacheDir, 'attachments'), logger);
   const work = path.join(opts.cacheDir, 'work', `build-${uniqueSuffix()}`);
   mkdirSync(work, { recursive: true });
-  const asides: string[] = [];
+  const pub = deps.publication ?? new Publication();
   const outputs: BuildResult['outputs'] = [];
   try {
     // entries derived from the rootfs (squashfs, base disk) are keyed by its build time too,
@@ -255,8 +272,7 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
     for (const format of profile.formats) {
       const ctx = CONTEXT_OF[format];
       const final = path.join(outDir, `${profile.name}.${format}`);
-      const tmp = asideName(final);
-      asides.push(tmp, `${tmp}.sha256`, signatureOf(tmp));
+      const tmp = pub.aside(final);
       await timed(format, async () => {
         const lower = [path.join(layers, 'common', 'upper'), rootfs];
         await withLayer(layerDeps, layers, ctx, lower, async (merged, inChroot) => {
@@ -370,18 +386,21 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
         });
       });
       checkpoint();
-      if (opts.signKey) await signFile(runner, tmp, opts.signKey);
-      const sha256 = (await publish(tmp, final))!;
-      publishSignature(tmp, final, Boolean(opts.signKey));
-      publishSbom(final, {
-        imageSha256: sha256,
-        distro: plan.distro,
-        packages: installedPackages(rootfs),
-        created: sourceDateEpoch() ?? Math.floor(Date.now() / 1000),
-        toolVersion: '0.1.0',
-      });
-      outputs.push({ format, path: final, sha256, bytes: statSync(final).size });
-      logger.info(`${format}: wrote ${final}`);
+      // staged beside the previous outputs, published together at the very end
+      if (opts.signKey) await signFile(runner, tmp, opts.signKey, pub.aside(signatureOf(final)));
+      else pub.dropAtCommit(signatureOf(final));
+      const sha256 = await pub.checksum(final);
+      pub.write(
+        sbomOf(final),
+        sbomText(final, {
+          imageSha256: sha256,
+          distro: plan.distro,
+          packages: installedPackages(rootfs),
+          created: sourceDateEpoch() ?? Math.floor(Date.now() / 1000),
+          toolVersion: '0.1.0',
+        }),
+      );
+      outputs.push({ format, path: final, sha256, bytes: statSync(tmp).size });
     }
 
     const manifestPath = path.join(outDir, `${profile.name}.manifest.json`);
@@ -403,20 +422,20 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
       cacheHits,
       builtAt: new Date((sourceDateEpoch() ?? Date.now() / 1000) * 1000).toISOString(),
     };
-    const mtmp = asideName(manifestPath);
-    asides.push(mtmp, `${mtmp}.sha256`);
-    writeFileSync(mtmp, `${JSON.stringify(manifest, null, 2)}\n`);
-    await publish(mtmp, manifestPath);
+    pub.write(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+    await pub.checksum(manifestPath);
     const seconds = (Date.now() - started) / 1000;
     logger.info(
       `done in ${seconds.toFixed(1)}s: ${Object.entries(stages)
         .map(([k, v]) => `${k} ${v.toFixed(1)}s`)
         .join(', ')}`,
     );
-    // the log goes beside the images only with a successful build: a failed one leaves the
-    // output folder as it was (its log stays in the cache's logs/ folder)
+    // the log goes beside the images with them, only when the build (or bundle) succeeds: a
+    // failed one leaves the output folder as it was (its log stays in the cache's logs/ folder)
     const log = reporter.logFile ? path.join(outDir, `${profile.name}.build.log`) : undefined;
-    if (log) await reporter.publishLog(log);
+    if (log) reporter.stageLog(pub, log);
+    checkpoint();
+    if (!deps.publication) for (const f of pub.commit()) logger.info(`wrote ${f}`);
     reporter.emit({
       type: 'result',
       outputs,
@@ -427,8 +446,10 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
       cacheHits,
     });
     return { profile, outputs, manifest: manifestPath, stages, cacheHits, log };
+  } catch (e) {
+    throw noSpace.explain(e);
   } finally {
-    discard(...asides);
+    if (!deps.publication) pub.discard();
     await removeTree(runner, work).catch((e) =>
       logger.warn(`could not remove ${work}: ${(e as Error).message}`),
     );

@@ -75,6 +75,7 @@ export async function buildBundle(list: readonly BuildOptions[], deps: BundleDep
     return {
       runner: deps.runner,
       reporter,
+      publication: deps.publication,
       logger: reporter || !deps.logger || list.length === 1 ? deps.logger : taggedLogger(deps.logger, tag),
       interrupted,
     };

@@ -27,6 +27,7 @@ import { netEnv, proxySecrets } from './proxy.ts';
 import { BuildReporter } from './reporter.ts';
 import { processRunner } from './run/runner.ts';
 import { debugShellHook } from './shell/debug.ts';
+import { Publication } from './sys/files.ts';
 import { insideNamespace, reexecInNamespace } from './sys/namespace.ts';
 
 /**
@@ -141,13 +142,16 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
   const onFailure = argv.debugShell
     ? debugShellHook({ netEnv: env, interrupted: () => interrupted, beforeOpen: () => display.close() })
     : undefined;
+  // every profile's outputs are staged, then published together: all of the bundle or nothing
+  const publication = new Publication();
   try {
     const reporters: BuildReporter[] = [];
-    await buildBundle(
+    const results = await buildBundle(
       profiles.map((p) => ({ ...optionsFor(p), onFailure })),
       {
         runner,
         interrupted: () => interrupted,
+        publication,
         reporterFor: (o, i) => {
           const r = reporterFor(names[i] ?? o.profile, logFile(names[i] ?? 'build'));
           reporters[i] = r;
@@ -157,14 +161,15 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
         onError: (i) => {
           reporter = reporters[i] ?? reporter;
         },
-        onResult: (r) => {
-          // for scripts: the paths on stdout (a terminal has them in the summary already)
-          if (display.mode !== 'json' && !process.stdout.isTTY)
-            process.stdout.write(`${[...r.outputs.map((o) => o.path), r.manifest].join('\n')}\n`);
-        },
       },
     );
+    if (interrupted) throw new InterruptedError(interrupted);
+    publication.commit();
     display.close();
+    // for scripts: the paths on stdout (a terminal has them in the summary already)
+    if (display.mode !== 'json' && !process.stdout.isTTY)
+      for (const r of results)
+        process.stdout.write(`${[...r.outputs.map((o) => o.path), r.manifest].join('\n')}\n`);
     return 0;
   } catch (e) {
     display.close();
@@ -177,6 +182,8 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
     const code = report(e, reporter, secrets);
     if (reporter?.logFile) process.stderr.write(`full log: ${reporter.logFile}\n`);
     return code;
+  } finally {
+    publication.discard();
   }
 }
 

@@ -183,13 +183,11 @@ export function formatDoctorReport(report: DoctorReport): string {
 export interface PreflightOptions extends CheckHostOptions {
   /** Fail unless running as root (building needs mounts and chroot). */
   requireRoot?: boolean;
-  /** Fail when `dir` has less free space than this. */
-  minFreeBytes?: number;
 }
 
 /**
  * Checks the host before any work starts; throws one HostNotReadyError listing every problem (each missing
- * required tool, root, space) with the one apt-get command that fixes the tools. Returns the report
+ * required tool, root) with the one apt-get command that fixes the tools. Returns the report
  * so the caller can warn about what is merely slow (no KVM) or optional.
  */
 export function preflight(opts: PreflightOptions = {}, probe: HostProbe = realProbe): DoctorReport {
@@ -201,13 +199,6 @@ export function preflight(opts: PreflightOptions = {}, probe: HostProbe = realPr
   if (opts.requireRoot && !report.root) {
     problems.push('ib-native must run as root to build images (it mounts file systems and uses chroot)');
     hints.push('run it again with sudo');
-  }
-  const free = report.freeSpace?.bytes;
-  if (opts.minFreeBytes !== undefined && free !== undefined && free < opts.minFreeBytes) {
-    problems.push(
-      `only ${formatBytes(free)} free in ${report.freeSpace!.dir}; the build needs about ${formatBytes(opts.minFreeBytes)}`,
-    );
-    hints.push('free some space or pass another work directory');
   }
   if (problems.length) {
     const head =

@@ -31,7 +31,7 @@ export class ValidationError extends UserError {
 }
 
 /**
- * The host lacks something the command needs: a tool, a kernel module, a keyring, disk space.
+ * The host lacks something the command needs: a tool, a kernel module, a keyring.
  * `ib-native doctor` lists it all. Exit code 5.
  */
 export class HostNotReadyError extends UserError {
@@ -94,7 +94,7 @@ export const EXIT_CODES: readonly { code: number; meaning: string }[] = [
   },
   {
     code: EXIT.badInput,
-    meaning: 'bad input: a flag, file or profile is wrong, or the command needs root; nothing was changed',
+    meaning: 'bad input: a flag, file or profile is wrong, the command needs root, or too little disk space',
   },
   {
     code: EXIT.commandFailed,
@@ -103,7 +103,7 @@ export const EXIT_CODES: readonly { code: number; meaning: string }[] = [
   { code: EXIT.bootFailed, meaning: 'boot: the image did not reach login: in time, or QEMU failed' },
   {
     code: EXIT.hostNotReady,
-    meaning: 'the host is not ready: a tool, kernel module, keyring or disk space is missing (see doctor)',
+    meaning: 'the host is not ready: a tool, kernel module or keyring is missing (see doctor)',
   },
   { code: EXIT.internal, meaning: 'internal error: a bug in ib-native, please report it' },
   {
@@ -124,4 +124,10 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof UserError) return EXIT.badInput;
   if (err instanceof CommandError) return EXIT.commandFailed;
   return EXIT.internal;
+}
+
+/** Whether an error is the disk running out of space: a file write's ENOSPC, or a tool saying so. */
+export function isNoSpace(err: unknown): boolean {
+  if ((err as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC') return true;
+  return err instanceof CommandError && /no space left on device/i.test(err.stderrTail);
 }

@@ -27,9 +27,16 @@ export function redact(text: string, secrets: readonly string[] = []): string {
 export function consoleLogger(opts: ConsoleLoggerOptions = {}): Logger {
   const start = Date.now();
   const stamp = () => `[${((Date.now() - start) / 1000).toFixed(1).padStart(6)}s]`;
+  let fileBroken = false;
+  // a full disk must not turn logging into a failure: cleanup logs every command it runs
   const toFile = (level: string, msg: string) => {
-    if (opts.file)
+    if (!opts.file || fileBroken) return;
+    try {
       appendFileSync(opts.file, `${new Date().toISOString()} ${level} ${redact(msg, opts.secrets)}\n`);
+    } catch (e) {
+      fileBroken = true;
+      process.stderr.write(`warning: the log file ${opts.file} cannot be written: ${(e as Error).message}\n`);
+    }
   };
   return {
     info(msg) {

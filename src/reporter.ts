@@ -4,7 +4,7 @@ import { CommandError, exitCodeFor, hintOf, InterruptedError, UserError } from '
 import type { BuildEvent, ErrorEvent, EventBody, EventSink } from './events.ts';
 import { type Logger, redact } from './log.ts';
 import type { ProgressUpdate } from './run/progress.ts';
-import { asideName, publish } from './sys/files.ts';
+import type { Publication } from './sys/files.ts';
 
 /**
  * The voice of one build: a Logger for the pipeline (what it says becomes `log`/`warning`
@@ -198,11 +198,10 @@ export class BuildReporter implements Logger {
   }
 
   /** Copy the log, as it is now, to `dest` (atomically: written beside it, then renamed). */
-  async publishLog(dest: string): Promise<void> {
+  /** Stage a copy of the log so far as `dest`, published with the images. */
+  stageLog(pub: Publication, dest: string): void {
     if (!this.o.logFile || this.fd === undefined) return;
-    const tmp = asideName(dest);
-    copyFileSync(this.o.logFile, tmp);
-    await publish(tmp, dest, false);
+    copyFileSync(this.o.logFile, pub.aside(dest));
   }
 
   close(): void {

@@ -1,13 +1,11 @@
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Distro } from './distro/index.ts';
 import type { InstalledPackage } from './sys/dpkg.ts';
-import { asideName } from './sys/files.ts';
 
 /**
  * The software bill of materials of an image: an SPDX 2.3 JSON document listing every Debian
  * package in it (from the manifest's package list) with its package URL, written beside the
- * image as `<image>.spdx.json`. Rendering is pure; `publishSbom` writes it atomically.
+ * image as `<image>.spdx.json` (staged with the image, see `Publication`). Rendering is pure.
  */
 
 export const SPDX_VERSION = 'SPDX-2.3';
@@ -132,18 +130,7 @@ export function spdxDocument(i: SbomInput): SpdxDocument {
 /** `<image>.spdx.json` beside an image. */
 export const sbomOf = (image: string): string => `${image}.spdx.json`;
 
-/** Write the SBOM of a published image beside it: aside first, renamed into place when complete. */
-export function publishSbom(imagePath: string, input: Omit<SbomInput, 'imageName'>): string {
-  const final = sbomOf(imagePath);
-  const tmp = asideName(final);
-  try {
-    writeFileSync(
-      tmp,
-      `${JSON.stringify(spdxDocument({ ...input, imageName: path.basename(imagePath) }), null, 2)}\n`,
-    );
-    renameSync(tmp, final);
-  } finally {
-    rmSync(tmp, { force: true });
-  }
-  return final;
+/** The SBOM document of an image, as the text of `<image>.spdx.json`. */
+export function sbomText(imagePath: string, input: Omit<SbomInput, 'imageName'>): string {
+  return `${JSON.stringify(spdxDocument({ ...input, imageName: path.basename(imagePath) }), null, 2)}\n`;
 }

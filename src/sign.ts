@@ -1,4 +1,3 @@
-import { existsSync, renameSync, rmSync } from 'node:fs';
 import { realProbe } from './doctor.ts';
 import { UserError } from './errors.ts';
 import type { Runner } from './run/runner.ts';
@@ -48,20 +47,15 @@ export async function checkSigningKey(runner: Runner, keyId: string): Promise<vo
   }
 }
 
-/** Sign a finished file (still under its aside name) into `<file>.asc`. */
-export async function signFile(runner: Runner, file: string, keyId: string): Promise<string> {
-  const out = signatureOf(file);
+/** Sign a finished file (still under its aside name) into `out` (default `<file>.asc`). */
+export async function signFile(
+  runner: Runner,
+  file: string,
+  keyId: string,
+  out = signatureOf(file),
+): Promise<string> {
   await runner.run(gpgSignArgv(keyId, file, out), {
     context: `signing ${file} with key ${keyId}`,
   });
   return out;
-}
-
-/**
- * After the image is renamed into place: move its signature beside it, or, for an unsigned
- * build, remove a signature left by an earlier build (it signs another file).
- */
-export function publishSignature(aside: string, finalPath: string, signed: boolean): void {
-  if (signed) renameSync(signatureOf(aside), signatureOf(finalPath));
-  else if (existsSync(signatureOf(finalPath))) rmSync(signatureOf(finalPath), { force: true });
 }

@@ -35,6 +35,8 @@ export interface EntryInfo {
   /** Human summary of what the key covers. */
   summary: string;
   usedBy: string[];
+  /** Disk space the entry took when it was made (absent in entries of older versions). */
+  bytes?: number;
 }
 
 /** Stable JSON (sorted keys) so that a key depends on content only. */
@@ -74,8 +76,7 @@ export class Cache {
   }
 
   info(kind: string, key: string): EntryInfo | undefined {
-    const f = path.join(this.entryDir(kind, key), 'entry.json');
-    return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as EntryInfo) : undefined;
+    return entryInfo(this.root, kind, key);
   }
 
   /**
@@ -115,6 +116,7 @@ export class Cache {
             createdAt: new Date().toISOString(),
             summary: opts.summary,
             usedBy: [opts.usedBy],
+            bytes: duBytes(building, true),
           };
           writeFileSync(path.join(building, 'entry.json'), `${JSON.stringify(entry, null, 2)}\n`);
           if (existsSync(dir)) {
@@ -179,8 +181,14 @@ export class Cache {
   }
 }
 
-function duBytes(dir: string): number {
-  // apparent size, walking the tree without following links or crossing mounts
+/** A complete entry's description (read without creating anything), or undefined. */
+export function entryInfo(root: string, kind: string, key: string): EntryInfo | undefined {
+  const f = path.join(root, kind, key, 'entry.json');
+  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as EntryInfo) : undefined;
+}
+
+function duBytes(dir: string, allocated = false): number {
+  // apparent (or allocated) size, walking the tree without following links or crossing mounts
   let total = 0;
   const stack = [dir];
   const dev = statSync(dir).dev;
@@ -199,7 +207,7 @@ function duBytes(dir: string): number {
         if (l.isSymbolicLink()) continue;
         if (l.isDirectory()) {
           if (l.dev === dev) stack.push(p);
-        } else total += Number(l.size);
+        } else total += allocated ? Number(l.blocks) * 512 : Number(l.size);
       } catch {
         // vanished
       }

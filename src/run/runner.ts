@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { execa } from 'execa';
-import { CommandError, InterruptedError } from '../errors.ts';
+import { CommandError, InterruptedError, isNoSpace } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { lineSplitter, type ProgressParser, type ProgressUpdate } from './progress.ts';
 
@@ -32,6 +32,12 @@ export interface RunOptions {
   /** How to read the command's progress (see src/run/progress.ts); results go to `onProgress`. */
   progress?: ProgressParser;
   onProgress?: (p: ProgressUpdate) => void;
+  /**
+   * A step of attaching or cleaning up (attach, unmount, detach, remove): it still runs after an
+   * interruption, when other commands are refused, and an interruption never kills it midway, so
+   * that what it did is always known and undone.
+   */
+  critical?: boolean;
 }
 
 export interface RunResult {
@@ -48,7 +54,7 @@ export interface Runner {
   run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
   /** Milliseconds spent inside external commands, per program. */
   readonly toolTime: Map<string, number>;
-  /** Kill every running command (process groups), used on interruption. */
+  /** Kill every running command (process groups) but the critical ones, used on interruption. */
   killAll(signal?: NodeJS.Signals): void;
 }
 
@@ -85,7 +91,7 @@ export interface ProcessRunnerOptions {
   logger: Logger;
   /** Environment added to every command (e.g. proxy settings). */
   baseEnv?: Record<string, string>;
-  /** Set when interruption has started: new commands are refused. */
+  /** Set when interruption has started: new commands are refused (critical ones still run). */
   isInterrupted?: () => string | undefined;
 }
 
@@ -96,10 +102,10 @@ export interface ProcessRunnerOptions {
  */
 export function processRunner(opts: ProcessRunnerOptions): Runner {
   const toolTime = new Map<string, number>();
-  const running = new Set<number>();
+  /** Running commands: pid -> critical. */
+  const running = new Map<number, boolean>();
   const havePdeath = existsSync('/usr/bin/setpriv');
 
-  // Note: no interruption check here: cleanup (umount, losetup -d) must still run after a signal.
   async function once(argv: readonly string[], o: RunOptions): Promise<RunResult> {
     const [file, ...args] = havePdeath ? ['setpriv', '--pdeathsig', 'KILL', '--', ...argv] : argv;
     const log = o.logger ?? opts.logger;
@@ -126,7 +132,7 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
       buffer: true,
       stripFinalNewline: false,
     });
-    if (child.pid) running.add(child.pid);
+    if (child.pid) running.set(child.pid, Boolean(o.critical));
     let lastProgress = Date.now();
     // the log gets every line of output; the progress parser its lines (or those of fd 3)
     const logLines = lineSplitter(false);
@@ -191,7 +197,7 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
     const ok = !r.signal && !r.timedOut && (code === 0 || (o.okExitCodes ?? []).includes(code));
     log.debug(`  -> ${r.signal ?? code} in ${(durationMs / 1000).toFixed(1)}s`);
     if (!ok) {
-      const interruptedNow = opts.isInterrupted?.();
+      const interruptedNow = o.critical ? undefined : opts.isInterrupted?.();
       if (interruptedNow) throw new InterruptedError(interruptedNow);
       const output = o.binary
         ? Buffer.from(r.stderr as Uint8Array).toString()
@@ -222,6 +228,9 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
   return {
     toolTime,
     async run(argv, o = {}) {
+      // once interrupted, only cleanup runs: a long step must not start after Ctrl-C
+      const interrupted = o.critical ? undefined : opts.isInterrupted?.();
+      if (interrupted) throw new InterruptedError(interrupted);
       const attempts = 1 + (o.retries ?? 0);
       let last: unknown;
       for (let i = 1; i <= attempts; i++) {
@@ -229,8 +238,9 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
           return await once(argv, o);
         } catch (e) {
           last = e;
-          if (e instanceof InterruptedError || i === attempts) break;
-          const sig = opts.isInterrupted?.();
+          // a full disk stays full: retrying would only fail again, slower
+          if (e instanceof InterruptedError || isNoSpace(e) || i === attempts) break;
+          const sig = o.critical ? undefined : opts.isInterrupted?.();
           if (sig) throw new InterruptedError(sig);
           const delay = (o.retryDelayMs ?? 3000) * 2 ** (i - 1);
           (o.logger ?? opts.logger).warn(
@@ -242,7 +252,7 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
       throw last;
     },
     killAll(signal = 'SIGTERM') {
-      for (const pid of running) killGroup(pid, signal);
+      for (const [pid, critical] of running) if (!critical) killGroup(pid, signal);
     },
   };
 }

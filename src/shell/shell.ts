@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { MIN_FREE_BYTES, planBuild } from '../build.ts';
+import { planBuild, spaceFolders } from '../build.ts';
 import { Cache } from '../cache/store.ts';
 import { preflight } from '../doctor.ts';
 import { InterruptedError, UserError } from '../errors.ts';
@@ -9,6 +9,7 @@ import type { DistroName, Format } from '../profile/schema.ts';
 import { proxySecrets } from '../proxy.ts';
 import { interruptibleRunner } from '../run/interrupt.ts';
 import type { Runner } from '../run/runner.ts';
+import { checkSpace } from '../space.ts';
 import { type Chroot, withChroot } from '../stages/chroot.ts';
 import {
   applyCommonLayer,
@@ -155,12 +156,16 @@ export async function shellCommand(o: ShellCommandOptions): Promise<number> {
     formats: o.format ? [o.format] : undefined,
     mirror: o.mirror,
   });
-  preflight({
-    stages: ['rootfs', 'configure'],
-    requireRoot: true,
-    dir: o.cacheDir,
-    minFreeBytes: MIN_FREE_BYTES,
-  });
+  preflight({ stages: ['rootfs', 'configure'], requireRoot: true });
+  // the shell writes only into the cache folder (a rootfs when missing, its work folder)
+  checkSpace(
+    spaceFolders(plan, {
+      profile: o.profile,
+      overrides: {},
+      outputDir: o.cacheDir,
+      cacheDir: o.cacheDir,
+    }).filter((f) => f.flag === '--cache-dir'),
+  );
   mkdirSync(path.join(o.cacheDir, 'logs'), { recursive: true });
   const logFile = path.join(
     o.cacheDir,

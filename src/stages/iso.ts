@@ -162,7 +162,9 @@ export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Pr
 
   const squash = path.join(root, 'live/filesystem.squashfs');
   if (i.layered) {
-    await runner.run(['cp', '--reflink=auto', '--', i.layered.base, squash]);
+    await runner.run(['cp', '--reflink=auto', '--', i.layered.base, squash], {
+      context: 'copying the live base squashfs into the ISO tree',
+    });
     const names = ['filesystem.squashfs'];
     for (const layer of i.layered.layers) {
       const file = `${layer.name}.squashfs`;

@@ -74,7 +74,10 @@ export async function attach(
   mkdirSync(registryDir, { recursive: true });
   let device: string;
   if (kind === 'loop') {
-    device = (await runner.run(['losetup', '--find', '--show', '--partscan', image])).stdout.trim();
+    // critical: a losetup killed midway could attach a device without telling us its name
+    device = (
+      await runner.run(['losetup', '--find', '--show', '--partscan', image], { critical: true })
+    ).stdout.trim();
   } else {
     const dev = freeNbdDevice();
     if (!dev)
@@ -82,7 +85,7 @@ export async function attach(
         'no free /dev/nbdN device',
         'detach one with `qemu-nbd --disconnect /dev/nbdN` or use --block-device loop',
       );
-    await runner.run(['qemu-nbd', '--format=raw', `--connect=${dev}`, image]);
+    await runner.run(['qemu-nbd', '--format=raw', `--connect=${dev}`, image], { critical: true });
     device = dev;
   }
   const recordFile = path.join(registryDir, `${process.pid}-${path.basename(device)}.json`);
@@ -111,10 +114,12 @@ export async function attach(
 
 async function detachDevice(runner: Runner, kind: BlockDeviceKind, device: string): Promise<void> {
   if (kind === 'loop') {
-    await runner.run(['partx', '--delete', device], { okExitCodes: [1] }).catch(() => undefined);
-    await runner.run(['losetup', '--detach', device], { retries: 3, retryDelayMs: 300 });
+    await runner
+      .run(['partx', '--delete', device], { okExitCodes: [1], critical: true })
+      .catch(() => undefined);
+    await runner.run(['losetup', '--detach', device], { retries: 3, retryDelayMs: 300, critical: true });
   } else {
-    await runner.run(['qemu-nbd', '--disconnect', device], { retries: 3, retryDelayMs: 300 });
+    await runner.run(['qemu-nbd', '--disconnect', device], { retries: 3, retryDelayMs: 300, critical: true });
   }
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, renameSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { InternalError } from '../errors.ts';
 import type { Runner } from '../run/runner.ts';
@@ -13,11 +13,12 @@ import { mountsUnder } from './mounts.ts';
 export async function removeTree(runner: Runner, dir: string): Promise<void> {
   if (!existsSync(dir)) return;
   const under = mountsUnder(dir).sort((a, b) => b.length - a.length);
-  for (const m of under) await runner.run(['umount', '--recursive', m]).catch(() => undefined);
+  for (const m of under)
+    await runner.run(['umount', '--recursive', m], { critical: true }).catch(() => undefined);
   const still = mountsUnder(dir);
   if (still.length)
     throw new InternalError(`refusing to remove ${dir}: still mounted below it: ${still.join(', ')}`);
-  await runner.run(['rm', '-rf', '--one-file-system', '--', dir]);
+  await runner.run(['rm', '-rf', '--one-file-system', '--', dir], { critical: true });
 }
 
 export async function sha256File(file: string): Promise<string> {
@@ -35,32 +36,59 @@ export function asideName(finalPath: string): string {
   return path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.partial-${process.pid}`);
 }
 
-/** Publish a finished file atomically, then its `.sha256` (sha256sum format). */
-export async function publish(
-  tmp: string,
-  finalPath: string,
-  withChecksum = true,
-): Promise<string | undefined> {
-  let sum: string | undefined;
-  if (withChecksum) {
-    sum = await sha256File(tmp);
-    const sumTmp = `${tmp}.sha256`;
-    writeFileSync(sumTmp, `${sum}  ${path.basename(finalPath)}\n`);
-    renameSync(tmp, finalPath);
-    renameSync(sumTmp, `${finalPath}.sha256`);
-  } else {
-    renameSync(tmp, finalPath);
+/**
+ * The outputs of a build, each written beside its final name (`asideName`) and renamed into
+ * place together by `commit()` once everything is written. `commit()` is synchronous, so no
+ * SIGINT/SIGTERM handler can run in the middle of it: an interrupted or failed build publishes
+ * nothing (the previous images stay, matching their manifest), a finished one everything.
+ */
+export class Publication {
+  private readonly staged = new Map<string, string>();
+  private readonly stale = new Set<string>();
+
+  /** The name to write `finalPath` under until commit. */
+  aside(finalPath: string): string {
+    const aside = asideName(finalPath);
+    this.staged.set(finalPath, aside);
+    return aside;
   }
-  return sum;
+
+  write(finalPath: string, content: string | Buffer): void {
+    writeFileSync(this.aside(finalPath), content);
+  }
+
+  /** sha256 of the staged file, staged as `<final>.sha256` (sha256sum format) too. */
+  async checksum(finalPath: string): Promise<string> {
+    const sum = await sha256File(this.aside(finalPath));
+    this.write(`${finalPath}.sha256`, `${sum}  ${path.basename(finalPath)}\n`);
+    return sum;
+  }
+
+  /** An existing file that commit() deletes unless staged again (e.g. a stale signature). */
+  dropAtCommit(finalPath: string): void {
+    this.stale.add(finalPath);
+  }
+
+  /** Rename every staged file into place and delete the stale ones; returns the final paths. */
+  commit(): string[] {
+    const missing = [...this.staged.values()].filter((a) => !existsSync(a));
+    if (missing.length) throw new InternalError(`nothing was written to ${missing.join(', ')}`);
+    for (const [finalPath, aside] of this.staged) renameSync(aside, finalPath);
+    for (const f of this.stale) if (!this.staged.has(f)) rmSync(f, { force: true });
+    const done = [...this.staged.keys()];
+    this.staged.clear();
+    this.stale.clear();
+    return done;
+  }
+
+  /** Remove every staged file (after a failure); the final files are untouched. */
+  discard(): void {
+    discard(...this.staged.values());
+    this.staged.clear();
+    this.stale.clear();
+  }
 }
 
 export function discard(...paths: string[]): void {
   for (const p of paths) rmSync(p, { force: true, recursive: true });
-}
-
-export function freeBytes(dir: string): number {
-  let d = path.resolve(dir);
-  while (!existsSync(d)) d = path.dirname(d);
-  const s = statfsSync(d);
-  return s.bavail * s.bsize;
 }

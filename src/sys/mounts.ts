@@ -34,10 +34,10 @@ export class MountScope {
       const target = this.stack.pop()!;
       if (!isMountPoint(target)) continue;
       try {
-        await this.runner.run(['umount', '--recursive', target]);
+        await this.runner.run(['umount', '--recursive', target], { critical: true });
       } catch {
         try {
-          await this.runner.run(['umount', '--recursive', '--lazy', target]);
+          await this.runner.run(['umount', '--recursive', '--lazy', target], { critical: true });
         } catch (e) {
           errors.push(`${target}: ${(e as Error).message.split('\n')[0]}`);
         }

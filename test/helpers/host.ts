@@ -2,7 +2,18 @@
  * Helpers for integration tests: run the real CLI, and snapshot host state (mounts, loop
  * devices, stray processes, folder listings) to prove that nothing is left behind.
  */
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
@@ -42,11 +53,15 @@ export async function cli(
   return out;
 }
 
-export function cliProcess(args: string[], env?: Record<string, string>): ResultPromise {
-  return execa(process.execPath, [BIN, '--cache-dir', CACHE, ...args], {
+/** The CLI started in the background (to interrupt it); `cache` replaces the shared test cache. */
+export function cliProcess(
+  args: string[],
+  opts: { env?: Record<string, string>; cache?: string } = {},
+): ResultPromise {
+  return execa(process.execPath, [BIN, '--cache-dir', opts.cache ?? CACHE, ...args], {
     reject: false,
     all: true,
-    env,
+    env: opts.env,
     stdin: 'ignore',
     buffer: true,
   });
@@ -62,7 +77,7 @@ export function hostMountsUnder(dir: string): string[] {
     .filter((m) => m === d || m.startsWith(`${d}/`));
 }
 
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -110,6 +125,22 @@ const BUILD_TOOLS = [
   'update-initramfs',
   'mkinitramfs',
 ];
+
+/** nbd devices served by a qemu-nbd whose command line mentions a folder. */
+export function nbdsUnder(dir: string): string[] {
+  if (!existsSync('/sys/block')) return [];
+  return readdirSync('/sys/block')
+    .filter((n) => n.startsWith('nbd') && existsSync(`/sys/block/${n}/pid`))
+    .filter((n) => {
+      try {
+        const pid = readFileSync(`/sys/block/${n}/pid`, 'utf8').trim();
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        return cmd.includes(path.resolve(dir)) && !ownedByLiveBuild(cmd);
+      } catch {
+        return false;
+      }
+    });
+}
 
 /** Build tools still running whose command line mentions a folder. */
 export function strayProcesses(dir: string): string[] {
@@ -159,15 +190,131 @@ export function workLeft(cache = CACHE): string[] {
   }
 }
 
-/** Names, sizes and mtimes of a folder's files: equal snapshots mean nothing changed. */
+function sha256Of(file: string): string {
+  const h = createHash('sha256');
+  const buf = Buffer.alloc(1 << 20);
+  const fd = openSync(file, 'r');
+  try {
+    for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) h.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+/**
+ * Names (hidden ones too), sizes, mtimes and sha256 of a folder's files: equal snapshots mean
+ * the folder holds byte for byte what it held, and nothing was added (no partial file either).
+ */
 export function snapshot(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .sort()
     .map((n) => {
       const s = statSync(path.join(dir, n));
-      return `${n} ${s.size} ${s.mtimeMs}`;
+      return `${n} ${s.size} ${s.mtimeMs} ${s.isFile() ? sha256Of(path.join(dir, n)) : 'dir'}`;
     });
+}
+
+/**
+ * What of a stage cache is not a complete entry: an entry folder without its entry.json, and
+ * scratch left by builds that are no longer running (.KEY.building-PID, .KEY.old-PID, work/,
+ * locks, attachment records). Empty when the next build can only reuse complete entries.
+ */
+export function cacheLeftovers(cache = CACHE): string[] {
+  const out: string[] = [];
+  const list = (d: string) => (existsSync(path.join(cache, d)) ? readdirSync(path.join(cache, d)) : []);
+  for (const kind of ['rootfs', 'squashfs', 'disk'])
+    for (const n of list(kind)) {
+      const p = path.join(kind, n);
+      if (n.startsWith('.')) {
+        if (!ownedByLiveBuild(n)) out.push(`${p}: scratch of a build that is gone`);
+      } else if (!existsSync(path.join(cache, p, 'entry.json'))) out.push(`${p}: no entry.json`);
+    }
+  for (const n of list('work'))
+    if (!ownedByLiveBuild(`${n}-`)) out.push(`work/${n}: left by a build that is gone`);
+  for (const d of ['locks', 'attachments'])
+    for (const n of list(d)) {
+      const pid = Number(
+        /^(\d+)-/.exec(n)?.[1] ?? readFileSync(path.join(cache, d, n), 'utf8').match(/\d+/)?.[0],
+      );
+      if (!alive(pid)) out.push(`${d}/${n}: held by pid ${pid}, which is gone`);
+    }
+  return out;
+}
+
+/** A process seen in /proc: its pid, argv, start time (to tell a reused pid) and mount namespace. */
+export interface Proc {
+  pid: number;
+  argv: string[];
+  start: string;
+  mntNs: string;
+}
+
+function proc(pid: number): Proc | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return {
+      pid,
+      argv: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean),
+      // field 22, counted after the parenthesised command name (which may hold spaces)
+      start: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '',
+      mntNs: readlinkSync(`/proc/${pid}/ns/mnt`),
+    };
+  } catch {
+    return undefined; // gone
+  }
+}
+
+/** A process and all its descendants, from /proc/PID/task/TID/children. */
+export function processTree(pid: number): Proc[] {
+  const out: Proc[] = [];
+  const todo = [pid];
+  while (todo.length) {
+    const p = todo.pop()!;
+    const info = proc(p);
+    if (!info) continue;
+    out.push(info);
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const t of tasks) {
+      try {
+        todo.push(
+          ...readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number),
+        );
+      } catch {
+        // gone
+      }
+    }
+  }
+  return out;
+}
+
+/** Those of the given processes that still run (same pid and start time). */
+export function stillRunning(procs: readonly Proc[]): Proc[] {
+  return procs.filter((p) => proc(p.pid)?.start === p.start);
+}
+
+/**
+ * Processes in any of these mount namespaces (a build's private namespace lives as long as one
+ * process is in it: none left means no mount of it is left either).
+ */
+export function processesInNamespaces(namespaces: readonly string[]): Proc[] {
+  if (!namespaces.length) return [];
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .map((n) => proc(Number(n)))
+    .filter((p): p is Proc => p !== undefined && namespaces.includes(p.mntNs));
+}
+
+/** Mount namespaces of a process tree other than ours: those the build made for itself. */
+export function buildNamespaces(tree: readonly Proc[]): string[] {
+  const own = readlinkSync('/proc/self/ns/mnt');
+  return [...new Set(tree.map((p) => p.mntNs).filter((n) => n !== own))];
 }
 
 export function assertCleanHost(
@@ -177,5 +324,6 @@ export function assertCleanHost(
 ): void {
   assert.equal(hostMountsUnder(cache).join('\n'), '', `${label}: mounts left under ${cache}`);
   assert.equal(loopsUnder(cache).join('\n'), '', `${label}: loop devices left`);
+  assert.equal(nbdsUnder(cache).join('\n'), '', `${label}: nbd devices left`);
   assert.equal(strayProcesses(cache).join('\n'), '', `${label}: build processes left`);
 }

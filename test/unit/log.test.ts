@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { recordingLogger, redact } from '../../src/log.ts';
+import { consoleLogger, recordingLogger, redact } from '../../src/log.ts';
 
 test('redact: user:password@ in any URL is masked', () => {
   assert.is(redact('GET http://user:s3cret@proxy:3128/x'), 'GET http://***:***@proxy:3128/x');
@@ -25,6 +25,27 @@ test('recordingLogger: keeps lines with their level', () => {
   l.warn('b');
   l.debug('c');
   assert.equal(l.lines, ['info a', 'warn b', 'debug c']);
+});
+
+test('consoleLogger: a log file on a full disk (/dev/full) warns once and never throws', () => {
+  const written: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string) => {
+    written.push(String(chunk));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    const l = consoleLogger({ file: '/dev/full' });
+    l.debug('umount /x');
+    l.info('still going');
+    l.warn('and on');
+  } finally {
+    process.stderr.write = write;
+  }
+  const warnings = written.filter((w) => w.includes('cannot be written'));
+  assert.is(warnings.length, 1, written.join(''));
+  assert.match(warnings[0]!, /\/dev\/full cannot be written: ENOSPC/);
+  assert.ok(written.some((w) => w.includes('still going')));
 });
 
 test.run();

@@ -8,6 +8,7 @@ import { type BuildEvent, parseEvent } from '../../src/events.ts';
 import { silentLogger } from '../../src/log.ts';
 import { BuildReporter, errorEventBody, progressGate } from '../../src/reporter.ts';
 import { processRunner, scopedRunner } from '../../src/run/runner.ts';
+import { Publication } from '../../src/sys/files.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ib-native-reporter-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -158,12 +159,15 @@ test('the runner logs commands and output into the build log and reports progres
   );
 });
 
-test('publishLog copies the log beside the outputs', async () => {
+test('stageLog copies the log so far, published beside the outputs at commit', async () => {
   const file = path.join(dir, 'p.log');
   const { r } = reporter({ logFile: file });
   r.info('one');
   const dest = path.join(dir, 'minimal.build.log');
-  await r.publishLog(dest);
+  const pub = new Publication();
+  r.stageLog(pub, dest);
+  assert.not.ok(existsSync(dest), 'nothing in place before commit');
+  pub.commit();
   assert.match(readFileSync(dest, 'utf8'), /INFO {2}one\n$/);
   assert.not.ok(existsSync(`${dest}.sha256`));
 });

@@ -72,9 +72,11 @@ test('obtain: builds on a miss, hits on the second call, records who used it', a
   assert.is(readFileSync(path.join(first.dir, 'payload'), 'utf8'), 'build 1');
   const info = c.info('rootfs', 'k1')!;
   assert.equal(
-    { ...info, createdAt: '' },
-    { kind: 'rootfs', key: 'k1', createdAt: '', summary: 'test entry', usedBy: ['p1'] },
+    { ...info, createdAt: '', bytes: 0 },
+    { kind: 'rootfs', key: 'k1', createdAt: '', summary: 'test entry', usedBy: ['p1'], bytes: 0 },
   );
+  // the space it took, for the next build's disk space estimate (one block for the payload)
+  assert.ok(info.bytes! > 0 && info.bytes! <= 64 * 1024, String(info.bytes));
   assert.ok(Date.now() - Date.parse(info.createdAt) < 60_000);
   const second = await c.obtain('rootfs', 'k1', { ...opts, usedBy: 'p2' }, build);
   assert.equal(second, { dir: first.dir, hit: true });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -131,25 +131,47 @@ test('run: onOutput sees output as it arrives', async () => {
   assert.is(chunks.join('').split('\n').sort().join(' ').trim(), 'one two');
 });
 
-test('run: killAll stops running commands; once interrupted, commands still run (cleanup) but failures are InterruptedError', async () => {
-  let interrupted: string | undefined;
-  const runner = processRunner({ logger: silentLogger, isInterrupted: () => interrupted });
-  const running = runner.run(['sleep', '30']);
+test('run: killAll stops running commands but critical ones', async () => {
+  const runner = processRunner({ logger: silentLogger });
+  const plain = runner.run(['sleep', '30']);
+  const critical = runner.run(['sleep', '0.5'], { critical: true });
   await new Promise((r) => setTimeout(r, 200));
   runner.killAll('SIGTERM');
-  const e = await failure(running);
+  const e = await failure(plain);
   assert.instance(e, CommandError);
   assert.is((e as CommandError).signal, 'SIGTERM');
-  interrupted = 'SIGINT';
-  assert.is((await runner.run(['true'])).exitCode, 0);
+  assert.is((await critical).exitCode, 0);
+});
+
+test('run: once interrupted, only critical commands start; they keep their retries and real errors', async () => {
+  let interrupted: string | undefined;
+  const runner = processRunner({ logger: silentLogger, isInterrupted: () => interrupted });
+  const ran = path.join(dir, 'ran-after-interrupt');
   const counter = path.join(dir, 'interrupted-count');
-  const i = await failure(
-    runner.run(['sh', '-c', `echo x >> ${counter}; exit 1`], { retries: 3, retryDelayMs: 5 }),
-  );
+  // a command running when the signal comes fails as InterruptedError and is not retried
+  const running = runner.run(['sh', '-c', `echo x >> ${counter}; sleep 30`], { retries: 3, retryDelayMs: 5 });
+  await new Promise((r) => setTimeout(r, 200));
+  interrupted = 'SIGINT';
+  runner.killAll('SIGTERM');
+  const i = await failure(running);
   assert.instance(i, InterruptedError);
   assert.is(i.message, 'interrupted by SIGINT; cleaned up');
-  // no retry after an interruption
   assert.is(readFileSync(counter, 'utf8'), 'x\n');
+  // a new step is refused before it starts
+  assert.instance(await failure(runner.run(['sh', '-c', `echo x >> ${ran}`])), InterruptedError);
+  assert.not.ok(existsSync(ran));
+  // cleanup still runs, retries, and reports what really went wrong
+  assert.is((await runner.run(['true'], { critical: true })).exitCode, 0);
+  const critical = path.join(dir, 'critical-count');
+  const c = await failure(
+    runner.run(['sh', '-c', `echo x >> ${critical}; exit 1`], {
+      critical: true,
+      retries: 2,
+      retryDelayMs: 5,
+    }),
+  );
+  assert.instance(c, CommandError);
+  assert.is(readFileSync(critical, 'utf8'), 'x\nx\nx\n');
 });
 
 test('tail: the last lines, trailing blank lines dropped', () => {

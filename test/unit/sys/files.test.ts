@@ -15,7 +15,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { silentLogger } from '../../../src/log.ts';
 import { processRunner, recordingRunner } from '../../../src/run/runner.ts';
-import { asideName, discard, publish, removeTree, sha256File, sha256Text } from '../../../src/sys/files.ts';
+import {
+  asideName,
+  discard,
+  Publication,
+  removeTree,
+  sha256File,
+  sha256Text,
+} from '../../../src/sys/files.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ib-native-files-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,35 +42,57 @@ test('sha256File and sha256Text agree with node:crypto', async () => {
   assert.is(sha256Text(''), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
 });
 
-test('publish: renames into place and writes a sha256sum-format checksum beside it', async () => {
+test('Publication: nothing reaches the final names before commit; commit publishes all, checksums verify', async () => {
   const out = path.join(dir, 'pub');
   mkdirSync(out);
   const final = path.join(out, 'minimal.iso');
-  const tmp = asideName(final);
-  writeFileSync(tmp, 'image bytes');
-  const sum = await publish(tmp, final);
+  writeFileSync(final, 'previous image');
+  writeFileSync(`${final}.asc`, 'signature of the previous image');
+  const pub = new Publication();
+  writeFileSync(pub.aside(final), 'image bytes');
+  const sum = await pub.checksum(final);
+  pub.write(path.join(out, 'minimal.manifest.json'), '{}\n');
+  pub.dropAtCommit(`${final}.asc`);
   assert.is(sum, createHash('sha256').update('image bytes').digest('hex'));
-  assert.is(readFileSync(final, 'utf8'), 'image bytes');
+  assert.is(readFileSync(final, 'utf8'), 'previous image', 'published before commit');
+  assert.equal(
+    readdirSync(out).filter((n) => !n.startsWith('.')),
+    ['minimal.iso', 'minimal.iso.asc'],
+  );
+  assert.equal(
+    pub.commit().sort(),
+    [final, path.join(out, 'minimal.manifest.json'), `${final}.sha256`].sort(),
+  );
+  assert.equal(readdirSync(out).sort(), ['minimal.iso', 'minimal.iso.sha256', 'minimal.manifest.json']);
   assert.is(readFileSync(`${final}.sha256`, 'utf8'), `${sum}  minimal.iso\n`);
-  assert.equal(readdirSync(out).sort(), ['minimal.iso', 'minimal.iso.sha256']);
   // the checksum verifies with sha256sum itself
   const r = await processRunner({ logger: silentLogger }).run(
     ['sha256sum', '--check', '--status', 'minimal.iso.sha256'],
-    {
-      cwd: out,
-    },
+    { cwd: out },
   );
   assert.is(r.exitCode, 0);
 });
 
-test('publish: replaces an older file; without checksum nothing else is written', async () => {
+test('Publication: discard removes what was staged and leaves the previous files; a missing aside fails commit whole', () => {
   const out = path.join(dir, 'pub2');
   mkdirSync(out);
   const final = path.join(out, 'x.qcow2');
   writeFileSync(final, 'old');
-  writeFileSync(asideName(final), 'new');
-  assert.is(await publish(asideName(final), final, false), undefined);
-  assert.is(readFileSync(final, 'utf8'), 'new');
+  const pub = new Publication();
+  pub.write(final, 'new');
+  pub.write(path.join(out, 'x.manifest.json'), '{}');
+  pub.discard();
+  assert.equal(readdirSync(out), ['x.qcow2']);
+  assert.is(readFileSync(final, 'utf8'), 'old');
+  const half = new Publication();
+  half.write(path.join(out, 'x.manifest.json'), '{}');
+  half.aside(final); // never written
+  assert.throws(() => half.commit(), /nothing was written/);
+  assert.equal(
+    readdirSync(out).filter((n) => !n.startsWith('.')),
+    ['x.qcow2'],
+  );
+  half.discard();
   assert.equal(readdirSync(out), ['x.qcow2']);
 });
 

@@ -1,0 +1,459 @@
+/**
+ * Issue 5, builds that survive faults. A build is interrupted (SIGINT, SIGTERM, SIGKILL of the
+ * main process) at points across every stage, and runs out of disk space in its output folder
+ * and in its work folder. Each point is found by watching the build's process tree (the command
+ * that marks it, e.g. `qemu-img convert`) or its output folder, then the signal is sent (or the
+ * folder is filled with fallocate). Afterwards: no process of the build is left (the recorded
+ * tree and its private mount namespace are gone, so are its mounts), no loop/nbd device, the
+ * output folder holds byte for byte what it held, the cache holds only complete entries, and
+ * finally the next build succeeds and produces good images.
+ *
+ * Every stage is hit in every run; within the iso, qcow2 and rootfs stages the points are sampled
+ * and the signals rotated by IB_NATIVE_FAULT_SEED (default: the day number), so that successive
+ * runs cover every point with every signal. IB_NATIVE_TEST_FULL=1 runs every point.
+ */
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statfsSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  assertCleanHost,
+  buildNamespaces,
+  CACHE,
+  cacheLeftovers,
+  cli,
+  cliProcess,
+  DISTRO,
+  type Proc,
+  processesInNamespaces,
+  processTree,
+  REPO,
+  SCRATCH,
+  snapshot,
+  stillRunning,
+} from '../helpers/host.ts';
+
+const DIR = path.join(SCRATCH, 'faults');
+const OUT = path.join(DIR, 'out');
+/** A small tmpfs (mounted here) for the disk-full points: an output folder and a cache folder. */
+const SMALL = path.join(DIR, 'small');
+const SMALL_OUT = path.join(SMALL, 'out');
+const SMALL_CACHE = path.join(SMALL, 'cache');
+const NAME = 'faults';
+const FULL = process.env.IB_NATIVE_TEST_FULL === '1';
+const SEED = Number(process.env.IB_NATIVE_FAULT_SEED ?? Math.floor(Date.now() / 86_400_000));
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGKILL'] as const;
+type Signal = (typeof SIGNALS)[number];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type Stage = 'rootfs' | 'configure' | 'iso' | 'qcow2' | 'publish';
+interface Point {
+  stage: Stage;
+  what: string;
+  format: 'iso' | 'qcow2';
+  /** Profile fields added to minimal's (TypeScript source). */
+  profile?: string;
+  args?: string[];
+  /** The command that marks the point, as the build logs it (-v) when starting it. */
+  command: RegExp;
+  /** Then wait for a process of the build running this: a moment inside a long command. */
+  inside?: (argv: string[]) => boolean;
+  /** Whether the signal must stop that very command (false: the point lies between commands). */
+  stops?: boolean;
+  /** What happens at the point: a signal (the default), or a folder filling up. */
+  fill?: 'output' | 'cache';
+}
+
+const prog = (argv: string[]) => path.basename(argv[0] ?? '');
+
+const POINTS: Point[] = [
+  {
+    stage: 'rootfs',
+    what: 'debootstrap downloading and unpacking (a rootfs not in the cache)',
+    format: 'iso',
+    profile: `packages: ['bc']`,
+    command: /^debootstrap --variant=minbase /,
+    inside: (a) => ['wget', 'gpgv', 'dpkg-deb', 'ar', 'tar'].includes(prog(a)),
+  },
+  {
+    stage: 'rootfs',
+    what: 'apt-get running inside mmdebstrap (a rootfs not in the cache)',
+    format: 'iso',
+    args: ['--bootstrapper', 'mmdebstrap'],
+    command: /^mmdebstrap /,
+    inside: (a) => prog(a) === 'apt-get',
+  },
+  {
+    stage: 'configure',
+    what: 'a user script running',
+    format: 'qcow2',
+    profile: `userScripts: [{ name: 'hang', content: '#!/bin/sh\\nsleep 3017\\n' }]`,
+    command: /^chroot \S+\/layers\/common\/merged .* \/var\/tmp\/ib-native\/hang$/,
+    inside: (a) => prog(a) === 'sleep' && a[1] === '3017',
+  },
+  {
+    stage: 'iso',
+    what: 'mksquashfs of the base squashfs (xz: not in the cache)',
+    format: 'iso',
+    profile: `iso: { compression: 'xz' }`,
+    command: /^mksquashfs \S+\/rootfs\/\w+\/tree \S+\/squashfs\/\.\w+\.building-\d+\/filesystem\.squashfs /,
+  },
+  {
+    stage: 'iso',
+    what: 'mksquashfs of the config layer',
+    format: 'iso',
+    // 64 MiB that do not compress: the layer takes a moment to pack
+    profile: `userScripts: [{ name: 'ballast', content: '#!/bin/sh\\nhead -c 64M /dev/urandom > /var/lib/ib-native-ballast\\n' }]`,
+    command: /^mksquashfs \S+\/layers\/common\/upper /,
+  },
+  {
+    stage: 'iso',
+    what: 'grub-mkstandalone of the BIOS image',
+    format: 'iso',
+    command: /^grub-mkstandalone --format=i386-pc-eltorito /,
+  },
+  {
+    stage: 'iso',
+    what: 'xorriso',
+    format: 'iso',
+    command: /^xorriso -as mkisofs /,
+  },
+  {
+    stage: 'qcow2',
+    what: 'rsync into the base disk (18G: not in the cache)',
+    format: 'qcow2',
+    profile: `disk: { size: '18G' }`,
+    command: /^rsync .* \S+\/rootfs\/\w+\/tree\/ \S+\/mnt\/$/,
+  },
+  {
+    stage: 'qcow2',
+    what: 'cp --sparse of the base disk',
+    format: 'qcow2',
+    command: /^cp --sparse=always /,
+  },
+  {
+    stage: 'qcow2',
+    what: 'rsync of the configured tree',
+    format: 'qcow2',
+    command: /^rsync .* --delete$/,
+  },
+  {
+    stage: 'qcow2',
+    what: 'grub-mkstandalone of the UEFI loader',
+    format: 'qcow2',
+    command: /^grub-mkstandalone --format=x86_64-efi /,
+  },
+  {
+    stage: 'qcow2',
+    what: 'qemu-img convert',
+    format: 'qcow2',
+    command: /^qemu-img convert /,
+  },
+  {
+    stage: 'publish',
+    what: 'the image staged, the manifest not yet written',
+    format: 'iso',
+    // the tool versions for the manifest are read once the images are complete
+    command: /^debootstrap --version$/,
+    stops: false,
+  },
+];
+
+const DISK_FULL: Point[] = [
+  {
+    stage: 'qcow2',
+    what: 'the output folder fills up during qemu-img convert',
+    format: 'qcow2',
+    fill: 'output',
+    command: /^qemu-img convert /,
+  },
+  {
+    stage: 'iso',
+    what: 'the work folder fills up as the ISO stage starts',
+    format: 'iso',
+    fill: 'cache',
+    command: /^mount -t overlay .*\/layers\/iso\/merged$/,
+  },
+];
+
+/** Per run: every stage, and within a stage `n` of its points, rotated by the seed. */
+function sample(points: Point[]): Point[] {
+  if (FULL) return points;
+  const per: Record<Stage, number> = { rootfs: 1, configure: 1, iso: 2, qcow2: 2, publish: 1 };
+  return (Object.keys(per) as Stage[]).flatMap((stage) => {
+    const of = points.filter((p) => p.stage === stage);
+    return Array.from({ length: Math.min(per[stage], of.length) }, (_, i) => of[(SEED + i) % of.length]!);
+  });
+}
+
+const chosen = sample(POINTS).map((p, i) => ({ point: p, signal: SIGNALS[(SEED + i) % 3]! }));
+const timings: string[] = [];
+
+function profile(extra = ''): string {
+  const file = path.join(DIR, `${NAME}.ts`);
+  writeFileSync(
+    file,
+    `import { defineProfile } from 'ib-native';\nexport default defineProfile({ name: '${NAME}', extends: '${path.join(REPO, 'profiles/minimal.ts')}', files: [{ path: '/etc/ib-native-fault', content: 'x\\n' }], ${extra} });\n`,
+  );
+  return file;
+}
+
+/** `build` arguments for the faults profile (with these extra profile fields). */
+function buildArgs(format: string, out: string, extra?: string): string[] {
+  return ['build', '--profile', profile(extra), '--distro', DISTRO, '--format', format, '--output', out];
+}
+
+function previousOutputs(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  for (const f of ['iso', 'iso.sha256', 'qcow2', 'qcow2.sha256', 'iso.spdx.json', 'manifest.json'])
+    writeFileSync(path.join(dir, `${NAME}.${f}`), `previous good ${f}\n`);
+}
+
+/** Fill a filesystem to the last byte (fallocate), retrying while the build still writes. */
+async function fillUp(dir: string): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    const s = statfsSync(dir);
+    const free = Number(s.bavail) * Number(s.bsize);
+    if (free < 64 * 1024) return;
+    await execa('fallocate', ['-l', String(free), path.join(dir, `ballast-${i}`)], { reject: false });
+  }
+}
+
+/** The commands a build logs (-v) as it starts them, one by one as their lines arrive. */
+function onCommand(child: ResultPromise, fn: (command: string) => void): () => string {
+  let log = '';
+  let partial = '';
+  child.all?.on('data', (d: Buffer) => {
+    log += d.toString();
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) {
+      const m = /^\[[\s\d.]+s\]\s+\$ (.*?)(?: {3}\(in .*\))?$/.exec(l);
+      if (m) fn(m[1]!);
+    }
+  });
+  return () => log;
+}
+
+/** The command that was running when the build got the signal, and how it ended (from the -v log). */
+function commandAtInterrupt(log: string): { command?: string; ended?: string } {
+  const lines = log.split('\n');
+  const at = lines.findIndex((l) => /SIG[A-Z]+ received: stopping and cleaning up/.test(l));
+  if (at < 0) return {};
+  const started = lines
+    .slice(0, at)
+    .reverse()
+    .find((l) => /\]\s+\$ /.test(l));
+  const ended = lines.slice(at).find((l) => /\]\s+ {2}-> /.test(l));
+  return {
+    command: started?.replace(/^.*?\]\s+\$ /, '').replace(/ {3}\(in .*\)$/, ''),
+    ended: ended?.replace(/^.*?-> (\S+) in .*$/, '$1'),
+  };
+}
+
+interface Run {
+  point: Point;
+  signal?: Signal;
+  label: string;
+  child: ResultPromise;
+  out: string;
+  cache: string;
+  done: () => boolean;
+}
+
+async function runPoint(point: Point, signal?: Signal): Promise<void> {
+  const t0 = Date.now();
+  const out = point.fill === 'output' ? SMALL_OUT : OUT;
+  const cache = point.fill === 'cache' ? SMALL_CACHE : CACHE;
+  const before = snapshot(out);
+  const child = cliProcess([...buildArgs(point.format, out, point.profile), '-v', ...(point.args ?? [])], {
+    cache,
+  });
+  let done = false;
+  void child.then(() => {
+    done = true;
+  });
+  const label = `${point.stage}: ${point.what}${signal ? ` (${signal})` : ''}`;
+  try {
+    await faultAndCheck({ point, signal, label, child, out, cache, done: () => done }, before);
+  } finally {
+    // a failed assertion must not leave the build running into the next point
+    if (!done) {
+      child.kill('SIGKILL');
+      await child;
+    }
+  }
+  timings.push(`${label}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+/** Reach the point, act (signal or fill), then check that the build left nothing behind. */
+async function faultAndCheck(run: Run, before: string[]): Promise<void> {
+  const { point: p, child, label } = run;
+  // act the moment the point is reached: inside the log handler, before the command can finish
+  let tree: Proc[] | undefined;
+  let staged: string[] = [];
+  const act = () => {
+    tree = processTree(child.pid!);
+    staged = readdirSync(run.out).filter((n) => n.includes('.partial-'));
+    if (!p.fill) child.kill(run.signal);
+  };
+  let seen = false;
+  const log = onCommand(child, (command) => {
+    if (seen || !p.command.test(command)) return;
+    seen = true;
+    if (!p.inside) return act();
+    const poll = () => {
+      if (run.done()) return;
+      if (processTree(child.pid!).some((q) => p.inside!(q.argv))) act();
+      else setTimeout(poll, 15);
+    };
+    poll();
+  });
+  while (!tree && !run.done()) await sleep(20);
+  assert.ok(tree, `${label}: never reached:\n${log().slice(-3000)}`);
+  const namespaces = buildNamespaces(tree!);
+  if (p.fill) await fillUp(SMALL);
+  const r = await child;
+  // after SIGKILL the inner build (told by unshare with SIGTERM) may still be cleaning up
+  for (let i = 0; i < 240 && (stillRunning(tree!).length || processesInNamespaces(namespaces).length); i++)
+    await sleep(250);
+  const text = log();
+  if (p.fill) {
+    assert.is(r.exitCode, 2, `${label}: exit ${r.exitCode}\n${text.slice(-3000)}`);
+    const flag = p.fill === 'output' ? `--output ${SMALL_OUT}` : `--cache-dir ${SMALL_CACHE}`;
+    assert.ok(
+      text.includes(`error: no space left on device (ENOSPC) in ${flag} `),
+      `${label}: no ENOSPC error naming ${flag}:\n${text.slice(-3000)}`,
+    );
+    assert.match(text, /\nhint: free space there or point --/);
+    console.log(
+      text
+        .split('\n')
+        .filter((l) => /^(error|hint): /.test(l))
+        .join('\n'),
+    );
+    for (const f of readdirSync(SMALL).filter((n) => n.startsWith('ballast-'))) rmSync(path.join(SMALL, f));
+  } else {
+    if (run.signal === 'SIGKILL') assert.is(r.signal, 'SIGKILL');
+    else assert.is(r.exitCode, 130, `${label}: exit ${r.exitCode}\n${text.slice(-3000)}`);
+    // the inner build got the signal (SIGKILL of the main process reaches it as SIGTERM) and cleaned up
+    assert.match(text, /interrupted by SIG(INT|TERM); mounts, devices and partial files were cleaned up/);
+    const at = commandAtInterrupt(text);
+    if (p.stops !== false) {
+      assert.ok(
+        at.command && p.command.test(at.command),
+        `${label}: interrupted during ${at.command}, not at the point\n${text.slice(-3000)}`,
+      );
+      // cut short: killed by the signal, or exiting on it in its own way (rsync 20, debootstrap 143)
+      assert.ok(
+        at.ended !== undefined && at.ended !== '0',
+        `${label}: ${at.command} completed (${at.ended}) instead of being stopped`,
+      );
+    } else {
+      assert.ok(
+        staged.some((n) => n.startsWith(`.${NAME}.${p.format}.partial-`)),
+        `${label}: the image was not staged yet (${staged.join(', ')})`,
+      );
+    }
+  }
+  assert.equal(stillRunning(tree!), [], `${label}: processes of the build left`);
+  assert.equal(processesInNamespaces(namespaces), [], `${label}: processes left in the build's namespace`);
+  assert.equal(snapshot(run.out), before, `${label}: the output folder changed`);
+  const pids = tree!.map((q) => String(q.pid));
+  const ours = cacheLeftovers(run.cache).filter(
+    (l) => pids.some((pid) => l.includes(pid)) || /entry\.json/.test(l),
+  );
+  assert.equal(ours, [], `${label}: the cache holds incomplete entries`);
+  assertCleanHost(assert, label, run.cache);
+}
+
+test.before(async () => {
+  await execa('umount', [SMALL], { reject: false });
+  rmSync(DIR, { recursive: true, force: true });
+  previousOutputs(OUT);
+  mkdirSync(SMALL, { recursive: true });
+  await execa('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'ib-native-faults', SMALL]);
+  previousOutputs(SMALL_OUT);
+  // a cache folder on the small filesystem, whose entries are those of the shared cache
+  mkdirSync(SMALL_CACHE);
+  for (const kind of ['rootfs', 'squashfs', 'disk'])
+    symlinkSync(path.join(CACHE, kind), path.join(SMALL_CACHE, kind));
+  console.log(
+    `fault points (seed ${SEED}${FULL ? ', all points' : ''}):\n${chosen.map((c) => `  ${c.point.stage}: ${c.point.what} <- ${c.signal}`).join('\n')}`,
+  );
+});
+
+test.after(async () => {
+  await execa('umount', [SMALL], { reject: false });
+  console.log(`times:\n  ${timings.join('\n  ')}`);
+});
+
+test('not enough space is refused before any work, naming the folder', async () => {
+  const before = snapshot(SMALL_OUT);
+  const r = await cli(buildArgs('qcow2', SMALL_OUT));
+  assert.is(r.exitCode, 2, r.all.slice(-2000));
+  assert.match(
+    r.stderr,
+    new RegExp(`not enough free disk space:\\n {2}- --output ${SMALL_OUT}: .* free, the build needs about`),
+  );
+  assert.match(r.stderr, /hint: free some space, or point --cache-dir \/ --output at a bigger disk/);
+  assert.equal(snapshot(SMALL_OUT), before);
+  // room for the up-front estimate; the points below fill it while the build runs
+  await execa('mount', ['-o', 'remount,size=1536m', SMALL]);
+});
+
+for (const { point, signal } of chosen)
+  test(`${signal} at ${point.stage}: ${point.what}`, async () => {
+    await runPoint(point, signal);
+  });
+
+for (const point of DISK_FULL)
+  test(`disk full at ${point.stage}: ${point.what}`, async () => {
+    await runPoint(point);
+  });
+
+test('the next build succeeds, reuses the cached rootfs and writes good images', async () => {
+  const t0 = Date.now();
+  const r = await cli(buildArgs('iso,qcow2', OUT));
+  assert.is(r.exitCode, 0, r.all.slice(-3000));
+  const manifest = JSON.parse(readFileSync(path.join(OUT, `${NAME}.manifest.json`), 'utf8'));
+  assert.is(manifest.cacheHits.rootfs, true);
+  for (const f of [`${NAME}.iso.sha256`, `${NAME}.qcow2.sha256`, `${NAME}.manifest.json.sha256`]) {
+    const c = await execa('sha256sum', ['--check', f], { cwd: OUT, reject: false });
+    assert.is(c.exitCode, 0, `${f}: ${c.stdout}${c.stderr}`);
+  }
+  const check = await execa('qemu-img', ['check', path.join(OUT, `${NAME}.qcow2`)], { reject: false });
+  assert.is(check.exitCode, 0, check.stdout + check.stderr);
+  const iso = await execa('xorriso', [
+    '-indev',
+    path.join(OUT, `${NAME}.iso`),
+    '-find',
+    '/live',
+    '-name',
+    '*.squashfs',
+  ]);
+  assert.match(iso.stdout, /filesystem\.squashfs/);
+  assert.match(iso.stdout, /config-common\.squashfs/);
+  assert.equal(
+    readdirSync(OUT).filter((n) => n.startsWith('.')),
+    [],
+    'partial files left in the output folder',
+  );
+  assert.equal(
+    cacheLeftovers().filter((l) => /entry\.json/.test(l)),
+    [],
+  );
+  assertCleanHost(assert, 'after the next build');
+  timings.push(`the next build: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+});
+
+test.run();
