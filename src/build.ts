@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Cache, contentKey, DEFAULT_MAX_AGE_DAYS } from './cache/store.ts';
 import { computeLayout, type Layout } from './disk/layout.ts';
+import { populateIssue } from './disk/populate.ts';
 import { type Distro, getDistro } from './distro/index.ts';
 import { preflight } from './doctor.ts';
 import { UserError, ValidationError } from './errors.ts';
@@ -14,19 +15,25 @@ import { applyOps } from './ops/apply.ts';
 import type { Op } from './ops/types.ts';
 import { type ResolvedProfile, type ResolveOverrides, resolveProfile } from './profile/resolve.ts';
 import type { Context, Format } from './profile/schema.ts';
+import { clampTimes, sourceDateEpoch } from './repro/times.ts';
 import type { Runner } from './run/runner.ts';
-import { watchdog } from './run/watchdog.ts';
 import { publishSbom } from './sbom.ts';
 import { publishSignature, signatureOf, signFile } from './sign.ts';
 import { withChroot } from './stages/chroot.ts';
 import {
   buildIso,
   defaultMetaData,
-  mksquashfsArgv,
+  mksquashfs,
   readConfigDrive,
   type SquashfsOptions,
 } from './stages/iso.ts';
-import { buildBaseDisk, buildQcow2 } from './stages/qcow2.ts';
+import {
+  buildBaseDisk,
+  buildQcow2,
+  buildQcow2Reproducible,
+  type DiskTreeInputs,
+  writeDiskTree,
+} from './stages/qcow2.ts';
 import {
   buildRootfs,
   installedKernels,
@@ -169,6 +176,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
     planBuild(opts.profile, opts.overrides, process.cwd(), opts.bootstrapper),
   );
   const { profile } = plan;
+  const sde = sourceDateEpoch();
   preflight({
     formats: profile.formats,
     requireRoot: true,
@@ -245,6 +253,8 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
           logger.info(`configure: ${n} common operations applied`);
         });
       });
+      // SOURCE_DATE_EPOCH: what the build wrote gets clamped mtimes (the layer is not mounted now)
+      if (sde !== undefined) clampTimes(path.join(layers, 'common', 'upper'), sde);
     });
 
     for (const format of profile.formats) {
@@ -252,9 +262,20 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
       const final = path.join(outDir, `${profile.name}.${format}`);
       const tmp = asideName(final);
       asides.push(tmp, `${tmp}.sha256`, signatureOf(tmp));
+      const title = `${profile.name} (${plan.distro.name})`;
+      const diskTree: DiskTreeInputs | undefined = plan.layout && {
+        layout: plan.layout,
+        seed: `${plan.rootfsKey}:${contentKey(plan.layout)}`,
+        kernelVersion,
+        cmdline: diskCmdline(profile),
+        title,
+        grubTimeout: profile.grub?.timeout ?? 1,
+        grubSerialCommand: profile.grub?.serialCommand,
+      };
       await timed(format, async () => {
+        const lower = [path.join(layers, 'common', 'upper'), rootfs];
         await withMounts(runner, async (m) => {
-          const merged = await overlay(m, layers, ctx, [path.join(layers, 'common', 'upper'), rootfs]);
+          const merged = await overlay(m, layers, ctx, lower);
           await withChroot(merged, runner, { env: opts.netEnv }, async (chroot) => {
             // ops scoped to this format, then finalize (common, then format-scoped) last
             const n = await applyOps(commonOps, ctx, { ...applyCtx, chroot });
@@ -262,15 +283,21 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
             await applyOps(finalOps, ctx, { ...applyCtx, chroot });
             logger.info(`${format}: ${n} ${format}-only operations applied, finalized`);
           });
+          if (format === 'qcow2') await writeDiskTree(runner, merged, diskTree!);
+        });
+        if (sde !== undefined) clampTimes(path.join(layers, ctx, 'upper'), sde);
+        // the image is made from the finished layer, mounted again
+        await withMounts(runner, async (m) => {
+          const merged = await overlay(m, layers, ctx, lower);
           const fwork = path.join(work, format);
           mkdirSync(fwork, { recursive: true });
-          const title = `${profile.name} (${plan.distro.name})`;
           if (format === 'iso') {
             const squashfs: SquashfsOptions = {
               compression: profile.iso?.compression ?? 'lz4',
               threads: profile.iso?.threads ?? opts.squashfsThreads ?? os.availableParallelism(),
               exclude: ['boot', ...NOT_SHIPPED],
-              sourceDateEpoch: sourceDateEpoch(),
+              // the base is a function of the rootfs alone: stamped with the rootfs's build time
+              mkfsTime: epochOf(rootfsStamp),
             };
             const base = await cache.obtain(
               'squashfs',
@@ -289,10 +316,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
                   `iso: mksquashfs of the base rootfs (${squashfs.compression}, ${squashfs.threads} threads)`,
                 );
                 const out = path.join(dir, 'filesystem.squashfs');
-                await runner.run(mksquashfsArgv(rootfs, out, squashfs), {
-                  ...watchdog(out),
-                  context: 'creating the base live squashfs',
-                });
+                await mksquashfs(runner, rootfs, out, squashfs, 'creating the base live squashfs');
               },
             );
             cacheHits.squashfs = base.hit;
@@ -312,6 +336,8 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
               marker: `ib-native-${plan.rootfsKey.slice(0, 12)}`,
               title,
               squashfs,
+              idSeed: `${profile.name}:${plan.rootfsKey}`,
+              sourceDateEpoch: sde,
               configDrive: {
                 ...configDrive,
                 generatedMetaData: defaultMetaData(
@@ -322,49 +348,49 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
               },
             });
           } else {
-            const seed = `${plan.rootfsKey}:${contentKey(plan.layout)}`;
-            const baseInputs = {
-              tree: rootfs,
-              work: path.join(fwork, 'base'),
-              layout: plan.layout!,
-              seed,
-              blockDevice,
-              registryDir: path.join(opts.cacheDir, 'attachments'),
-              exclude: NOT_SHIPPED,
-            };
-            const base = await cache.obtain(
-              'disk',
-              contentKey({
-                v: DISK_STAGE_VERSION,
-                seed,
-                rootfsStamp,
-                layout: plan.layout,
-                exclude: NOT_SHIPPED,
-              }),
-              { summary: `base disk of rootfs ${plan.rootfsKey}`, usedBy: profile.name },
-              async (dir) => {
-                mkdirSync(baseInputs.work, { recursive: true });
-                await buildBaseDisk(runner, logger, baseInputs, path.join(dir, 'disk.raw'));
-              },
-            );
-            cacheHits.disk = base.hit;
-            await buildQcow2(runner, logger, {
-              baseDisk: path.join(base.dir, 'disk.raw'),
+            const disk = {
+              ...diskTree!,
               tree: merged,
               work: fwork,
               out: tmp,
-              layout: plan.layout!,
-              seed,
-              kernelVersion,
-              cmdline: diskCmdline(profile),
-              title,
-              grubTimeout: profile.grub?.timeout ?? 1,
-              grubSerialCommand: profile.grub?.serialCommand,
               blockDevice,
               registryDir: path.join(opts.cacheDir, 'attachments'),
               compress: profile.qcow2?.compress ?? true,
               compressionType: profile.qcow2?.compressionType ?? 'zstd',
-            });
+              sourceDateEpoch: sde,
+            };
+            const notReproducible = sde !== undefined ? populateIssue(disk.layout) : undefined;
+            if (notReproducible) logger.warn(`qcow2: ${notReproducible}`);
+            if (sde !== undefined && !notReproducible) {
+              await buildQcow2Reproducible(runner, logger, { ...disk, sourceDateEpoch: sde });
+            } else {
+              const baseInputs = {
+                tree: rootfs,
+                work: path.join(fwork, 'base'),
+                layout: disk.layout,
+                seed: disk.seed,
+                blockDevice,
+                registryDir: disk.registryDir,
+                exclude: NOT_SHIPPED,
+              };
+              const base = await cache.obtain(
+                'disk',
+                contentKey({
+                  v: DISK_STAGE_VERSION,
+                  seed: disk.seed,
+                  rootfsStamp,
+                  layout: plan.layout,
+                  exclude: NOT_SHIPPED,
+                }),
+                { summary: `base disk of rootfs ${plan.rootfsKey}`, usedBy: profile.name },
+                async (dir) => {
+                  mkdirSync(baseInputs.work, { recursive: true });
+                  await buildBaseDisk(runner, logger, baseInputs, path.join(dir, 'disk.raw'));
+                },
+              );
+              cacheHits.disk = base.hit;
+              await buildQcow2(runner, logger, { ...disk, baseDisk: path.join(base.dir, 'disk.raw') });
+            }
           }
           await removeTree(runner, fwork);
         });
@@ -377,7 +403,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
         imageSha256: sha256,
         distro: plan.distro,
         packages: installedPackages(rootfs),
-        created: sourceDateEpoch() ?? Math.floor(Date.now() / 1000),
+        created: sde ?? Math.floor(Date.now() / 1000),
         toolVersion: '0.1.0',
       });
       outputs.push({ format, path: final, sha256, bytes: statSync(final).size });
@@ -401,7 +427,7 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
       hostTools: await hostToolVersions(runner),
       stages,
       cacheHits,
-      builtAt: new Date((sourceDateEpoch() ?? Date.now() / 1000) * 1000).toISOString(),
+      builtAt: new Date((sde ?? Date.now() / 1000) * 1000).toISOString(),
     };
     const mtmp = asideName(manifestPath);
     asides.push(mtmp, `${mtmp}.sha256`);
@@ -450,9 +476,10 @@ async function download(
   );
 }
 
-export function sourceDateEpoch(): number | undefined {
-  const v = process.env.SOURCE_DATE_EPOCH;
-  return v && /^\d+$/.test(v) ? Number(v) : undefined;
+/** Seconds since 1970 of an ISO date (a cache entry's createdAt), undefined when there is none. */
+function epochOf(iso: string): number | undefined {
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
 }
 
 function uuidFor(seed: string): string {
