@@ -237,7 +237,11 @@ export function renderFstab(layout: Layout, seed: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** A partition made inside a whole-disk image file (no loop device): its place, and its content. */
+/**
+ * A partition made without a block device: ext4 at its place inside the whole-disk image
+ * (`mke2fs -E offset=`), FAT as a file of the partition's size (`mkfs.vfat -C`, copied into the
+ * disk afterwards: with --offset, mkfs.fat 4.2 picks the cluster size from the whole file's size).
+ */
 export interface InImage {
   firstSector: number;
   lastSector: number;
@@ -246,9 +250,10 @@ export interface InImage {
 }
 
 /**
- * mkfs argv for one partition: on its block device, or with `inImage` at its place inside the
- * disk image `device`. Identities (UUID, hash seed, FAT volume id) derive from `seed`; FAT gets
- * `--invariant` so its few time-based fields are constants (it must precede `-i`).
+ * mkfs argv for one partition: on its block device, or with `inImage` on the disk image (ext4)
+ * or a new FAT image file (vfat) named by `device`. Identities (UUID, hash seed, FAT volume id)
+ * derive from `seed`; FAT gets `--invariant` so its few time-based fields are constants (it must
+ * precede `-i`, which it would reset).
  */
 export function mkfsArgv(
   p: Partition,
@@ -294,7 +299,8 @@ export function mkfsArgv(
         '--invariant',
         '-i',
         id,
-        ...(inImage ? [`--offset=${inImage.firstSector}`, '-h', String(inImage.firstSector)] : []),
+        // hidden sectors: the partition's start, as mkfs.vfat finds it on a partition device
+        ...(inImage ? ['-h', String(inImage.firstSector), '-C'] : []),
         device,
         ...(kib ? [kib] : []),
       ];

@@ -21,6 +21,11 @@ export function sourceDateEpoch(env: NodeJS.ProcessEnv = process.env): number | 
   return Number(v);
 }
 
+/** Environment for a tool that reads SOURCE_DATE_EPOCH (mtools 4.0.32 does): set to it, or removed. */
+export function sourceDateEpochEnv(epoch: number | undefined): Record<string, string | undefined> {
+  return { SOURCE_DATE_EPOCH: epoch === undefined ? undefined : String(epoch) };
+}
+
 /** `t` (seconds) clamped to `epoch`: never later than it. */
 export function clampTime(t: number, epoch: number): number {
   return Math.min(t, epoch);

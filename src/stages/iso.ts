@@ -3,11 +3,13 @@ import path from 'node:path';
 import { stableUuid } from '../disk/layout.ts';
 import { UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { clampTimes, isoVolumeDate } from '../repro/times.ts';
+import { clampTimes, isoVolumeDate, sourceDateEpochEnv } from '../repro/times.ts';
 import type { Runner } from '../run/runner.ts';
 import { watchdog } from '../run/watchdog.ts';
+import { removeTree } from '../sys/files.ts';
 import { GRUB_I386, type MenuEntry, renderEarlyConfig, renderGrubCfg } from './grub.ts';
 import { buildStandaloneImage } from './grub-standalone.ts';
+import { rsyncArgv } from './qcow2.ts';
 
 export const ISO_VOLUME_ID = 'config-2';
 
@@ -206,9 +208,13 @@ export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Pr
     for (const layer of i.layered.layers) {
       const file = `${layer.name}.squashfs`;
       logger.info(`iso: mksquashfs of the ${layer.name} layer`);
+      const stage = path.join(i.work, layer.name);
+      await runner.run(layerCopyArgv(layer.dir, stage), { context: `copying the ${layer.name} layer` });
+      if (i.sourceDateEpoch !== undefined) clampTimes(stage, i.sourceDateEpoch);
       const out = path.join(root, 'live', file);
       const opts = { ...i.squashfs, exclude: [], mkfsTime: i.sourceDateEpoch };
-      await mksquashfs(runner, layer.dir, out, opts, `creating the ${layer.name} layer squashfs`);
+      await mksquashfs(runner, stage, out, opts, `creating the ${layer.name} layer squashfs`);
+      await removeTree(runner, stage);
       names.push(file);
     }
     writeFileSync(path.join(root, 'live/filesystem.module'), `${liveModuleList(names)}`);
@@ -296,12 +302,30 @@ export async function makeEfiImage(
     out,
     String(Math.max(kib, 2048)),
   ]);
-  const env = mtoolsEnv(sourceDateEpoch);
+  const env = sourceDateEpochEnv(sourceDateEpoch);
   await runner.run(['mmd', '-i', out, '::/EFI', '::/EFI/BOOT'], { env });
   await runner.run(['mcopy', '-i', out, efiBinary, '::/EFI/BOOT/BOOTX64.EFI'], { env });
 }
 
-/** mtools dates what it writes with SOURCE_DATE_EPOCH (4.0.32 reads it), otherwise with now. */
-export function mtoolsEnv(sourceDateEpoch: number | undefined): Record<string, string | undefined> {
-  return { SOURCE_DATE_EPOCH: sourceDateEpoch === undefined ? undefined : String(sourceDateEpoch) };
+/**
+ * overlayfs bookkeeping in an upper folder that says nothing about the files: the overlay's
+ * random uuid (kernel 6.6+), file handles of the lower inodes a file was copied up from (those
+ * of a fresh common layer change with every build) and the impure marks. Left out of the live
+ * layers; opaque, redirect and metacopy marks stay (live-boot's overlay needs them).
+ */
+export const OVERLAY_PRIVATE_XATTRS = [
+  'trusted.overlay.uuid',
+  'trusted.overlay.origin',
+  'trusted.overlay.impure',
+];
+
+/** rsync argv copying an overlay upper folder (whiteouts, times, xattrs) without its bookkeeping. */
+export function layerCopyArgv(upper: string, to: string): string[] {
+  const argv = rsyncArgv(upper, to, []);
+  return [
+    ...argv.slice(0, -2),
+    // with an xattr rule rsync leaves the namespace choice to us: ACLs come with --acls
+    ...[...OVERLAY_PRIVATE_XATTRS, 'system.*'].map((x) => `--filter=-x ${x}`),
+    ...argv.slice(-2),
+  ];
 }

@@ -9,16 +9,16 @@ import {
   sgdiskArgv,
 } from '../disk/layout.ts';
 import {
+  ddIntoArgv,
   debugfsArgv,
   debugfsTimesScript,
-  mtoolsImage,
   nestedMountpoints,
   populateIssue,
 } from '../disk/populate.ts';
 import { InternalError, UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { resolveInRoot } from '../ops/apply.ts';
-import { walkTree } from '../repro/times.ts';
+import { sourceDateEpochEnv, walkTree } from '../repro/times.ts';
 import type { Runner } from '../run/runner.ts';
 import { watchdog } from '../run/watchdog.ts';
 import { attach, type BlockDeviceKind } from '../sys/blockdev.ts';
@@ -26,7 +26,6 @@ import { type MountScope, withMounts } from '../sys/mounts.ts';
 import { GRUB_I386, renderEarlyConfig, renderGrubCfg } from './grub.ts';
 import { coreEarlyConfig, grubMkimageBiosArgv, writeBiosBoot } from './grub-bios.ts';
 import { buildStandaloneImage } from './grub-standalone.ts';
-import { mtoolsEnv } from './iso.ts';
 
 export interface Qcow2Inputs {
   tree: string;
@@ -261,7 +260,7 @@ async function installEfi(
   efi: string,
   image: (p: PlacedPartition) => string,
 ): Promise<void> {
-  const env = mtoolsEnv(i.sourceDateEpoch);
+  const env = sourceDateEpochEnv(i.sourceDateEpoch);
   for (const p of i.layout.partitions.filter((f) => f.filesystem === 'vfat' && f.flags.includes('esp'))) {
     await runner.run(['mmd', '-D', 's', '-i', image(p), '::/EFI', '::/EFI/BOOT'], { okExitCodes: [1], env });
     await runner.run(['mcopy', '-o', '-i', image(p), efi, '::/EFI/BOOT/BOOTX64.EFI'], { env });
@@ -312,8 +311,8 @@ export async function buildQcow2(
  * never mounted. sgdisk with derived GUIDs; each ext4 made and filled by `mke2fs -d` at its
  * offset (derived UUID and hash seed, E2FSPROGS_FAKE_TIME for its own times), the mount points
  * of other partitions hidden by empty tmpfs; debugfs then gives each inode the tree's mtime as
- * atime, mtime and ctime; the ESP by `mkfs.vfat --invariant --offset` and mtools; qemu-img
- * writes clusters in order. Same tree and SOURCE_DATE_EPOCH, same bytes.
+ * atime, mtime and ctime; the ESP made as a file by `mkfs.vfat --invariant` and mtools, then
+ * copied in; qemu-img writes clusters in order. Same tree and SOURCE_DATE_EPOCH, same bytes.
  */
 export async function buildQcow2Reproducible(
   runner: Runner,
@@ -328,16 +327,13 @@ export async function buildQcow2Reproducible(
   await runner.run(sgdiskArgv(raw, i.layout, i.seed), { context: 'partitioning the disk' });
   const ext4 = i.layout.partitions.filter((p) => p.filesystem === 'ext4' && p.mountpoint);
   await withMounts(runner, async (m) => {
-    for (const p of i.layout.partitions) {
-      const populateFrom = ext4.includes(p)
-        ? await partitionView(m, i.tree, i.layout, p, path.join(i.work, 'views', p.name))
-        : undefined;
-      const argv = mkfsArgv(p, raw, i.seed, { ...p, populateFrom });
-      if (!argv) continue;
-      logger.info(
-        `qcow2: making${populateFrom ? ' and filling' : ''} the ${p.name} filesystem (${p.filesystem})`,
-      );
-      await runner.run(argv, { env: fakeTime, context: `making the ${p.name} filesystem` });
+    for (const p of ext4) {
+      const populateFrom = await partitionView(m, i.tree, i.layout, p, path.join(i.work, 'views', p.name));
+      logger.info(`qcow2: making and filling the ${p.name} filesystem (ext4)`);
+      await runner.run(mkfsArgv(p, raw, i.seed, { ...p, populateFrom })!, {
+        env: fakeTime,
+        context: `making the ${p.name} filesystem`,
+      });
     }
   });
   for (const p of ext4) {
@@ -346,6 +342,7 @@ export async function buildQcow2Reproducible(
     const entries = walkTree(root, (rel) => nested.has(rel)).map((e) => ({
       path: `/${e.rel}`,
       time: Math.floor(e.stat.mtimeMs / 1000),
+      mtime: e.rel === '' || nested.has(e.rel),
     }));
     const script = path.join(i.work, `times-${p.name}.debugfs`);
     writeFileSync(script, debugfsTimesScript(entries));
@@ -363,7 +360,15 @@ export async function buildQcow2Reproducible(
   }
   logger.info('qcow2: installing GRUB (BIOS, UEFI)');
   const { efi, core } = await bootLoaders(runner, i);
-  await installEfi(runner, i, efi, (p) => mtoolsImage(raw, p));
+  const fat = i.layout.partitions.filter((p) => p.filesystem === 'vfat');
+  const fatFile = (p: PlacedPartition) => path.join(i.work, `${p.name}.fat`);
+  for (const p of fat)
+    await runner.run(mkfsArgv(p, fatFile(p), i.seed, p)!, { context: `making the ${p.name} filesystem` });
+  await installEfi(runner, i, efi, fatFile);
+  for (const p of fat) {
+    await runner.run(ddIntoArgv(fatFile(p), raw, p), { context: `writing the ${p.name} filesystem` });
+    rmSync(fatFile(p), { force: true });
+  }
   await finishDisk(runner, logger, i, raw, core);
 }
 

@@ -13,7 +13,7 @@ import * as assert from 'uvu/assert';
 import { SYSCTL_FILE } from '../../src/modules/sysctl.ts';
 import { sha256File } from '../../src/sys/files.ts';
 import { assertCleanHost, cli, DISTRO, SCRATCH } from '../helpers/host.ts';
-import { ext4Cat, partitionTable, withQcow2Partitions } from '../helpers/image.ts';
+import { ext4Cat, partitionTable } from '../helpers/image.ts';
 import { minimalVariant } from '../helpers/profiles.ts';
 
 const DIR = path.join(SCRATCH, 'reproducible');
@@ -48,21 +48,17 @@ async function whereTheyDiffer(a: string, b: string): Promise<string> {
   const lines = [`${path.basename(a)}: first difference at byte ${at} (cmp ${a} ${b})`];
   if (a.endsWith('.iso')) {
     const lba = Math.floor((at - 1) / 2048);
-    const hit = await execa(
-      'xorriso',
-      ['-indev', a, '-find', '/', '-lba_range', String(lba), '1', '-exec', 'report_lba'],
-      {
-        reject: false,
-        all: true,
-      },
-    );
+    const report = await execa('xorriso', ['-indev', a, '-find', '/', '-exec', 'report_lba'], {
+      reject: false,
+      all: true,
+    });
+    // lines: File data lba:  0 ,  START ,  BLOCKS ,  SIZE , 'PATH'
+    const file = String(report.all)
+      .split('\n')
+      .map((l) => /File data lba:\s*\d+\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*\d+\s*,\s*'(.*)'/.exec(l))
+      .find((m) => m && lba >= Number(m[1]) && lba < Number(m[1]) + Number(m[2]));
     lines.push(
-      `ISO block ${lba}; files there:\n${
-        String(hit.all)
-          .split('\n')
-          .filter((l) => l.includes('File data'))
-          .join('\n') || '(none: volume descriptors, directory records or boot images)'
-      }`,
+      `ISO block ${lba}: ${file ? `in ${file[3]}, its block ${lba - Number(file[1])}` : 'in no file (volume descriptors, directory records, boot catalog or the appended ESP)'}`,
     );
   } else {
     const raws = [a, b].map((q) => `${q}.raw`);
@@ -129,8 +125,11 @@ test('the reproducible images carry the configuration and SOURCE_DATE_EPOCH time
   const pvd = await execa('xorriso', ['-indev', path.join(out, `${NAME}.iso`), '-pvd_info'], { all: true });
   assert.match(String(pvd.all), /Creation Time\s*:\s*2023111422132000/);
   assert.match(String(pvd.all), /Volume Id\s*:\s*config-2/);
-  await withQcow2Partitions(path.join(out, `${NAME}.qcow2`), DIR, [1], async (files) => {
-    const root = files.get(1)!;
+  // the root filesystem read in place in the raw disk (debugfs at its offset: nothing extracted)
+  const raw = path.join(DIR, `${NAME}.raw`);
+  try {
+    await execa('qemu-img', ['convert', '-O', 'raw', path.join(out, `${NAME}.qcow2`), raw]);
+    const root = `${raw}?offset=${(await partitionTable(raw)).parts.get(1)!.first * 512}`;
     assert.match(await ext4Cat(root, '/etc/ib-native-repro'), MARK);
     assert.match(await ext4Cat(root, SYSCTL_FILE), /kernel\.pid_max\s*=\s*123456/);
     assert.match(await ext4Cat(root, '/etc/fstab'), /^UUID=\S+ \/ ext4 /m);
@@ -139,10 +138,19 @@ test('the reproducible images carry the configuration and SOURCE_DATE_EPOCH time
     const stat = (await execa('debugfs', ['-R', 'stat /etc/ib-native-repro', root], utc)).stdout;
     for (const field of ['ctime', 'atime', 'mtime', 'crtime'])
       assert.match(stat, new RegExp(`${field}: 0x6553f100:00000000 -- Tue Nov 14 22:13:20 2023`), field);
+    // a package file keeps its mtime from the .deb, ctime and atime follow it
+    const ls = (await execa('debugfs', ['-R', 'stat /usr/bin/ls', root], utc)).stdout;
+    const mtime = /\bmtime: (0x[0-9a-f]+)/.exec(ls)![1];
+    assert.ok(Number(mtime) < SDE, `/usr/bin/ls mtime ${mtime} should predate SOURCE_DATE_EPOCH`);
+    assert.match(ls, new RegExp(`ctime: ${mtime}:`));
     const sb = (await execa('dumpe2fs', ['-h', root], utc)).stdout;
     assert.match(sb, /Filesystem created:\s+Tue Nov 14 22:13:20 2023/);
     assert.match(sb, /Last mount time:\s+n\/a/);
-  });
+    const fsck = await execa('e2fsck', ['-fn', root], { reject: false, all: true });
+    assert.is(fsck.exitCode, 0, `e2fsck finds problems:\n${fsck.all}`);
+  } finally {
+    rmSync(raw, { force: true });
+  }
 });
 
 test.run();

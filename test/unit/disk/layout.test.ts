@@ -333,7 +333,7 @@ test('mkfsArgv: per filesystem, with stable ids and labels cut to each filesyste
   assert.is(mkfsArgv(fat, 'd', 's')![4], 'EFI-SYSTEM-');
 });
 
-test('mkfsArgv inside a disk image: ext4 at its byte offset, filled from a folder, sized; FAT at its sector', () => {
+test('mkfsArgv without a block device: ext4 at its offset in the disk image, filled and sized; FAT as a file', () => {
   const { layout } = computeLayout();
   const [root, bios, efi, boot] = layout.partitions;
   // as on a block device, plus the offset, the folder to fill it from and the size
@@ -352,13 +352,14 @@ test('mkfsArgv inside a disk image: ext4 at its byte offset, filled from a folde
   assert.is(mkfsArgv(boot!, 'x', 's1', boot!)![6], mkfsArgv(boot!, '/dev/loop0p4', 's1')![6]);
   assert.not.ok(mkfsArgv(boot!, 'x', 's1', boot!)!.includes('-d'));
   assert.is(mkfsArgv(bios!, 'x', 's1', bios!), undefined);
-  assert.equal(mkfsArgv(efi!, '/w/disk.raw', 's1', efi!), [
+  assert.equal(mkfsArgv(efi!, '/w/efi.fat', 's1', efi!), [
     ...mkfsArgv(efi!, '/dev/loop0p3', 's1')!.slice(0, -1),
-    // sector 10240 = 5 MiB; hidden sectors too, as on a partition device
-    '--offset=10240',
+    // hidden sectors: the partition starts at sector 10240 (5 MiB), as on a partition device
     '-h',
     '10240',
-    '/w/disk.raw',
+    // a new file of the partition's size
+    '-C',
+    '/w/efi.fat',
     // 511 MiB in KiB
     '523264',
   ]);

@@ -2,10 +2,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { computeLayout } from '../../../src/disk/layout.ts';
 import {
+  ddIntoArgv,
   debugfsArgv,
   debugfsQuote,
   debugfsTimesScript,
-  mtoolsImage,
   nestedMountpoints,
   populateIssue,
 } from '../../../src/disk/populate.ts';
@@ -72,26 +72,43 @@ test('debugfsQuote: double quotes, quotes doubled; line breaks refused with a Us
   );
 });
 
-test('debugfsTimesScript: atime, mtime and ctime of each inode set to one whole second', () => {
+test('debugfsTimesScript: atime and ctime of each inode (mtime where asked), folder by folder', () => {
   assert.is(
     debugfsTimesScript([
-      { path: '/', time: 1600000000 },
+      { path: '/', time: 1600000000, mtime: true },
+      { path: '/boot', time: 1600000001, mtime: true },
+      { path: '/etc', time: 1600000002 },
       { path: '/etc/my file', time: 1700000000.9 },
+      { path: '/etc/<12>', time: 1 },
+      { path: '/zz', time: 2 },
     ]),
     [
       'sif "/" atime @1600000000',
       'sif "/" mtime @1600000000',
       'sif "/" ctime @1600000000',
-      'sif "/etc/my file" atime @1700000000',
-      'sif "/etc/my file" mtime @1700000000',
-      'sif "/etc/my file" ctime @1700000000',
+      'cd "/"',
+      'sif "boot" atime @1600000001',
+      'sif "boot" mtime @1600000001',
+      'sif "boot" ctime @1600000001',
+      'sif "etc" atime @1600000002',
+      'sif "etc" ctime @1600000002',
+      'cd "/etc"',
+      // whole seconds, as mke2fs copied them
+      'sif "my file" atime @1700000000',
+      'sif "my file" ctime @1700000000',
+      // not inode 12
+      'sif "./<12>" atime @1',
+      'sif "./<12>" ctime @1',
+      'cd "/"',
+      'sif "zz" atime @2',
+      'sif "zz" ctime @2',
       '',
     ].join('\n'),
   );
   assert.is(debugfsTimesScript([]), '\n');
 });
 
-test('debugfsArgv and mtoolsImage: a partition addressed by its byte offset in the disk image', () => {
+test('debugfsArgv and ddIntoArgv: a partition addressed by its byte offset in the disk image', () => {
   const { layout } = computeLayout();
   const [root, , efi] = layout.partitions;
   assert.equal(debugfsArgv('/w/disk.raw', root!, '/w/t.debugfs'), [
@@ -101,7 +118,18 @@ test('debugfsArgv and mtoolsImage: a partition addressed by its byte offset in t
     '/w/t.debugfs',
     '/w/disk.raw?offset=1346371584',
   ]);
-  assert.is(mtoolsImage('/w/disk.raw', efi!), '/w/disk.raw@@5242880');
+  assert.equal(ddIntoArgv('/w/efi.fat', '/w/disk.raw', efi!), [
+    'dd',
+    'if=/w/efi.fat',
+    'of=/w/disk.raw',
+    'bs=1M',
+    // 5 MiB
+    'seek=5242880',
+    'oflag=seek_bytes',
+    // the rest of the disk stays, zeros are not written (the FAT is mostly empty)
+    'conv=notrunc,sparse',
+    'status=none',
+  ]);
 });
 
 test.run();

@@ -4,7 +4,14 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UserError } from '../../../src/errors.ts';
-import { clampTime, clampTimes, isoVolumeDate, sourceDateEpoch, walkTree } from '../../../src/repro/times.ts';
+import {
+  clampTime,
+  clampTimes,
+  isoVolumeDate,
+  sourceDateEpoch,
+  sourceDateEpochEnv,
+  walkTree,
+} from '../../../src/repro/times.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ib-native-times-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,6 +27,11 @@ test('sourceDateEpoch: unset or empty is undefined; digits are seconds; anything
       (e: Error) => e instanceof UserError && e.message.includes(`"${bad}"`) && /git log/.test(e.hint ?? ''),
       bad,
     );
+});
+
+test('sourceDateEpochEnv: SOURCE_DATE_EPOCH passed on, or removed when unset', () => {
+  assert.equal(sourceDateEpochEnv(1700000000), { SOURCE_DATE_EPOCH: '1700000000' });
+  assert.equal(sourceDateEpochEnv(undefined), { SOURCE_DATE_EPOCH: undefined });
 });
 
 test('clampTime: later times become the epoch, earlier ones stay', () => {

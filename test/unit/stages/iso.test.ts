@@ -7,8 +7,9 @@ import { UserError } from '../../../src/errors.ts';
 import {
   defaultMetaData,
   ISO_VOLUME_ID,
+  layerCopyArgv,
   mksquashfsArgv,
-  mtoolsEnv,
+  OVERLAY_PRIVATE_XATTRS,
   readConfigDrive,
   xorrisoArgv,
 } from '../../../src/stages/iso.ts';
@@ -134,9 +135,24 @@ test('xorrisoArgv: with SOURCE_DATE_EPOCH, volume dates from it and atime/ctime 
   assert.not.ok(xorrisoArgv('/r', '/o', '/b', '/e', { gptDiskGuid: 'g' }).some((a) => a.includes('date')));
 });
 
-test('mtoolsEnv: SOURCE_DATE_EPOCH passed on, or removed when unset', () => {
-  assert.equal(mtoolsEnv(1700000000), { SOURCE_DATE_EPOCH: '1700000000' });
-  assert.equal(mtoolsEnv(undefined), { SOURCE_DATE_EPOCH: undefined });
+test('layerCopyArgv: the upper folder copied whole, without overlayfs bookkeeping xattrs', () => {
+  assert.equal(layerCopyArgv('/w/layers/iso/upper', '/w/iso/config-iso'), [
+    'rsync',
+    '--archive',
+    '--hard-links',
+    '--acls',
+    '--xattrs',
+    '--numeric-ids',
+    '--sparse',
+    '--filter=-x trusted.overlay.uuid',
+    '--filter=-x trusted.overlay.origin',
+    '--filter=-x trusted.overlay.impure',
+    '--filter=-x system.*',
+    '/w/layers/iso/upper/',
+    '/w/iso/config-iso/',
+  ]);
+  // what makes the layer mean what it means stays
+  assert.not.ok(OVERLAY_PRIVATE_XATTRS.some((x) => /opaque|redirect|metacopy|whiteout/.test(x)));
 });
 
 test('defaultMetaData: OpenStack meta_data.json', () => {
