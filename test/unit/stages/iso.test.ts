@@ -13,6 +13,7 @@ import {
   readConfigDrive,
   xorrisoArgv,
 } from '../../../src/stages/iso.ts';
+import { rsyncArgv } from '../../../src/stages/qcow2.ts';
 
 test('mksquashfsArgv: without a source date and without excludes', () => {
   assert.equal(mksquashfsArgv('/t', '/o/fs.squashfs', { compression: 'zstd', threads: 4, exclude: [] }), [
@@ -137,13 +138,8 @@ test('xorrisoArgv: with SOURCE_DATE_EPOCH, volume dates from it and atime/ctime 
 
 test('layerCopyArgv: the upper folder copied whole, without overlayfs bookkeeping xattrs', () => {
   assert.equal(layerCopyArgv('/w/layers/iso/upper', '/w/iso/config-iso'), [
-    'rsync',
-    '--archive',
-    '--hard-links',
-    '--acls',
-    '--xattrs',
-    '--numeric-ids',
-    '--sparse',
+    // rsync as for the disk (whiteouts, times, hard links, ACLs, xattrs), plus xattr rules
+    ...rsyncArgv('/a', '/b', []).slice(0, -2),
     '--filter=-x trusted.overlay.uuid',
     '--filter=-x trusted.overlay.origin',
     '--filter=-x trusted.overlay.impure',
