@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Cache, contentKey, entryInfo } from './cache/store.ts';
 import { computeLayout, type Layout } from './disk/layout.ts';
+import { populateIssue } from './disk/populate.ts';
 import { type Distro, getDistro } from './distro/index.ts';
 import { preflight } from './doctor.ts';
 import { UserError, ValidationError } from './errors.ts';
@@ -15,9 +16,8 @@ import type { Op } from './ops/types.ts';
 import { type ResolvedProfile, type ResolveOverrides, resolveProfile } from './profile/resolve.ts';
 import type { Format } from './profile/schema.ts';
 import { BuildReporter } from './reporter.ts';
-import { mksquashfsProgress } from './run/progress.ts';
+import { clampTimes, sourceDateEpoch } from './repro/times.ts';
 import { type Runner, scopedRunner } from './run/runner.ts';
-import { watchdog } from './run/watchdog.ts';
 import { sbomOf, sbomText } from './sbom.ts';
 import { signatureOf, signFile } from './sign.ts';
 import { checkSpace, estimateSpace, type Folder, NoSpaceWatch } from './space.ts';
@@ -33,11 +33,17 @@ import {
 import {
   buildIso,
   defaultMetaData,
-  mksquashfsArgv,
+  mksquashfs,
   readConfigDrive,
   type SquashfsOptions,
 } from './stages/iso.ts';
-import { buildBaseDisk, buildQcow2 } from './stages/qcow2.ts';
+import {
+  buildBaseDisk,
+  buildQcow2,
+  buildQcow2Reproducible,
+  type DiskTreeInputs,
+  writeDiskTree,
+} from './stages/qcow2.ts';
 import { installedKernels, installSet, ROOTFS_STAGE_VERSION, type RootfsInputs } from './stages/rootfs.ts';
 import { type BlockDeviceKind, chooseBlockDevice, sweepStaleAttachments } from './sys/blockdev.ts';
 import { installedPackages } from './sys/dpkg.ts';
@@ -217,6 +223,7 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
     planBuild(opts.profile, opts.overrides, process.cwd(), opts.bootstrapper),
   );
   const { profile } = plan;
+  const sde = sourceDateEpoch();
   reporter.rename(profile.name);
   reporter.emit({
     type: 'planned',
@@ -267,25 +274,42 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
       await withLayer(layerDeps, layers, 'common', [rootfs], async (_merged, inChroot) => {
         await inChroot((chroot) => applyCommonLayer(plan.ops, { ...applyCtx, chroot }));
       });
+      // SOURCE_DATE_EPOCH: what the build wrote gets clamped mtimes (the layer is not mounted now)
+      if (sde !== undefined) clampTimes(path.join(layers, 'common', 'upper'), sde);
     });
 
     for (const format of profile.formats) {
       const ctx = CONTEXT_OF[format];
       const final = path.join(outDir, `${profile.name}.${format}`);
       const tmp = pub.aside(final);
+      const title = `${profile.name} (${plan.distro.name})`;
+      const diskTree: DiskTreeInputs | undefined = plan.layout && {
+        layout: plan.layout,
+        seed: `${plan.rootfsKey}:${contentKey(plan.layout)}`,
+        kernelVersion,
+        cmdline: diskCmdline(profile),
+        title,
+        grubTimeout: profile.grub?.timeout ?? 1,
+        grubSerialCommand: profile.grub?.serialCommand,
+      };
       await timed(format, async () => {
         const lower = [path.join(layers, 'common', 'upper'), rootfs];
         await withLayer(layerDeps, layers, ctx, lower, async (merged, inChroot) => {
           await inChroot((chroot) => applyFormatLayer(plan.ops, format, { ...applyCtx, chroot }));
+          if (format === 'qcow2') await writeDiskTree(runner, merged, diskTree!);
+        });
+        if (sde !== undefined) clampTimes(path.join(layers, ctx, 'upper'), sde);
+        // the image is made from the finished layer, mounted again
+        await withLayer(layerDeps, layers, ctx, lower, async (merged) => {
           const fwork = path.join(work, format);
           mkdirSync(fwork, { recursive: true });
-          const title = `${profile.name} (${plan.distro.name})`;
           if (format === 'iso') {
             const squashfs: SquashfsOptions = {
               compression: profile.iso?.compression ?? 'lz4',
               threads: profile.iso?.threads ?? opts.squashfsThreads ?? os.availableParallelism(),
               exclude: ['boot', ...NOT_SHIPPED],
-              sourceDateEpoch: sourceDateEpoch(),
+              // the base is a function of the rootfs alone: stamped with the rootfs's build time
+              mkfsTime: epochOf(rootfsStamp),
             };
             const base = await cache.obtain(
               'squashfs',
@@ -304,11 +328,14 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
                   `iso: mksquashfs of the base rootfs (${squashfs.compression}, ${squashfs.threads} threads)`,
                 );
                 const out = path.join(dir, 'filesystem.squashfs');
-                await runner.run(mksquashfsArgv(rootfs, out, squashfs), {
-                  ...watchdog(out),
-                  context: 'creating the base live squashfs',
-                  progress: mksquashfsProgress('mksquashfs base'),
-                });
+                await mksquashfs(
+                  runner,
+                  rootfs,
+                  out,
+                  squashfs,
+                  'creating the base live squashfs',
+                  'mksquashfs base',
+                );
               },
             );
             cacheHits.squashfs = base.hit;
@@ -328,6 +355,8 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
               marker: `ib-native-${plan.rootfsKey.slice(0, 12)}`,
               title,
               squashfs,
+              idSeed: `${profile.name}:${plan.rootfsKey}`,
+              sourceDateEpoch: sde,
               configDrive: {
                 ...configDrive,
                 generatedMetaData: defaultMetaData(
@@ -338,49 +367,49 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
               },
             });
           } else {
-            const seed = `${plan.rootfsKey}:${contentKey(plan.layout)}`;
-            const baseInputs = {
-              tree: rootfs,
-              work: path.join(fwork, 'base'),
-              layout: plan.layout!,
-              seed,
-              blockDevice,
-              registryDir: path.join(opts.cacheDir, 'attachments'),
-              exclude: NOT_SHIPPED,
-            };
-            const base = await cache.obtain(
-              'disk',
-              contentKey({
-                v: DISK_STAGE_VERSION,
-                seed,
-                rootfsStamp,
-                layout: plan.layout,
-                exclude: NOT_SHIPPED,
-              }),
-              { summary: `base disk of rootfs ${plan.rootfsKey}`, usedBy: profile.name },
-              async (dir) => {
-                mkdirSync(baseInputs.work, { recursive: true });
-                await buildBaseDisk(runner, logger, baseInputs, path.join(dir, 'disk.raw'));
-              },
-            );
-            cacheHits.disk = base.hit;
-            await buildQcow2(runner, logger, {
-              baseDisk: path.join(base.dir, 'disk.raw'),
+            const disk = {
+              ...diskTree!,
               tree: merged,
               work: fwork,
               out: tmp,
-              layout: plan.layout!,
-              seed,
-              kernelVersion,
-              cmdline: diskCmdline(profile),
-              title,
-              grubTimeout: profile.grub?.timeout ?? 1,
-              grubSerialCommand: profile.grub?.serialCommand,
               blockDevice,
               registryDir: path.join(opts.cacheDir, 'attachments'),
               compress: profile.qcow2?.compress ?? true,
               compressionType: profile.qcow2?.compressionType ?? 'zstd',
-            });
+              sourceDateEpoch: sde,
+            };
+            const notReproducible = sde !== undefined ? populateIssue(disk.layout) : undefined;
+            if (notReproducible) logger.warn(`qcow2: ${notReproducible}`);
+            if (sde !== undefined && !notReproducible) {
+              await buildQcow2Reproducible(runner, logger, { ...disk, sourceDateEpoch: sde });
+            } else {
+              const baseInputs = {
+                tree: rootfs,
+                work: path.join(fwork, 'base'),
+                layout: disk.layout,
+                seed: disk.seed,
+                blockDevice,
+                registryDir: disk.registryDir,
+                exclude: NOT_SHIPPED,
+              };
+              const base = await cache.obtain(
+                'disk',
+                contentKey({
+                  v: DISK_STAGE_VERSION,
+                  seed: disk.seed,
+                  rootfsStamp,
+                  layout: plan.layout,
+                  exclude: NOT_SHIPPED,
+                }),
+                { summary: `base disk of rootfs ${plan.rootfsKey}`, usedBy: profile.name },
+                async (dir) => {
+                  mkdirSync(baseInputs.work, { recursive: true });
+                  await buildBaseDisk(runner, logger, baseInputs, path.join(dir, 'disk.raw'));
+                },
+              );
+              cacheHits.disk = base.hit;
+              await buildQcow2(runner, logger, { ...disk, baseDisk: path.join(base.dir, 'disk.raw') });
+            }
           }
           await removeTree(runner, fwork);
         });
@@ -396,7 +425,7 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
           imageSha256: sha256,
           distro: plan.distro,
           packages: installedPackages(rootfs),
-          created: sourceDateEpoch() ?? Math.floor(Date.now() / 1000),
+          created: sde ?? Math.floor(Date.now() / 1000),
           toolVersion: '0.1.0',
         }),
       );
@@ -420,7 +449,7 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
       hostTools: await hostToolVersions(runner),
       stages,
       cacheHits,
-      builtAt: new Date((sourceDateEpoch() ?? Date.now() / 1000) * 1000).toISOString(),
+      builtAt: new Date((sde ?? Date.now() / 1000) * 1000).toISOString(),
     };
     pub.write(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
     await pub.checksum(manifestPath);
@@ -457,9 +486,10 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
   }
 }
 
-export function sourceDateEpoch(): number | undefined {
-  const v = process.env.SOURCE_DATE_EPOCH;
-  return v && /^\d+$/.test(v) ? Number(v) : undefined;
+/** Seconds since 1970 of an ISO date (a cache entry's createdAt), undefined when there is none. */
+function epochOf(iso: string): number | undefined {
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
 }
 
 /** pid, time and a random part: builds of one bundle run in the same process, maybe the same ms. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { InternalError } from '../errors.ts';
 import type { Partition } from '../profile/schema.ts';
 
 /**
@@ -236,10 +237,36 @@ export function renderFstab(layout: Layout, seed: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function mkfsArgv(p: Partition, device: string, seed: string): string[] | undefined {
+/**
+ * A partition made without a block device: ext4 at its place inside the whole-disk image
+ * (`mke2fs -E offset=`), FAT as a file of the partition's size (`mkfs.vfat -C`, copied into the
+ * disk afterwards: with --offset, mkfs.fat 4.2 picks the cluster size from the whole file's size).
+ */
+export interface InImage {
+  firstSector: number;
+  lastSector: number;
+  /** ext4 only: fill the new filesystem from this folder (`mke2fs -d`). */
+  populateFrom?: string;
+}
+
+/**
+ * mkfs argv for one partition: on its block device, or with `inImage` on the disk image (ext4)
+ * or a new FAT image file (vfat) named by `device`. Identities (UUID, hash seed, FAT volume id)
+ * derive from `seed`; FAT gets `--invariant` so its few time-based fields are constants (it must
+ * precede `-i`, which it would reset).
+ */
+export function mkfsArgv(
+  p: Partition,
+  device: string,
+  seed: string,
+  inImage?: InImage,
+): string[] | undefined {
   const id = fsIdentity(p, seed);
   // label limits: FAT 11 characters, XFS 12, ext4 16
   const label = (p.label ?? p.name).slice(0, p.filesystem === 'vfat' ? 11 : p.filesystem === 'xfs' ? 12 : 16);
+  const kib = inImage
+    ? String(Math.floor(((inImage.lastSector - inImage.firstSector + 1) * SECTOR) / 1024))
+    : undefined;
   switch (p.filesystem) {
     case 'ext4':
       return [
@@ -251,13 +278,32 @@ export function mkfsArgv(p: Partition, device: string, seed: string): string[] |
         '-U',
         id,
         '-E',
-        `hash_seed=${stableUuid(`${seed}:hash:${p.name}`)}`,
+        [
+          `hash_seed=${stableUuid(`${seed}:hash:${p.name}`)}`,
+          ...(inImage ? [`offset=${inImage.firstSector * SECTOR}`] : []),
+        ].join(','),
+        ...(inImage?.populateFrom ? ['-d', inImage.populateFrom] : []),
         device,
+        ...(kib ? [`${kib}k`] : []),
       ];
     case 'xfs':
+      if (inImage) throw new InternalError(`mkfsArgv: xfs (${p.name}) cannot be made inside a disk image`);
       return ['mkfs.xfs', '-q', '-f', '-L', label, '-m', `uuid=${id}`, device];
     case 'vfat':
-      return ['mkfs.vfat', '-F', '32', '-n', label.toUpperCase(), '-i', id, device];
+      return [
+        'mkfs.vfat',
+        '-F',
+        '32',
+        '-n',
+        label.toUpperCase(),
+        '--invariant',
+        '-i',
+        id,
+        // hidden sectors: the partition's start, as mkfs.vfat finds it on a partition device
+        ...(inImage ? ['-h', String(inImage.firstSector), '-C'] : []),
+        device,
+        ...(kib ? [kib] : []),
+      ];
     case 'none':
       return undefined;
   }

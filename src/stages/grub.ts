@@ -1,6 +1,7 @@
 /**
  * GRUB pieces shared by the ISO and the QCOW2 (pure renderers and argv builders). The boot
- * loaders are standalone GRUB images built from the host's GRUB modules; their tiny embedded
+ * loaders are standalone GRUB images built from the host's GRUB modules (the memdisk tar made
+ * here so that the images are reproducible, see ./grub-standalone.ts); their tiny embedded
  * config finds the real grub.cfg by file marker (ISO) or filesystem UUID (disk), so no
  * device name (loop, nbd) can ever end up in a boot path.
  */
@@ -82,24 +83,99 @@ const MODULES = [
   'all_video',
 ];
 
-/** grub-mkstandalone argv for an image whose memdisk carries `earlyCfg` as /boot/grub/grub.cfg. */
-export function mkstandaloneArgv(
-  format: 'i386-pc-eltorito' | 'i386-pc' | 'x86_64-efi',
-  output: string,
+export type StandaloneFormat = 'i386-pc-eltorito' | 'i386-pc' | 'x86_64-efi';
+
+/** GRUB's module folder for a format, and the name that folder has under /boot/grub. */
+export function grubPlatform(format: StandaloneFormat): { dir: string; name: 'i386-pc' | 'x86_64-efi' } {
+  return format === 'x86_64-efi'
+    ? { dir: GRUB_EFI, name: 'x86_64-efi' }
+    : { dir: GRUB_I386, name: 'i386-pc' };
+}
+
+/** Modules built into a standalone image's core (BIOS adds biosdisk). */
+export function standaloneModules(format: StandaloneFormat): string[] {
+  return [...MODULES, ...(format === 'x86_64-efi' ? [] : ['biosdisk'])];
+}
+
+/** `wanted` and every module they need, from moddep.lst (`mod: dep dep` lines); sorted. */
+export function moduleClosure(moddep: string, wanted: readonly string[]): string[] {
+  const deps = new Map<string, string[]>();
+  for (const line of moddep.split('\n')) {
+    const m = /^([^:\s]+):(.*)$/.exec(line.trim());
+    if (m) deps.set(m[1]!, m[2]!.split(/\s+/).filter(Boolean));
+  }
+  const seen = new Set<string>();
+  const queue = [...wanted];
+  while (queue.length) {
+    const mod = queue.shift()!;
+    if (seen.has(mod)) continue;
+    seen.add(mod);
+    queue.push(...(deps.get(mod) ?? []));
+  }
+  return [...seen].sort();
+}
+
+const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/**
+ * What the memdisk of a standalone image holds (its /boot/grub), in tar order: the early config
+ * as grub.cfg, GRUB's *.lst indexes and its modules, all of them for EFI as grub-mkstandalone
+ * does, for BIOS (whose core image must stay under 480 KiB) only the core's modules and what
+ * they need. `listing` is the module folder's file names.
+ */
+export function memdiskEntries(
+  format: StandaloneFormat,
+  listing: readonly string[],
+  moddep: string,
   earlyCfgFile: string,
-): string[] {
-  const bios = format.startsWith('i386');
-  const modules = [...MODULES, ...(bios ? ['biosdisk'] : [])].join(' ');
+): { from: string; name: string }[] {
+  const { dir, name } = grubPlatform(format);
+  const bios = format !== 'x86_64-efi';
+  const wanted = bios
+    ? new Set(moduleClosure(moddep, standaloneModules(format)).map((m) => `${m}.mod`))
+    : undefined;
+  const files = listing.filter(
+    (f) => f.endsWith('.lst') || (f.endsWith('.mod') && (!wanted || wanted.has(f))),
+  );
   return [
-    'grub-mkstandalone',
+    { from: earlyCfgFile, name: 'boot/grub/grub.cfg' },
+    ...files.map((f) => ({ from: `${dir}/${f}`, name: `boot/grub/${name}/${f}` })),
+  ].sort((a, b) => byBytes(a.name, b.name));
+}
+
+/**
+ * GNU tar argv for a memdisk: the listed files only, in the list's order, ustar, with a fixed
+ * owner, mode and mtime. (grub-mkstandalone writes its own tar with the mtimes of temporary
+ * copies and in readdir order, so its images differ from one run to the next.)
+ */
+export function memdiskTarArgv(out: string, dir: string, listFile: string, mtime: number): string[] {
+  return [
+    'tar',
+    '--create',
+    `--file=${out}`,
+    '--format=ustar',
+    `--directory=${dir}`,
+    '--no-recursion',
+    '--owner=0',
+    '--group=0',
+    '--numeric-owner',
+    '--mode=0644',
+    `--mtime=@${mtime}`,
+    `--files-from=${listFile}`,
+  ];
+}
+
+/** grub-mkimage argv of a standalone image: the core's modules, and the memdisk as its prefix. */
+export function mkimageStandaloneArgv(format: StandaloneFormat, output: string, memdisk: string): string[] {
+  return [
+    'grub-mkimage',
     `--format=${format}`,
+    `--directory=${grubPlatform(format).dir}`,
     `--output=${output}`,
-    `--modules=${modules}`,
-    // a BIOS core image must stay under 480 KiB: put only what we load in its memdisk
-    ...(bios ? [`--install-modules=${modules}`] : []),
-    '--locales=',
-    '--fonts=',
-    '--themes=',
-    `boot/grub/grub.cfg=${earlyCfgFile}`,
+    '--prefix=(memdisk)/boot/grub',
+    `--memdisk=${memdisk}`,
+    ...standaloneModules(format),
+    'memdisk',
+    'tar',
   ];
 }

@@ -1,11 +1,16 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { stableUuid } from '../disk/layout.ts';
 import { UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { clampTimes, isoVolumeDate, sourceDateEpochEnv } from '../repro/times.ts';
 import { mksquashfsProgress } from '../run/progress.ts';
 import type { Runner } from '../run/runner.ts';
 import { watchdog } from '../run/watchdog.ts';
-import { GRUB_I386, type MenuEntry, mkstandaloneArgv, renderEarlyConfig, renderGrubCfg } from './grub.ts';
+import { removeTree } from '../sys/files.ts';
+import { GRUB_I386, type MenuEntry, renderEarlyConfig, renderGrubCfg } from './grub.ts';
+import { buildStandaloneImage } from './grub-standalone.ts';
+import { rsyncArgv } from './qcow2.ts';
 
 export const ISO_VOLUME_ID = 'config-2';
 
@@ -14,8 +19,12 @@ export interface SquashfsOptions {
   threads: number;
   /** Paths (relative to the tree) left out. */
   exclude: string[];
-  /** Fixed timestamps for reproducible output. */
-  sourceDateEpoch?: number;
+  /**
+   * Creation time stored in the superblock (otherwise: now). File times are the tree's own, so
+   * a tree whose times are fixed gives the same squashfs (4.5.1 orders its output the same
+   * way whatever the number of threads: -reproducible is its default).
+   */
+  mkfsTime?: number;
 }
 
 export function mksquashfsArgv(tree: string, out: string, o: SquashfsOptions): string[] {
@@ -29,13 +38,39 @@ export function mksquashfsArgv(tree: string, out: string, o: SquashfsOptions): s
     o.compression,
     '-processors',
     String(o.threads),
-    ...(o.sourceDateEpoch !== undefined
-      ? ['-mkfs-time', String(o.sourceDateEpoch), '-all-time', String(o.sourceDateEpoch)]
-      : []),
+    ...(o.mkfsTime !== undefined ? ['-mkfs-time', String(o.mkfsTime)] : []),
     // -wildcards: exclude patterns such as etc/ssh/ssh_host_* (plain paths match as before)
     ...(o.exclude.some((e) => /[*?[]/.test(e)) ? ['-wildcards'] : []),
     ...(o.exclude.length ? ['-e', ...o.exclude] : []),
   ];
+}
+
+/**
+ * Run mksquashfs. SOURCE_DATE_EPOCH is kept from it: squashfs-tools 4.5.1 would set every file
+ * time to it (losing the package mtimes) and refuses it together with -mkfs-time.
+ */
+export async function mksquashfs(
+  runner: Runner,
+  tree: string,
+  out: string,
+  o: SquashfsOptions,
+  context: string,
+  step = 'mksquashfs',
+): Promise<void> {
+  await runner.run(mksquashfsArgv(tree, out, o), {
+    ...watchdog(out),
+    env: { SOURCE_DATE_EPOCH: undefined },
+    context,
+    progress: mksquashfsProgress(step),
+  });
+}
+
+export interface XorrisoIds {
+  /** GUID of the GPT that carries the appended ESP (xorriso derives the partition GUIDs from it). */
+  gptDiskGuid: string;
+  /** SOURCE_DATE_EPOCH: volume dates, boot catalog and file atime/ctime fixed to it (mtimes kept). */
+  date?: number;
+  volid?: string;
 }
 
 export function xorrisoArgv(
@@ -43,7 +78,7 @@ export function xorrisoArgv(
   out: string,
   biosImg: string,
   efiImg: string,
-  volid = ISO_VOLUME_ID,
+  ids: XorrisoIds,
 ): string[] {
   return [
     'xorriso',
@@ -54,7 +89,12 @@ export function xorrisoArgv(
     '-rational-rock',
     '-joliet',
     '-volid',
-    volid,
+    ids.volid ?? ISO_VOLUME_ID,
+    '--gpt_disk_guid',
+    ids.gptDiskGuid,
+    ...(ids.date !== undefined
+      ? [`--modification-date=${isoVolumeDate(ids.date)}`, '--set_all_file_dates', 'set_to_mtime']
+      : []),
     '-output',
     out,
     '--grub2-mbr',
@@ -153,6 +193,10 @@ export interface IsoInputs {
    */
   layered?: { base: string; layers: { name: string; dir: string }[] };
   configDrive: ConfigDrive & { generatedMetaData: string };
+  /** Seed of the ISO's generated ids (GPT GUIDs): stable per profile and rootfs. */
+  idSeed: string;
+  /** SOURCE_DATE_EPOCH: every time the ISO records is fixed by it (see README "Reproducible outputs"). */
+  sourceDateEpoch?: number;
 }
 
 export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Promise<void> {
@@ -169,22 +213,26 @@ export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Pr
     for (const layer of i.layered.layers) {
       const file = `${layer.name}.squashfs`;
       logger.info(`iso: mksquashfs of the ${layer.name} layer`);
+      const stage = path.join(i.work, layer.name);
+      await runner.run(layerCopyArgv(layer.dir, stage), { context: `copying the ${layer.name} layer` });
+      if (i.sourceDateEpoch !== undefined) clampTimes(stage, i.sourceDateEpoch);
       const out = path.join(root, 'live', file);
-      await runner.run(mksquashfsArgv(layer.dir, out, { ...i.squashfs, exclude: [] }), {
-        ...watchdog(out),
-        context: `creating the ${layer.name} layer squashfs`,
-        progress: mksquashfsProgress(`mksquashfs ${layer.name}`),
-      });
+      const opts = { ...i.squashfs, exclude: [], mkfsTime: i.sourceDateEpoch };
+      await mksquashfs(
+        runner,
+        stage,
+        out,
+        opts,
+        `creating the ${layer.name} layer squashfs`,
+        `mksquashfs ${layer.name}`,
+      );
+      await removeTree(runner, stage);
       names.push(file);
     }
     writeFileSync(path.join(root, 'live/filesystem.module'), `${liveModuleList(names)}`);
   } else {
     logger.info(`iso: mksquashfs (${i.squashfs.compression}, ${i.squashfs.threads} threads)`);
-    await runner.run(mksquashfsArgv(i.tree, squash, i.squashfs), {
-      ...watchdog(squash),
-      context: 'creating the live squashfs',
-      progress: mksquashfsProgress('mksquashfs'),
-    });
+    await mksquashfs(runner, i.tree, squash, i.squashfs, 'creating the live squashfs');
   }
   copyFileSync(path.join(i.tree, 'boot', `vmlinuz-${i.kernelVersion}`), path.join(root, 'boot/vmlinuz'));
   copyFileSync(
@@ -222,25 +270,74 @@ export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Pr
   writeFileSync(early, renderEarlyConfig({ kind: 'file', file: `/${i.marker}` }, '/boot/grub/grub.cfg'));
   const biosImg = path.join(i.work, 'bios.img');
   const efi = path.join(i.work, 'bootx64.efi');
-  await runner.run(mkstandaloneArgv('i386-pc-eltorito', biosImg, early), {
-    context: 'building the BIOS boot image',
-  });
-  await runner.run(mkstandaloneArgv('x86_64-efi', efi, early), { context: 'building the UEFI boot image' });
+  const sde = i.sourceDateEpoch;
+  for (const [format, output] of [
+    ['i386-pc-eltorito', biosImg],
+    ['x86_64-efi', efi],
+  ] as const)
+    await buildStandaloneImage(runner, { format, output, earlyCfg: early, work: i.work, mtime: sde ?? 0 });
   const efiImg = path.join(i.work, 'efiboot.img');
-  await makeEfiImage(runner, efi, efiImg);
+  await makeEfiImage(runner, efi, efiImg, undefined, sde);
+  // the ISO records each file's mtime (atime and ctime are set to it by xorriso)
+  if (sde !== undefined) for (const t of [root, biosImg]) clampTimes(t, sde);
   logger.info('iso: xorriso');
-  await runner.run(xorrisoArgv(root, i.out, biosImg, efiImg), { context: 'writing the ISO' });
+  await runner.run(
+    xorrisoArgv(root, i.out, biosImg, efiImg, {
+      gptDiskGuid: stableUuid(`${i.idSeed}:iso:gpt`),
+      date: sde,
+    }),
+    { context: 'writing the ISO' },
+  );
 }
 
-/** A FAT image holding EFI/BOOT/BOOTX64.EFI, filled with mtools (no vfat mount needed). */
+/**
+ * A FAT image holding EFI/BOOT/BOOTX64.EFI, filled with mtools (no vfat mount needed). Fixed
+ * volume id; `--invariant` makes mkfs.vfat's time fields constants; mtools dates its directory
+ * entries with SOURCE_DATE_EPOCH when given.
+ */
 export async function makeEfiImage(
   runner: Runner,
   efiBinary: string,
   out: string,
   volumeId = '1B00C0DE',
+  sourceDateEpoch?: number,
 ): Promise<void> {
   const kib = Math.ceil(statSync(efiBinary).size / 1024) + 1024;
-  await runner.run(['mkfs.vfat', '-C', '-i', volumeId, '-n', 'EFIBOOT', out, String(Math.max(kib, 2048))]);
-  await runner.run(['mmd', '-i', out, '::/EFI', '::/EFI/BOOT']);
-  await runner.run(['mcopy', '-i', out, efiBinary, '::/EFI/BOOT/BOOTX64.EFI']);
+  await runner.run([
+    'mkfs.vfat',
+    '-C',
+    '--invariant',
+    '-i',
+    volumeId,
+    '-n',
+    'EFIBOOT',
+    out,
+    String(Math.max(kib, 2048)),
+  ]);
+  const env = sourceDateEpochEnv(sourceDateEpoch);
+  await runner.run(['mmd', '-i', out, '::/EFI', '::/EFI/BOOT'], { env });
+  await runner.run(['mcopy', '-i', out, efiBinary, '::/EFI/BOOT/BOOTX64.EFI'], { env });
+}
+
+/**
+ * overlayfs bookkeeping in an upper folder that says nothing about the files: the overlay's
+ * random uuid (kernel 6.6+), file handles of the lower inodes a file was copied up from (those
+ * of a fresh common layer change with every build) and the impure marks. Left out of the live
+ * layers; opaque, redirect and metacopy marks stay (live-boot's overlay needs them).
+ */
+export const OVERLAY_PRIVATE_XATTRS = [
+  'trusted.overlay.uuid',
+  'trusted.overlay.origin',
+  'trusted.overlay.impure',
+];
+
+/** rsync argv copying an overlay upper folder (whiteouts, times, xattrs) without its bookkeeping. */
+export function layerCopyArgv(upper: string, to: string): string[] {
+  const argv = rsyncArgv(upper, to, []);
+  return [
+    ...argv.slice(0, -2),
+    // with an xattr rule rsync leaves the namespace choice to us: ACLs come with --acls
+    ...[...OVERLAY_PRIVATE_XATTRS, 'system.*'].map((x) => `--filter=-x ${x}`),
+    ...argv.slice(-2),
+  ];
 }

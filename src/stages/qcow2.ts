@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   fstabUuid,
@@ -8,15 +8,25 @@ import {
   renderFstab,
   sgdiskArgv,
 } from '../disk/layout.ts';
-import { UserError } from '../errors.ts';
+import {
+  ddIntoArgv,
+  debugfsArgv,
+  debugfsTimesScript,
+  nestedMountpoints,
+  populateIssue,
+} from '../disk/populate.ts';
+import { InternalError, UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { resolveInRoot } from '../ops/apply.ts';
+import { sourceDateEpochEnv, walkTree } from '../repro/times.ts';
 import { qemuImgProgress } from '../run/progress.ts';
 import type { Runner } from '../run/runner.ts';
 import { watchdog } from '../run/watchdog.ts';
 import { attach, type BlockDeviceKind } from '../sys/blockdev.ts';
-import { withMounts } from '../sys/mounts.ts';
-import { GRUB_I386, mkstandaloneArgv, renderEarlyConfig, renderGrubCfg } from './grub.ts';
+import { type MountScope, withMounts } from '../sys/mounts.ts';
+import { GRUB_I386, renderEarlyConfig, renderGrubCfg } from './grub.ts';
 import { coreEarlyConfig, grubMkimageBiosArgv, writeBiosBoot } from './grub-bios.ts';
+import { buildStandaloneImage } from './grub-standalone.ts';
 
 export interface Qcow2Inputs {
   tree: string;
@@ -34,14 +44,22 @@ export interface Qcow2Inputs {
   registryDir: string;
   compress: boolean;
   compressionType: 'zlib' | 'zstd';
+  /** SOURCE_DATE_EPOCH: the disk is made reproducibly (see buildQcow2Reproducible). */
+  sourceDateEpoch?: number;
 }
 
+/**
+ * qemu-img convert argv. `outOfOrder` (-W) lets the coroutines write clusters as they finish:
+ * faster, but the clusters (compressed ones are packed one after the other) then land at
+ * offsets that change from run to run. In order, the same raw disk gives the same QCOW2.
+ */
 export function qemuImgConvertArgv(
   raw: string,
   out: string,
   compress: boolean,
   type: 'zlib' | 'zstd',
   threads = 2,
+  outOfOrder = true,
 ): string[] {
   return [
     'qemu-img',
@@ -53,7 +71,7 @@ export function qemuImgConvertArgv(
     ...(compress ? ['-c', '-o', `compression_type=${type}`] : []),
     '-m',
     String(Math.max(1, Math.min(threads, 16))),
-    '-W',
+    ...(outOfOrder ? ['-W'] : []),
     // progress, read by qemuImgProgress (src/run/progress.ts)
     '-p',
     raw,
@@ -84,7 +102,7 @@ function bootRelative(layout: Layout): { bootPart: PlacedPartition; prefix: stri
   return boot ? { bootPart: boot, prefix: '' } : { bootPart: root, prefix: '/boot' };
 }
 
-export function diskGrubCfg(i: Qcow2Inputs): string {
+export function diskGrubCfg(i: DiskTreeInputs): string {
   const { bootPart, prefix } = bootRelative(i.layout);
   const root = i.layout.partitions.find((p) => p.mountpoint === '/')!;
   return renderGrubCfg({
@@ -180,6 +198,97 @@ export async function buildBaseDisk(
   });
 }
 
+export type DiskTreeInputs = Pick<
+  Qcow2Inputs,
+  'layout' | 'seed' | 'kernelVersion' | 'cmdline' | 'title' | 'grubTimeout' | 'grubSerialCommand'
+>;
+
+/**
+ * What a disk needs in its tree besides the configured system: fstab, grub.cfg, GRUB's BIOS
+ * modules and the ESP's mount point. Written into the (format's overlay) tree before the disk
+ * is made, so that both ways of making it copy them like any other file.
+ */
+export async function writeDiskTree(runner: Runner, tree: string, i: DiskTreeInputs): Promise<void> {
+  const at = (p: string) => resolveInRoot(tree, p);
+  const write = (p: string, content: string) => {
+    mkdirSync(path.dirname(at(p)), { recursive: true });
+    rmSync(at(p), { force: true });
+    writeFileSync(at(p), content);
+  };
+  write('/etc/fstab', renderFstab(i.layout, i.seed));
+  write('/boot/grub/grub.cfg', diskGrubCfg(i));
+  // BIOS: GRUB's modules into /boot/grub/i386-pc; core.img goes into bios_grub (writeBiosBoot)
+  const modules = at('/boot/grub/i386-pc');
+  await runner.run(['rm', '-rf', '--', modules]);
+  await runner.run(['cp', '-r', '--', GRUB_I386, modules]);
+  for (const p of i.layout.partitions.filter((q) => q.mountpoint))
+    mkdirSync(at(p.mountpoint!), { recursive: true });
+}
+
+interface BootLoaders {
+  /** EFI/BOOT/BOOTX64.EFI of the ESP. */
+  efi: string;
+  /** core.img for the bios_grub partition, when there is one. */
+  core?: Buffer;
+}
+
+/** The disk's standalone UEFI loader and BIOS core image, both finding /boot by its UUID. */
+async function bootLoaders(runner: Runner, i: Qcow2Inputs): Promise<BootLoaders> {
+  const { bootPart, prefix } = bootRelative(i.layout);
+  const uuid = fstabUuid(bootPart, i.seed);
+  const early = path.join(i.work, 'early-grub-disk.cfg');
+  writeFileSync(early, renderEarlyConfig({ kind: 'uuid', uuid }, `${prefix}/grub/grub.cfg`));
+  const efi = path.join(i.work, 'grubx64.efi');
+  await buildStandaloneImage(runner, {
+    format: 'x86_64-efi',
+    output: efi,
+    earlyCfg: early,
+    work: i.work,
+    mtime: i.sourceDateEpoch ?? 0,
+  });
+  if (!i.layout.partitions.some((p) => p.flags.includes('bios_grub'))) return { efi };
+  const coreCfg = path.join(i.work, 'core-early.cfg');
+  writeFileSync(coreCfg, coreEarlyConfig(uuid, `${prefix}/grub`));
+  const core = path.join(i.work, 'core.img');
+  await runner.run(grubMkimageBiosArgv(core, coreCfg, `${prefix}/grub`), {
+    context: 'building the BIOS GRUB core image',
+  });
+  return { efi, core: readFileSync(core) };
+}
+
+/** EFI/BOOT/BOOTX64.EFI into every ESP; `image(p)` names its FAT for mtools' -i. */
+async function installEfi(
+  runner: Runner,
+  i: Qcow2Inputs,
+  efi: string,
+  image: (p: PlacedPartition) => string,
+): Promise<void> {
+  const env = sourceDateEpochEnv(i.sourceDateEpoch);
+  for (const p of i.layout.partitions.filter((f) => f.filesystem === 'vfat' && f.flags.includes('esp'))) {
+    await runner.run(['mmd', '-D', 's', '-i', image(p), '::/EFI', '::/EFI/BOOT'], { okExitCodes: [1], env });
+    await runner.run(['mcopy', '-o', '-i', image(p), efi, '::/EFI/BOOT/BOOTX64.EFI'], { env });
+  }
+}
+
+async function finishDisk(runner: Runner, logger: Logger, i: Qcow2Inputs, raw: string, core?: Buffer) {
+  const biosGrub = i.layout.partitions.find((p) => p.flags.includes('bios_grub'));
+  if (biosGrub && core) writeBiosBoot(raw, core, biosGrub);
+  const reproducible = i.sourceDateEpoch !== undefined;
+  logger.info(
+    `qcow2: qemu-img convert${i.compress ? ` (compressed, ${i.compressionType})` : ''}${reproducible ? ', clusters in order' : ''}`,
+  );
+  await runner.run(qemuImgConvertArgv(raw, i.out, i.compress, i.compressionType, 2, !reproducible), {
+    ...watchdog(i.out),
+    context: 'converting to qcow2',
+    progress: qemuImgProgress('qemu-img convert'),
+  });
+}
+
+/**
+ * The fast way: a copy of the cached base disk, mounted, the configured tree synced in with
+ * rsync --delete. Not reproducible: the kernel's ext4 stamps the superblock and the journal
+ * with mount and commit times and the mount path, allocates blocks per CPU and keeps ctimes.
+ */
 export async function buildQcow2(
   runner: Runner,
   logger: Logger,
@@ -189,51 +298,110 @@ export async function buildQcow2(
   await runner.run(['cp', '--sparse=always', '--reflink=auto', '--', i.baseDisk, raw], {
     context: 'copying the base disk',
   });
+  logger.info('qcow2: installing GRUB (BIOS, UEFI)');
+  const { efi, core } = await bootLoaders(runner, i);
   await withDisk(runner, logger, raw, i, false, async ({ mnt, fat, partition }) => {
     logger.info('qcow2: syncing the configured tree into the disk');
     await runner.run([...rsyncArgv(i.tree, mnt, treeExcludes(fat)), '--delete'], {
       context: 'syncing the configured tree into the disk',
     });
-    writeFileSync(path.join(mnt, 'etc/fstab'), renderFstab(i.layout, i.seed));
-    const bootDir = path.join(mnt, 'boot');
-    mkdirSync(path.join(bootDir, 'grub'), { recursive: true });
-    writeFileSync(path.join(bootDir, 'grub/grub.cfg'), diskGrubCfg(i));
-    logger.info('qcow2: installing GRUB (BIOS, UEFI)');
-    // BIOS: GRUB's modules into /boot/grub/i386-pc; core.img is written into bios_grub after detaching
-    await runner.run(['rm', '-rf', '--', path.join(bootDir, 'grub/i386-pc')]);
-    await runner.run(['cp', '-r', '--', GRUB_I386, path.join(bootDir, 'grub/i386-pc')]);
-    const { bootPart, prefix } = bootRelative(i.layout);
-    const early = path.join(i.work, 'early-grub-disk.cfg');
-    writeFileSync(
-      early,
-      renderEarlyConfig({ kind: 'uuid', uuid: fstabUuid(bootPart, i.seed) }, `${prefix}/grub/grub.cfg`),
-    );
-    const efi = path.join(i.work, 'grubx64.efi');
-    await runner.run(mkstandaloneArgv('x86_64-efi', efi, early), {
-      context: 'building the UEFI boot loader',
-    });
-    for (const p of fat.filter((f) => f.flags.includes('esp'))) {
-      const esp = partition(p.number);
-      await runner.run(['mmd', '-D', 's', '-i', esp, '::/EFI', '::/EFI/BOOT'], { okExitCodes: [1] });
-      await runner.run(['mcopy', '-o', '-i', esp, efi, '::/EFI/BOOT/BOOTX64.EFI']);
+    await installEfi(runner, i, efi, (p) => partition(p.number));
+  });
+  await finishDisk(runner, logger, i, raw, core);
+}
+
+/**
+ * The reproducible way (SOURCE_DATE_EPOCH set): the disk is made from the tree in user space,
+ * never mounted. sgdisk with derived GUIDs; each ext4 made and filled by `mke2fs -d` at its
+ * offset (derived UUID and hash seed, E2FSPROGS_FAKE_TIME for its own times), the mount points
+ * of other partitions hidden by empty tmpfs; debugfs then gives each inode the tree's mtime as
+ * atime, mtime and ctime; the ESP made as a file by `mkfs.vfat --invariant` and mtools, then
+ * copied in; qemu-img writes clusters in order. Same tree and SOURCE_DATE_EPOCH, same bytes.
+ */
+export async function buildQcow2Reproducible(
+  runner: Runner,
+  logger: Logger,
+  i: Qcow2Inputs & { sourceDateEpoch: number },
+): Promise<void> {
+  const issue = populateIssue(i.layout);
+  if (issue) throw new InternalError(`buildQcow2Reproducible: ${issue}`);
+  const raw = path.join(i.work, 'disk.raw');
+  const fakeTime = { E2FSPROGS_FAKE_TIME: String(i.sourceDateEpoch) };
+  await runner.run(['truncate', '--size', String(i.layout.sizeBytes), raw]);
+  await runner.run(sgdiskArgv(raw, i.layout, i.seed), { context: 'partitioning the disk' });
+  const ext4 = i.layout.partitions.filter((p) => p.filesystem === 'ext4' && p.mountpoint);
+  await withMounts(runner, async (m) => {
+    for (const p of ext4) {
+      const populateFrom = await partitionView(m, i.tree, i.layout, p, path.join(i.work, 'views', p.name));
+      logger.info(`qcow2: making and filling the ${p.name} filesystem (ext4)`);
+      await runner.run(mkfsArgv(p, raw, i.seed, { ...p, populateFrom })!, {
+        env: fakeTime,
+        context: `making the ${p.name} filesystem`,
+      });
     }
-    mkdirSync(path.join(mnt, 'boot/efi'), { recursive: true });
   });
-  const biosGrub = i.layout.partitions.find((p) => p.flags.includes('bios_grub'));
-  if (biosGrub) {
-    const { bootPart, prefix } = bootRelative(i.layout);
-    const early = path.join(i.work, 'core-early.cfg');
-    writeFileSync(early, coreEarlyConfig(fstabUuid(bootPart, i.seed), `${prefix}/grub`));
-    const core = path.join(i.work, 'core.img');
-    await runner.run(grubMkimageBiosArgv(core, early, `${prefix}/grub`), {
-      context: 'building the BIOS GRUB core image',
+  for (const p of ext4) {
+    const nested = new Set(nestedMountpoints(i.layout, p));
+    const root = resolveInRoot(i.tree, p.mountpoint!);
+    const entries = walkTree(root, (rel) => nested.has(rel)).map((e) => ({
+      path: `/${e.rel}`,
+      time: Math.floor(e.stat.mtimeMs / 1000),
+      mtime: e.rel === '' || nested.has(e.rel),
+    }));
+    const script = path.join(i.work, `times-${p.name}.debugfs`);
+    writeFileSync(script, debugfsTimesScript(entries));
+    logger.info(`qcow2: fixing the times of ${entries.length} inodes of ${p.name} (debugfs)`);
+    const r = await runner.run(debugfsArgv(raw, p, script), {
+      env: fakeTime,
+      context: `setting inode times in the ${p.name} filesystem`,
     });
-    writeBiosBoot(raw, readFileSync(core), biosGrub);
+    const errors = r.stderr.split('\n').filter((l) => l.trim() && !/^debugfs \d/.test(l));
+    if (errors.length)
+      throw new InternalError(
+        `debugfs could not set inode times in ${p.name}:\n${errors.slice(0, 10).join('\n')}`,
+      );
+    rmSync(script, { force: true });
   }
-  logger.info(`qcow2: qemu-img convert${i.compress ? ` (compressed, ${i.compressionType})` : ''}`);
-  await runner.run(qemuImgConvertArgv(raw, i.out, i.compress, i.compressionType), {
-    ...watchdog(i.out),
-    context: 'converting to qcow2',
-    progress: qemuImgProgress('qemu-img convert'),
-  });
+  logger.info('qcow2: installing GRUB (BIOS, UEFI)');
+  const { efi, core } = await bootLoaders(runner, i);
+  const fat = i.layout.partitions.filter((p) => p.filesystem === 'vfat');
+  const fatFile = (p: PlacedPartition) => path.join(i.work, `${p.name}.fat`);
+  for (const p of fat)
+    await runner.run(mkfsArgv(p, fatFile(p), i.seed, p)!, { context: `making the ${p.name} filesystem` });
+  await installEfi(runner, i, efi, fatFile);
+  for (const p of fat) {
+    await runner.run(ddIntoArgv(fatFile(p), raw, p), { context: `writing the ${p.name} filesystem` });
+    rmSync(fatFile(p), { force: true });
+  }
+  await finishDisk(runner, logger, i, raw, core);
+}
+
+/**
+ * What mke2fs -d reads for a partition: its folder of the tree, bind-mounted, with the mount
+ * points of the partitions below it covered by an empty tmpfs of the same mode and owner.
+ */
+async function partitionView(
+  m: MountScope,
+  tree: string,
+  layout: Layout,
+  p: PlacedPartition,
+  view: string,
+): Promise<string> {
+  const source = resolveInRoot(tree, p.mountpoint!);
+  mkdirSync(view, { recursive: true });
+  await m.bind(source, view, { readonly: true });
+  for (const rel of nestedMountpoints(layout, p)) {
+    const st = lstatSync(path.join(source, rel));
+    if (!st.isDirectory())
+      throw new UserError(
+        `${path.join(p.mountpoint!, rel)} is a mount point in disk.partitions but not a folder in the image`,
+        'remove whatever replaces that folder in the profile',
+      );
+    const mode = (st.mode & 0o7777).toString(8);
+    await m.mount(
+      ['-t', 'tmpfs', '-o', `mode=${mode},uid=${st.uid},gid=${st.gid},size=64k`, 'ibn-mountpoint'],
+      path.join(view, rel),
+    );
+  }
+  return view;
 }

@@ -7,26 +7,15 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assertCleanHost, cli, DISTRO, REPO, SCRATCH } from '../helpers/host.ts';
+import { assertCleanHost, cli, DISTRO, SCRATCH } from '../helpers/host.ts';
+import { minimalVariant } from '../helpers/profiles.ts';
 
 const DIR = path.join(SCRATCH, 'cache');
 const OUT = path.join(DIR, 'out');
 const TIMEOUT = process.env.IB_NATIVE_BOOT_TIMEOUT ?? '600';
 
 function profile(name: string, pidMax: number): string {
-  const file = path.join(DIR, `${name}.ts`);
-  writeFileSync(
-    file,
-    `import { defineProfile } from 'ib-native';
-export default defineProfile({
-  name: '${name}',
-  extends: '${path.join(REPO, 'profiles/minimal.ts')}',
-  sysctl: { 'kernel.pid_max': '${pidMax}' },
-  files: [{ path: '/etc/ib-native-profile', content: '${name}\\n' }],
-});
-`,
-  );
-  return file;
+  return minimalVariant(DIR, name, pidMax, { path: '/etc/ib-native-profile', content: `${name}\n` });
 }
 
 /** Prints what the test checks on the serial console, then a done line. */

@@ -309,6 +309,8 @@ test('mkfsArgv: per filesystem, with stable ids and labels cut to each filesyste
     '32',
     '-n',
     'EFI',
+    // constants for mkfs.vfat's time-based fields; must come before -i, which it would reset
+    '--invariant',
     '-i',
     '04A21F98',
     '/dev/loop0p3',
@@ -329,6 +331,40 @@ test('mkfsArgv: per filesystem, with stable ids and labels cut to each filesyste
   assert.is(mkfsArgv(ext, 'd', 's')![4], 'abcdefghijklmnop');
   const fat = part({ name: 'efi', filesystem: 'vfat', start: '1M', end: '2M', label: 'efi-system-part' });
   assert.is(mkfsArgv(fat, 'd', 's')![4], 'EFI-SYSTEM-');
+});
+
+test('mkfsArgv without a block device: ext4 at its offset in the disk image, filled and sized; FAT as a file', () => {
+  const { layout } = computeLayout();
+  const [root, bios, efi, boot] = layout.partitions;
+  // as on a block device, plus the offset, the folder to fill it from and the size
+  const onDevice = mkfsArgv(root!, '/dev/loop0p1', 's1')!;
+  assert.equal(mkfsArgv(root!, '/w/disk.raw', 's1', { ...root!, populateFrom: '/w/views/root' }), [
+    ...onDevice.slice(0, -2),
+    // 1284 MiB in bytes
+    `${onDevice.at(-2)},offset=1346371584`,
+    '-d',
+    '/w/views/root',
+    '/w/disk.raw',
+    // 19 GiB - 1284 MiB - the 33 sectors of the backup GPT after it, in whole KiB
+    `${19 * 1024 * 1024 - 1284 * 1024 - 17}k`,
+  ]);
+  // same identity as on a block device: the UUID does not depend on how the filesystem is made
+  assert.is(mkfsArgv(boot!, 'x', 's1', boot!)![6], mkfsArgv(boot!, '/dev/loop0p4', 's1')![6]);
+  assert.not.ok(mkfsArgv(boot!, 'x', 's1', boot!)!.includes('-d'));
+  assert.is(mkfsArgv(bios!, 'x', 's1', bios!), undefined);
+  assert.equal(mkfsArgv(efi!, '/w/efi.fat', 's1', efi!), [
+    ...mkfsArgv(efi!, '/dev/loop0p3', 's1')!.slice(0, -1),
+    // hidden sectors: the partition starts at sector 10240 (5 MiB), as on a partition device
+    '-h',
+    '10240',
+    // a new file of the partition's size
+    '-C',
+    '/w/efi.fat',
+    // 511 MiB in KiB
+    '523264',
+  ]);
+  const xfs = part({ name: 'data', filesystem: 'xfs', start: '1M', end: '2M' });
+  assert.throws(() => mkfsArgv(xfs, 'x', 's', { firstSector: 2048, lastSector: 4095 }), /xfs/);
 });
 
 test.run();

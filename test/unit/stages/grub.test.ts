@@ -1,6 +1,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkstandaloneArgv, renderEarlyConfig, renderGrubCfg } from '../../../src/stages/grub.ts';
+import {
+  grubPlatform,
+  memdiskEntries,
+  memdiskTarArgv,
+  mkimageStandaloneArgv,
+  moduleClosure,
+  renderEarlyConfig,
+  renderGrubCfg,
+  standaloneModules,
+} from '../../../src/stages/grub.ts';
 
 test('renderEarlyConfig: by marker file (ISO)', () => {
   assert.is(
@@ -85,37 +94,116 @@ test('renderGrubCfg: custom serial command; no serial lines without serial', () 
 });
 
 const MODULES =
-  'part_gpt part_msdos ext2 fat iso9660 search search_fs_uuid search_fs_file configfile normal linux echo test serial terminal gzio all_video';
+  'part_gpt part_msdos ext2 fat iso9660 search search_fs_uuid search_fs_file configfile normal linux echo test serial terminal gzio all_video'.split(
+    ' ',
+  );
 
-test('mkstandaloneArgv: BIOS images carry biosdisk and only the loaded modules', () => {
-  for (const format of ['i386-pc', 'i386-pc-eltorito'] as const) {
-    assert.equal(mkstandaloneArgv(format, '/w/bios.img', '/w/early.cfg'), [
-      'grub-mkstandalone',
-      `--format=${format}`,
-      '--output=/w/bios.img',
-      `--modules=${MODULES} biosdisk`,
-      `--install-modules=${MODULES} biosdisk`,
-      '--locales=',
-      '--fonts=',
-      '--themes=',
-      'boot/grub/grub.cfg=/w/early.cfg',
-    ]);
+test('standaloneModules and grubPlatform: BIOS formats add biosdisk and use i386-pc', () => {
+  assert.equal(standaloneModules('x86_64-efi'), MODULES);
+  for (const f of ['i386-pc', 'i386-pc-eltorito'] as const) {
+    assert.equal(standaloneModules(f), [...MODULES, 'biosdisk']);
+    assert.equal(grubPlatform(f), { dir: '/usr/lib/grub/i386-pc', name: 'i386-pc' });
   }
+  assert.equal(grubPlatform('x86_64-efi'), { dir: '/usr/lib/grub/x86_64-efi', name: 'x86_64-efi' });
 });
 
-test('mkstandaloneArgv: EFI has neither biosdisk nor --install-modules', () => {
-  const argv = mkstandaloneArgv('x86_64-efi', '/w/bootx64.efi', '/w/early.cfg');
-  assert.equal(argv, [
-    'grub-mkstandalone',
-    '--format=x86_64-efi',
-    '--output=/w/bootx64.efi',
-    `--modules=${MODULES}`,
-    '--locales=',
-    '--fonts=',
-    '--themes=',
-    'boot/grub/grub.cfg=/w/early.cfg',
+const MODDEP = `xfs: fshelp
+fshelp:
+normal: extcmd crypto terminal
+extcmd:
+crypto:
+terminal:
+linux: relocator normal
+relocator: mmap
+mmap:
+echo: extcmd
+`;
+
+test('moduleClosure: the modules asked for and everything they need, sorted, each once', () => {
+  assert.equal(moduleClosure(MODDEP, ['linux', 'echo']), [
+    'crypto',
+    'echo',
+    'extcmd',
+    'linux',
+    'mmap',
+    'normal',
+    'relocator',
+    'terminal',
   ]);
-  assert.not.ok(argv.join(' ').includes('biosdisk'));
+  // unknown modules are kept (grub-mkimage reports them), blank and odd lines ignored
+  assert.equal(moduleClosure(`\n  \nnot a line\n${MODDEP}`, ['fshelp', 'nope']), ['fshelp', 'nope']);
+});
+
+test('memdiskEntries: EFI carries every module and index; BIOS only the closure; sorted by name', () => {
+  const listing = [
+    'normal.mod',
+    'xfs.mod',
+    'fs.lst',
+    'kernel.img',
+    'moddep.lst',
+    'linux.mod',
+    'config.h',
+    'a.mod',
+  ];
+  const efi = memdiskEntries('x86_64-efi', listing, MODDEP, '/w/early.cfg');
+  assert.equal(
+    efi.map((e) => e.name),
+    [
+      'boot/grub/grub.cfg',
+      'boot/grub/x86_64-efi/a.mod',
+      'boot/grub/x86_64-efi/fs.lst',
+      'boot/grub/x86_64-efi/linux.mod',
+      'boot/grub/x86_64-efi/moddep.lst',
+      'boot/grub/x86_64-efi/normal.mod',
+      'boot/grub/x86_64-efi/xfs.mod',
+    ],
+  );
+  assert.equal(efi[0], { from: '/w/early.cfg', name: 'boot/grub/grub.cfg' });
+  assert.equal(efi[1], { from: '/usr/lib/grub/x86_64-efi/a.mod', name: 'boot/grub/x86_64-efi/a.mod' });
+  const bios = memdiskEntries('i386-pc-eltorito', listing, MODDEP, '/w/early.cfg').map((e) => e.name);
+  // linux and normal are core modules (closure); xfs and a are not; indexes always go along
+  assert.equal(bios, [
+    'boot/grub/grub.cfg',
+    'boot/grub/i386-pc/fs.lst',
+    'boot/grub/i386-pc/linux.mod',
+    'boot/grub/i386-pc/moddep.lst',
+    'boot/grub/i386-pc/normal.mod',
+  ]);
+});
+
+test('memdiskTarArgv: listed files only, ustar, fixed owner, mode and mtime', () => {
+  assert.equal(memdiskTarArgv('/w/m.tar', '/w/m', '/w/m.list', 1700000000), [
+    'tar',
+    '--create',
+    '--file=/w/m.tar',
+    '--format=ustar',
+    '--directory=/w/m',
+    '--no-recursion',
+    '--owner=0',
+    '--group=0',
+    '--numeric-owner',
+    '--mode=0644',
+    '--mtime=@1700000000',
+    '--files-from=/w/m.list',
+  ]);
+});
+
+test('mkimageStandaloneArgv: core modules plus memdisk and tar, prefix in the memdisk', () => {
+  assert.equal(mkimageStandaloneArgv('i386-pc-eltorito', '/w/bios.img', '/w/m.tar'), [
+    'grub-mkimage',
+    '--format=i386-pc-eltorito',
+    '--directory=/usr/lib/grub/i386-pc',
+    '--output=/w/bios.img',
+    '--prefix=(memdisk)/boot/grub',
+    '--memdisk=/w/m.tar',
+    ...MODULES,
+    'biosdisk',
+    'memdisk',
+    'tar',
+  ]);
+  const efi = mkimageStandaloneArgv('x86_64-efi', '/w/x.efi', '/w/m.tar');
+  assert.is(efi[2], '--directory=/usr/lib/grub/x86_64-efi');
+  assert.not.ok(efi.includes('biosdisk'));
 });
 
 test.run();

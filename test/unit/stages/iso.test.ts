@@ -7,10 +7,13 @@ import { UserError } from '../../../src/errors.ts';
 import {
   defaultMetaData,
   ISO_VOLUME_ID,
+  layerCopyArgv,
   mksquashfsArgv,
+  OVERLAY_PRIVATE_XATTRS,
   readConfigDrive,
   xorrisoArgv,
 } from '../../../src/stages/iso.ts';
+import { rsyncArgv } from '../../../src/stages/qcow2.ts';
 
 test('mksquashfsArgv: without a source date and without excludes', () => {
   assert.equal(mksquashfsArgv('/t', '/o/fs.squashfs', { compression: 'zstd', threads: 4, exclude: [] }), [
@@ -25,13 +28,13 @@ test('mksquashfsArgv: without a source date and without excludes', () => {
   ]);
 });
 
-test('mksquashfsArgv: SOURCE_DATE_EPOCH fixes every timestamp; excludes come last after -e', () => {
+test("mksquashfsArgv: a fixed creation time (file times stay the tree's); excludes come last after -e", () => {
   assert.equal(
     mksquashfsArgv('/t', '/o/fs.squashfs', {
       compression: 'xz',
       threads: 1,
       exclude: ['boot/efi', 'proc/*'],
-      sourceDateEpoch: 0,
+      mkfsTime: 0,
     }),
     [
       'mksquashfs',
@@ -43,8 +46,6 @@ test('mksquashfsArgv: SOURCE_DATE_EPOCH fixes every timestamp; excludes come las
       '-processors',
       '1',
       '-mkfs-time',
-      '0',
-      '-all-time',
       '0',
       // patterns need -wildcards; plain paths do not
       '-wildcards',
@@ -67,7 +68,8 @@ test('mksquashfsArgv: SOURCE_DATE_EPOCH fixes every timestamp; excludes come las
 });
 
 test('xorrisoArgv: volume config-2, hybrid MBR, ESP appended as partition 2, BIOS then EFI El Torito', () => {
-  const argv = xorrisoArgv('/w/iso-root', '/o/x.iso', '/w/bios.img', '/w/efiboot.img');
+  const guid = '0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d';
+  const argv = xorrisoArgv('/w/iso-root', '/o/x.iso', '/w/bios.img', '/w/efiboot.img', { gptDiskGuid: guid });
   assert.is(ISO_VOLUME_ID, 'config-2');
   assert.equal(argv, [
     'xorriso',
@@ -79,6 +81,8 @@ test('xorrisoArgv: volume config-2, hybrid MBR, ESP appended as partition 2, BIO
     '-joliet',
     '-volid',
     'config-2',
+    '--gpt_disk_guid',
+    guid,
     '-output',
     '/o/x.iso',
     '--grub2-mbr',
@@ -113,7 +117,36 @@ test('xorrisoArgv: volume config-2, hybrid MBR, ESP appended as partition 2, BIO
   assert.ok(at('-append_partition') < at('-eltorito-boot'));
   assert.ok(at('-eltorito-boot') < at('-eltorito-alt-boot'));
   assert.ok(at('-eltorito-alt-boot') < at('--interval:appended_partition_2:all::'));
-  assert.is(xorrisoArgv('/r', '/o', '/b', '/e', 'OTHER')[8], 'OTHER');
+  assert.is(xorrisoArgv('/r', '/o', '/b', '/e', { gptDiskGuid: guid, volid: 'OTHER' })[8], 'OTHER');
+});
+
+test('xorrisoArgv: with SOURCE_DATE_EPOCH, volume dates from it and atime/ctime set to each mtime', () => {
+  const argv = xorrisoArgv('/r', '/o', '/b', '/e', { gptDiskGuid: 'g', date: 1700000000 });
+  assert.equal(argv.slice(9, 14), [
+    '--gpt_disk_guid',
+    'g',
+    // 2023-11-14 22:13:20 UTC, centiseconds 00
+    '--modification-date=2023111422132000',
+    '--set_all_file_dates',
+    'set_to_mtime',
+  ]);
+  assert.is(argv[14], '-output');
+  assert.not.ok(xorrisoArgv('/r', '/o', '/b', '/e', { gptDiskGuid: 'g' }).some((a) => a.includes('date')));
+});
+
+test('layerCopyArgv: the upper folder copied whole, without overlayfs bookkeeping xattrs', () => {
+  assert.equal(layerCopyArgv('/w/layers/iso/upper', '/w/iso/config-iso'), [
+    // rsync as for the disk (whiteouts, times, hard links, ACLs, xattrs), plus xattr rules
+    ...rsyncArgv('/a', '/b', []).slice(0, -2),
+    '--filter=-x trusted.overlay.uuid',
+    '--filter=-x trusted.overlay.origin',
+    '--filter=-x trusted.overlay.impure',
+    '--filter=-x system.*',
+    '/w/layers/iso/upper/',
+    '/w/iso/config-iso/',
+  ]);
+  // what makes the layer mean what it means stays
+  assert.not.ok(OVERLAY_PRIVATE_XATTRS.some((x) => /opaque|redirect|metacopy|whiteout/.test(x)));
 });
 
 test('defaultMetaData: OpenStack meta_data.json', () => {

@@ -44,6 +44,13 @@ test('qemuImgConvertArgv: compressed with zstd or zlib, or not compressed', () =
     '/w/disk.raw',
     '/o/x.qcow2',
   ]);
+  // reproducible: clusters written in order (no -W), coroutines kept
+  assert.equal(qemuImgConvertArgv('/w/disk.raw', '/o/x.qcow2', true, 'zstd', 2, false).slice(9), [
+    '-m',
+    '2',
+    '/w/disk.raw',
+    '/o/x.qcow2',
+  ]);
   // coroutines clamped to qemu-img's 1..16
   assert.is(qemuImgConvertArgv('a', 'b', false, 'zstd', 0)[7], '1');
   assert.is(qemuImgConvertArgv('a', 'b', false, 'zstd', 64)[7], '16');
