@@ -48,6 +48,7 @@ test('qemuImgConvertArgv: compressed with zstd or zlib, or not compressed', () =
   assert.equal(qemuImgConvertArgv('/w/disk.raw', '/o/x.qcow2', true, 'zstd', 2, false).slice(9), [
     '-m',
     '2',
+    '-p',
     '/w/disk.raw',
     '/o/x.qcow2',
   ]);
