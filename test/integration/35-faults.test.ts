@@ -113,13 +113,13 @@ const POINTS: Point[] = [
     format: 'iso',
     // 64 MiB that do not compress: the layer takes a moment to pack
     profile: `userScripts: [{ name: 'ballast', content: '#!/bin/sh\\nhead -c 64M /dev/urandom > /var/lib/ib-native-ballast\\n' }]`,
-    command: /^mksquashfs \S+\/layers\/common\/upper /,
+    command: /^mksquashfs \S+\/config-common /,
   },
   {
     stage: 'iso',
-    what: 'grub-mkstandalone of the BIOS image',
+    what: 'grub-mkimage of the BIOS image',
     format: 'iso',
-    command: /^grub-mkstandalone --format=i386-pc-eltorito /,
+    command: /^grub-mkimage --format=i386-pc-eltorito /,
   },
   {
     stage: 'iso',
@@ -148,9 +148,9 @@ const POINTS: Point[] = [
   },
   {
     stage: 'qcow2',
-    what: 'grub-mkstandalone of the UEFI loader',
+    what: 'grub-mkimage of the UEFI loader',
     format: 'qcow2',
-    command: /^grub-mkstandalone --format=x86_64-efi /,
+    command: /^grub-mkimage --format=x86_64-efi /,
   },
   {
     stage: 'qcow2',
@@ -237,7 +237,8 @@ function onCommand(child: ResultPromise, fn: (command: string) => void): () => s
     const lines = (partial + d.toString()).split('\n');
     partial = lines.pop() ?? '';
     for (const l of lines) {
-      const m = /^\[[\s\d.]+s\]\s+\$ (.*?)(?: {3}\(in .*\))?$/.exec(l);
+      // plain display lines: `<UTC time> [profile]   $ argv`
+      const m = /^(?:\[[\s\d.]+s\]|\S+Z \[[^\]]+\])\s+\$ (.*?)(?: {3}\(in .*\))?$/.exec(l);
       if (m) fn(m[1]!);
     }
   });
