@@ -81,6 +81,8 @@ const POINTS: Point[] = [
     what: 'debootstrap downloading and unpacking (a rootfs not in the cache)',
     format: 'iso',
     profile: `packages: ['bc']`,
+    // --refresh: bootstrap even when an earlier run left this rootfs in the cache
+    args: ['--refresh'],
     command: /^debootstrap --variant=minbase /,
     inside: (a) => ['wget', 'gpgv', 'dpkg-deb', 'ar', 'tar'].includes(prog(a)),
   },
@@ -88,7 +90,7 @@ const POINTS: Point[] = [
     stage: 'rootfs',
     what: 'apt-get running inside mmdebstrap (a rootfs not in the cache)',
     format: 'iso',
-    args: ['--bootstrapper', 'mmdebstrap'],
+    args: ['--bootstrapper', 'mmdebstrap', '--refresh'],
     command: /^mmdebstrap /,
     inside: (a) => prog(a) === 'apt-get',
   },
