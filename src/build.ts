@@ -47,7 +47,7 @@ import {
 import { installedKernels, installSet, ROOTFS_STAGE_VERSION, type RootfsInputs } from './stages/rootfs.ts';
 import { type BlockDeviceKind, chooseBlockDevice, sweepStaleAttachments } from './sys/blockdev.ts';
 import { installedPackages } from './sys/dpkg.ts';
-import { Publication, removeTree, sha256Text } from './sys/files.ts';
+import { Publication, removeTree, sha256Text, sweepStaleWork } from './sys/files.ts';
 import { hostToolVersions } from './toolversions.ts';
 
 export interface BuildOptions {
@@ -246,6 +246,8 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
     : opts.cacheDir;
   const cache = new Cache(cacheRoot, runner, logger);
   await sweepStaleAttachments(runner, path.join(opts.cacheDir, 'attachments'), logger);
+  for (const n of await sweepStaleWork(runner, path.join(opts.cacheDir, 'work'), pidAlive))
+    logger.info(`removed the work folder of a build that is gone: ${n}`);
   const work = path.join(opts.cacheDir, 'work', `build-${uniqueSuffix()}`);
   mkdirSync(work, { recursive: true });
   const pub = deps.publication ?? new Publication();
@@ -500,4 +502,13 @@ function uniqueSuffix(): string {
 function uuidFor(seed: string): string {
   const h = sha256Text(seed);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

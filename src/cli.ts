@@ -78,6 +78,8 @@ function report(err: unknown, logger?: Logger, secrets: readonly string[] = []):
 async function runBuild(argv: Record<string, unknown>): Promise<number> {
   requireRoot('build');
   if (!insideNamespace()) return reexecInNamespace();
+  // a reader that goes away (`| head`, a closed terminal) must not stop the cleanup
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const cacheDir = path.resolve(String(argv.cacheDir));
   const profiles = (argv.profile as string[]).map(String);
   const logFile = (name: string) =>

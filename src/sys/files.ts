@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { InternalError } from '../errors.ts';
 import type { Runner } from '../run/runner.ts';
@@ -91,4 +91,28 @@ export class Publication {
 
 export function discard(...paths: string[]): void {
   for (const p of paths) rmSync(p, { force: true, recursive: true });
+}
+
+/** The pid in a work folder's name (`build-PID-...`, `shell-PID-...`, `nocache-PID-...`). Pure. */
+export function workFolderPid(name: string): number | undefined {
+  const m = /^[a-z]+-(\d+)-/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Remove work folders whose build is gone (killed, or its terminal closed under it): their mounts
+ * died with its mount namespace, so only files remain. A folder of a live process is left alone.
+ */
+export async function sweepStaleWork(
+  runner: Runner,
+  workDir: string,
+  alive: (pid: number) => boolean,
+): Promise<string[]> {
+  if (!existsSync(workDir)) return [];
+  const stale = readdirSync(workDir).filter((n) => {
+    const pid = workFolderPid(n);
+    return pid !== undefined && pid !== process.pid && !alive(pid);
+  });
+  for (const n of stale) await removeTree(runner, path.join(workDir, n));
+  return stale;
 }
