@@ -246,7 +246,7 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
     : opts.cacheDir;
   const cache = new Cache(cacheRoot, runner, logger);
   await sweepStaleAttachments(runner, path.join(opts.cacheDir, 'attachments'), logger);
-  for (const n of await sweepStaleWork(runner, path.join(opts.cacheDir, 'work'), pidAlive))
+  for (const n of await sweepStaleWork(runner, path.join(opts.cacheDir, 'work')))
     logger.info(`removed the work folder of a build that is gone: ${n}`);
   const work = path.join(opts.cacheDir, 'work', `build-${uniqueSuffix()}`);
   mkdirSync(work, { recursive: true });
@@ -502,13 +502,4 @@ function uniqueSuffix(): string {
 function uuidFor(seed: string): string {
   const h = sha256Text(seed);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -25,7 +25,7 @@ import { type Logger, redact, silentLogger } from './log.ts';
 import { DISTROS, type DistroName, FORMATS, type Format } from './profile/schema.ts';
 import { netEnv, proxySecrets } from './proxy.ts';
 import { BuildReporter } from './reporter.ts';
-import { processRunner } from './run/runner.ts';
+import { interruptibleRunner } from './run/interrupt.ts';
 import { debugShellHook } from './shell/debug.ts';
 import { Publication } from './sys/files.ts';
 import { insideNamespace, reexecInNamespace } from './sys/namespace.ts';
@@ -131,18 +131,13 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
     display.close();
     return report(e, undefined, secrets);
   }
-  let interrupted: string | undefined;
   let reporter: BuildReporter | undefined;
-  const runner = processRunner({ logger: silentLogger, isInterrupted: () => interrupted });
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (!interrupted) reporter?.warn(`${sig} received: stopping and cleaning up`);
-    interrupted = sig;
-    runner.killAll('SIGTERM');
-  };
-  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
+  // the runner's own warnings (a signal, a retry) go to the reporter of the build under way
+  const session = interruptibleRunner({ ...silentLogger, warn: (m) => reporter?.warn(m) });
+  const { runner, interrupted } = session;
   // --debug-shell: the live display stops before the shell takes the terminal
   const onFailure = argv.debugShell
-    ? debugShellHook({ netEnv: env, interrupted: () => interrupted, beforeOpen: () => display.close() })
+    ? debugShellHook({ netEnv: env, interrupted, beforeOpen: () => display.close() })
     : undefined;
   // every profile's outputs are staged, then published together: all of the bundle or nothing
   const publication = new Publication();
@@ -152,7 +147,7 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
       profiles.map((p) => ({ ...optionsFor(p), onFailure })),
       {
         runner,
-        interrupted: () => interrupted,
+        interrupted,
         publication,
         reporterFor: (o, i) => {
           const r = reporterFor(names[i] ?? o.profile, logFile(names[i] ?? 'build'));
@@ -165,7 +160,8 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
         },
       },
     );
-    if (interrupted) throw new InterruptedError(interrupted);
+    const stoppedBy = interrupted();
+    if (stoppedBy) throw new InterruptedError(stoppedBy);
     publication.commit();
     display.close();
     // for scripts: the paths on stdout (a terminal has them in the summary already)
@@ -175,9 +171,10 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
     return 0;
   } catch (e) {
     display.close();
-    if (interrupted) {
+    const stoppedBy = interrupted();
+    if (stoppedBy) {
       process.stderr.write(
-        `interrupted by ${interrupted}; mounts, devices and partial files were cleaned up\n`,
+        `interrupted by ${stoppedBy}; mounts, devices and partial files were cleaned up\n`,
       );
       return EXIT.interrupted;
     }
@@ -186,6 +183,7 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
     return code;
   } finally {
     publication.discard();
+    session.release();
   }
 }
 

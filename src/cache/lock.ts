@@ -1,4 +1,5 @@
 import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { pidAlive } from '../sys/pid.ts';
 
 /**
  * Per-entry lock files: `O_EXCL` create holding our pid. A lock whose pid is dead is stale
@@ -11,15 +12,6 @@ function ageMs(file: string): number {
     return Date.now() - statSync(file).mtimeMs;
   } catch {
     return 0;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -39,7 +31,8 @@ export function tryLock(file: string): boolean {
     }
     const owner = Number(text);
     // an empty file is a lock being written; stale only once it is old
-    const stale = text === '' ? ageMs(file) > 10_000 : Number.isFinite(owner) && owner > 0 && !alive(owner);
+    const stale =
+      text === '' ? ageMs(file) > 10_000 : Number.isFinite(owner) && owner > 0 && !pidAlive(owner);
     if (!stale) return false;
     // take a stale lock over atomically: only the process whose rename succeeds may retry
     const grave = `${file}.stale-${process.pid}-${Date.now()}`;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { HostNotReadyError, UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Runner } from '../run/runner.ts';
+import { pidAlive } from './pid.ts';
 
 /**
  * Attaching a raw disk image as a block device with partitions: loop (default here) or
@@ -120,15 +121,6 @@ async function detachDevice(runner: Runner, kind: BlockDeviceKind, device: strin
     await runner.run(['losetup', '--detach', device], { retries: 3, retryDelayMs: 300, critical: true });
   } else {
     await runner.run(['qemu-nbd', '--disconnect', device], { retries: 3, retryDelayMs: 300, critical: true });
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { InternalError } from '../errors.ts';
 import type { Runner } from '../run/runner.ts';
 import { mountsUnder } from './mounts.ts';
+import { pidAlive } from './pid.ts';
 
 /**
  * Remove a folder tree without ever crossing into a mount inside it: mounts below are
@@ -106,7 +107,7 @@ export function workFolderPid(name: string): number | undefined {
 export async function sweepStaleWork(
   runner: Runner,
   workDir: string,
-  alive: (pid: number) => boolean,
+  alive: (pid: number) => boolean = pidAlive,
 ): Promise<string[]> {
   if (!existsSync(workDir)) return [];
   const stale = readdirSync(workDir).filter((n) => {
