@@ -63,6 +63,8 @@ export class BuildReporter implements Logger {
   /** Seconds spent in each stage so far. */
   readonly seconds: Record<string, number> = {};
 
+  private logBroken = false;
+
   constructor(private readonly o: ReporterOptions) {
     this.now = o.now ?? Date.now;
   }
@@ -92,13 +94,23 @@ export class BuildReporter implements Logger {
   }
 
   private write(level: string, text: string): void {
-    if (!this.o.logFile) return;
-    if (this.fd === undefined) {
-      mkdirSync(path.dirname(this.o.logFile), { recursive: true });
-      this.fd = openSync(this.o.logFile, 'a');
+    if (!this.o.logFile || this.logBroken) return;
+    try {
+      if (this.fd === undefined) {
+        mkdirSync(path.dirname(this.o.logFile), { recursive: true });
+        this.fd = openSync(this.o.logFile, 'a');
+      }
+      const stamp = new Date(this.now()).toISOString();
+      writeSync(this.fd, `${stamp} ${level.padEnd(5)} ${text}\n`);
+    } catch (e) {
+      // a full disk must not stop the build's cleanup (umount, detach log through here): say it
+      // once on the display and go on without the file
+      this.logBroken = true;
+      this.emit({
+        type: 'warning',
+        message: `could not write the build log ${this.o.logFile}: ${(e as Error).message}; going on without it`,
+      });
     }
-    const stamp = new Date(this.now()).toISOString();
-    writeSync(this.fd, `${stamp} ${level.padEnd(5)} ${text}\n`);
   }
 
   info(msg: string): void {

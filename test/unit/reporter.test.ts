@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -170,6 +170,18 @@ test('stageLog copies the log so far, published beside the outputs at commit', a
   pub.commit();
   assert.match(readFileSync(dest, 'utf8'), /INFO {2}one\n$/);
   assert.not.ok(existsSync(`${dest}.sha256`));
+});
+
+test('a log file that cannot be written (full disk) warns once and the build goes on', () => {
+  const blocker = path.join(dir, 'a-file');
+  writeFileSync(blocker, 'x');
+  const { r, events } = reporter({ logFile: path.join(blocker, 'sub', 'b.log') });
+  r.info('one');
+  r.debug('$ umount /x');
+  r.info('two');
+  const warnings = events.filter((e) => e.type === 'warning');
+  assert.is(warnings.length, 1);
+  assert.match(warnings[0]?.type === 'warning' ? warnings[0].message : '', /could not write the build log/);
 });
 
 test('errorEventBody: a failed command, bad input, an interruption, a bug', () => {
