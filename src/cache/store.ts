@@ -16,7 +16,7 @@ import { withLock } from './lock.ts';
 
 /**
  * The stage cache. Layout under the cache root:
- *   packages/              .deb files shared by every build (apt still verifies signatures)
+ *   packages/              .deb files shared by every build (each checked against the signed index before use)
  *   rootfs/<key>/tree      a complete base root filesystem
  *   rootfs/<key>/entry.json  written last: an entry without it is incomplete and never used
  *   locks/<kind>-<key>.lock  one lock per entry being built

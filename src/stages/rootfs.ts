@@ -17,6 +17,7 @@ import { APT_STATUS_ARGS, aptProgress, debootstrapProgress } from '../run/progre
 import type { Runner } from '../run/runner.ts';
 import { stallMs } from '../run/watchdog.ts';
 import { withChroot } from './chroot.ts';
+import { dropUnverifiedDebs } from './package-cache.ts';
 
 /** Everything that decides the content of the base root filesystem (and so its cache key). */
 export interface RootfsInputs {
@@ -242,6 +243,7 @@ export async function buildRootfs(ctx: RootfsContext, given: RootfsInputs, targe
       retries: MIRROR_RETRIES,
       progress: aptProgress('update'),
     });
+    await dropUnverifiedDebs(c, ctx.packageCache, pkgs, logger);
     await c.run(aptInstallArgv(pkgs, APT_STATUS_ARGS), {
       context: 'installing packages',
       retries: MIRROR_RETRIES,

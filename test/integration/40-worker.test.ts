@@ -13,7 +13,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assertCleanHost, cli, DISTRO, SCRATCH } from '../helpers/host.ts';
+import { assertCleanHost, CACHE, cli, DISTRO, SCRATCH } from '../helpers/host.ts';
 import {
   checkUserData,
   EXPECT,
@@ -288,8 +288,32 @@ test('the test repo is signed: InRelease and Release.gpg verify with the exporte
 
 // ---------------------------------------------------------------- QCOW2
 
+/**
+ * apt reuses a cached .deb on size alone: plant a same-size, tampered kubelet in the shared package
+ * cache (as a repo that republished the version would leave it); a rootfs build must notice it
+ * against the signed index, throw it away and download the real one.
+ */
+function plantTamperedKubelet(): string {
+  const name = `kubelet_${KUBE_VERSION}_amd64.deb`;
+  const real = readFileSync(path.join(fx!.dir, 'repo/pool/main/k', name));
+  const bad = Buffer.from(real);
+  bad[bad.length - 1] = (bad[bad.length - 1] ?? 0) ^ 0xff;
+  const planted = path.join(CACHE, 'packages', name);
+  mkdirSync(path.dirname(planted), { recursive: true });
+  writeFileSync(planted, bad);
+  return planted;
+}
+
 test('the worker QCOW2 builds with the local repo and Debian packages', async () => {
-  await buildFormat('qcow2');
+  const planted = plantTamperedKubelet();
+  const r = await buildFormat('qcow2');
+  if (/rootfs: reused from cache/.test(r.all)) rmSync(planted, { force: true });
+  else
+    assert.match(
+      r.all,
+      /differ from the signed index and will be downloaded again: .*kubelet_/,
+      'the tampered cached kubelet was not reported',
+    );
   const pkgs = manifestPackages('qcow2');
   for (const p of ['kubelet', 'kubeadm', 'kubectl'])
     assert.is(pkgs.get(p), KUBE_VERSION, `${p} version in the manifest`);
