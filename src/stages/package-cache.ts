@@ -84,7 +84,9 @@ export async function dropUnverifiedDebs(
   mkdirSync(path.join(c.root, inImage, 'partial'), { recursive: true });
   let indexed: IndexedDeb[];
   try {
-    const r = await c.run(printUrisArgv(pkgs, inImage), { context: 'listing package hashes from the index' });
+    const r = await c.run(printUrisArgv(pkgs, inImage), {
+      context: 'resolving the package set against the index',
+    });
     indexed = parsePrintUris(r.stdout);
   } finally {
     rmSync(path.join(c.root, inImage), { recursive: true, force: true });
