@@ -115,10 +115,36 @@ export interface WatchResult {
   console: string;
 }
 
-/** A window of text ending at the newest output where a new match can be: from the line start before `from`. */
-function windowStart(text: string, from: number): number {
+/** Where a new match can start in `window`: the line start at least 1 KiB before `from`. Pure. */
+function windowStart(window: string, from: number): number {
   if (from <= 0) return 0;
-  return text.lastIndexOf('\n', Math.max(0, from - 1024)) + 1;
+  return window.lastIndexOf('\n', Math.max(0, from - 1024)) + 1;
+}
+
+/**
+ * The console so far, kept so that each new piece is matched against a short recent window only:
+ * matching against the whole text made V8 flatten it on every chunk (quadratic in the console's
+ * size, minutes for a few hundred KiB arriving a byte at a time).
+ */
+class ConsoleText {
+  private readonly parts: string[] = [];
+  private recent = '';
+  constructor(private readonly keep: number) {}
+
+  /** Appends `piece`; returns the window to match in and where the new text starts in it. */
+  append(piece: string): { window: string; from: number } {
+    const from = this.recent.length;
+    const window = this.recent + piece;
+    this.parts.push(piece);
+    this.recent = window.length > this.keep ? window.slice(window.length - this.keep) : window;
+    return { window, from };
+  }
+
+  get text(): string {
+    const all = this.parts.join('');
+    this.parts.splice(0, this.parts.length, all);
+    return all;
+  }
 }
 
 /**
@@ -128,16 +154,15 @@ function windowStart(text: string, from: number): number {
 export function watchConsole(stream: NodeJS.ReadableStream, opts: WatchConsoleOptions): Promise<WatchResult> {
   const started = Date.now();
   const loginPattern = opts.loginPattern ?? /login:\s*$/m;
-  const waiting = new Map<string, (text: string, from: number) => boolean>();
-  waiting.set('login prompt', (text, from) => {
-    const re = new RegExp(loginPattern.source, loginPattern.flags.replace('g', ''));
-    return re.test(text.slice(windowStart(text, from)));
-  });
+  const waiting = new Map<string, (window: string, from: number) => boolean>();
+  const login = new RegExp(loginPattern.source, loginPattern.flags.replace('g', ''));
+  waiting.set('login prompt', (window, from) => login.test(window.slice(windowStart(window, from))));
   for (const s of opts.expect ?? []) {
-    waiting.set(JSON.stringify(s), (text, from) => text.includes(s, Math.max(0, from - s.length)));
+    waiting.set(JSON.stringify(s), (window, from) => window.includes(s, Math.max(0, from - s.length)));
   }
+  const longest = Math.max(0, ...(opts.expect ?? []).map((s) => s.length));
   const cleaner = consoleCleaner();
-  let text = '';
+  const con = new ConsoleText(Math.max(8192, 2 * longest));
 
   return new Promise<WatchResult>((resolve, reject) => {
     const finish = (err?: Error) => {
@@ -148,22 +173,19 @@ export function watchConsole(stream: NodeJS.ReadableStream, opts: WatchConsoleOp
       opts.signal?.removeEventListener('abort', onAbort);
       stream.resume(); // keep draining whatever still comes, so the writer never blocks
       if (err) reject(err);
-      else resolve({ seconds: (Date.now() - started) / 1000, console: text });
+      else resolve({ seconds: (Date.now() - started) / 1000, console: con.text });
     };
-    const check = (from: number) => {
-      for (const [name, seen] of waiting) if (seen(text, from)) waiting.delete(name);
+    const add = (piece: string) => {
+      if (!piece) return;
+      const { window, from } = con.append(piece);
+      for (const [name, seen] of waiting) if (seen(window, from)) waiting.delete(name);
       if (waiting.size === 0) finish();
     };
-    const onData = (chunk: Buffer | string) => {
-      const from = text.length;
-      text += cleaner.push(chunk.toString());
-      if (text.length > from) check(from);
-    };
+    const onData = (chunk: Buffer | string) => add(cleaner.push(chunk.toString()));
     const closed = (why: string) => {
-      const from = text.length;
-      text += cleaner.flush();
-      check(from);
+      add(cleaner.flush());
       if (waiting.size) {
+        const text = con.text;
         finish(
           new BootFailedError(
             `${why} while waiting for ${[...waiting.keys()].join(', ')}`,
@@ -181,7 +203,8 @@ export function watchConsole(stream: NodeJS.ReadableStream, opts: WatchConsoleOp
       closed(`stopped waiting (${reason instanceof Error ? reason.message : String(reason ?? 'aborted')})`);
     };
     const timer = setTimeout(() => {
-      text += cleaner.flush();
+      con.append(cleaner.flush());
+      const text = con.text;
       const pending = [...waiting.keys()];
       finish(
         new BootTimeoutError(
