@@ -40,7 +40,7 @@ export async function checkBuildInputs(
   for (const b of builds) {
     const plan = await planBuild(b.profile, b.overrides, process.cwd(), b.bootstrapper);
     names.push(plan.profile.name);
-    preflight({ formats: plan.profile.formats, requireRoot: true });
+    preflight({ formats: plan.profile.formats, bootstrapper: plan.rootfs.bootstrapper, requireRoot: true });
     space.push(...spaceFolders(plan, b));
     if (plan.profile.formats.includes('qcow2')) chooseBlockDevice(b.blockDevice);
     const cached = existsSync(path.join(b.cacheDir, 'rootfs', plan.rootfsKey, 'entry.json'));

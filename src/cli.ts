@@ -248,7 +248,8 @@ export async function main(args: string[]): Promise<number> {
           .option('bootstrapper', {
             type: 'string',
             choices: ['debootstrap', 'mmdebstrap'],
-            describe: 'how the base system is made (default: debootstrap; see README "Benchmark")',
+            describe:
+              'how the base system is made (default: mmdebstrap when installed, else debootstrap; see README "Benchmark")',
           })
           .option('sign-key', {
             type: 'string',

@@ -82,7 +82,7 @@ const POINTS: Point[] = [
     format: 'iso',
     profile: `packages: ['bc']`,
     // --refresh: bootstrap even when an earlier run left this rootfs in the cache
-    args: ['--refresh'],
+    args: ['--bootstrapper', 'debootstrap', '--refresh'],
     command: /^debootstrap --variant=minbase /,
     inside: (a) => ['wget', 'gpgv', 'dpkg-deb', 'ar', 'tar'].includes(prog(a)),
   },

@@ -52,6 +52,9 @@ async function buildFormat(format: Format, extra: string[] = []) {
   const t0 = Date.now();
   const r = await cli([
     'build',
+    // the worker keeps debootstrap (no longer the default) built, booted and checked end to end
+    '--bootstrapper',
+    'debootstrap',
     '--profile',
     fx!.profile,
     '--distro',

@@ -44,6 +44,9 @@ async function failingBuild(profile: string) {
   const t0 = Date.now();
   const r = await cli([
     'build',
+    // the worker keeps debootstrap (no longer the default) built, booted and checked end to end
+    '--bootstrapper',
+    'debootstrap',
     '--profile',
     profile,
     '--distro',

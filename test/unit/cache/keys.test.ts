@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { planBuild } from '../../../src/build.ts';
+import { defaultBootstrapper, planBuild } from '../../../src/build.ts';
 import { REPO_ROOT } from '../../../src/profile/load.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ibn-keys-'));
@@ -63,6 +63,21 @@ test('every rootfs input changes the key; configuration does not', async () => {
   assert.is(await keyOf(`sysctl: { 'kernel.pid_max': '123456' }`), base, 'sysctl changed the rootfs key');
   assert.is(await keyOf(`files: [{ path: '/etc/x', content: 'y' }]`), base, 'a file changed the rootfs key');
   assert.is(await keyOf(`hostname: 'node1'`), base, 'hostname changed the rootfs key');
+});
+
+test('mmdebstrap is the default bootstrapper when installed, debootstrap otherwise; the choice is in the rootfs key', async () => {
+  assert.is(
+    defaultBootstrapper((c) => c === 'mmdebstrap'),
+    'mmdebstrap',
+  );
+  assert.is(
+    defaultBootstrapper(() => false),
+    'debootstrap',
+  );
+  const mm = await planBuild('minimal', { distro: 'debian-bookworm' }, REPO_ROOT, 'mmdebstrap');
+  const deb = await planBuild('minimal', { distro: 'debian-bookworm' }, REPO_ROOT, 'debootstrap');
+  assert.is(mm.rootfs.bootstrapper, 'mmdebstrap');
+  assert.is.not(mm.rootfsKey, deb.rootfsKey);
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
