@@ -13,6 +13,17 @@ export type Stage = (typeof STAGES)[number];
 
 export const BOOTSTRAPPERS = ['debootstrap', 'mmdebstrap'] as const;
 export type Bootstrapper = (typeof BOOTSTRAPPERS)[number];
+const PREFER_MMDEBSTRAP = true;
+
+/**
+ * mmdebstrap when installed, else debootstrap: on an idle host mmdebstrap made the benchmark's
+ * rootfs 11 % faster through the engine (214.7 s against 240.5 s; README "Benchmark"). Under heavy
+ * load the order was reversed, so PREFER_MMDEBSTRAP stays a switch a later measurement can flip.
+ * Pure: `have` says whether a command is installed.
+ */
+export function preferredBootstrapper(have: (cmd: string) => boolean): Bootstrapper {
+  return PREFER_MMDEBSTRAP && have('mmdebstrap') ? 'mmdebstrap' : 'debootstrap';
+}
 
 export type HostFamily = 'debian' | 'ubuntu';
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { preferredBootstrapper } from '../native-tools/tools.ts';
 import { Cache, contentKey, entryInfo } from './cache/store.ts';
 import { computeLayout, type Layout } from './disk/layout.ts';
 import { populateIssue } from './disk/populate.ts';
@@ -115,15 +116,9 @@ function fileDigest(f: string | undefined): string | undefined {
 }
 
 export type Bootstrapper = RootfsInputs['bootstrapper'];
-const PREFER_MMDEBSTRAP = true;
-
-/**
- * mmdebstrap when installed, else debootstrap: on an idle host mmdebstrap made the benchmark's
- * rootfs 11 % faster through the engine (214.7 s against 240.5 s; README "Benchmark"). Under heavy
- * load the order was reversed, so PREFER_MMDEBSTRAP stays a switch a later measurement can flip.
- */
+/** The bootstrapper a build uses without `--bootstrapper` (mmdebstrap when installed). */
 export function defaultBootstrapper(have: (cmd: string) => boolean = onPath): Bootstrapper {
-  return PREFER_MMDEBSTRAP && have('mmdebstrap') ? 'mmdebstrap' : 'debootstrap';
+  return preferredBootstrapper(have);
 }
 
 function onPath(cmd: string): boolean {

@@ -5,6 +5,7 @@ import {
   type Bootstrapper,
   HOST_TOOLS,
   type HostFamily,
+  preferredBootstrapper,
   requirement,
   type Stage,
   stagesFor,
@@ -82,7 +83,7 @@ export interface DoctorReport {
 
 export function checkHost(opts: CheckHostOptions = {}, probe: HostProbe = realProbe): DoctorReport {
   const stages = opts.stages ?? stagesFor(opts);
-  const bootstrapper = opts.bootstrapper ?? 'debootstrap';
+  const bootstrapper = opts.bootstrapper ?? preferredBootstrapper((c) => probe.which(c) !== undefined);
   const rows: DoctorRow[] = [];
   for (const tool of HOST_TOOLS) {
     const need = requirement(tool, stages, bootstrapper);

@@ -226,6 +226,17 @@ test('the chosen bootstrapper is required, the other one is an optional alternat
   );
 });
 
+test('without --bootstrapper the default is checked: mmdebstrap when installed, so debootstrap may be absent', () => {
+  const onlyMm = checkHost({}, fakeProbe({ missing: ['debootstrap'] }));
+  assert.equal(onlyMm.missingRequired, []);
+  assert.equal(
+    onlyMm.missingOptional.map((x) => x.tool),
+    ['debootstrap'],
+  );
+  const onlyDeb = checkHost({}, fakeProbe({ missing: ['mmdebstrap'] }));
+  assert.equal(onlyDeb.missingRequired, []);
+});
+
 test('a folder of grub modules and the OVMF firmware are checked as paths', () => {
   const r = checkHost(
     { boot: true },
