@@ -7,7 +7,7 @@ import { Cache, contentKey, entryInfo } from './cache/store.ts';
 import { computeLayout, type Layout } from './disk/layout.ts';
 import { populateIssue } from './disk/populate.ts';
 import { type Distro, getDistro } from './distro/index.ts';
-import { preflight } from './doctor.ts';
+import { preflight, realProbe } from './doctor.ts';
 import { UserError, ValidationError } from './errors.ts';
 import type { Logger } from './log.ts';
 import { NOT_SHIPPED } from './modules/finalize.ts';
@@ -117,12 +117,10 @@ function fileDigest(f: string | undefined): string | undefined {
 
 export type Bootstrapper = RootfsInputs['bootstrapper'];
 /** The bootstrapper a build uses without `--bootstrapper` (mmdebstrap when installed). */
-export function defaultBootstrapper(have: (cmd: string) => boolean = onPath): Bootstrapper {
+export function defaultBootstrapper(
+  have: (cmd: string) => boolean = (c) => realProbe.which(c) !== undefined,
+): Bootstrapper {
   return preferredBootstrapper(have);
-}
-
-function onPath(cmd: string): boolean {
-  return (process.env.PATH ?? '').split(':').some((d) => d && existsSync(path.join(d, cmd)));
 }
 
 export async function planBuild(

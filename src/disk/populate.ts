@@ -41,7 +41,7 @@ export function debugfsQuote(p: string): string {
   if (/[\n\r\0]/.test(p))
     throw new UserError(
       `the image holds a file name with a line break: ${JSON.stringify(p)}`,
-      'debugfs reads one command per line, so this name cannot be given fixed times; rename the file',
+      'debugfs reads one command per line, so ib-native cannot write or read this file through it; rename the file',
     );
   return `"${p.replace(/"/g, '""')}"`;
 }

@@ -8,6 +8,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { debugfsQuote } from '../disk/populate.ts';
 import { UserError } from '../errors.ts';
 import type { Runner } from '../run/runner.ts';
 import { type Entry, isBelow } from './entries.ts';
@@ -48,10 +49,8 @@ export interface FsReader {
   list(dir: string): Promise<Map<string, Entry>>;
 }
 
-/** A path for a debugfs request line: in double quotes, a quote doubled. */
-export function debugfsQuote(p: string): string {
-  return `"${p.replace(/"/g, '""')}"`;
-}
+/** A path for a debugfs request line (one quoting rule for making and reading disks). */
+export { debugfsQuote };
 
 /** The debugfs device of an ext4 filesystem at `offset` bytes in a raw disk (e2fsprogs' unix io option). */
 export function ext4Device(raw: string, offset: number): string {

@@ -3,10 +3,8 @@
  * its build manifest, the installed packages, the kernel command line of its boot menu, the
  * partition table (QCOW2), the layers (ISO), and any file or folder of the system it boots.
  */
-import { createHash } from 'node:crypto';
 import {
   closeSync,
-  createReadStream,
   existsSync,
   mkdtempSync,
   openSync,
@@ -20,6 +18,7 @@ import { preflight } from '../doctor.ts';
 import { UserError } from '../errors.ts';
 import type { Runner } from '../run/runner.ts';
 import { type InstalledPackage, parseDpkgStatus } from '../sys/dpkg.ts';
+import { sha256File } from '../sys/files.ts';
 import { type DiskPartition, openDisk } from './disk.ts';
 import type { Entry } from './entries.ts';
 import { openIso } from './iso.ts';
@@ -89,12 +88,6 @@ export interface InspectOptions {
   tmpDir?: string;
   /** Check the image against the sha256 its manifest records (reads the whole image; default true). */
   verify?: boolean;
-}
-
-async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
 }
 
 async function readManifest(image: string, verify: boolean): Promise<ManifestSummary | undefined> {

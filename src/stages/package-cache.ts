@@ -8,10 +8,10 @@
  * freshly fetched, signature-checked index gives each package it is about to fetch, and remove
  * every cached file that does not match, so apt downloads (and verifies) it again.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log.ts';
+import { sha256File } from '../sys/files.ts';
 import type { Chroot } from './chroot.ts';
 
 export interface IndexedDeb {
@@ -57,16 +57,6 @@ export function printUrisArgv(pkgs: readonly string[], emptyArchives: string): s
     'install',
     ...pkgs,
   ];
-}
-
-function sha256File(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(file)
-      .on('data', (d) => h.update(d))
-      .on('error', reject)
-      .on('end', () => resolve(h.digest('hex')));
-  });
 }
 
 /**
