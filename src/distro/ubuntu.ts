@@ -16,5 +16,6 @@ export const ubuntuFocal: Distro = {
     'install the ubuntu-keyring package (Ubuntu hosts: apt-get install ubuntu-keyring; Debian hosts: download ubuntu-keyring_*.deb from an Ubuntu mirror and `dpkg -i` it), or copy ubuntu-archive-keyring.gpg from an Ubuntu machine to /usr/share/keyrings/',
   kernelPackages: ['linux-image-generic'],
   headersPackages: ['linux-headers-generic'],
+  resolvedPackages: [],
   aptReadsArmoredKeys: false,
 };
