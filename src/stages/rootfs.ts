@@ -18,7 +18,7 @@ import type { Repo } from '../profile/schema.ts';
 import { APT_STATUS_ARGS, aptProgress, debootstrapProgress } from '../run/progress.ts';
 import type { Runner } from '../run/runner.ts';
 import { stallMs } from '../run/watchdog.ts';
-import { isSymlink } from '../sys/files.ts';
+import { isSymlink, removeTree } from '../sys/files.ts';
 import { withChroot } from './chroot.ts';
 import { dropUnverifiedDebs } from './package-cache.ts';
 
@@ -187,6 +187,8 @@ async function bootstrapWithFallbacks(
           context: `${inputs.bootstrapper} from ${mirror}`,
           env: ctx.env,
           stallMs: stallMs(),
+          // mmdebstrap prints nothing while dpkg configures the base: dpkg's status file changing is progress
+          watchFile: path.join(target, 'var/lib/dpkg/status'),
           ...(inputs.bootstrapper === 'debootstrap' ? { progress: debootstrapProgress() } : {}),
         });
         return mirror;
@@ -197,7 +199,8 @@ async function bootstrapWithFallbacks(
         logger.warn(
           `${inputs.bootstrapper} from ${mirror} failed (attempt ${attempt}/${1 + MIRROR_RETRIES}): ${why}`,
         );
-        await runner.run(['rm', '-rf', '--one-file-system', '--', target]);
+        // a bootstrapper killed midway (watchdog) leaves its own mounts (proc, sys, dev) in the target
+        await removeTree(runner, target);
         mkdirSync(target, { recursive: true });
         if (attempt <= MIRROR_RETRIES) await new Promise((r) => setTimeout(r, retryPauseMs() * attempt));
       }
