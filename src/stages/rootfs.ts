@@ -19,7 +19,7 @@ import { APT_STATUS_ARGS, aptProgress, debootstrapProgress } from '../run/progre
 import type { Runner } from '../run/runner.ts';
 import { stallMs } from '../run/watchdog.ts';
 import { isSymlink, removeTree } from '../sys/files.ts';
-import { withChroot } from './chroot.ts';
+import { type Chroot, withChroot } from './chroot.ts';
 import { dropUnverifiedDebs } from './package-cache.ts';
 
 /** Everything that decides the content of the base root filesystem (and so its cache key). */
@@ -254,6 +254,7 @@ export async function buildRootfs(ctx: RootfsContext, given: RootfsInputs, targe
     for (const d of INSTALL_DIVERSIONS) await c.run(divertArgv('add', d.path));
     for (const d of INSTALL_DIVERSIONS)
       if (d.stub) writeFileSync(path.join(target, d.path), d.stub, { mode: 0o755 });
+    await setDebconf(c, target, INSTALL_DEBCONF.during);
     logger.info(`rootfs: installing ${pkgs.length} packages in one transaction`);
     await c.run(['apt-get', '-q', '-o', 'Acquire::Retries=3', ...APT_STATUS_ARGS, 'update'], {
       context: 'apt-get update',
@@ -270,6 +271,7 @@ export async function buildRootfs(ctx: RootfsContext, given: RootfsInputs, targe
       if (d.stub) rmSync(path.join(target, d.path));
       await c.run(divertArgv('remove', d.path));
     }
+    await setDebconf(c, target, INSTALL_DEBCONF.after);
     const kernels = installedKernels(target);
     if (kernels.length === 0)
       throw new UserError(
@@ -300,6 +302,29 @@ export const INSTALL_DIVERSIONS: readonly { path: string; stub?: string }[] = [
   { path: '/usr/sbin/update-initramfs', stub: '#!/bin/sh\nexit 0\n' },
   { path: '/usr/sbin/mkinitramfs' },
 ];
+
+/**
+ * debconf answers in force during the one apt transaction, and those the image keeps. man-db rebuilds
+ * its whole database in its postinst and on every trigger (minutes in a chroot of the original's
+ * package list); the image gets its database from man-db's daily job instead, with auto-update back on.
+ */
+export const INSTALL_DEBCONF = {
+  during: ['man-db man-db/auto-update boolean false'],
+  after: ['man-db man-db/auto-update boolean true'],
+} as const;
+
+/** Where the answers are handed to debconf-set-selections (the session's tmpfs /run). */
+const DEBCONF_FILE = '/run/ib-native-debconf.txt';
+
+async function setDebconf(c: Chroot, target: string, lines: readonly string[]): Promise<void> {
+  writeFileSync(path.join(target, DEBCONF_FILE), `${lines.join('\n')}\n`, { mode: 0o600 });
+  await c.run(['debconf-set-selections', DEBCONF_FILE], { context: 'debconf answers' });
+  rmSync(path.join(target, DEBCONF_FILE));
+  // man-db's triggers look for this flag file, which its postinst keeps in step with the answer
+  const flag = path.join(target, 'var/lib/man-db/auto-update');
+  if (lines.some((l) => l.endsWith('auto-update boolean true')) && existsSync(path.dirname(flag)))
+    writeFileSync(flag, '');
+}
 
 export function divertArgv(action: 'add' | 'remove', file: string): string[] {
   return ['dpkg-divert', '--local', '--rename', `--${action}`, file];
