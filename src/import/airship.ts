@@ -214,7 +214,7 @@ export async function importAirship(dir: string, outDir: string, base = 'base'):
   const driveArgs = configDriveArgs(iso.files, isoDir);
   const isoHeader = iso.files.length
     ? [
-        "The ISO with the original's iso/ folder on its config drive (ib-native takes it as build arguments):",
+        "The ISO with the original's iso/ folder on its config drive (build arguments; run in this folder):",
         `  ib-native build --profile airship-base.yaml --format iso ${configDriveArgs(iso.files, 'iso').join(' ')}`,
       ]
     : [];
