@@ -73,6 +73,20 @@ export function describeQcow2Compression(c: Qcow2Compression): string {
   return c.compress ? `compressed, ${c.compressionType}` : 'not compressed';
 }
 
+/** The oldest qemu-img that knows zstd clusters (to write them, and to read them). */
+export const ZSTD_QEMU_IMG = [5, 1] as const;
+
+/**
+ * Whether the qemu-img that printed `version` (`qemu-img --version`) can write zstd clusters;
+ * undefined when the text shows no version. Pure.
+ */
+export function qemuImgWritesZstd(version: string): boolean | undefined {
+  const m = /qemu-img version (\d+)\.(\d+)/.exec(version);
+  if (!m) return undefined;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major > ZSTD_QEMU_IMG[0] || (major === ZSTD_QEMU_IMG[0] && minor >= ZSTD_QEMU_IMG[1]);
+}
+
 /**
  * qemu-img convert argv. zlib is qcow2's own default, so it is asked for with no option at all:
  * qemu-img before 5.1 does not know `compression_type` and refuses it, and a host that old can

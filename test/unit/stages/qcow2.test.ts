@@ -9,6 +9,7 @@ import {
   type Qcow2Inputs,
   qcow2Compression,
   qemuImgConvertArgv,
+  qemuImgWritesZstd,
   rsyncArgv,
 } from '../../../src/stages/qcow2.ts';
 
@@ -94,6 +95,19 @@ test('qcow2Compression: compressed with zlib unless the profile says otherwise; 
   const argv = qemuImgConvertArgv('r', 'o', c.compress, c.compressionType);
   assert.ok(argv.includes('-c'));
   assert.not.ok(argv.some((a) => a.includes('compression_type')));
+});
+
+test('qemuImgWritesZstd: 5.1 and later (first line of qemu-img --version, as each release prints it)', () => {
+  assert.is(
+    qemuImgWritesZstd('qemu-img version 2.5.0 (Debian 1:2.5+dfsg-5ubuntu10), Copyright (c) 2004-2008'),
+    false,
+  );
+  assert.is(qemuImgWritesZstd('qemu-img version 4.2.0 (Debian 1:4.2-3ubuntu6)\nCopyright'), false);
+  assert.is(qemuImgWritesZstd('qemu-img version 5.0.1'), false);
+  assert.is(qemuImgWritesZstd('qemu-img version 5.1.0'), true);
+  assert.is(qemuImgWritesZstd('qemu-img version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)'), true);
+  assert.is(qemuImgWritesZstd('qemu-img version 10.0.0'), true);
+  assert.is(qemuImgWritesZstd('something else'), undefined);
 });
 
 test('rsyncArgv: archive with hard links, ACLs, xattrs, numeric ids; excludes; trailing slashes normalised', () => {
