@@ -23,6 +23,7 @@ import type { Repo } from '../profile/schema.ts';
 import { APT_STATUS_ARGS, aptProgress, debootstrapProgress } from '../run/progress.ts';
 import type { Runner } from '../run/runner.ts';
 import { stallMs } from '../run/watchdog.ts';
+import { removeTree } from '../sys/files.ts';
 import { withChroot } from './chroot.ts';
 import { dropUnverifiedDebs } from './package-cache.ts';
 
@@ -198,7 +199,8 @@ export async function bootstrapWithFallbacks(
         logger.warn(
           `${inputs.bootstrapper} from ${mirror} failed (attempt ${attempt}/${1 + MIRROR_RETRIES}): ${why}`,
         );
-        await runner.run(['rm', '-rf', '--one-file-system', '--', target]);
+        // a bootstrapper killed midway (watchdog) leaves its /proc, /sys and /dev mounts in the target
+        await removeTree(runner, target);
         mkdirSync(target, { recursive: true });
         if (attempt <= MIRROR_RETRIES) await new Promise((r) => setTimeout(r, retryPauseMs() * attempt));
       }
