@@ -84,6 +84,8 @@ export function missingCommand(
   return { where, ...chrootRoot, reason: `exit code ${exitCode}` };
 }
 
+const PACKAGE_TOOLS = ['apt-get', 'apt', 'dpkg'];
+
 /** One line: what could not be run, and where. */
 export function describeMissing(m: MissingCommand): string {
   const place =
@@ -107,7 +109,8 @@ export function missingHint(m: MissingCommand, argv: readonly string[]): string 
     return `${install}; \`ib-native doctor\` lists every tool a build needs and its package`;
   }
   const what = name ? `${name} is` : 'a command it runs is';
-  if ((BOOTSTRAPPERS as readonly string[]).includes(argv[0] ?? ''))
-    return `${what} not in the base system ${argv[0]} made for this distro: try the other bootstrapper (--bootstrapper), or add the package that provides it`;
+  // apt and dpkg install the packages: without them, the bootstrapper's base system is short
+  if ((BOOTSTRAPPERS as readonly string[]).includes(argv[0] ?? '') || PACKAGE_TOOLS.includes(name ?? ''))
+    return `${what} not in the base system the bootstrapper made for this distro: try the other bootstrapper (--bootstrapper), or add the package that provides it`;
   return `${what} not in the image: add the package that provides it to the profile's \`packages\``;
 }

@@ -164,7 +164,16 @@ test('missingHint: the host package of a known tool (doctor table), else the pro
   );
   assert.match(
     missingHint({ program: 'apt-get', where: 'chroot', reason: 'not found' }, ['mmdebstrap', 'focal']),
-    /^apt-get is not in the base system mmdebstrap made for this distro: try the other bootstrapper \(--bootstrapper\)/,
+    /^apt-get is not in the base system the bootstrapper made for this distro: try the other bootstrapper \(--bootstrapper\)/,
+  );
+  // apt-get missing when the build runs it in the fresh tree (mmdebstrap minbase on focal, seen for real)
+  assert.match(
+    missingHint({ program: 'apt-get', where: 'chroot', root: '/t', reason: 'not found' }, [
+      'chroot',
+      '/t',
+      'apt-get',
+    ]),
+    /^apt-get is not in the base system the bootstrapper made/,
   );
   assert.match(missingHint({ program: '/x', where: 'host', reason: 'not executable' }, ['/x']), /chmod \+x/);
 });
