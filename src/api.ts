@@ -82,8 +82,11 @@ export function buildArgv(o: BuildApiOptions): string[] {
 /** The error an error event stands for (pure): the class the CLI would have printed. */
 export function errorFromEvent(e: ErrorEvent): Error {
   if (e.kind === 'interrupted') return new InterruptedError(/by (\w+)/.exec(e.message)?.[1] ?? 'a signal');
-  if (e.kind === 'command' && e.command)
-    return new CommandError(e.command, e.commandExitCode, e.outputTail ?? '', e.signal, e.context);
+  if (e.kind === 'command' && e.command) {
+    const err = new CommandError(e.command, e.commandExitCode, e.outputTail ?? '', e.signal, e.context);
+    // the build's own words (a program not found says so) and what to do
+    return Object.assign(err, { message: e.message }, e.hint ? { hint: e.hint } : {});
+  }
   if (e.kind === 'input') return new UserError(e.message, e.hint);
   const err = new InternalError(e.message);
   if (e.hint) Object.assign(err, { hint: e.hint });

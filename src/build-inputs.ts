@@ -9,6 +9,7 @@ import { processRunner, type Runner } from './run/runner.ts';
 import { checkSigningKey } from './sign.ts';
 import { checkSpace, type Folder } from './space.ts';
 import { readConfigDrive } from './stages/iso.ts';
+import { qcow2Compression, qemuImgWritesZstd, ZSTD_QEMU_IMG } from './stages/qcow2.ts';
 import { chooseBlockDevice } from './sys/blockdev.ts';
 
 /**
@@ -37,9 +38,13 @@ export async function checkBuildInputs(
   checkUrlFlag('--proxy', first.netEnv?.http_proxy, ['http:', 'https:']);
   readConfigDrive({ userData: first.userData, metaData: first.metaData, networkData: first.networkData });
   const space: Folder[] = [];
+  const zstd: string[] = [];
   for (const b of builds) {
     const plan = await planBuild(b.profile, b.overrides, process.cwd(), b.bootstrapper);
     names.push(plan.profile.name);
+    const q = qcow2Compression(plan.profile.qcow2);
+    if (plan.profile.formats.includes('qcow2') && q.compress && q.compressionType === 'zstd')
+      zstd.push(plan.profile.name);
     preflight({ formats: plan.profile.formats, bootstrapper: plan.rootfs.bootstrapper, requireRoot: true });
     space.push(...spaceFolders(plan, b));
     if (plan.profile.formats.includes('qcow2')) chooseBlockDevice(b.blockDevice);
@@ -55,8 +60,20 @@ export async function checkBuildInputs(
   bundleJobs(builds.length, 1, first.jobs);
   // a bundle's builds add up: every image stays in the output folder, every new entry in the cache
   checkSpace(space);
+  await checkZstdWriter(runner, zstd);
   if (first.signKey !== undefined) await checkSigningKey(runner, first.signKey);
   return names;
+}
+
+/** A zstd QCOW2 needs qemu-img 5.1 or later on the build host (focal has 4.2): refused before any work. */
+export async function checkZstdWriter(runner: Runner, profiles: readonly string[]): Promise<void> {
+  if (!profiles.length) return;
+  const version = (await runner.run(['qemu-img', '--version'])).stdout;
+  if (qemuImgWritesZstd(version) !== false) return;
+  throw new HostNotReadyError(
+    `qcow2.compressionType 'zstd' (profile ${profiles.join(', ')}) needs qemu-img ${ZSTD_QEMU_IMG.join('.')} or later; this host has ${version.split('\n')[0]?.trim()}`,
+    'leave qcow2.compressionType out (zlib, which every qemu-img reads), or build on a host with a newer qemu-utils',
+  );
 }
 
 /** A folder flag must name a folder, or a path that can become one (no file on the way). */

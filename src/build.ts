@@ -43,6 +43,7 @@ import {
   buildQcow2,
   buildQcow2Reproducible,
   type DiskTreeInputs,
+  qcow2Compression,
   writeDiskTree,
 } from './stages/qcow2.ts';
 import { installedKernels, installSet, ROOTFS_STAGE_VERSION, type RootfsInputs } from './stages/rootfs.ts';
@@ -171,7 +172,7 @@ export function spaceFolders(plan: BuildPlan, opts: BuildOptions): Folder[] {
     rootfsCached: entry !== undefined,
     rootfsBytes: entry?.bytes,
     diskBytes: plan.layout?.sizeBytes,
-    compressQcow2: plan.profile.qcow2?.compress ?? true,
+    compressQcow2: qcow2Compression(plan.profile.qcow2).compress,
   });
   return [
     { flag: '--cache-dir', dir: opts.cacheDir, needs: needs.cache },
@@ -370,8 +371,7 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
               out: tmp,
               blockDevice,
               registryDir: path.join(opts.cacheDir, 'attachments'),
-              compress: profile.qcow2?.compress ?? true,
-              compressionType: profile.qcow2?.compressionType ?? 'zstd',
+              ...qcow2Compression(profile.qcow2),
               sourceDateEpoch: sde,
             };
             const notReproducible = sde !== undefined ? populateIssue(disk.layout) : undefined;

@@ -10,6 +10,7 @@ import { describeOp } from './ops/apply.ts';
 import type { DistroName, Format } from './profile/schema.ts';
 import { BuildReporter } from './reporter.ts';
 import { processRunner } from './run/runner.ts';
+import { describeQcow2Compression, qcow2Compression } from './stages/qcow2.ts';
 import { installSet } from './stages/rootfs.ts';
 
 /** Subcommands other than build: each returns the exit code; printing happens here, exiting in cli.ts. */
@@ -68,7 +69,7 @@ export async function planCommand(o: {
       out.push(`${n++}. iso: mksquashfs, grub (BIOS+UEFI), xorriso -> ${profile.name}.iso (volume config-2)`);
     else {
       out.push(
-        `${n++}. qcow2: ${formatBytes(plan.layout!.sizeBytes)} GPT disk, grub (BIOS+UEFI), qemu-img convert -> ${profile.name}.qcow2`,
+        `${n++}. qcow2: ${formatBytes(plan.layout!.sizeBytes)} GPT disk, grub (BIOS+UEFI), qemu-img convert (${describeQcow2Compression(qcow2Compression(profile.qcow2))}) -> ${profile.name}.qcow2`,
       );
       for (const p of plan.layout!.partitions)
         out.push(

@@ -38,6 +38,11 @@ export class HostNotReadyError extends UserError {
   override name = 'HostNotReadyError';
 }
 
+function commandMessage(context: string | undefined, what: string, argv: readonly string[], tail: string) {
+  const output = tail ? `\n--- last lines of its output ---\n${tail}` : '';
+  return `${context ? `${context}: ` : ''}${what}: ${argv.join(' ')}${output}`;
+}
+
 /** An external command failed. Exit code 3. */
 export class CommandError extends Error {
   override name = 'CommandError';
@@ -49,9 +54,34 @@ export class CommandError extends Error {
     readonly context?: string,
   ) {
     const how = signal ? `was killed by ${signal}` : `exited with code ${exitCode}`;
-    super(
-      `${context ? `${context}: ` : ''}command ${how}: ${argv.join(' ')}${stderrTail ? `\n--- last lines of its output ---\n${stderrTail}` : ''}`,
-    );
+    super(commandMessage(context, `command ${how}`, argv, stderrTail));
+  }
+}
+
+/**
+ * An external command that could not be found or run (see src/run/missing-command.ts): never
+ * retried, since it fails the same way every time. Missing on the build host: exit code 5, like
+ * doctor's missing tools; missing inside a chroot (the image): 3.
+ */
+export class CommandNotFoundError extends CommandError {
+  override name = 'CommandNotFoundError';
+  readonly where: 'host' | 'chroot';
+  /** The program that could not be run, when its launcher or shell named it. */
+  readonly program?: string;
+  readonly hint: string;
+  constructor(
+    argv: readonly string[],
+    exitCode: number | undefined,
+    stderrTail: string,
+    /** `what`: e.g. `apt-get was not found in the chroot /x`. */
+    m: { what: string; where: 'host' | 'chroot'; hint: string; program?: string },
+    context?: string,
+  ) {
+    super(argv, exitCode, stderrTail, undefined, context);
+    this.message = commandMessage(context, `${m.what} (not retried)`, argv, stderrTail);
+    this.where = m.where;
+    this.program = m.program;
+    this.hint = m.hint;
   }
 }
 
@@ -121,6 +151,7 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof InterruptedError) return EXIT.interrupted;
   if (err instanceof Error && /^Boot(Timeout|Failed)Error$/.test(err.name)) return EXIT.bootFailed;
   if (err instanceof HostNotReadyError) return EXIT.hostNotReady;
+  if (err instanceof CommandNotFoundError && err.where === 'host') return EXIT.hostNotReady;
   if (err instanceof UserError) return EXIT.badInput;
   if (err instanceof CommandError) return EXIT.commandFailed;
   return EXIT.internal;

@@ -442,7 +442,9 @@ export const profileSchema = z
       .object({ compress: z.boolean().optional(), compressionType: z.enum(['zlib', 'zstd']).optional() })
       .strict()
       .optional()
-      .describe('The QCOW2 file: compression and its type.'),
+      .describe(
+        'The QCOW2 file: compression (default true) and its type (default zlib, which every qemu-img reads; zstd needs QEMU 5.1 or later to read).',
+      ),
   })
   .strict();
 

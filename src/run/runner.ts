@@ -1,7 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { execa } from 'execa';
-import { CommandError, InterruptedError, isNoSpace } from '../errors.ts';
+import { CommandError, CommandNotFoundError, InterruptedError, isNoSpace } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { describeMissing, missingCommand, missingHint } from './missing-command.ts';
 import { lineSplitter, type ProgressParser, type ProgressUpdate } from './progress.ts';
 
 export interface RunOptions {
@@ -204,6 +205,21 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
       const output = o.binary
         ? Buffer.from(r.stderr as Uint8Array).toString()
         : String(r.all ?? `${r.stderr ?? ''}`);
+      const missing =
+        stalled || r.timedOut || r.signal ? undefined : missingCommand(argv, r.exitCode, output, r.code);
+      if (missing)
+        throw new CommandNotFoundError(
+          argv,
+          r.exitCode,
+          tail(output),
+          {
+            what: describeMissing(missing),
+            where: missing.where,
+            hint: missingHint(missing, argv),
+            program: missing.program,
+          },
+          o.context,
+        );
       throw new CommandError(
         argv,
         r.exitCode,
@@ -240,8 +256,14 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
           return await once(argv, o);
         } catch (e) {
           last = e;
-          // a full disk stays full: retrying would only fail again, slower
-          if (e instanceof InterruptedError || isNoSpace(e) || i === attempts) break;
+          // a full disk stays full, a missing program stays missing: retrying would only fail again, slower
+          if (
+            e instanceof InterruptedError ||
+            e instanceof CommandNotFoundError ||
+            isNoSpace(e) ||
+            i === attempts
+          )
+            break;
           const sig = o.critical ? undefined : opts.isInterrupted?.();
           if (sig) throw new InterruptedError(sig);
           const delay = (o.retryDelayMs ?? 3000) * 2 ** (i - 1);

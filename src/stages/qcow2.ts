@@ -28,7 +28,7 @@ import { GRUB_I386, renderEarlyConfig, renderGrubCfg } from './grub.ts';
 import { coreEarlyConfig, grubMkimageBiosArgv, writeBiosBoot } from './grub-bios.ts';
 import { buildStandaloneImage } from './grub-standalone.ts';
 
-export interface Qcow2Inputs {
+export interface Qcow2Inputs extends Qcow2Compression {
   tree: string;
   work: string;
   out: string;
@@ -42,14 +42,55 @@ export interface Qcow2Inputs {
   grubSerialCommand?: string;
   blockDevice: BlockDeviceKind;
   registryDir: string;
-  compress: boolean;
-  compressionType: 'zlib' | 'zstd';
   /** SOURCE_DATE_EPOCH: the disk is made reproducibly (see buildQcow2Reproducible). */
   sourceDateEpoch?: number;
 }
 
+export type Qcow2CompressionType = 'zlib' | 'zstd';
+
 /**
- * qemu-img convert argv. `outOfOrder` (-W) lets the coroutines write clusters as they finish:
+ * What a profile without `qcow2` gets: compressed clusters, zlib like the original. zlib is what
+ * every qemu-img reads; a zstd image needs QEMU 5.1 or later to open at all (focal ships 4.2, and
+ * so do many provisioning ramdisks), so zstd is the profile's choice (`qcow2.compressionType`).
+ */
+export const QCOW2_DEFAULTS = { compress: true, compressionType: 'zlib' } as const satisfies Qcow2Compression;
+
+export interface Qcow2Compression {
+  compress: boolean;
+  compressionType: Qcow2CompressionType;
+}
+
+/** The profile's `qcow2` settings with the defaults filled in. Pure. */
+export function qcow2Compression(q?: Partial<Qcow2Compression>): Qcow2Compression {
+  return {
+    compress: q?.compress ?? QCOW2_DEFAULTS.compress,
+    compressionType: q?.compressionType ?? QCOW2_DEFAULTS.compressionType,
+  };
+}
+
+/** How `plan` and the log name it: `compressed, zlib` or `not compressed`. */
+export function describeQcow2Compression(c: Qcow2Compression): string {
+  return c.compress ? `compressed, ${c.compressionType}` : 'not compressed';
+}
+
+/** The oldest qemu-img that knows zstd clusters (to write them, and to read them). */
+export const ZSTD_QEMU_IMG = [5, 1] as const;
+
+/**
+ * Whether the qemu-img that printed `version` (`qemu-img --version`) can write zstd clusters;
+ * undefined when the text shows no version. Pure.
+ */
+export function qemuImgWritesZstd(version: string): boolean | undefined {
+  const m = /qemu-img version (\d+)\.(\d+)/.exec(version);
+  if (!m) return undefined;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major > ZSTD_QEMU_IMG[0] || (major === ZSTD_QEMU_IMG[0] && minor >= ZSTD_QEMU_IMG[1]);
+}
+
+/**
+ * qemu-img convert argv. zlib is qcow2's own default, so it is asked for with no option at all:
+ * qemu-img before 5.1 does not know `compression_type` and refuses it, and a host that old can
+ * still make a zlib image. `outOfOrder` (-W) lets the coroutines write clusters as they finish:
  * faster, but the clusters (compressed ones are packed one after the other) then land at
  * offsets that change from run to run. In order, the same raw disk gives the same QCOW2.
  */
@@ -57,7 +98,7 @@ export function qemuImgConvertArgv(
   raw: string,
   out: string,
   compress: boolean,
-  type: 'zlib' | 'zstd',
+  type: Qcow2CompressionType,
   threads = 2,
   outOfOrder = true,
 ): string[] {
@@ -68,7 +109,7 @@ export function qemuImgConvertArgv(
     'raw',
     '-O',
     'qcow2',
-    ...(compress ? ['-c', '-o', `compression_type=${type}`] : []),
+    ...(compress ? ['-c', ...(type === 'zlib' ? [] : ['-o', `compression_type=${type}`])] : []),
     '-m',
     String(Math.max(1, Math.min(threads, 16))),
     ...(outOfOrder ? ['-W'] : []),
@@ -275,7 +316,7 @@ async function finishDisk(runner: Runner, logger: Logger, i: Qcow2Inputs, raw: s
   if (biosGrub && core) writeBiosBoot(raw, core, biosGrub);
   const reproducible = i.sourceDateEpoch !== undefined;
   logger.info(
-    `qcow2: qemu-img convert${i.compress ? ` (compressed, ${i.compressionType})` : ''}${reproducible ? ', clusters in order' : ''}`,
+    `qcow2: qemu-img convert (${describeQcow2Compression(i)}${reproducible ? ', clusters in order' : ''})`,
   );
   await runner.run(qemuImgConvertArgv(raw, i.out, i.compress, i.compressionType, 2, !reproducible), {
     ...watchdog(i.out),

@@ -11,7 +11,14 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { type AptSource, type Distro, distroSources, renderDeb822 } from '../distro/index.ts';
-import { CommandError, HostNotReadyError, InterruptedError, UserError } from '../errors.ts';
+import {
+  CommandError,
+  CommandNotFoundError,
+  HostNotReadyError,
+  InterruptedError,
+  isNoSpace,
+  UserError,
+} from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { BLOCKED_PREFERENCES, renderBlockedPreferences } from '../modules/blocked-packages.ts';
 import type { Repo } from '../profile/schema.ts';
@@ -169,9 +176,11 @@ export function mirrorOrder(primary: string, fallbacks: readonly string[] = []):
 /**
  * Run the bootstrapper against each mirror in turn, each with retries and a growing pause,
  * starting from an empty target every time; a silent bootstrapper is killed by the watchdog.
- * When everything fails, one error names every URL and what happened there.
+ * When everything fails, one error names every URL and what happened there. A program that
+ * cannot be found or run (the bootstrapper on the host, apt-get in its chroot) and a full disk
+ * end it at once: no mirror changes them.
  */
-async function bootstrapWithFallbacks(
+export async function bootstrapWithFallbacks(
   ctx: RootfsContext,
   inputs: RootfsInputs,
   target: string,
@@ -193,7 +202,8 @@ async function bootstrapWithFallbacks(
         });
         return mirror;
       } catch (e) {
-        if (e instanceof InterruptedError) throw e;
+        // a missing program or a full disk fails the same way on every mirror
+        if (e instanceof InterruptedError || e instanceof CommandNotFoundError || isNoSpace(e)) throw e;
         const why = failureSummary(e);
         tried.push(`${mirror} attempt ${attempt}: ${why}`);
         logger.warn(

@@ -1,7 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildArgv, errorFromEvent } from '../../src/api.ts';
-import { CommandError, InternalError, InterruptedError, UserError } from '../../src/errors.ts';
+import {
+  CommandError,
+  CommandNotFoundError,
+  InternalError,
+  InterruptedError,
+  UserError,
+} from '../../src/errors.ts';
 import { errorEventBody } from '../../src/reporter.ts';
 
 const at = { profile: 'minimal', time: '2026-11-25T22:10:00.000Z' };
@@ -55,6 +61,23 @@ test('errorFromEvent: the error a build reported, as the class the CLI would hav
   assert.instance(back, CommandError);
   assert.is(back.message, original.message);
   assert.equal((back as CommandError).argv, original.argv);
+
+  // a program that could not be run: the build's words, what to do, exit code 5 in the event
+  const missing = new CommandNotFoundError(['mksquashfs'], 127, '', {
+    what: 'mksquashfs was not found on the build host',
+    where: 'host',
+    hint: 'install squashfs-tools',
+    program: 'mksquashfs',
+  });
+  const event = errorEventBody(missing);
+  assert.is(event.exitCode, 5);
+  const missingBack = errorFromEvent({ ...at, ...event });
+  assert.instance(missingBack, CommandError);
+  assert.match(
+    missingBack.message,
+    /^mksquashfs was not found on the build host \(not retried\): mksquashfs$/,
+  );
+  assert.is((missingBack as CommandError & { hint?: string }).hint, 'install squashfs-tools');
 
   const input = errorFromEvent({ ...at, ...errorEventBody(new UserError('bad --output', 'give a folder')) });
   assert.instance(input, UserError);

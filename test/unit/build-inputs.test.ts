@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkFolderFlag } from '../../src/build-inputs.ts';
-import { UserError } from '../../src/errors.ts';
+import { checkFolderFlag, checkZstdWriter } from '../../src/build-inputs.ts';
+import { HostNotReadyError, UserError } from '../../src/errors.ts';
+import { recordingRunner } from '../../src/run/runner.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ibn-inputs-'));
 const file = path.join(dir, 'file');
@@ -31,6 +32,33 @@ test('a folder flag naming a file, or a path below a file, is a user error with 
   assert.match(a.hint ?? '', /give --output a folder/);
   const b = rejection(() => checkFolderFlag('--cache-dir', path.join(file, 'sub')));
   assert.match(b.message, /^--cache-dir .*file\/sub cannot be created: .*file is a file$/);
+});
+
+test('a zstd QCOW2 on a host whose qemu-img is older than 5.1 is refused before any work; zlib asks nothing', async () => {
+  const focal =
+    'qemu-img version 4.2.1 (Debian 1:4.2-3ubuntu6.30)\nCopyright (c) 2003-2019 Fabrice Bellard\n';
+  const old = recordingRunner(() => ({ stdout: focal }));
+  let e: unknown;
+  try {
+    await checkZstdWriter(old, ['site-a', 'site-b']);
+  } catch (err) {
+    e = err;
+  }
+  assert.instance(e, HostNotReadyError);
+  assert.is(
+    (e as HostNotReadyError).message,
+    "qcow2.compressionType 'zstd' (profile site-a, site-b) needs qemu-img 5.1 or later; this host has qemu-img version 4.2.1 (Debian 1:4.2-3ubuntu6.30)",
+  );
+  assert.match((e as HostNotReadyError).hint ?? '', /leave qcow2.compressionType out \(zlib/);
+  assert.equal(old.calls, [['qemu-img', '--version']]);
+  // a new enough qemu-img passes; no zstd profile runs nothing
+  await checkZstdWriter(
+    recordingRunner(() => ({ stdout: 'qemu-img version 7.2.22 (Debian 1:7.2+dfsg-7)' })),
+    ['a'],
+  );
+  const none = recordingRunner(() => ({ stdout: focal }));
+  await checkZstdWriter(none, []);
+  assert.equal(none.calls, []);
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

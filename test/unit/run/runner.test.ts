@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CommandError, InterruptedError } from '../../../src/errors.ts';
+import {
+  CommandError,
+  CommandNotFoundError,
+  EXIT,
+  exitCodeFor,
+  InterruptedError,
+} from '../../../src/errors.ts';
 import { recordingLogger, silentLogger } from '../../../src/log.ts';
 import { aptProgress, type ProgressUpdate, qemuImgProgress } from '../../../src/run/progress.ts';
 import { processRunner, recordingRunner, scopedRunner, tail } from '../../../src/run/runner.ts';
@@ -93,6 +99,64 @@ test('run: retries count; the command runs again until it succeeds', async () =>
   const e = await failure(runner.run(['sh', '-c', script], { retries: 1, retryDelayMs: 5 }));
   assert.instance(e, CommandError);
   assert.is(readFileSync(counter, 'utf8'), '2\n');
+});
+
+test('run: a program that cannot be found or run is never retried; the error says what, where and what to do', async () => {
+  const logger = recordingLogger();
+  const runner = processRunner({ logger });
+  const t0 = Date.now();
+  const e = await failure(runner.run(['ibn-no-such-program', '--x'], { retries: 2, retryDelayMs: 2000 }));
+  assert.ok(Date.now() - t0 < 1500, 'it waited for a retry');
+  assert.instance(e, CommandNotFoundError);
+  const c = e as CommandNotFoundError;
+  assert.is(c.where, 'host');
+  assert.is(c.program, 'ibn-no-such-program');
+  assert.match(
+    c.message,
+    /^ibn-no-such-program was not found on the build host \(not retried\): ibn-no-such-program --x/,
+  );
+  assert.match(c.hint, /^install ibn-no-such-program on the build host/);
+  assert.is(exitCodeFor(c), EXIT.hostNotReady);
+  assert.equal(
+    logger.lines.filter((l) => l.startsWith('warn')),
+    [],
+  );
+  // not executable: exit 126
+  const file = path.join(dir, 'not-executable');
+  writeFileSync(file, '#!/bin/sh\n', { mode: 0o644 });
+  const n = (await failure(runner.run([file], { retries: 2, retryDelayMs: 2000 }))) as CommandNotFoundError;
+  assert.instance(n, CommandNotFoundError);
+  assert.is(n.exitCode, 126);
+  assert.match(n.message, 'could not be run: not executable on the build host');
+});
+
+test('run: a command that a script or chroot could not find is not retried either; other failures still are', async () => {
+  const runner = processRunner({ logger: silentLogger });
+  const counter = path.join(dir, 'count-missing');
+  const count = `n=$(cat ${counter} 2>/dev/null || echo 0); echo $((n+1)) > ${counter}`;
+  // a shell inside that cannot find a program: 127 and "not found"
+  const sh = await failure(
+    runner.run(['sh', '-c', `${count}; ibn-no-such-tool`], { retries: 2, retryDelayMs: 5 }),
+  );
+  assert.instance(sh, CommandNotFoundError);
+  assert.is((sh as CommandNotFoundError).program, 'ibn-no-such-tool');
+  assert.is(readFileSync(counter, 'utf8'), '1\n');
+  // mmdebstrap's way: chroot's message in its output, its own exit code
+  rmSync(counter);
+  const chroot = `${count}; echo "chroot: failed to run command ‘apt-get’: No such file or directory" >&2; exit 1`;
+  const mm = (await failure(
+    runner.run(['sh', '-c', chroot], { retries: 2, retryDelayMs: 5, context: 'mmdebstrap from M' }),
+  )) as CommandNotFoundError;
+  assert.instance(mm, CommandNotFoundError);
+  assert.is(mm.where, 'chroot');
+  assert.is(exitCodeFor(mm), EXIT.commandFailed);
+  assert.match(mm.message, /^mmdebstrap from M: apt-get was not found in the chroot \(not retried\)/);
+  assert.is(readFileSync(counter, 'utf8'), '1\n');
+  // any other failure keeps its retries
+  rmSync(counter);
+  const other = await failure(runner.run(['sh', '-c', `${count}; exit 1`], { retries: 2, retryDelayMs: 5 }));
+  assert.not.instance(other, CommandNotFoundError);
+  assert.is(readFileSync(counter, 'utf8'), '3\n');
 });
 
 test('run: timeoutMs kills the command', async () => {

@@ -3,7 +3,15 @@ import * as assert from 'uvu/assert';
 import { computeLayout, fstabUuid, type Layout } from '../../../src/disk/layout.ts';
 import { UserError } from '../../../src/errors.ts';
 import type { Partition } from '../../../src/profile/schema.ts';
-import { diskGrubCfg, type Qcow2Inputs, qemuImgConvertArgv, rsyncArgv } from '../../../src/stages/qcow2.ts';
+import {
+  describeQcow2Compression,
+  diskGrubCfg,
+  type Qcow2Inputs,
+  qcow2Compression,
+  qemuImgConvertArgv,
+  qemuImgWritesZstd,
+  rsyncArgv,
+} from '../../../src/stages/qcow2.ts';
 
 test('qemuImgConvertArgv: compressed with zstd or zlib, or not compressed', () => {
   assert.equal(qemuImgConvertArgv('/w/disk.raw', '/o/x.qcow2', true, 'zstd'), [
@@ -23,12 +31,21 @@ test('qemuImgConvertArgv: compressed with zstd or zlib, or not compressed', () =
     '/w/disk.raw',
     '/o/x.qcow2',
   ]);
-  assert.equal(qemuImgConvertArgv('/w/disk.raw', '/o/x.qcow2', true, 'zlib', 8).slice(6, 11), [
+  // zlib is qcow2's own default: no -o compression_type, which qemu-img before 5.1 refuses
+  assert.equal(qemuImgConvertArgv('/w/disk.raw', '/o/x.qcow2', true, 'zlib', 8), [
+    'qemu-img',
+    'convert',
+    '-f',
+    'raw',
+    '-O',
+    'qcow2',
     '-c',
-    '-o',
-    'compression_type=zlib',
     '-m',
     '8',
+    '-W',
+    '-p',
+    '/w/disk.raw',
+    '/o/x.qcow2',
   ]);
   assert.equal(qemuImgConvertArgv('/w/disk.raw', '/o/x.qcow2', false, 'zstd'), [
     'qemu-img',
@@ -52,9 +69,45 @@ test('qemuImgConvertArgv: compressed with zstd or zlib, or not compressed', () =
     '/w/disk.raw',
     '/o/x.qcow2',
   ]);
+  assert.equal(qemuImgConvertArgv('/w/disk.raw', '/o/x.qcow2', true, 'zlib', 2, false).slice(6), [
+    '-c',
+    '-m',
+    '2',
+    '-p',
+    '/w/disk.raw',
+    '/o/x.qcow2',
+  ]);
   // coroutines clamped to qemu-img's 1..16
   assert.is(qemuImgConvertArgv('a', 'b', false, 'zstd', 0)[7], '1');
   assert.is(qemuImgConvertArgv('a', 'b', false, 'zstd', 64)[7], '16');
+});
+
+test('qcow2Compression: compressed with zlib unless the profile says otherwise; plan and log wording', () => {
+  assert.equal(qcow2Compression(), { compress: true, compressionType: 'zlib' });
+  assert.equal(qcow2Compression({}), { compress: true, compressionType: 'zlib' });
+  assert.equal(qcow2Compression({ compressionType: 'zstd' }), { compress: true, compressionType: 'zstd' });
+  assert.equal(qcow2Compression({ compress: false }), { compress: false, compressionType: 'zlib' });
+  assert.is(describeQcow2Compression(qcow2Compression()), 'compressed, zlib');
+  assert.is(describeQcow2Compression(qcow2Compression({ compressionType: 'zstd' })), 'compressed, zstd');
+  assert.is(describeQcow2Compression(qcow2Compression({ compress: false })), 'not compressed');
+  // what a build of a profile without qcow2 runs: -c and nothing that names a compression type
+  const c = qcow2Compression();
+  const argv = qemuImgConvertArgv('r', 'o', c.compress, c.compressionType);
+  assert.ok(argv.includes('-c'));
+  assert.not.ok(argv.some((a) => a.includes('compression_type')));
+});
+
+test('qemuImgWritesZstd: 5.1 and later (first line of qemu-img --version, as each release prints it)', () => {
+  assert.is(
+    qemuImgWritesZstd('qemu-img version 2.5.0 (Debian 1:2.5+dfsg-5ubuntu10), Copyright (c) 2004-2008'),
+    false,
+  );
+  assert.is(qemuImgWritesZstd('qemu-img version 4.2.0 (Debian 1:4.2-3ubuntu6)\nCopyright'), false);
+  assert.is(qemuImgWritesZstd('qemu-img version 5.0.1'), false);
+  assert.is(qemuImgWritesZstd('qemu-img version 5.1.0'), true);
+  assert.is(qemuImgWritesZstd('qemu-img version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)'), true);
+  assert.is(qemuImgWritesZstd('qemu-img version 10.0.0'), true);
+  assert.is(qemuImgWritesZstd('something else'), undefined);
 });
 
 test('rsyncArgv: archive with hard links, ACLs, xattrs, numeric ids; excludes; trailing slashes normalised', () => {

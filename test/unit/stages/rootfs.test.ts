@@ -5,11 +5,14 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getDistro, renderDeb822 } from '../../../src/distro/index.ts';
-import { UserError } from '../../../src/errors.ts';
+import { CommandError, CommandNotFoundError, UserError } from '../../../src/errors.ts';
+import { recordingLogger } from '../../../src/log.ts';
 import type { Repo } from '../../../src/profile/schema.ts';
+import { recordingRunner } from '../../../src/run/runner.ts';
 import {
   aptInstallArgv,
   aptSources,
+  bootstrapWithFallbacks,
   compareVersions,
   dearmor,
   debootstrapArgv,
@@ -79,6 +82,64 @@ test('installSet: a later pin replaces an earlier one; a later unpinned request 
   assert.ok(set.includes('kubelet=1.21.2-00'), set.join(' '));
   assert.not.ok(set.includes('kubelet'));
   assert.ok(set.includes('kubeadm'));
+});
+
+async function bootstrapFailing(failure: () => Error, mirrors: string[]) {
+  process.env.IB_NATIVE_RETRY_PAUSE_MS = '0';
+  const runner = recordingRunner((argv) => (argv[0] === 'debootstrap' ? failure() : undefined));
+  const logger = recordingLogger();
+  const target = mkdtempSync(path.join(tmpdir(), 'ibn-bootstrap-'));
+  let error: unknown;
+  try {
+    await bootstrapWithFallbacks(
+      { runner, logger, packageCache: '/p', env: {} },
+      inputs({ fallbackMirrors: mirrors }),
+      target,
+    );
+  } catch (e) {
+    error = e;
+  } finally {
+    rmSync(target, { recursive: true, force: true });
+  }
+  const mirrorsTried = runner.calls.filter((c) => c[0] === 'debootstrap').map((c) => c.at(-1));
+  return { error, mirrorsTried, warnings: logger.lines.filter((l) => l.startsWith('warn')) };
+}
+
+test('bootstrapWithFallbacks: a transient failure is retried on each mirror, then one error names them all', async () => {
+  const r = await bootstrapFailing(
+    () => new CommandError(['debootstrap'], 1, 'E: Failed getting release file', undefined, 'debootstrap'),
+    ['http://fallback.local/debian'],
+  );
+  assert.equal(r.mirrorsTried, [
+    'http://deb.debian.org/debian',
+    'http://deb.debian.org/debian',
+    'http://deb.debian.org/debian',
+    'http://fallback.local/debian',
+    'http://fallback.local/debian',
+    'http://fallback.local/debian',
+  ]);
+  assert.instance(r.error, UserError);
+  assert.match((r.error as Error).message, /could not bootstrap debian-bookworm from any mirror/);
+});
+
+test('bootstrapWithFallbacks: a program that cannot be run is tried once, on no other mirror (issue 10)', async () => {
+  const missing = new CommandNotFoundError(
+    ['mmdebstrap'],
+    1,
+    'chroot: failed to run command ‘apt-get’: No such file or directory',
+    { what: 'apt-get was not found in the chroot', where: 'chroot', hint: 'h', program: 'apt-get' },
+  );
+  const r = await bootstrapFailing(() => missing, ['http://fallback.local/debian']);
+  assert.equal(r.mirrorsTried, ['http://deb.debian.org/debian']);
+  assert.is(r.error, missing);
+  assert.equal(r.warnings, []);
+  // a full disk neither
+  const full = await bootstrapFailing(
+    () => new CommandError(['debootstrap'], 1, 'tar: write error: No space left on device'),
+    ['http://fallback.local/debian'],
+  );
+  assert.equal(full.mirrorsTried, ['http://deb.debian.org/debian']);
+  assert.instance(full.error, CommandError);
 });
 
 test('debootstrapArgv: exact', () => {
