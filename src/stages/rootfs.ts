@@ -8,7 +8,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { type AptSource, type Distro, distroSources, renderDeb822 } from '../distro/index.ts';
+import { type AptSource, type Distro, distroSources, renderDeb822, withMainMirror } from '../distro/index.ts';
 import { CommandError, HostNotReadyError, InterruptedError, UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { BLOCKED_PREFERENCES, renderBlockedPreferences } from '../modules/blocked-packages.ts';
@@ -86,6 +86,7 @@ export function debootstrapArgv(d: Distro, target: string, cacheDir: string): st
     d.suite,
     target,
     d.mirror,
+    ...(d.debootstrapScript ? [d.debootstrapScript] : []),
   ];
 }
 
@@ -170,7 +171,7 @@ async function bootstrapWithFallbacks(
   const { runner, logger } = ctx;
   const tried: string[] = [];
   for (const mirror of mirrorOrder(inputs.distro.mirror, inputs.fallbackMirrors)) {
-    const distro = { ...inputs.distro, mirror };
+    const distro = withMainMirror(inputs.distro, mirror);
     logger.info(`rootfs: bootstrapping ${distro.name} from ${mirror} with ${inputs.bootstrapper}`);
     for (let attempt = 1; attempt <= 1 + MIRROR_RETRIES; attempt++) {
       try {
@@ -226,7 +227,7 @@ export async function buildRootfs(ctx: RootfsContext, given: RootfsInputs, targe
 
   // the mirror that worked is the one apt uses for the rest of the build
   const mirror = await bootstrapWithFallbacks(ctx, given, target);
-  const inputs: RootfsInputs = { ...given, distro: { ...given.distro, mirror } };
+  const inputs: RootfsInputs = { ...given, distro: withMainMirror(given.distro, mirror) };
   // the bootstrapper copied the build host's resolv.conf and hostname: they do not belong in an image.
   rmSync(path.join(target, 'etc/resolv.conf'), { force: true });
   rmSync(path.join(target, 'etc/apt/sources.list'), { force: true });
