@@ -106,7 +106,10 @@ for (const name of selected()) {
     ]);
     result.buildSeconds = (Date.now() - t0) / 1000;
     writeFileSync(path.join(dir, 'build.log'), r.all);
-    if (r.exitCode !== 0) fail(`build exit ${r.exitCode}: ${r.stderr.trim().split('\n').at(-1) ?? ''}`);
+    if (r.exitCode !== 0) {
+      const lines = r.stderr.split('\n');
+      fail(`build exit ${r.exitCode}: ${lines.find((l) => l.startsWith('error: ')) ?? lines.at(-2) ?? ''}`);
+    }
     assert.is(r.exitCode, 0, `build failed:\n${r.all.slice(-4000)}`);
     const events = r.stdout
       .split('\n')
