@@ -14,6 +14,7 @@ export const debianBookworm = {
   kernelPackages: ['linux-image-amd64'],
   headersPackages: ['linux-headers-amd64'],
   bootPackages: ['live-boot', 'systemd-sysv', 'initramfs-tools', 'zstd'],
+  resolvedPackages: ['systemd-resolved'],
   aptReadsArmoredKeys: true,
   arch: 'amd64',
 } as const satisfies Distro;

@@ -16,6 +16,7 @@ export const ubuntuFocal = {
     'install the ubuntu-keyring package (Ubuntu hosts: apt-get install ubuntu-keyring; Debian hosts: download ubuntu-keyring_*.deb from an Ubuntu mirror and `dpkg -i` it), or copy ubuntu-archive-keyring.gpg from an Ubuntu machine to /usr/share/keyrings/',
   kernelPackages: ['linux-image-generic'],
   headersPackages: ['linux-headers-generic'],
+  resolvedPackages: [],
   aptReadsArmoredKeys: false,
 } as const satisfies Distro;
 
@@ -39,5 +40,7 @@ export const ubuntuNoble = {
   suite: 'noble',
   updatesSuites: ['noble-updates'],
   security: { mirror: 'http://security.ubuntu.com/ubuntu', suite: 'noble-security' },
+  // systemd-resolved left the systemd package in 23.04
+  resolvedPackages: ['systemd-resolved'],
   debootstrapScript: 'gutsy',
 } as const satisfies Distro;

@@ -132,6 +132,7 @@ test('descriptors are their predecessor plus what differs', () => {
   assert.equal(differs(ubuntuJammy, ubuntuNoble), [
     'debootstrapScript',
     'name',
+    'resolvedPackages',
     'security',
     'suite',
     'updatesSuites',
