@@ -26,6 +26,8 @@ export interface BuildApiOptions {
   output?: string;
   cacheDir?: string;
   mirror?: string;
+  /** Per suite (an updates or the security suite) -> URL: `--suite-mirror SUITE=URL`. */
+  suiteMirrors?: Record<string, string>;
   mirrorFallback?: string[];
   bootstrapper?: 'debootstrap' | 'mmdebstrap';
   blockDevice?: 'loop' | 'nbd';
@@ -63,6 +65,9 @@ export function buildArgv(o: BuildApiOptions): string[] {
     ...flag('format', o.formats?.join(',')),
     ...flag('output', o.output),
     ...flag('mirror', o.mirror),
+    ...Object.entries(o.suiteMirrors ?? {}).flatMap(([suite, url]) =>
+      flag('suite-mirror', `${suite}=${url}`),
+    ),
     ...(o.mirrorFallback ?? []).flatMap((m) => flag('mirror-fallback', m)),
     ...flag('bootstrapper', o.bootstrapper),
     ...flag('block-device', o.blockDevice),

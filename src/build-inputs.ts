@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type BuildOptions, planBuild, spaceFolders } from './build.ts';
 import { bundleJobs, checkBundleNames } from './bundle.ts';
+import { mirrorUrlProblem } from './distro/mirrors.ts';
 import { preflight } from './doctor.ts';
 import { HostNotReadyError, UserError } from './errors.ts';
 import { silentLogger } from './log.ts';
@@ -32,9 +33,8 @@ export async function checkBuildInputs(
       `--max-age must be a number of days (0 or more), got ${first.maxAgeDays}`,
       'for example --max-age 7; --refresh rebuilds the rootfs whatever its age',
     );
-  checkUrlFlag('--mirror', first.overrides.mirror, ['http:', 'https:', 'file:']);
-  for (const m of first.fallbackMirrors ?? [])
-    checkUrlFlag('--mirror-fallback', m, ['http:', 'https:', 'file:']);
+  checkMirrorFlag('--mirror', first.overrides.mirror);
+  for (const m of first.fallbackMirrors ?? []) checkMirrorFlag('--mirror-fallback', m);
   checkUrlFlag('--proxy', first.netEnv?.http_proxy, ['http:', 'https:']);
   readConfigDrive({ userData: first.userData, metaData: first.metaData, networkData: first.networkData });
   const space: Folder[] = [];
@@ -96,6 +96,16 @@ export function checkFolderFlag(flag: string, dir: string): void {
   }
 }
 
+/** A mirror flag: the archive URL grammar (apt source lines and bootstrapper argv). */
+function checkMirrorFlag(flag: string, value: string | undefined): void {
+  const problem = value === undefined ? undefined : mirrorUrlProblem(value);
+  if (problem)
+    throw new UserError(
+      `${flag} "${value}" ${problem}`,
+      'for example --mirror http://deb.debian.org/debian or file:///srv/mirror',
+    );
+}
+
 function checkUrlFlag(flag: string, value: string | undefined, schemes: readonly string[]): void {
   if (value === undefined) return;
   let url: URL | undefined;
@@ -107,8 +117,6 @@ function checkUrlFlag(flag: string, value: string | undefined, schemes: readonly
   if (!url || !schemes.includes(url.protocol))
     throw new UserError(
       `${flag} "${value}" is not a ${schemes.map((s) => s.replace(':', '')).join(', ')} URL`,
-      flag.startsWith('--mirror')
-        ? 'for example --mirror http://deb.debian.org/debian or file:///srv/mirror'
-        : 'for example --proxy http://proxy.example:3128 (it defaults to $http_proxy)',
+      'for example --proxy http://proxy.example:3128 (it defaults to $http_proxy)',
     );
 }

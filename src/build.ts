@@ -131,7 +131,7 @@ export async function planBuild(
   bootstrapper: Bootstrapper = defaultBootstrapper(),
 ): Promise<BuildPlan> {
   const profile = await resolveProfile(ref, overrides, cwd);
-  const base = getDistro(profile.distro, profile.mirror);
+  const base = getDistro(profile.distro, { mirror: profile.mirror, mirrors: profile.mirrors });
   const distro = profile.kernel?.packages?.length
     ? { ...base, kernelPackages: profile.kernel.packages }
     : base;

@@ -12,6 +12,7 @@ import { profilesCommandModule } from './cli/profiles.ts';
 import { bootCommand, cacheCommand, doctorCommand, planCommand } from './commands.ts';
 import { displayMode, openDisplay } from './display/index.ts';
 import { plainText } from './display/text.ts';
+import { parseSuiteMirrors } from './distro/mirrors.ts';
 import {
   CommandError,
   EXIT,
@@ -104,6 +105,7 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
       distro: argv.distro as DistroName | undefined,
       formats: parseFormats(argv.format as string | undefined),
       mirror: argv.mirror as string | undefined,
+      mirrors: parseSuiteMirrors(argv.suiteMirror as string[] | undefined),
     },
     outputDir: String(argv.output),
     cacheDir,
@@ -228,7 +230,16 @@ export async function main(args: string[]): Promise<number> {
             describe: 'iso, qcow2 or iso,qcow2 (default: the profile formats)',
           })
           .option('output', { alias: 'o', type: 'string', default: './out', describe: 'output folder' })
-          .option('mirror', { type: 'string', describe: 'replace the distro mirror (local or air-gapped)' })
+          .option('mirror', {
+            type: 'string',
+            describe: 'replace the main archive (local or air-gapped); other suites follow it unless mapped',
+          })
+          .option('suite-mirror', {
+            type: 'string',
+            array: true,
+            describe:
+              'SUITE=URL: where that updates or security suite comes from (repeat; adds to the profile mirrors)',
+          })
           .option('user-data', { type: 'string', describe: 'ISO config drive: openstack/latest/user_data' })
           .option('meta-data', {
             type: 'string',
@@ -316,7 +327,13 @@ export async function main(args: string[]): Promise<number> {
           })
           .option('mirror', {
             type: 'string',
-            describe: 'replace the distro mirror (if the rootfs is built)',
+            describe: 'replace the main archive (if the rootfs is built)',
+          })
+          .option('suite-mirror', {
+            type: 'string',
+            array: true,
+            describe:
+              'SUITE=URL: where that updates or security suite comes from (repeat; adds to the profile mirrors)',
           })
           .example('sudo $0 shell -p minimal --distro debian-bookworm', 'look around the configured tree')
           .example('sudo $0 shell -p worker --format qcow2', 'the tree as the QCOW2 gets it (finalized)'),
@@ -332,6 +349,7 @@ export async function main(args: string[]): Promise<number> {
           distro: a.distro as DistroName | undefined,
           format: a.format as Format | undefined,
           mirror: a.mirror,
+          mirrors: parseSuiteMirrors(a.suiteMirror),
           cacheDir: path.resolve(String(a.cacheDir)),
           netEnv: netEnv({}),
           verbose: Boolean(a.verbose),
@@ -346,6 +364,13 @@ export async function main(args: string[]): Promise<number> {
           .option('profile', { alias: 'p', type: 'string', demandOption: true })
           .option('distro', { type: 'string', choices: DISTROS as unknown as string[] })
           .option('format', { type: 'string' })
+          .option('mirror', { type: 'string', describe: 'replace the main archive' })
+          .option('suite-mirror', {
+            type: 'string',
+            array: true,
+            describe:
+              'SUITE=URL: where that updates or security suite comes from (repeat; adds to the profile mirrors)',
+          })
           .option('json', { type: 'boolean' })
           .example('$0 plan -p minimal --distro debian-bookworm', 'what a build would do, as text')
           .example('$0 plan -p ./site.yaml --json', 'the resolved profile and operations as JSON'),
@@ -354,6 +379,8 @@ export async function main(args: string[]): Promise<number> {
           profile: a.profile,
           distro: a.distro as DistroName | undefined,
           formats: parseFormats(a.format),
+          mirror: a.mirror,
+          mirrors: parseSuiteMirrors(a.suiteMirror),
           json: Boolean(a.json),
         });
       },

@@ -11,7 +11,7 @@ import type { DistroName, Format } from './profile/schema.ts';
 import { BuildReporter } from './reporter.ts';
 import { processRunner } from './run/runner.ts';
 import { describeQcow2Compression, qcow2Compression } from './stages/qcow2.ts';
-import { installSet } from './stages/rootfs.ts';
+import { aptSources, installSet } from './stages/rootfs.ts';
 
 /** Subcommands other than build: each returns the exit code; printing happens here, exiting in cli.ts. */
 
@@ -19,9 +19,17 @@ export async function planCommand(o: {
   profile: string;
   distro?: DistroName;
   formats?: Format[];
+  mirror?: string;
+  mirrors?: Record<string, string>;
   json: boolean;
 }): Promise<number> {
-  const plan = await planBuild(o.profile, { distro: o.distro, formats: o.formats });
+  const plan = await planBuild(o.profile, {
+    distro: o.distro,
+    formats: o.formats,
+    mirror: o.mirror,
+    mirrors: o.mirrors,
+  });
+  const sources = aptSources(plan.rootfs);
   const { profile } = plan;
   const stages = [
     {
@@ -30,6 +38,7 @@ export async function planCommand(o: {
       bootstrapper: plan.rootfs.bootstrapper,
       distro: plan.distro.name,
       mirror: plan.distro.mirror,
+      sources: sources.map(({ name, uris, suites, components }) => ({ name, uris, suites, components })),
       packages: installSet(plan.rootfs),
       repos: plan.rootfs.repos.map((r) => r.name),
       blocked: plan.rootfs.blockedPackages,
@@ -48,14 +57,15 @@ export async function planCommand(o: {
   out.push(
     `profile ${profile.name} (${profile.sources.map((s) => path.relative(process.cwd(), s)).join(' <- ')})`,
   );
-  out.push(`distro ${plan.distro.name} from ${plan.distro.mirror}; formats ${profile.formats.join(', ')}`);
+  out.push(`distro ${plan.distro.name}; formats ${profile.formats.join(', ')}`);
+  out.push('apt sources:');
+  for (const s of sources)
+    out.push(`   ${s.name}: ${s.uris} ${s.suites.join(' ')} (${s.components.join(' ')})`);
   out.push(
     '',
     `1. rootfs [key ${plan.rootfsKey}] ${plan.rootfs.bootstrapper}, then one apt transaction of ${installSet(plan.rootfs).length} packages:`,
   );
   out.push(`   ${installSet(plan.rootfs).join(' ')}`);
-  if (plan.rootfs.repos.length)
-    out.push(`   extra repos: ${plan.rootfs.repos.map((r) => `${r.name} (${r.url} ${r.suite})`).join(', ')}`);
   if (plan.rootfs.blockedPackages.length) out.push(`   blocked: ${plan.rootfs.blockedPackages.join(' ')}`);
   out.push('', `2. configure: ${plan.ops.length} operations`);
   for (const op of plan.ops)

@@ -1,6 +1,7 @@
 import type { Distro } from './types.ts';
 
-export const debianBookworm: Distro = {
+/** Debian 12. */
+export const debianBookworm = {
   name: 'debian-bookworm',
   family: 'debian',
   suite: 'bookworm',
@@ -16,4 +17,17 @@ export const debianBookworm: Distro = {
   resolvedPackages: ['systemd-resolved'],
   aptReadsArmoredKeys: true,
   arch: 'amd64',
-};
+} as const satisfies Distro;
+
+/**
+ * Debian 13: bookworm's shape on the next suites. Its archive keys are in Debian 12's
+ * debian-archive-keyring since 2023.3+deb12u1; an older host keyring fails the bootstrap's check.
+ */
+export const debianTrixie = {
+  ...debianBookworm,
+  name: 'debian-trixie',
+  suite: 'trixie',
+  updatesSuites: ['trixie-updates'],
+  security: { mirror: 'http://deb.debian.org/debian-security', suite: 'trixie-security' },
+  keyringHint: 'apt-get install debian-archive-keyring (2023.3+deb12u1 or newer holds the trixie keys)',
+} as const satisfies Distro;

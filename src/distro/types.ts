@@ -1,13 +1,20 @@
 /** A distribution: small typed data; Ubuntu is Debian plus a few differences. */
 export interface Distro {
-  readonly name: 'ubuntu-focal' | 'debian-bookworm';
+  /** The name profiles and --distro use; spelled only in the descriptor (see ./index.ts). */
+  readonly name: string;
   readonly family: 'debian' | 'ubuntu';
   readonly suite: string;
+  /** The main archive: the release suite and its updates suites. */
   readonly mirror: string;
   readonly components: readonly string[];
   /** Extra suites on the same mirror (updates), and security (may be another mirror). */
   readonly updatesSuites: readonly string[];
   readonly security: { readonly mirror: string; readonly suite: string };
+  /**
+   * Where suites other than the release suite come from when a site mirror map moved them
+   * (suite -> URL; set by getDistro, never by a descriptor). Absent: the descriptor's places.
+   */
+  readonly mirrors?: Readonly<Record<string, string>>;
   /** Keyring that verifies the archive, on the host. */
   readonly keyring: string;
   /** Where to get the keyring when it is missing. */
@@ -21,10 +28,15 @@ export interface Distro {
   readonly resolvedPackages: readonly string[];
   /** apt >= 2.4 reads ASCII-armored keys in signed-by; older needs a binary keyring. */
   readonly aptReadsArmoredKeys: boolean;
+  /**
+   * The debootstrap script (a name under /usr/share/debootstrap/scripts) when the host's
+   * debootstrap may not know the suite yet (noble on Debian 12): the family's generic script.
+   */
+  readonly debootstrapScript?: string;
   readonly arch: 'amd64';
 }
 
-/** One apt source, rendered as deb822 by ../distro/sources.ts. */
+/** One apt source, rendered as deb822 by renderDeb822 (./index.ts). */
 export interface AptSource {
   readonly name: string;
   readonly uris: string;

@@ -2,7 +2,7 @@ import { debianBookworm } from './debian.ts';
 import type { Distro } from './types.ts';
 
 /** Ubuntu 20.04: Debian's shape with Ubuntu's archive, components, kernel and an older apt. */
-export const ubuntuFocal: Distro = {
+export const ubuntuFocal = {
   ...debianBookworm,
   name: 'ubuntu-focal',
   family: 'ubuntu',
@@ -18,4 +18,29 @@ export const ubuntuFocal: Distro = {
   headersPackages: ['linux-headers-generic'],
   resolvedPackages: [],
   aptReadsArmoredKeys: false,
-};
+} as const satisfies Distro;
+
+/** Ubuntu 22.04: focal on the next suites, with apt 2.4 (armored keys in signed-by). */
+export const ubuntuJammy = {
+  ...ubuntuFocal,
+  name: 'ubuntu-jammy',
+  suite: 'jammy',
+  updatesSuites: ['jammy-updates'],
+  security: { mirror: 'http://security.ubuntu.com/ubuntu', suite: 'jammy-security' },
+  aptReadsArmoredKeys: true,
+} as const satisfies Distro;
+
+/**
+ * Ubuntu 24.04: jammy on the next suites. Debian 12's debootstrap has no `noble` script, so
+ * it is given Ubuntu's generic one (every Ubuntu suite's script is a link to `gutsy`).
+ */
+export const ubuntuNoble = {
+  ...ubuntuJammy,
+  name: 'ubuntu-noble',
+  suite: 'noble',
+  updatesSuites: ['noble-updates'],
+  security: { mirror: 'http://security.ubuntu.com/ubuntu', suite: 'noble-security' },
+  // systemd-resolved left the systemd package in 23.04
+  resolvedPackages: ['systemd-resolved'],
+  debootstrapScript: 'gutsy',
+} as const satisfies Distro;

@@ -27,6 +27,8 @@ export interface ResolveOverrides {
   distro?: DistroName;
   formats?: Format[];
   mirror?: string;
+  /** --suite-mirror SUITE=URL: added to the profile's mirrors (same suite: the flag wins). */
+  mirrors?: Record<string, string>;
 }
 
 const DEFAULT_DISTRO: DistroName = 'ubuntu-focal';
@@ -121,6 +123,12 @@ export function finishProfile(
     distro: pick('distro', overrides.distro, merged.distro, DEFAULT_DISTRO),
     formats: pick('formats', overrides.formats, merged.formats, ['iso', 'qcow2'] as Format[]),
     mirror: pick('mirror', overrides.mirror, merged.mirror, undefined),
+    mirrors: pick(
+      'mirrors',
+      overrides.mirrors && { ...merged.mirrors, ...overrides.mirrors },
+      merged.mirrors,
+      undefined,
+    ),
     hostname: pick('hostname', undefined, merged.hostname, 'localhost'),
     packages: pick('packages', undefined, merged.packages, [] as string[]),
     sources: files,

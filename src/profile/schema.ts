@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { DISTRO_NAMES, type DistroName } from '../distro/index.ts';
+import { mirrorUrlProblem, SUITE_NAME } from '../distro/mirrors.ts';
 
 /**
  * The profile schema: what users write (every field optional, defaults documented in README and
@@ -39,11 +41,16 @@ const name = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.@+-]*$/, 'must be a simple name (letters, digits, _ . @ + -)');
 
-export const DISTROS = ['ubuntu-focal', 'debian-bookworm'] as const;
-export type DistroName = (typeof DISTROS)[number];
+/** The release names, from the one registry (src/distro/index.ts). */
+export const DISTROS = DISTRO_NAMES;
+export type { DistroName };
 export const FORMATS = ['iso', 'qcow2'] as const;
 export type Format = (typeof FORMATS)[number];
 
+const mirrorUrl = z.string().superRefine((v, ctx) => {
+  const problem = mirrorUrlProblem(v);
+  if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+});
 export const repoSchema = z
   .object({
     name,
@@ -214,11 +221,17 @@ export const profileSchema = z
       .min(1)
       .optional()
       .describe('The images to build (replaced, not appended, when inherited; --format overrides it).'),
-    mirror: z
-      .string()
-      .url()
+    mirror: mirrorUrl
       .optional()
-      .describe('Replaces the archive URL of the distro (--mirror overrides it).'),
+      .describe(
+        "The main archive (release and updates suites; every other suite too unless in mirrors): replaces the distro's (--mirror overrides it).",
+      ),
+    mirrors: z
+      .record(z.string().regex(SUITE_NAME, 'must be a suite name such as focal-security'), mirrorUrl)
+      .optional()
+      .describe(
+        'Per suite: where an updates or the security suite comes from (e.g. focal-security: http://site/ubuntu-security); --suite-mirror adds to it.',
+      ),
     /** Remove inherited entries: field name -> keys (package names, sysctl keys, entry names or paths). */
     remove: z
       .record(z.string(), z.array(z.string()))

@@ -133,6 +133,8 @@ export interface ShellCommandOptions {
   /** Also apply this image's layer and finalize, as the image has them. */
   format?: Format;
   mirror?: string;
+  /** --suite-mirror: per-suite archives. */
+  mirrors?: Record<string, string>;
   cacheDir: string;
   netEnv: Record<string, string>;
   verbose: boolean;
@@ -155,6 +157,7 @@ export async function shellCommand(o: ShellCommandOptions): Promise<number> {
     distro: o.distro,
     formats: o.format ? [o.format] : undefined,
     mirror: o.mirror,
+    mirrors: o.mirrors,
   });
   preflight({ stages: ['rootfs', 'configure'], requireRoot: true });
   // the shell writes only into the cache folder (a rootfs when missing, its work folder)

@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { type AptSource, type Distro, distroSources, renderDeb822 } from '../distro/index.ts';
+import { type AptSource, type Distro, distroSources, renderDeb822, withMainMirror } from '../distro/index.ts';
 import {
   CommandError,
   CommandNotFoundError,
@@ -102,6 +102,7 @@ export function debootstrapArgv(d: Distro, target: string, cacheDir: string): st
     d.suite,
     target,
     d.mirror,
+    ...(d.debootstrapScript ? [d.debootstrapScript] : []),
   ];
 }
 
@@ -188,7 +189,7 @@ export async function bootstrapWithFallbacks(
   const { runner, logger } = ctx;
   const tried: string[] = [];
   for (const mirror of mirrorOrder(inputs.distro.mirror, inputs.fallbackMirrors)) {
-    const distro = { ...inputs.distro, mirror };
+    const distro = withMainMirror(inputs.distro, mirror);
     logger.info(`rootfs: bootstrapping ${distro.name} from ${mirror} with ${inputs.bootstrapper}`);
     for (let attempt = 1; attempt <= 1 + MIRROR_RETRIES; attempt++) {
       try {
@@ -248,7 +249,7 @@ export async function buildRootfs(ctx: RootfsContext, given: RootfsInputs, targe
 
   // the mirror that worked is the one apt uses for the rest of the build
   const mirror = await bootstrapWithFallbacks(ctx, given, target);
-  const inputs: RootfsInputs = { ...given, distro: { ...given.distro, mirror } };
+  const inputs: RootfsInputs = { ...given, distro: withMainMirror(given.distro, mirror) };
   // the bootstrapper copied the build host's resolv.conf: it does not belong in an image. A link
   // there was made by a package (focal's systemd points it at resolved's stub) and stays.
   if (!isSymlink(path.join(target, 'etc/resolv.conf')))

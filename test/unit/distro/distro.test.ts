@@ -1,16 +1,28 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { debianBookworm } from '../../../src/distro/debian.ts';
-import { DISTROS, distroSources, getDistro } from '../../../src/distro/index.ts';
-import { ubuntuFocal } from '../../../src/distro/ubuntu.ts';
+import { debianBookworm, debianTrixie } from '../../../src/distro/debian.ts';
+import { DISTRO_NAMES, DISTROS, distroSources, getDistro, renderDeb822 } from '../../../src/distro/index.ts';
+import { ubuntuFocal, ubuntuJammy, ubuntuNoble } from '../../../src/distro/ubuntu.ts';
 import { UserError } from '../../../src/errors.ts';
-import { DISTROS as SCHEMA_DISTROS } from '../../../src/profile/schema.ts';
+import { profileSchema, DISTROS as SCHEMA_DISTROS } from '../../../src/profile/schema.ts';
+import { keyInImage } from '../../../src/stages/rootfs.ts';
 
-test('getDistro: every distro the schema accepts exists, under its own name', () => {
-  assert.equal(Object.keys(DISTROS).sort(), [...SCHEMA_DISTROS].sort());
-  for (const n of SCHEMA_DISTROS) assert.is(getDistro(n).name, n);
+test('registry: the schema enum is the registry, every name maps to the descriptor of that name', () => {
+  assert.equal(DISTRO_NAMES, [
+    'ubuntu-focal',
+    'ubuntu-jammy',
+    'ubuntu-noble',
+    'debian-bookworm',
+    'debian-trixie',
+  ]);
+  assert.is(SCHEMA_DISTROS, DISTRO_NAMES);
+  assert.equal(Object.keys(DISTROS), [...DISTRO_NAMES]);
+  for (const n of DISTRO_NAMES) assert.is(getDistro(n).name, n);
+  for (const n of DISTRO_NAMES) assert.ok(profileSchema.safeParse({ name: 'x', distro: n }).success, n);
+  assert.not.ok(profileSchema.safeParse({ name: 'x', distro: 'ubuntu-bionic' }).success);
   assert.is(getDistro('debian-bookworm'), debianBookworm);
   assert.is(getDistro('ubuntu-focal'), ubuntuFocal);
+  assert.is(getDistro('ubuntu-noble'), ubuntuNoble);
 });
 
 test('getDistro: unknown name is a UserError whose hint lists the choices', () => {
@@ -20,57 +32,130 @@ test('getDistro: unknown name is a UserError whose hint lists the choices', () =
       (e: Error) =>
         e instanceof UserError &&
         e.message === `unknown distro "${name}"` &&
-        e.hint === 'choose one of: debian-bookworm, ubuntu-focal',
+        e.hint === 'choose one of: debian-bookworm, debian-trixie, ubuntu-focal, ubuntu-jammy, ubuntu-noble',
       name,
     );
   }
 });
 
-test('getDistro: --mirror overrides the mirror (trailing slashes stripped), nothing else, no mutation', () => {
-  const d = getDistro('debian-bookworm', 'http://mirror.local/debian///');
-  assert.is(d.mirror, 'http://mirror.local/debian');
-  assert.equal({ ...d, mirror: debianBookworm.mirror }, debianBookworm);
-  assert.is(debianBookworm.mirror, 'http://deb.debian.org/debian');
-  assert.is(getDistro('ubuntu-focal', 'http://m/ubuntu/').mirror, 'http://m/ubuntu');
-  assert.is(getDistro('ubuntu-focal', '').mirror, 'http://archive.ubuntu.com/ubuntu');
-});
+/** What a descriptor must say, release by release (suites, kernel, apt's key format, bootstrap). */
+const EXPECTED = {
+  'ubuntu-focal': {
+    suites: ['focal', 'focal-updates', 'focal-security'],
+    armored: false,
+    script: undefined,
+  },
+  'ubuntu-jammy': {
+    suites: ['jammy', 'jammy-updates', 'jammy-security'],
+    armored: true,
+    script: undefined,
+  },
+  'ubuntu-noble': {
+    suites: ['noble', 'noble-updates', 'noble-security'],
+    armored: true,
+    script: 'gutsy',
+  },
+  'debian-bookworm': {
+    suites: ['bookworm', 'bookworm-updates', 'bookworm-security'],
+    armored: true,
+    script: undefined,
+  },
+  'debian-trixie': {
+    suites: ['trixie', 'trixie-updates', 'trixie-security'],
+    armored: true,
+    script: undefined,
+  },
+} as const;
 
-test('Ubuntu: Debian shape with Ubuntu archive, kernel, components and an older apt', () => {
-  assert.is(ubuntuFocal.family, 'ubuntu');
-  assert.is(ubuntuFocal.arch, debianBookworm.arch);
-  assert.equal(ubuntuFocal.bootPackages, debianBookworm.bootPackages);
-  assert.equal(ubuntuFocal.components, ['main', 'restricted', 'universe']);
-  assert.equal(ubuntuFocal.kernelPackages, ['linux-image-generic']);
-  assert.equal(ubuntuFocal.headersPackages, ['linux-headers-generic']);
-  assert.is(ubuntuFocal.aptReadsArmoredKeys, false);
-  assert.is(debianBookworm.aptReadsArmoredKeys, true);
-  assert.is(ubuntuFocal.keyring, '/usr/share/keyrings/ubuntu-archive-keyring.gpg');
-  assert.match(ubuntuFocal.keyringHint, /ubuntu-keyring/);
-  assert.match(debianBookworm.keyringHint, /debian-archive-keyring/);
-  assert.equal(ubuntuFocal.security, {
-    mirror: 'http://security.ubuntu.com/ubuntu',
-    suite: 'focal-security',
+for (const d of Object.values(DISTROS)) {
+  const want = EXPECTED[d.name as keyof typeof EXPECTED];
+  const ubuntu = d.family === 'ubuntu';
+  test(`${d.name}: sources, kernel, keyring and key handling`, () => {
+    assert.ok(want, `${d.name} has no expectation in this test: add one with its descriptor`);
+    assert.is(d.family, d.name.split('-')[0]);
+    assert.is(d.suite, d.name.split('-')[1]);
+    const sources = distroSources(d, '/k.gpg');
+    assert.equal(
+      sources.map((s) => [s.name, s.uris, s.suites]),
+      [
+        [
+          d.name,
+          ubuntu ? 'http://archive.ubuntu.com/ubuntu' : 'http://deb.debian.org/debian',
+          want.suites.slice(0, 2),
+        ],
+        [
+          `${d.name}-security`,
+          ubuntu ? 'http://security.ubuntu.com/ubuntu' : 'http://deb.debian.org/debian-security',
+          want.suites.slice(2),
+        ],
+      ],
+    );
+    for (const s of sources) {
+      assert.equal(s.components, ubuntu ? ['main', 'restricted', 'universe'] : ['main']);
+      assert.is(s.signedBy, '/k.gpg');
+    }
+    assert.equal(d.kernelPackages, ubuntu ? ['linux-image-generic'] : ['linux-image-amd64']);
+    assert.equal(d.headersPackages, ubuntu ? ['linux-headers-generic'] : ['linux-headers-amd64']);
+    assert.equal(d.bootPackages, ['live-boot', 'systemd-sysv', 'initramfs-tools', 'zstd']);
+    assert.is(
+      d.keyring,
+      ubuntu
+        ? '/usr/share/keyrings/ubuntu-archive-keyring.gpg'
+        : '/usr/share/keyrings/debian-archive-keyring.gpg',
+    );
+    assert.match(d.keyringHint, ubuntu ? /ubuntu-keyring/ : /debian-archive-keyring/);
+    assert.is(d.aptReadsArmoredKeys, want.armored);
+    assert.is(d.debootstrapScript, want.script);
+    assert.is(d.mirrors, undefined, 'a descriptor never maps suites itself');
+    // an armored repo key stays armored only where apt reads it (apt >= 2.4); binary everywhere else
+    const repo = { name: 'r', url: 'http://r', suite: 's', components: ['main'], packages: [] };
+    assert.is(
+      keyInImage({ ...repo, key: '/k/r.asc' }, d),
+      `/etc/apt/keyrings/ib-native-r.${want.armored ? 'asc' : 'gpg'}`,
+    );
+    assert.is(keyInImage({ ...repo, key: '/k/r.gpg' }, d), '/etc/apt/keyrings/ib-native-r.gpg');
   });
-  assert.equal(Object.keys(ubuntuFocal).sort(), Object.keys(debianBookworm).sort());
+}
+
+test('descriptors are their predecessor plus what differs', () => {
+  const differs = (a: object, b: object) =>
+    Object.keys({ ...a, ...b })
+      .filter((k) => JSON.stringify((a as never)[k]) !== JSON.stringify((b as never)[k]))
+      .sort();
+  assert.equal(differs(ubuntuFocal, ubuntuJammy), [
+    'aptReadsArmoredKeys',
+    'name',
+    'security',
+    'suite',
+    'updatesSuites',
+  ]);
+  assert.equal(differs(ubuntuJammy, ubuntuNoble), [
+    'debootstrapScript',
+    'name',
+    'resolvedPackages',
+    'security',
+    'suite',
+    'updatesSuites',
+  ]);
+  assert.equal(differs(debianBookworm, debianTrixie), [
+    'keyringHint',
+    'name',
+    'security',
+    'suite',
+    'updatesSuites',
+  ]);
 });
 
-test('distroSources: archive with updates, then security, both signed by the given key', () => {
-  assert.equal(distroSources(getDistro('debian-bookworm', 'http://m/debian'), '/k.gpg'), [
-    {
-      name: 'debian-bookworm',
-      uris: 'http://m/debian',
-      suites: ['bookworm', 'bookworm-updates'],
-      components: ['main'],
-      signedBy: '/k.gpg',
-    },
-    {
-      name: 'debian-bookworm-security',
-      uris: 'http://deb.debian.org/debian-security',
-      suites: ['bookworm-security'],
-      components: ['main'],
-      signedBy: '/k.gpg',
-    },
-  ]);
+test('renderDeb822: one stanza per source, signed or trusted', () => {
+  const [main] = distroSources(getDistro('ubuntu-noble'), '/etc/apt/keyrings/ubuntu.gpg');
+  assert.is(
+    renderDeb822(main!),
+    '# ubuntu-noble (written by ib-native)\nTypes: deb\nURIs: http://archive.ubuntu.com/ubuntu\nSuites: noble noble-updates\nComponents: main restricted universe\nSigned-By: /etc/apt/keyrings/ubuntu.gpg\n',
+  );
+  assert.is(
+    renderDeb822({ name: 'l', uris: 'http://l', suites: ['./'], components: [], trusted: true }),
+    '# l (written by ib-native)\nTypes: deb\nURIs: http://l\nSuites: ./\nComponents: \nTrusted: yes\n',
+  );
 });
 
 test.run();

@@ -155,7 +155,7 @@ test('debootstrapArgv: exact', () => {
     '/c/rootfs/.k.building-1',
     'http://deb.debian.org/debian',
   ]);
-  assert.equal(debootstrapArgv(getDistro('ubuntu-focal', 'http://m.local/ubuntu/'), '/t', '/p'), [
+  assert.equal(debootstrapArgv(getDistro('ubuntu-focal', { mirror: 'http://m.local/ubuntu/' }), '/t', '/p'), [
     'debootstrap',
     '--variant=minbase',
     '--arch=amd64',
@@ -166,6 +166,18 @@ test('debootstrapArgv: exact', () => {
     'focal',
     '/t',
     'http://m.local/ubuntu',
+  ]);
+  // a suite the host's debootstrap may not know gets the family's generic script
+  assert.equal(debootstrapArgv(getDistro('ubuntu-noble'), '/t', '/p').slice(-4), [
+    'noble',
+    '/t',
+    'http://archive.ubuntu.com/ubuntu',
+    'gutsy',
+  ]);
+  assert.equal(debootstrapArgv(getDistro('debian-trixie'), '/t', '/p').slice(-3), [
+    'trixie',
+    '/t',
+    'http://deb.debian.org/debian',
   ]);
 });
 
