@@ -233,7 +233,7 @@ export async function buildRootfs(ctx: RootfsContext, given: RootfsInputs, targe
 
   writeAptConfig(inputs, target);
   const pkgs = installSet(inputs);
-  await withChroot(target, runner, { packageCache: ctx.packageCache, env: ctx.env }, async (c) => {
+  await withChroot(target, runner, { packageCache: ctx.packageCache, env: ctx.env, logger }, async (c) => {
     // initramfs once at the end, not per package
     await c.run(['dpkg-divert', '--local', '--rename', '--add', '/usr/sbin/update-initramfs']);
     writeFileSync(path.join(target, 'usr/sbin/update-initramfs'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
