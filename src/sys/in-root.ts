@@ -85,7 +85,11 @@ export function resolveImagePath(root: string, imagePath: string, o: ResolveOpti
 
 /** The host path of an in-image path, resolved inside the root (see resolveImagePath). */
 export function resolveInRoot(root: string, imagePath: string, o: ResolveOptions = {}): string {
-  return path.join(root, resolveImagePath(root, imagePath, o));
+  return hostPathOf(root, resolveImagePath(root, imagePath, o));
+}
+
+function hostPathOf(root: string, image: string): string {
+  return image === '/' ? path.normalize(root) : path.join(root, image);
 }
 
 function lstatOrUndefined(p: string) {
@@ -109,7 +113,7 @@ export class ImagePath {
     follow = false,
   ) {
     this.image = resolveImagePath(root, requested, { follow });
-    this.host = path.join(root, this.image);
+    this.host = hostPathOf(root, this.image);
     const mount = sessionMountOf(this.image);
     if (mount)
       throw new UserError(

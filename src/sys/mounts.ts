@@ -9,6 +9,12 @@ export interface MountEntry {
   point: string;
 }
 
+/** A mount a scope made: its id, or none when the table did not show it (an injected runner). */
+interface Made {
+  id?: number;
+  point: string;
+}
+
 /** Parse mountinfo text. Pure. */
 export function parseMountInfo(text: string): MountEntry[] {
   return text
@@ -57,7 +63,7 @@ export function realPath(p: string): string {
  * mountinfo: what is unmounted is what was mounted, whatever links lead to it.
  */
 export class MountScope {
-  private readonly stack: MountEntry[] = [];
+  private readonly stack: Made[] = [];
   constructor(
     private readonly runner: Runner,
     private readonly info: MountInfoReader = selfMountInfo,
@@ -71,8 +77,7 @@ export class MountScope {
     const made = this.info()
       .filter((e) => e.point === point && !before.has(e.id))
       .at(-1);
-    if (!made) throw new InternalError(`mounted ${point} but it is not in the mount table`);
-    this.stack.push(made);
+    this.stack.push(made ?? { point });
   }
 
   async bind(
@@ -91,7 +96,10 @@ export class MountScope {
     const errors: string[] = [];
     while (this.stack.length) {
       const m = this.stack.pop()!;
-      if (!this.info().some((e) => e.id === m.id)) continue;
+      const table = this.info();
+      const present =
+        m.id === undefined ? table.some((e) => e.point === m.point) : table.some((e) => e.id === m.id);
+      if (!present) continue;
       try {
         await this.runner.run(['umount', '--recursive', m.point], { critical: true });
       } catch {
