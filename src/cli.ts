@@ -29,6 +29,7 @@ import { BuildReporter } from './reporter.ts';
 import { interruptibleRunner } from './run/interrupt.ts';
 import { debugShellHook } from './shell/debug.ts';
 import { Publication } from './sys/files.ts';
+import { realPath } from './sys/mounts.ts';
 import { insideNamespace, reexecInNamespace } from './sys/namespace.ts';
 
 /**
@@ -81,7 +82,8 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
   if (!insideNamespace()) return reexecInNamespace();
   // a reader that goes away (`| head`, a closed terminal) must not stop the cleanup
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
-  const cacheDir = path.resolve(String(argv.cacheDir));
+  // real paths, once: mount tables never show links, and every mount and removal compares with them
+  const cacheDir = realPath(String(argv.cacheDir));
   const profiles = (argv.profile as string[]).map(String);
   const logFile = (name: string) =>
     path.join(
@@ -107,7 +109,7 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
       mirror: argv.mirror as string | undefined,
       mirrors: parseSuiteMirrors(argv.suiteMirror as string[] | undefined),
     },
-    outputDir: String(argv.output),
+    outputDir: realPath(String(argv.output)),
     cacheDir,
     noCache: Boolean(argv.noCache),
     refresh: Boolean(argv.refresh),
@@ -350,7 +352,7 @@ export async function main(args: string[]): Promise<number> {
           format: a.format as Format | undefined,
           mirror: a.mirror,
           mirrors: parseSuiteMirrors(a.suiteMirror),
-          cacheDir: path.resolve(String(a.cacheDir)),
+          cacheDir: realPath(String(a.cacheDir)),
           netEnv: netEnv({}),
           verbose: Boolean(a.verbose),
         });
@@ -454,7 +456,7 @@ export async function main(args: string[]): Promise<number> {
       async (a) => {
         code = await cacheCommand({
           action: a.action as 'list' | 'prune',
-          cacheDir: String(a.cacheDir),
+          cacheDir: realPath(String(a.cacheDir)),
           olderThan: a.olderThan,
           all: Boolean(a.all),
         });

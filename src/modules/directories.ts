@@ -1,4 +1,5 @@
 import { ops } from '../ops/types.ts';
+import { sessionPathIssues } from './paths.ts';
 import type { ConfigModule } from './types.ts';
 
 const NAME = 'directories';
@@ -10,5 +11,8 @@ export const directoriesModule: ConfigModule = {
     return (p.directories ?? []).flatMap(({ path, mode, owner, group, contexts }) =>
       ops(NAME, contexts, { kind: 'mkdir', path, mode, owner, group }),
     );
+  },
+  validate(p) {
+    return sessionPathIssues('directories', p.directories ?? []);
   },
 };

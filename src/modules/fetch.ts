@@ -17,6 +17,14 @@ export function fetchFileName(entry: FetchEntry): string {
   return decodeURIComponent(segments[segments.length - 1] ?? '');
 }
 
+function schemeOf(url: string): string | undefined {
+  try {
+    return new URL(url).protocol;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Resources downloaded (and checked against their sha256) into /tmp/url_resources for scripts to use. */
 export const fetchModule: ConfigModule = {
   name: NAME,
@@ -34,6 +42,12 @@ export const fetchModule: ConfigModule = {
     const issues: Issue[] = [];
     const seen = new Map<string, number>();
     (p.fetch ?? []).forEach((f, i) => {
+      const scheme = schemeOf(f.url);
+      if (scheme !== 'http:' && scheme !== 'https:')
+        issues.push({
+          path: `fetch[${i}].url`,
+          message: `${scheme ?? 'this'} URLs are not fetched (it would read the build host as root); give an http:// or https:// URL`,
+        });
       const file = fetchFileName(f);
       if (file === '' || file === '.' || file === '..' || /[/\0]/.test(file))
         issues.push({

@@ -1,4 +1,5 @@
 import { ops } from '../ops/types.ts';
+import { sessionPathIssues } from './paths.ts';
 import type { ConfigModule } from './types.ts';
 
 const NAME = 'filePermissions';
@@ -12,10 +13,13 @@ export const filePermissionsModule: ConfigModule = {
     );
   },
   validate(p) {
-    return (p.filePermissions ?? []).flatMap((f, i) =>
-      f.mode === undefined && f.owner === undefined && f.group === undefined
-        ? [{ path: `filePermissions[${i}]`, message: 'changes nothing; give mode, owner or group' }]
-        : [],
-    );
+    return [
+      ...(p.filePermissions ?? []).flatMap((f, i) =>
+        f.mode === undefined && f.owner === undefined && f.group === undefined
+          ? [{ path: `filePermissions[${i}]`, message: 'changes nothing; give mode, owner or group' }]
+          : [],
+      ),
+      ...sessionPathIssues('filePermissions', p.filePermissions ?? []),
+    ];
   },
 };

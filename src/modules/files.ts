@@ -1,4 +1,5 @@
 import { ops } from '../ops/types.ts';
+import { sessionPathIssues } from './paths.ts';
 import type { ConfigModule } from './types.ts';
 
 const NAME = 'files';
@@ -10,5 +11,8 @@ export const filesModule: ConfigModule = {
     return (p.files ?? []).flatMap(({ path, content, mode, owner, group, contexts }) =>
       ops(NAME, contexts, { kind: 'writeFile', path, content, mode, owner, group }),
     );
+  },
+  validate(p) {
+    return sessionPathIssues('files', p.files ?? []);
   },
 };

@@ -1,4 +1,4 @@
-import { chmodSync, lstatSync, mkdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InternalError, UserError } from '../errors.ts';
@@ -7,50 +7,11 @@ import type { Context } from '../profile/schema.ts';
 import type { Runner } from '../run/runner.ts';
 import type { Chroot } from '../stages/chroot.ts';
 import { sha256File } from '../sys/files.ts';
+import { ImagePath } from '../sys/in-root.ts';
 import { appliesTo, type Op } from './types.ts';
 
-/**
- * Resolve an absolute in-image path to a host path under `root`, following symlinks the way
- * the image would (absolute link targets stay inside the root), so a write can never escape.
- * The last component is not followed.
- */
-export function resolveInRoot(
-  root: string,
-  imagePath: string,
-  lstat = lstatSync,
-  readlink = readlinkSync,
-): string {
-  const parts = imagePath.split('/').filter(Boolean);
-  // a trailing "." or ".." is resolved like the others (as a last name it would step out of the root)
-  const last = parts[parts.length - 1] === '.' || parts[parts.length - 1] === '..' ? undefined : parts.pop();
-  let cur: string[] = [];
-  let hops = 0;
-  const queue = [...parts];
-  while (queue.length) {
-    const part = queue.shift()!;
-    if (part === '.') continue;
-    if (part === '..') {
-      cur.pop();
-      continue;
-    }
-    const host = path.join(root, ...cur, part);
-    let isLink = false;
-    try {
-      isLink = lstat(host).isSymbolicLink();
-    } catch {
-      isLink = false;
-    }
-    if (!isLink) {
-      cur.push(part);
-      continue;
-    }
-    if (++hops > 40) throw new UserError(`too many symbolic links resolving ${imagePath} in the image`);
-    const target = String(readlink(host));
-    if (target.startsWith('/')) cur = [];
-    queue.unshift(...target.split('/').filter(Boolean));
-  }
-  return last === undefined ? path.join(root, ...cur) : path.join(root, ...cur, last);
-}
+/** Kept here for its users: resolution lives in src/sys/in-root.ts. */
+export { resolveInRoot } from '../sys/in-root.ts';
 
 function parseMode(mode: string | undefined): number | undefined {
   return mode === undefined ? undefined : Number.parseInt(mode, 8);
@@ -76,61 +37,48 @@ export async function applyOps(all: readonly Op[], context: Context, ctx: ApplyC
   return list.length;
 }
 
-async function chown(
-  ctx: ApplyContext,
-  imagePath: string,
-  owner?: string,
-  group?: string,
-  recursive = false,
-) {
+/** Owner and group, set inside the image on the resolved path (never through a link at its end). */
+async function chown(ctx: ApplyContext, at: ImagePath, owner?: string, group?: string, recursive = false) {
   if (!owner && !group) return;
   const spec = `${owner ?? ''}${group ? `:${group}` : ''}`;
-  await ctx.chroot.run(['chown', ...(recursive ? ['-R'] : []), '--no-dereference', spec, imagePath], {
-    context: `setting owner of ${imagePath}`,
+  await ctx.chroot.run(['chown', ...(recursive ? ['-R'] : []), '--no-dereference', spec, '--', at.image], {
+    context: `setting owner of ${at.requested}`,
   });
 }
 
 async function applyOne(op: Op, root: string, ctx: ApplyContext): Promise<void> {
-  const host = (p: string) => resolveInRoot(root, p);
+  const at = (p: string) => new ImagePath(root, p);
   switch (op.kind) {
     case 'writeFile': {
-      const dest = host(op.path);
-      mkdirSync(path.dirname(dest), { recursive: true });
-      rmSync(dest, { force: true });
-      writeFileSync(dest, op.content);
-      chmodSync(dest, parseMode(op.mode) ?? 0o644);
-      await chown(ctx, op.path, op.owner, op.group);
+      const dest = at(op.path);
+      dest.write(op.content, parseMode(op.mode) ?? 0o644);
+      await chown(ctx, dest, op.owner, op.group);
       return;
     }
     case 'mkdir': {
-      const dest = host(op.path);
-      mkdirSync(dest, { recursive: true });
-      if (op.mode) chmodSync(dest, parseMode(op.mode)!);
-      await chown(ctx, op.path, op.owner, op.group);
+      const dest = at(op.path).mkdir(parseMode(op.mode));
+      await chown(ctx, dest, op.owner, op.group);
       return;
     }
     case 'symlink': {
-      const dest = host(op.path);
-      mkdirSync(path.dirname(dest), { recursive: true });
-      rmSync(dest, { force: true, recursive: false });
-      symlinkSync(op.target, dest);
+      const dest = at(op.path);
+      dest.parents();
+      rmSync(dest.host, { force: true, recursive: false });
+      symlinkSync(op.target, dest.host);
       return;
     }
     case 'remove':
-      rmSync(host(op.path), { force: true, recursive: true });
+      at(op.path).remove();
       return;
     case 'chmod': {
-      const dest = host(op.path);
-      try {
-        lstatSync(dest);
-      } catch {
+      const dest = at(op.path);
+      if (!dest.stat())
         throw new UserError(
           `[${op.module}] ${op.path} does not exist in the image`,
           'filePermissions only changes existing files; create it with files/directories',
         );
-      }
-      if (op.mode) chmodSync(dest, parseMode(op.mode)!);
-      await chown(ctx, op.path, op.owner, op.group);
+      if (op.mode) dest.chmod(parseMode(op.mode)!);
+      await chown(ctx, dest, op.owner, op.group);
       return;
     }
     case 'unit':
@@ -142,17 +90,26 @@ async function applyOne(op: Op, root: string, ctx: ApplyContext): Promise<void> 
       await ctx.chroot.run(op.argv, { context: `[${op.module}] ${op.description}` });
       return;
     case 'copyIn': {
-      const dest = host(op.path);
-      mkdirSync(path.dirname(dest), { recursive: true });
-      rmSync(dest, { force: true, recursive: true });
-      await ctx.runner.run(['cp', '-a', '--no-preserve=ownership', '--', op.source, dest]);
-      if (op.mode) chmodSync(dest, parseMode(op.mode)!);
+      const dest = at(op.path);
+      dest.parents();
+      dest.remove();
+      await ctx.runner.run([
+        'cp',
+        '-a',
+        '--no-preserve=ownership',
+        '--no-target-directory',
+        '--',
+        op.source,
+        dest.host,
+      ]);
+      if (op.mode) dest.chmod(parseMode(op.mode)!);
       return;
     }
     case 'fetch': {
-      const dest = host(op.path);
-      mkdirSync(path.dirname(dest), { recursive: true });
-      const tmp = path.join(tmpdir(), `ib-native-fetch-${process.pid}-${path.basename(dest)}`);
+      const dest = at(op.path);
+      // a private folder per download: no name another process can guess, race or share
+      const dir = mkdtempSync(path.join(tmpdir(), 'ib-native-fetch-'));
+      const tmp = path.join(dir, 'download');
       try {
         await ctx.download(op.url, tmp);
         const sum = await sha256File(tmp);
@@ -161,10 +118,9 @@ async function applyOne(op: Op, root: string, ctx: ApplyContext): Promise<void> 
             `[${op.module}] ${op.url} has sha256 ${sum}, expected ${op.sha256}`,
             'update the sha256 in the profile if the file legitimately changed',
           );
-        await ctx.runner.run(['cp', '--', tmp, dest]);
-        chmodSync(dest, 0o644);
+        dest.copyFrom(tmp, 0o644);
       } finally {
-        rmSync(tmp, { force: true });
+        rmSync(dir, { force: true, recursive: true });
       }
       return;
     }

@@ -20,7 +20,8 @@ import {
   withLayer,
 } from '../stages/configure.ts';
 import { removeTree } from '../sys/files.ts';
-import { processesRootedAt, runInPty } from '../tty/pty.ts';
+import { stopProcessesRootedAt } from '../sys/pid.ts';
+import { runInPty } from '../tty/pty.ts';
 import { processTerminal, type UserTerminal } from '../tty/terminal.ts';
 
 /**
@@ -113,17 +114,8 @@ export async function openShell(o: OpenShellOptions): Promise<number> {
       o.logger,
     );
   } finally {
-    const left = processesRootedAt(o.tree);
-    if (left.length) {
-      o.logger.info(`shell: stopping ${left.length} process(es) left running in the tree`);
-      for (const pid of left) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-    }
+    const left = await stopProcessesRootedAt(o.tree);
+    if (left) o.logger.info(`shell: stopped ${left} process(es) left running in the tree`);
   }
 }
 

@@ -1,9 +1,23 @@
-import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import path from 'node:path';
+import { UserError } from '../errors.ts';
+import type { Logger } from '../log.ts';
 import { REPO_ROOT } from '../profile/load.ts';
 import type { Runner, RunOptions } from '../run/runner.ts';
 import { isSymlink } from '../sys/files.ts';
+import { ImagePath, resolveInRoot } from '../sys/in-root.ts';
 import { MountScope } from '../sys/mounts.ts';
+import { stopProcessesRootedAt } from '../sys/pid.ts';
 
 /** Where chroot-scripts/ appears inside the image while the build runs. */
 export const SCRIPTS_IN_IMAGE = '/run/ib-native/scripts';
@@ -15,12 +29,51 @@ export interface ChrootOptions {
   /** Host folder bind-mounted over /var/cache/apt/archives (shared package cache). */
   packageCache?: string;
   env?: Record<string, string>;
+  /** Where the session says what it cleaned up (processes left running). */
+  logger?: Logger;
+}
+
+/** Character devices of the session's own /dev (name, major, minor), as mmdebstrap makes them. */
+export const DEV_NODES: readonly (readonly [string, number, number])[] = [
+  ['null', 1, 3],
+  ['zero', 1, 5],
+  ['full', 1, 7],
+  ['random', 1, 8],
+  ['urandom', 1, 9],
+  ['tty', 5, 0],
+];
+
+/** Links of the session's /dev (name, target). */
+export const DEV_LINKS: readonly (readonly [string, string])[] = [
+  ['ptmx', 'pts/ptmx'],
+  ['fd', '/proc/self/fd'],
+  ['stdin', '/proc/self/fd/0'],
+  ['stdout', '/proc/self/fd/1'],
+  ['stderr', '/proc/self/fd/2'],
+];
+
+/**
+ * A folder of the image that a session mounts over: it must be a real folder of the image (a
+ * link there would put the mount wherever it points on the host). Made when missing. Returns its host path.
+ */
+export function mountPointIn(root: string, rel: string): string {
+  const at = path.join(root, rel);
+  const resolved = resolveInRoot(root, `/${rel}`, { follow: true });
+  const st = lstatOrUndefined(at);
+  if (resolved !== at || (st && !st.isDirectory()))
+    throw new UserError(
+      `the image's /${rel} is not a folder (${st?.isSymbolicLink() ? 'a symbolic link' : 'a file'}, or under one)`,
+      `a build session mounts its own /${rel}; the image must have it as a plain folder`,
+    );
+  mkdirSync(at, { recursive: true });
+  return at;
 }
 
 /**
- * A chroot session: /proc, /sys, /dev, /dev/pts, a tmpfs /run carrying our scripts, the
- * host's resolv.conf and a policy-rc.d that blocks service starts — all only for the
- * session, all undone at the end (mounts in reverse order, files restored).
+ * A chroot session: /proc, /sys, its own /dev (a tmpfs with the few device nodes a package install
+ * needs, never the host's), /dev/pts (a new instance), a tmpfs /run carrying our scripts, the
+ * host's resolv.conf and a policy-rc.d that blocks service starts — all only for the session, all
+ * undone at the end (processes left in the tree killed, mounts in reverse order, files restored).
  */
 export class Chroot {
   private readonly mounts: MountScope;
@@ -33,7 +86,7 @@ export class Chroot {
   }
 
   static async open(root: string, runner: Runner, opts: ChrootOptions = {}): Promise<Chroot> {
-    const c = new Chroot(root, runner, opts);
+    const c = new Chroot(realpathSync(root), runner, opts);
     try {
       await c.setup();
     } catch (e) {
@@ -44,35 +97,53 @@ export class Chroot {
   }
 
   private p(rel: string): string {
-    return path.join(this.root, rel);
+    return new ImagePath(this.root, `/${rel}`).host;
   }
 
   private async setup(): Promise<void> {
     const m = this.mounts;
-    for (const d of ['proc', 'sys', 'dev', 'run']) mkdirSync(this.p(d), { recursive: true });
-    await m.mount(['-t', 'proc', 'proc'], this.p('proc'));
-    await m.mount(['-t', 'sysfs', '-o', 'ro', 'sysfs'], this.p('sys'));
-    await m
-      .mount(['-t', 'devtmpfs', 'devtmpfs'], this.p('dev'))
-      .catch(async () => m.bind('/dev', this.p('dev'), { recursive: true }));
-    mkdirSync(this.p('dev/pts'), { recursive: true });
-    await m.mount(['-t', 'devpts', '-o', 'newinstance,ptmxmode=0666', 'devpts'], this.p('dev/pts'));
-    await m.mount(['-t', 'tmpfs', '-o', 'mode=0755', 'tmpfs'], this.p('run'));
-    mkdirSync(this.p(SCRIPTS_IN_IMAGE), { recursive: true });
-    await m.bind(path.join(REPO_ROOT, 'chroot-scripts'), this.p(SCRIPTS_IN_IMAGE), { readonly: true });
+    const at = (rel: string) => mountPointIn(this.root, rel);
+    await m.mount(['-t', 'proc', 'proc'], at('proc'));
+    await m.mount(['-t', 'sysfs', '-o', 'ro', 'sysfs'], at('sys'));
+    await this.mountDev(at('dev'));
+    await m.mount(['-t', 'tmpfs', '-o', 'mode=0755,nosuid,nodev', 'tmpfs'], at('run'));
+    const scripts = path.join(this.root, SCRIPTS_IN_IMAGE);
+    mkdirSync(scripts, { recursive: true });
+    await m.bind(path.join(REPO_ROOT, 'chroot-scripts'), scripts, { readonly: true });
     if (this.opts.packageCache) {
-      mkdirSync(this.p('var/cache/apt/archives'), { recursive: true });
+      const archives = at('var/cache/apt/archives');
       mkdirSync(path.join(this.opts.packageCache, 'partial'), { recursive: true });
-      await m.bind(this.opts.packageCache, this.p('var/cache/apt/archives'));
+      await m.bind(this.opts.packageCache, archives);
     }
     // resolv.conf: move the image's own (file or symlink) aside, put the host's in.
     if (existsOrLink(this.p(RESOLV))) renameSync(this.p(RESOLV), this.p(RESOLV_ASIDE));
-    writeFileSync(this.p(RESOLV), existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf') : '');
-    mkdirSync(path.dirname(this.p(POLICY_RC_D)), { recursive: true });
-    writeFileSync(
-      this.p(POLICY_RC_D),
+    new ImagePath(this.root, `/${RESOLV}`).write(
+      existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf') : '',
+      0o644,
+    );
+    new ImagePath(this.root, `/${POLICY_RC_D}`).write(
       '#!/bin/sh\n# ib-native: no service starts during the build\nexit 101\n',
-      { mode: 0o755 },
+      0o755,
+    );
+  }
+
+  /** The session's /dev: a fresh tmpfs with DEV_NODES, DEV_LINKS, /dev/shm and a new devpts instance. */
+  private async mountDev(dev: string): Promise<void> {
+    await this.mounts.mount(['-t', 'tmpfs', '-o', 'mode=0755,nosuid', 'tmpfs'], dev);
+    for (const [name, major, minor] of DEV_NODES)
+      await this.runner.run(
+        ['mknod', '-m', '0666', path.join(dev, name), 'c', String(major), String(minor)],
+        {
+          context: `making /dev/${name} of the session`,
+        },
+      );
+    for (const [name, target] of DEV_LINKS) symlinkSync(target, path.join(dev, name));
+    mkdirSync(path.join(dev, 'shm'));
+    chmodSync(path.join(dev, 'shm'), 0o1777);
+    mkdirSync(path.join(dev, 'pts'));
+    await this.mounts.mount(
+      ['-t', 'devpts', '-o', 'newinstance,ptmxmode=0666,mode=0620,gid=5', 'devpts'],
+      path.join(dev, 'pts'),
     );
   }
 
@@ -84,6 +155,8 @@ export class Chroot {
   }
 
   async close(): Promise<void> {
+    const left = await stopProcessesRootedAt(this.root);
+    if (left) this.opts.logger?.info(`chroot: stopped ${left} process(es) left running in the tree`);
     rmSync(this.p(POLICY_RC_D), { force: true });
     const aside = existsOrLink(this.p(RESOLV_ASIDE));
     if (isSymlink(this.p(RESOLV))) {
@@ -95,6 +168,14 @@ export class Chroot {
       if (aside) renameSync(this.p(RESOLV_ASIDE), this.p(RESOLV));
     }
     await this.mounts.close();
+  }
+}
+
+function lstatOrUndefined(p: string) {
+  try {
+    return lstatSync(p);
+  } catch {
+    return undefined;
   }
 }
 

@@ -157,7 +157,7 @@ export async function withLayer<T>(
   return withMounts(deps.runner, async (m) => {
     const merged = await overlay(m, layersDir, name, lower);
     const inChroot: InChroot = (inner) =>
-      withChroot(merged, deps.runner, { env: deps.netEnv }, async (chroot) => {
+      withChroot(merged, deps.runner, { env: deps.netEnv, logger: deps.logger }, async (chroot) => {
         try {
           return await inner(chroot);
         } catch (e) {

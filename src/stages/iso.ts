@@ -10,6 +10,7 @@ import { watchdog } from '../run/watchdog.ts';
 import { removeTree } from '../sys/files.ts';
 import { GRUB_I386, type MenuEntry, renderEarlyConfig, renderGrubCfg } from './grub.ts';
 import { buildStandaloneImage } from './grub-standalone.ts';
+import { pruneHidden } from './layers.ts';
 import { rsyncArgv } from './qcow2.ts';
 
 export const ISO_VOLUME_ID = 'config-2';
@@ -210,11 +211,19 @@ export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Pr
       context: 'copying the live base squashfs into the ISO tree',
     });
     const names = ['filesystem.squashfs'];
-    for (const layer of i.layered.layers) {
+    for (const [n, layer] of i.layered.layers.entries()) {
       const file = `${layer.name}.squashfs`;
       logger.info(`iso: mksquashfs of the ${layer.name} layer`);
       const stage = path.join(i.work, layer.name);
       await runner.run(layerCopyArgv(layer.dir, stage), { context: `copying the ${layer.name} layer` });
+      // what a later layer hides (removes, replaces) is left out: a whiteout does not delete
+      for (const later of i.layered.layers.slice(n + 1)) {
+        const hidden = pruneHidden(stage, later.dir);
+        if (hidden.length)
+          logger.debug(
+            `iso: ${hidden.length} path(s) of ${layer.name} hidden by ${later.name} left out: ${hidden.join(' ')}`,
+          );
+      }
       if (i.sourceDateEpoch !== undefined) clampTimes(stage, i.sourceDateEpoch);
       const out = path.join(root, 'live', file);
       const opts = { ...i.squashfs, exclude: [], mkfsTime: i.sourceDateEpoch };

@@ -261,7 +261,7 @@ export async function buildRootfs(ctx: RootfsContext, given: RootfsInputs, targe
 
   writeAptConfig(inputs, target);
   const pkgs = installSet(inputs);
-  await withChroot(target, runner, { packageCache: ctx.packageCache, env: ctx.env }, async (c) => {
+  await withChroot(target, runner, { packageCache: ctx.packageCache, env: ctx.env, logger }, async (c) => {
     for (const d of INSTALL_DIVERSIONS) await c.run(divertArgv('add', d.path));
     for (const d of INSTALL_DIVERSIONS)
       if (d.stub) writeFileSync(path.join(target, d.path), d.stub, { mode: 0o755 });

@@ -11,7 +11,7 @@ import {
 import path from 'node:path';
 import { InternalError } from '../errors.ts';
 import type { Runner } from '../run/runner.ts';
-import { mountsUnder } from './mounts.ts';
+import { type MountInfoReader, mountsUnder, realPath, selfMountInfo } from './mounts.ts';
 import { pidAlive } from './pid.ts';
 
 /**
@@ -19,15 +19,23 @@ import { pidAlive } from './pid.ts';
  * unmounted first (they are ours, in our namespace) and `rm --one-file-system` refuses to
  * descend into anything still mounted.
  */
-export async function removeTree(runner: Runner, dir: string): Promise<void> {
+export async function removeTree(
+  runner: Runner,
+  dir: string,
+  info: MountInfoReader = selfMountInfo,
+): Promise<void> {
   if (!existsSync(dir)) return;
-  const under = mountsUnder(dir).sort((a, b) => b.length - a.length);
+  // the folder as the kernel names it: mountinfo shows no links, and rm must not stop at one
+  const real = realPath(dir);
+  const under = mountsUnder(real, info).sort((a, b) => b.length - a.length);
   for (const m of under)
     await runner.run(['umount', '--recursive', m], { critical: true }).catch(() => undefined);
-  const still = mountsUnder(dir);
+  const still = mountsUnder(real, info);
   if (still.length)
     throw new InternalError(`refusing to remove ${dir}: still mounted below it: ${still.join(', ')}`);
-  await runner.run(['rm', '-rf', '--one-file-system', '--', dir], { critical: true });
+  await runner.run(['rm', '-rf', '--one-file-system', '--', real], { critical: true });
+  // a link that led there goes too
+  if (lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink()) rmSync(dir, { force: true });
 }
 
 export async function sha256File(file: string): Promise<string> {

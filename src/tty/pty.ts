@@ -1,5 +1,3 @@
-import { readdirSync, readlinkSync } from 'node:fs';
-import path from 'node:path';
 import { UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { relayKeys, terminalSize, type UserTerminal } from './terminal.ts';
@@ -84,19 +82,4 @@ export async function runInPty(cmd: PtyCommand, term: UserTerminal, logger: Logg
     process.off('SIGTERM', hangup);
     process.off('SIGHUP', hangup);
   }
-}
-
-/** Processes whose root directory is `root` (left running by a chroot session), from /proc. */
-export function processesRootedAt(root: string, proc = '/proc'): number[] {
-  const want = path.resolve(root);
-  const out: number[] = [];
-  for (const name of readdirSync(proc)) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readlinkSync(path.join(proc, name, 'root')) === want) out.push(Number(name));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return out;
 }

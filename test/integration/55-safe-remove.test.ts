@@ -3,14 +3,24 @@
  * is bind-mounted under a work folder; removeTree unmounts it first (or refuses), and the
  * canary survives. Runs in a private mount namespace so the test cannot leak a mount.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { silentLogger } from '../../src/log.ts';
 import { processRunner } from '../../src/run/runner.ts';
+import { Chroot } from '../../src/stages/chroot.ts';
 import { removeTree } from '../../src/sys/files.ts';
-import { isMountPoint } from '../../src/sys/mounts.ts';
+import { isMountPoint, mountPoints } from '../../src/sys/mounts.ts';
 import { insideNamespace, reexecInNamespace } from '../../src/sys/namespace.ts';
 import { SCRATCH } from '../helpers/host.ts';
 
@@ -34,6 +44,64 @@ test('a bind mount under a work folder is unmounted, never emptied', async () =>
     readFileSync(path.join(precious, 'canary'), 'utf8'),
     'alive\n',
     'the canary was deleted through the mount',
+  );
+  rmSync(DIR, { recursive: true, force: true });
+});
+
+test('issue 11: a symlinked cache folder: the chroot session unmounts everything, removal keeps the package cache', async () => {
+  rmSync(DIR, { recursive: true, force: true });
+  const real = path.join(DIR, 'real-cache');
+  const link = path.join(DIR, 'cache-link');
+  const packages = path.join(real, 'packages');
+  const tree = path.join(real, 'work/build-1/tree');
+  mkdirSync(packages, { recursive: true });
+  mkdirSync(path.join(tree, 'etc'), { recursive: true });
+  writeFileSync(path.join(packages, 'canary_1.0_all.deb'), 'precious\n');
+  symlinkSync(real, link);
+  const runner = processRunner({ logger: silentLogger });
+  const chroot = await Chroot.open(path.join(link, 'work/build-1/tree'), runner, {
+    packageCache: path.join(link, 'packages'),
+  });
+  try {
+    assert.ok(isMountPoint(path.join(tree, 'var/cache/apt/archives')), 'the package cache is mounted');
+  } finally {
+    await chroot.close();
+  }
+  assert.equal(
+    mountPoints().filter((m) => m.startsWith(`${DIR}/`)),
+    [],
+    'something stayed mounted',
+  );
+  await removeTree(runner, path.join(link, 'work'));
+  assert.not.ok(existsSync(path.join(real, 'work')), 'work folder still there');
+  assert.is(readFileSync(path.join(packages, 'canary_1.0_all.deb'), 'utf8'), 'precious\n');
+  rmSync(DIR, { recursive: true, force: true });
+});
+
+test('issue 11: a chroot session has its own /dev, never the host devtmpfs', async () => {
+  rmSync(DIR, { recursive: true, force: true });
+  const tree = path.join(DIR, 'tree');
+  mkdirSync(path.join(tree, 'etc'), { recursive: true });
+  const runner = processRunner({ logger: silentLogger });
+  const chroot = await Chroot.open(tree, runner);
+  const hostDev = statSync('/dev');
+  try {
+    const dev = path.join(tree, 'dev');
+    // the session's own /dev: our nodes only, never the host's devtmpfs
+    assert.ok(readdirSync(dev).includes('null'));
+    assert.not.ok(
+      readdirSync('/dev').every((n) => readdirSync(dev).includes(n)),
+      'the host /dev is visible',
+    );
+    assert.is.not(statSync(dev).dev, hostDev.dev, '/dev is the host devtmpfs');
+    for (const n of ['vda', 'sda', 'kvm', 'loop0', 'mem'])
+      assert.not.ok(existsSync(path.join(dev, n)), `/dev/${n}`);
+  } finally {
+    await chroot.close();
+  }
+  assert.equal(
+    mountPoints().filter((m) => m.startsWith(`${DIR}/`)),
+    [],
   );
   rmSync(DIR, { recursive: true, force: true });
 });

@@ -47,6 +47,11 @@ const PROBE_SCRIPT = `#!/bin/sh
 set -e
 mkdir -p ${path.dirname(PROBE)}
 cp /usr/bin/true ${PROBE}
+# what a common-layer step leaves and finalize removes in the image's layer (issue 11): it must
+# not ship in config-common.squashfs under the iso layer's whiteout
+mkdir -p /tmp/url_resources /var/lib/apt/lists
+echo leftover > /tmp/url_resources/ib-native-leftover
+echo leftover > /var/lib/apt/lists/ib-native-leftover_Packages
 perl -e 'my ($p, $n, $v) = ("$ARGV[0]", "security.capability", pack("V5", 0x02000001, 1 << 13, 0, 0, 0)); syscall(188, $p, $n, $v, length($v), 0) == 0 or die "setxattr: $!\\n"' ${PROBE}
 `;
 
@@ -272,7 +277,21 @@ test('no layer of the ISO carries what finalize removed (whiteouts hide, they do
         p.startsWith('/var/lib/apt/lists/') && e.type === 'f' && !p.endsWith('/lock'),
         `${name}: apt index ${p}`,
       );
+      for (const gone of [
+        '/tmp/url_resources',
+        '/var/tmp/ib-native',
+        '/usr/sbin/policy-rc.d',
+        '/root/.bash_history',
+      ])
+        assert.not.ok(p === gone || p.startsWith(`${gone}/`), `${name}: ${p}`);
     }
+  // the leftovers the probe script planted were there to be found: the common layer had them
+  const common = b().isoLayers.find((l) => l.name.includes('config-common'));
+  assert.ok(common, 'no config-common layer in the ISO');
+  assert.ok(
+    b().isoLayers.some((l) => l.listing.get('/tmp/url_resources')?.whiteout),
+    'the iso layer does not remove /tmp/url_resources',
+  );
 });
 
 test('the QCOW2 holds no byte of the rootfs SSH host keys or machine-id, not even in free blocks', async () => {

@@ -44,4 +44,23 @@ test('fetch: unusable or clashing file names are errors', () => {
   assert.match(issues[1]!.message, /also the file name of fetch\[1\]/);
 });
 
+test('fetch: only http and https URLs; file:// and others would read the build host', () => {
+  const issues = fetchModule.validate!(
+    profile({
+      fetch: [
+        { url: 'file:///etc/shadow', sha256: SHA, name: 'a' },
+        { url: 'ftp://example.com/b', sha256: SHA },
+        { url: 'HTTPS://example.com/c', sha256: SHA },
+        { url: 'http://example.com/d', sha256: SHA },
+        { url: 'gopher://example.com/e', sha256: SHA },
+      ],
+    }),
+  );
+  assert.equal(
+    issues.map((i) => i.path),
+    ['fetch[0].url', 'fetch[1].url', 'fetch[4].url'],
+  );
+  assert.match(issues[0]!.message, /file: URLs are not fetched.*http:\/\/ or https:\/\//);
+});
+
 test.run();

@@ -72,12 +72,13 @@ test('resolveInRoot: a link loop is a UserError', () => {
 
 test('resolveInRoot: injected lstat/readlink (no file system)', () => {
   const links: Record<string, string> = { '/img/bin': 'usr/bin', '/img/usr/bin/sh': 'dash' };
-  const lstat = ((p: string) => ({
+  const lstat = (p: string) => ({
     isSymbolicLink: () => p in links,
-  })) as unknown as typeof import('node:fs').lstatSync;
-  const readlink = ((p: string) => links[p]!) as unknown as typeof import('node:fs').readlinkSync;
-  assert.is(resolveInRoot('/img', '/bin/sh', lstat, readlink), '/img/usr/bin/sh');
-  assert.is(resolveInRoot('/img', '/bin/sh/x', lstat, readlink), '/img/usr/bin/dash/x');
+  });
+  const readlink = (p: string) => links[p]!;
+  assert.is(resolveInRoot('/img', '/bin/sh', { lstat, readlink }), '/img/usr/bin/sh');
+  assert.is(resolveInRoot('/img', '/bin/sh', { lstat, readlink, follow: true }), '/img/usr/bin/dash');
+  assert.is(resolveInRoot('/img', '/bin/sh/x', { lstat, readlink }), '/img/usr/bin/dash/x');
 });
 
 function op(body: OpBody): Op {

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { recordingLogger } from '../../../src/log.ts';
-import { exitStatus, processesRootedAt, runInPty } from '../../../src/tty/pty.ts';
+import { processesRootedAt } from '../../../src/sys/pid.ts';
+import { exitStatus, runInPty } from '../../../src/tty/pty.ts';
 import { fakeTerminal, until } from './fake-terminal.ts';
 
 test('exitStatus: the code, or 128 + signal as a shell reports it', () => {

@@ -1,0 +1,33 @@
+import { lstatSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Squashing stacked overlay layers: what a later layer hides of an earlier one must not ship in
+ * the earlier one either. A whiteout hides, it does not delete: a file the common layer wrote
+ * (a download in /tmp/url_resources, apt lists a script left, a key) and that the image's own
+ * layer then removed would otherwise still be inside config-common.squashfs on the ISO.
+ *
+ * Rule (overlayfs lookup): an entry of the later layer that is not a folder (file, link,
+ * whiteout) hides the same path of the earlier layer, and so does a folder where the earlier
+ * layer has something else. Removes the hidden paths from `earlier` (a copy of the earlier
+ * layer's upper folder, never the layer itself) and returns them, in-image (`/a/b`), in walk
+ * order. Opaque folders (a folder removed and made again) are not looked at: their xattr is not
+ * readable from Node; what they hide stays in the earlier layer.
+ */
+export function pruneHidden(earlier: string, later: string): string[] {
+  const removed: string[] = [];
+  const walk = (rel: string) => {
+    for (const name of readdirSync(path.join(later, rel)).sort()) {
+      const r = path.join(rel, name);
+      const top = lstatSync(path.join(later, r));
+      const below = lstatSync(path.join(earlier, r), { throwIfNoEntry: false });
+      if (!below) continue;
+      if (!top.isDirectory() || !below.isDirectory()) {
+        rmSync(path.join(earlier, r), { recursive: true, force: true });
+        removed.push(`/${r}`);
+      } else walk(r);
+    }
+  };
+  walk('');
+  return removed;
+}
