@@ -6,7 +6,7 @@ import { displayMode, openDisplay } from './display/index.ts';
 import { DISTROS } from './distro/index.ts';
 import { checkHost, formatBytes, formatDoctorReport } from './doctor.ts';
 import { EXIT, hintOf } from './errors.ts';
-import { ensureArchiveKeyring, keyringsDir } from './keys/archive-keyring.ts';
+import { ensureArchiveKeyring, hostKeyringPath, keyringsDir } from './keys/archive-keyring.ts';
 import { type KeyResolver, keysDir, repoKeyResolver } from './keys/repo-keys.ts';
 import { silentLogger } from './log.ts';
 import { describeOp } from './ops/apply.ts';
@@ -33,6 +33,8 @@ export function checkedKeys(cacheDir = defaultCacheDir()): KeyResolver {
 
 export async function planCommand(o: {
   profile: string;
+  /** Where pinned repo keys are cached once downloaded. */
+  cacheDir?: string;
   distro?: DistroName;
   formats?: Format[];
   json: boolean;
@@ -42,7 +44,7 @@ export async function planCommand(o: {
     { distro: o.distro, formats: o.formats },
     process.cwd(),
     undefined,
-    checkedKeys(),
+    checkedKeys(o.cacheDir),
   );
   const { profile } = plan;
   const stages = [

@@ -101,8 +101,17 @@ export interface ArchiveKeyringContext {
   dir: string;
   /** Proxy settings (src/proxy.ts). */
   env?: Record<string, string>;
-  /** The host keyring to prefer (default the distro's `keyring`); tests point it elsewhere. */
+  /** The host keyring to prefer (default hostKeyringPath); tests point it elsewhere. */
   hostKeyring?: string;
+}
+
+/**
+ * Where the host's keyring of `distro` is: its `keyring`, or the same file name in
+ * $IB_NATIVE_HOST_KEYRING_DIR (tests use it to take the archive path on any host).
+ */
+export function hostKeyringPath(distro: Distro, env: NodeJS.ProcessEnv = process.env): string {
+  const dir = env.IB_NATIVE_HOST_KEYRING_DIR;
+  return dir ? path.join(dir, path.basename(distro.keyring)) : distro.keyring;
 }
 
 /** `<cache>/keyrings` of a cache folder. */
@@ -117,7 +126,7 @@ export const cachedKeyringPath = (dir: string, distro: Distro): string =>
  * earlier (re-checked to hold exactly the pinned keys), else one obtained now from the archive.
  */
 export async function ensureArchiveKeyring(distro: Distro, ctx: ArchiveKeyringContext): Promise<string> {
-  const host = ctx.hostKeyring ?? distro.keyring;
+  const host = ctx.hostKeyring ?? hostKeyringPath(distro);
   if (existsSync(host)) return host;
   const spec = distro.archiveKeyring;
   if (!spec)
