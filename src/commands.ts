@@ -6,7 +6,7 @@ import { displayMode, openDisplay } from './display/index.ts';
 import { DISTROS } from './distro/index.ts';
 import { checkHost, formatBytes, formatDoctorReport } from './doctor.ts';
 import { EXIT, hintOf } from './errors.ts';
-import { ensureArchiveKeyring, keyringsDir } from './keys/archive-keyring.ts';
+import { ensureArchiveKeyring, hostKeyringPath, keyringsDir } from './keys/archive-keyring.ts';
 import { type KeyResolver, keysDir, repoKeyResolver } from './keys/repo-keys.ts';
 import { silentLogger } from './log.ts';
 import { describeOp } from './ops/apply.ts';
@@ -125,7 +125,7 @@ async function archiveKeyringReport(cacheDir: string): Promise<string> {
     try {
       const k = await ensureArchiveKeyring(d, { runner, dir: keyringsDir(cacheDir), env: netEnv({}) });
       where =
-        k === d.keyring
+        k === hostKeyringPath(d)
           ? `${k} (host)`
           : `${k} (from the archive's ${d.archiveKeyring?.package}, pinned keys only)`;
     } catch (e) {
