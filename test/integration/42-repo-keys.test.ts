@@ -9,7 +9,6 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -22,7 +21,7 @@ import {
   stopGpgAgent,
 } from '../helpers/apt-repo.ts';
 import { childProfile, treeListing } from '../helpers/bad-input.ts';
-import { BIN, DISTRO, SCRATCH } from '../helpers/host.ts';
+import { cli, DISTRO, SCRATCH } from '../helpers/host.ts';
 
 const DIR = path.join(SCRATCH, 'repo-keys');
 const CACHE = path.join(DIR, 'cache');
@@ -33,22 +32,7 @@ let served: ServedRepo;
 let fpr = '';
 let keyRel = '';
 
-async function run(args: string[]) {
-  const r = await execa(process.execPath, [BIN, '--cache-dir', CACHE, ...args], {
-    reject: false,
-    all: true,
-    cwd: DIR,
-    stdin: 'ignore',
-    timeout: 180_000,
-  });
-  if (process.env.TEST_VERBOSE) process.stderr.write(String(r.all));
-  return {
-    exitCode: r.exitCode ?? -1,
-    stderr: String(r.stderr),
-    stdout: String(r.stdout),
-    all: String(r.all),
-  };
-}
+const run = (args: string[]) => cli(args, { cache: CACHE, timeoutMs: 180_000 });
 
 const repoProfile = (name: string, key: string) =>
   childProfile(

@@ -22,7 +22,7 @@ import {
   stopGpgAgent,
 } from '../helpers/apt-repo.ts';
 import { treeListing } from '../helpers/bad-input.ts';
-import { BIN, SCRATCH } from '../helpers/host.ts';
+import { cli, SCRATCH } from '../helpers/host.ts';
 
 const DIR = path.join(SCRATCH, 'archive-keyring');
 const GNUPG = path.join(DIR, 'gnupg');
@@ -31,23 +31,8 @@ const REAL_DEB = 'pool/main/u/ubuntu-keyring/ubuntu-keyring_2020.02.11.2_all.deb
 const served: ServedRepo[] = [];
 let fpr = '';
 
-async function run(cache: string, args: string[]) {
-  const r = await execa(process.execPath, [BIN, '--cache-dir', cache, ...args], {
-    reject: false,
-    all: true,
-    cwd: DIR,
-    stdin: 'ignore',
-    timeout: 300_000,
-    env: { IB_NATIVE_HOST_KEYRING_DIR: NO_HOST_KEYRINGS },
-  });
-  if (process.env.TEST_VERBOSE) process.stderr.write(String(r.all));
-  return {
-    exitCode: r.exitCode ?? -1,
-    stdout: String(r.stdout),
-    stderr: String(r.stderr),
-    all: String(r.all),
-  };
-}
+const run = (cache: string, args: string[]) =>
+  cli(args, { cache, timeoutMs: 300_000, env: { IB_NATIVE_HOST_KEYRING_DIR: NO_HOST_KEYRINGS } });
 
 async function fingerprints(keyring: string): Promise<string[]> {
   const home = path.join(DIR, `list-${Date.now()}`);
