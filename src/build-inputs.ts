@@ -5,6 +5,8 @@ import { bundleJobs, checkBundleNames } from './bundle.ts';
 import { mirrorUrlProblem } from './distro/mirrors.ts';
 import { preflight } from './doctor.ts';
 import { HostNotReadyError, UserError } from './errors.ts';
+import { ensureArchiveKeyring, keyringsDir } from './keys/archive-keyring.ts';
+import { keysDir, repoKeyResolver } from './keys/repo-keys.ts';
 import { silentLogger } from './log.ts';
 import { processRunner, type Runner } from './run/runner.ts';
 import { checkSigningKey } from './sign.ts';
@@ -40,7 +42,9 @@ export async function checkBuildInputs(
   const space: Folder[] = [];
   const zstd: string[] = [];
   for (const b of builds) {
-    const plan = await planBuild(b.profile, b.overrides, process.cwd(), b.bootstrapper);
+    // repo keys: checked, and pinned ones downloaded (cached only once their fingerprint matched)
+    const keys = repoKeyResolver({ runner, dir: keysDir(b.cacheDir), env: b.netEnv, refresh: b.refresh });
+    const plan = await planBuild(b.profile, b.overrides, process.cwd(), b.bootstrapper, keys);
     names.push(plan.profile.name);
     const q = qcow2Compression(plan.profile.qcow2);
     if (plan.profile.formats.includes('qcow2') && q.compress && q.compressionType === 'zstd')
@@ -50,11 +54,9 @@ export async function checkBuildInputs(
     if (plan.profile.formats.includes('qcow2')) chooseBlockDevice(b.blockDevice);
     const cached = existsSync(path.join(b.cacheDir, 'rootfs', plan.rootfsKey, 'entry.json'));
     const bootstraps = b.noCache || b.refresh || !cached;
-    if (bootstraps && !existsSync(plan.distro.keyring))
-      throw new HostNotReadyError(
-        `the ${plan.distro.name} archive keyring is missing: ${plan.distro.keyring} (needed to bootstrap profile ${plan.profile.name})`,
-        plan.distro.keyringHint,
-      );
+    // the host's archive keyring, or one obtained from the archive and checked against the pinned keys
+    if (bootstraps)
+      await ensureArchiveKeyring(plan.distro, { runner, dir: keyringsDir(b.cacheDir), env: b.netEnv });
   }
   checkBundleNames(names);
   bundleJobs(builds.length, 1, first.jobs);

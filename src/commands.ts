@@ -1,13 +1,17 @@
 import path from 'node:path';
 import { bootImage } from './boot/index.ts';
-import { planBuild } from './build.ts';
+import { defaultCacheDir, planBuild } from './build.ts';
 import { Cache } from './cache/store.ts';
 import { displayMode, openDisplay } from './display/index.ts';
+import { DISTROS } from './distro/index.ts';
 import { checkHost, formatBytes, formatDoctorReport } from './doctor.ts';
-import { EXIT } from './errors.ts';
+import { EXIT, hintOf } from './errors.ts';
+import { ensureArchiveKeyring, hostKeyringPath, keyringsDir } from './keys/archive-keyring.ts';
+import { type KeyResolver, keysDir, repoKeyResolver } from './keys/repo-keys.ts';
 import { silentLogger } from './log.ts';
 import { describeOp } from './ops/apply.ts';
 import type { DistroName, Format } from './profile/schema.ts';
+import { netEnv } from './proxy.ts';
 import { BuildReporter } from './reporter.ts';
 import { processRunner } from './run/runner.ts';
 import { describeQcow2Compression, qcow2Compression } from './stages/qcow2.ts';
@@ -15,20 +19,36 @@ import { aptSources, installSet } from './stages/rootfs.ts';
 
 /** Subcommands other than build: each returns the exit code; printing happens here, exiting in cli.ts. */
 
+/**
+ * Repo keys for commands that plan without building (plan, diff): checked, pinned ones downloaded
+ * through the environment's proxy into the cache (or a private temporary folder when the cache
+ * cannot be written).
+ */
+export function checkedKeys(cacheDir = defaultCacheDir()): KeyResolver {
+  return repoKeyResolver({
+    runner: processRunner({ logger: silentLogger }),
+    dir: keysDir(cacheDir),
+    env: netEnv({}),
+  });
+}
+
 export async function planCommand(o: {
   profile: string;
+  /** Where pinned repo keys are cached once downloaded. */
+  cacheDir?: string;
   distro?: DistroName;
   formats?: Format[];
   mirror?: string;
   mirrors?: Record<string, string>;
   json: boolean;
 }): Promise<number> {
-  const plan = await planBuild(o.profile, {
-    distro: o.distro,
-    formats: o.formats,
-    mirror: o.mirror,
-    mirrors: o.mirrors,
-  });
+  const plan = await planBuild(
+    o.profile,
+    { distro: o.distro, formats: o.formats, mirror: o.mirror, mirrors: o.mirrors },
+    process.cwd(),
+    undefined,
+    checkedKeys(o.cacheDir),
+  );
   const sources = aptSources(plan.rootfs);
   const { profile } = plan;
   const stages = [
@@ -91,10 +111,35 @@ export async function planCommand(o: {
   return 0;
 }
 
-export async function doctorCommand(): Promise<number> {
+export async function doctorCommand(cacheDir = defaultCacheDir()): Promise<number> {
   const report = checkHost({ boot: true, inspect: true, dir: '/var/cache' });
   process.stdout.write(formatDoctorReport(report));
+  process.stdout.write(await archiveKeyringReport(cacheDir));
   return report.missingRequired.length ? EXIT.hostNotReady : EXIT.ok;
+}
+
+/**
+ * Each distro's archive keyring: the host's, or obtained now from the archive (pinned keys, see
+ * src/keys/archive-keyring.ts) into the cache. A keyring that cannot be obtained is reported, not
+ * fatal: only builds of that distro need it.
+ */
+async function archiveKeyringReport(cacheDir: string): Promise<string> {
+  const runner = processRunner({ logger: silentLogger });
+  const lines = ['', 'archive keyrings:'];
+  for (const d of Object.values(DISTROS)) {
+    let where: string;
+    try {
+      const k = await ensureArchiveKeyring(d, { runner, dir: keyringsDir(cacheDir), env: netEnv({}) });
+      where =
+        k === hostKeyringPath(d)
+          ? `${k} (host)`
+          : `${k} (from the archive's ${d.archiveKeyring?.package}, pinned keys only)`;
+    } catch (e) {
+      where = `MISSING (needed to build ${d.name}): ${(e as Error).message}${hintOf(e) ? `; ${hintOf(e)}` : ''}`;
+    }
+    lines.push(`  ${d.name.padEnd(16)} ${where}`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 export async function bootCommand(o: {

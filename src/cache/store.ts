@@ -17,6 +17,8 @@ import { withLock } from './lock.ts';
 /**
  * The stage cache. Layout under the cache root:
  *   packages/              .deb files shared by every build (each checked against the signed index before use)
+ *   keys/<FPR>.asc|gpg     repo keys downloaded by URL, by pinned fingerprint (src/keys/repo-keys.ts)
+ *   keyrings/              archive keyrings the host lacks (src/keys/archive-keyring.ts)
  *   rootfs/<key>/tree      a complete base root filesystem
  *   rootfs/<key>/entry.json  written last: an entry without it is incomplete and never used
  *   locks/<kind>-<key>.lock  one lock per entry being built
@@ -176,6 +178,12 @@ export class Cache {
       await removeTree(this.runner, this.packages);
       mkdirSync(this.packages, { recursive: true });
       removed.push('packages');
+      // downloaded keys and keyrings: obtained (and checked) again by the next build
+      for (const d of ['keys', 'keyrings'])
+        if (existsSync(path.join(this.root, d))) {
+          await removeTree(this.runner, path.join(this.root, d));
+          removed.push(d);
+        }
     }
     return removed;
   }

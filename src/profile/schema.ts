@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DISTRO_NAMES, type DistroName } from '../distro/index.ts';
 import { mirrorUrlProblem, SUITE_NAME } from '../distro/mirrors.ts';
+import { normalizeFingerprint } from '../keys/openpgp.ts';
 
 /**
  * The profile schema: what users write (every field optional, defaults documented in README and
@@ -51,14 +52,41 @@ const mirrorUrl = z.string().superRefine((v, ctx) => {
   const problem = mirrorUrlProblem(v);
   if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
 });
+/** An OpenPGP fingerprint: 40 hex digits, spaces allowed; normalised to upper case without spaces. */
+export const fingerprintSchema = z
+  .string()
+  .refine((s) => normalizeFingerprint(s) !== undefined, {
+    message:
+      'must be an OpenPGP fingerprint: 40 hex digits (spaces allowed), as `gpg --fingerprint` prints it',
+  })
+  .transform((s) => normalizeFingerprint(s) as string);
+
+/** A repo key downloaded at build time and trusted only when its primary fingerprint is the pinned one. */
+export const keyUrlSchema = z
+  .object({
+    url: z
+      .string()
+      .url('must be a URL such as https://example.org/repo/key.asc')
+      .refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL'),
+    fingerprint: fingerprintSchema,
+  })
+  .strict();
+
 export const repoSchema = z
   .object({
     name,
     url: z.string().url('must be a URL such as http://127.0.0.1:8080/k8s'),
     suite: z.string().min(1),
     components: z.array(z.string().min(1)).default(['main']),
-    /** ASCII-armored or binary OpenPGP key file (relative to the profile) that signs the repo. */
-    key: z.string().optional(),
+    /**
+     * The repo's signing key: an ASCII-armored or binary OpenPGP public key file (relative to the
+     * profile), or `{ url, fingerprint }`: downloaded before the build and refused unless its
+     * primary key has that fingerprint.
+     */
+    key: z
+      .union([z.string().min(1), keyUrlSchema])
+      .optional()
+      .describe('key file (relative to the profile), or { url, fingerprint } to download a pinned key'),
     /** Packages to install from this repo. */
     packages: z.array(pkgName).default([]),
     /** Skip signature checks for this repo (printed as a warning). */
@@ -467,6 +495,8 @@ export type ProfileInput = z.input<typeof profileSchema>;
 export type Profile = z.output<typeof profileSchema>;
 
 export type Repo = z.output<typeof repoSchema>;
+export type RepoKey = NonNullable<Repo['key']>;
+export type KeyUrl = z.output<typeof keyUrlSchema>;
 export type Limit = z.output<typeof limitSchema>;
 export type FileEntry = z.output<typeof fileSchema>;
 export type UnitEntry = z.output<typeof unitSchema>;

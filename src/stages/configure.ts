@@ -2,11 +2,13 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { BuildPlan } from '../build.ts';
 import { type Cache, DEFAULT_MAX_AGE_DAYS } from '../cache/store.ts';
+import { keyringsDir } from '../keys/archive-keyring.ts';
 import type { Logger } from '../log.ts';
 import { type ApplyContext, applyOps } from '../ops/apply.ts';
 import type { Op } from '../ops/types.ts';
 import type { Context, Format } from '../profile/schema.ts';
 import type { Runner } from '../run/runner.ts';
+import { download } from '../sys/download.ts';
 import { type MountScope, withMounts } from '../sys/mounts.ts';
 import { type Chroot, withChroot } from './chroot.ts';
 import { buildRootfs, installSet } from './rootfs.ts';
@@ -51,7 +53,13 @@ export async function obtainRootfs(
       const tree = path.join(dir, 'tree');
       mkdirSync(tree);
       await buildRootfs(
-        { runner, logger, packageCache: cache.packages, env: opts.netEnv ?? {} },
+        {
+          runner,
+          logger,
+          packageCache: cache.packages,
+          keyringDir: keyringsDir(cache.root),
+          env: opts.netEnv ?? {},
+        },
         { ...plan.rootfs, fallbackMirrors: opts.fallbackMirrors },
         tree,
       );
@@ -190,19 +198,4 @@ async function overlay(m: MountScope, layers: string, name: string, lower: strin
     merged,
   );
   return merged;
-}
-
-async function download(
-  runner: Runner,
-  url: string,
-  dest: string,
-  env?: Record<string, string>,
-): Promise<void> {
-  await runner.run(
-    ['curl', '--fail', '--silent', '--show-error', '--location', '--retry', '3', '--output', dest, url],
-    {
-      env,
-      context: `downloading ${url}`,
-    },
-  );
 }

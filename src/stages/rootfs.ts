@@ -19,9 +19,11 @@ import {
   isNoSpace,
   UserError,
 } from '../errors.ts';
+import { ensureArchiveKeyring } from '../keys/archive-keyring.ts';
+import { isArmored } from '../keys/openpgp.ts';
+import type { LocalRepo } from '../keys/repo-keys.ts';
 import type { Logger } from '../log.ts';
 import { BLOCKED_PREFERENCES, renderBlockedPreferences } from '../modules/blocked-packages.ts';
-import type { Repo } from '../profile/schema.ts';
 import { APT_STATUS_ARGS, aptProgress, debootstrapProgress } from '../run/progress.ts';
 import type { Runner } from '../run/runner.ts';
 import { stallMs } from '../run/watchdog.ts';
@@ -33,7 +35,8 @@ import { dropUnverifiedDebs } from './package-cache.ts';
 export interface RootfsInputs {
   distro: Distro;
   packages: string[];
-  repos: Repo[];
+  /** Extra repos, their keys local files (checked and fetched before the plan, ../keys/repo-keys.ts). */
+  repos: LocalRepo[];
   blockedPackages: string[];
   bootstrapper: 'debootstrap' | 'mmdebstrap';
   /** Mirrors tried when the distro mirror fails (not part of the cache key: same content). */
@@ -43,7 +46,7 @@ export interface RootfsInputs {
 export const ROOTFS_STAGE_VERSION = 4;
 const MIRROR_RETRIES = 2;
 
-export function keyInImage(repo: Repo, distro: Distro): string {
+export function keyInImage(repo: LocalRepo, distro: Distro): string {
   const binary = !distro.aptReadsArmoredKeys || !repo.key?.endsWith('.asc');
   return `/etc/apt/keyrings/ib-native-${repo.name}.${binary ? 'gpg' : 'asc'}`;
 }
@@ -166,6 +169,8 @@ export interface RootfsContext {
   runner: Runner;
   logger: Logger;
   packageCache: string;
+  /** `<cache>/keyrings`: archive keyrings obtained when the host lacks them. */
+  keyringDir: string;
   env: Record<string, string>;
 }
 
@@ -185,11 +190,12 @@ export async function bootstrapWithFallbacks(
   ctx: RootfsContext,
   inputs: RootfsInputs,
   target: string,
+  keyring: string,
 ): Promise<string> {
   const { runner, logger } = ctx;
   const tried: string[] = [];
   for (const mirror of mirrorOrder(inputs.distro.mirror, inputs.fallbackMirrors)) {
-    const distro = withMainMirror(inputs.distro, mirror);
+    const distro = { ...withMainMirror(inputs.distro, mirror), keyring };
     logger.info(`rootfs: bootstrapping ${distro.name} from ${mirror} with ${inputs.bootstrapper}`);
     for (let attempt = 1; attempt <= 1 + MIRROR_RETRIES; attempt++) {
       try {
@@ -239,16 +245,19 @@ function retryPauseMs(): number {
 
 /** Build the base root filesystem into `target` (an empty folder). */
 export async function buildRootfs(ctx: RootfsContext, given: RootfsInputs, target: string): Promise<void> {
-  const { runner, logger, distro } = { ...ctx, distro: given.distro };
-  if (!existsSync(distro.keyring))
-    throw new HostNotReadyError(
-      `the ${distro.name} archive keyring is missing: ${distro.keyring}`,
-      distro.keyringHint,
-    );
+  const { runner, logger } = ctx;
+  // the bootstrapper verifies with the host's keyring, or one obtained from the archive (pinned keys);
+  // the image's own sources keep the distro's path, which its keyring package provides
+  const keyring = await ensureArchiveKeyring(given.distro, {
+    runner,
+    logger,
+    dir: ctx.keyringDir,
+    env: ctx.env,
+  });
   mkdirSync(ctx.packageCache, { recursive: true });
 
   // the mirror that worked is the one apt uses for the rest of the build
-  const mirror = await bootstrapWithFallbacks(ctx, given, target);
+  const mirror = await bootstrapWithFallbacks(ctx, given, target, keyring);
   const inputs: RootfsInputs = { ...given, distro: withMainMirror(given.distro, mirror) };
   // the bootstrapper copied the build host's resolv.conf: it does not belong in an image. A link
   // there was made by a package (focal's systemd points it at resolved's stub) and stays.
@@ -373,9 +382,12 @@ function writeAptConfig(inputs: RootfsInputs, target: string): void {
   for (const r of inputs.repos) {
     if (!r.key) continue;
     const dest = path.join(target, keyInImage(r, inputs.distro));
-    if (dest.endsWith('.gpg') && r.key.endsWith('.asc'))
-      writeFileSync(dest, dearmor(readFileSync(r.key, 'utf8')));
-    else copyFileSync(r.key, dest);
+    const content = readFileSync(r.key);
+    // apt < 2.4 reads binary keyrings only: an armored key (whatever its file name) is dearmored
+    writeFileSync(
+      dest,
+      dest.endsWith('.gpg') && isArmored(content) ? dearmor(content.toString('latin1')) : content,
+    );
   }
   // the same file the blockedPackages module writes: in force during the install, kept in the image
   if (inputs.blockedPackages.length)

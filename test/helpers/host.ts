@@ -32,11 +32,12 @@ export interface CliResult {
   all: string;
 }
 
+/** The CLI, to completion; `cache` replaces the shared test cache. */
 export async function cli(
   args: string[],
-  opts: { timeoutMs?: number; env?: Record<string, string> } = {},
+  opts: { timeoutMs?: number; env?: Record<string, string>; cache?: string } = {},
 ): Promise<CliResult> {
-  const r = await execa(process.execPath, [BIN, '--cache-dir', CACHE, ...args], {
+  const r = await execa(process.execPath, [BIN, '--cache-dir', opts.cache ?? CACHE, ...args], {
     reject: false,
     all: true,
     timeout: opts.timeoutMs ?? 40 * 60 * 1000,

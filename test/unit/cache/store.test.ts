@@ -1,4 +1,12 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -191,6 +199,12 @@ test('list and prune: only complete entries; prune --all removes them and the pa
   assert.equal(await c.prune({ all: true }), ['rootfs/k', 'packages']);
   assert.equal(c.list(), []);
   assert.equal(readdirSync(c.packages), []);
+  // downloaded repo keys and archive keyrings go with --all too
+  mkdirSync(path.join(c.root, 'keys'));
+  writeFileSync(path.join(c.root, 'keys', `${'A'.repeat(40)}.asc`), 'k');
+  mkdirSync(path.join(c.root, 'keyrings'));
+  assert.equal(await c.prune({ all: true }), ['packages', 'keys', 'keyrings']);
+  assert.not.ok(existsSync(path.join(c.root, 'keys')) || existsSync(path.join(c.root, 'keyrings')));
 });
 
 test.run();

@@ -117,6 +117,18 @@ for (const d of Object.values(DISTROS)) {
   });
 }
 
+test('every Ubuntu release pins the archive keyring fingerprints; Debian releases use the host keyring', () => {
+  for (const name of DISTRO_NAMES) {
+    const d = getDistro(name);
+    if (d.family === 'ubuntu')
+      assert.equal(d.archiveKeyring?.fingerprints, [
+        '790BC7277767219C42C86F933B4FE6ACC0B21F32',
+        'F6ECB3762474EDA9D21B7022871920D1991BC93C',
+      ]);
+    else assert.is(d.archiveKeyring, undefined, name);
+  }
+});
+
 test('descriptors are their predecessor plus what differs', () => {
   const differs = (a: object, b: object) =>
     Object.keys({ ...a, ...b })

@@ -6,8 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getDistro, renderDeb822 } from '../../../src/distro/index.ts';
 import { CommandError, CommandNotFoundError, UserError } from '../../../src/errors.ts';
+import type { LocalRepo as Repo } from '../../../src/keys/repo-keys.ts';
 import { recordingLogger } from '../../../src/log.ts';
-import type { Repo } from '../../../src/profile/schema.ts';
 import { recordingRunner } from '../../../src/run/runner.ts';
 import {
   aptInstallArgv,
@@ -92,9 +92,10 @@ async function bootstrapFailing(failure: () => Error, mirrors: string[]) {
   let error: unknown;
   try {
     await bootstrapWithFallbacks(
-      { runner, logger, packageCache: '/p', env: {} },
+      { runner, logger, packageCache: '/p', keyringDir: '/k', env: {} },
       inputs({ fallbackMirrors: mirrors }),
       target,
+      debian.keyring,
     );
   } catch (e) {
     error = e;
