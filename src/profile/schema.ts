@@ -48,10 +48,13 @@ export type { DistroName };
 export const FORMATS = ['iso', 'qcow2'] as const;
 export type Format = (typeof FORMATS)[number];
 
-const mirrorUrl = z.string().superRefine((v, ctx) => {
-  const problem = mirrorUrlProblem(v);
-  if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
-});
+const mirrorUrl = z
+  .string()
+  .url('must be a URL such as http://mirror.example/ubuntu')
+  .superRefine((v, ctx) => {
+    const problem = mirrorUrlProblem(v);
+    if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+  });
 /** An OpenPGP fingerprint: 40 hex digits, spaces allowed; normalised to upper case without spaces. */
 export const fingerprintSchema = z
   .string()
