@@ -5,6 +5,7 @@ import { bundleJobs, checkBundleNames } from './bundle.ts';
 import { preflight } from './doctor.ts';
 import { HostNotReadyError, UserError } from './errors.ts';
 import { silentLogger } from './log.ts';
+import { GRAMMAR } from './profile/schema.ts';
 import { processRunner, type Runner } from './run/runner.ts';
 import { checkSigningKey } from './sign.ts';
 import { checkSpace, type Folder } from './space.ts';
@@ -87,9 +88,10 @@ function checkUrlFlag(flag: string, value: string | undefined, schemes: readonly
   } catch {
     url = undefined;
   }
-  if (!url || !schemes.includes(url.protocol))
+  // the URL parser drops line breaks and tabs, so check the text itself: it lands in apt sources
+  if (!url || !schemes.includes(url.protocol) || !GRAMMAR.urlChars.test(value))
     throw new UserError(
-      `${flag} "${value}" is not a ${schemes.map((s) => s.replace(':', '')).join(', ')} URL`,
+      `${flag} ${JSON.stringify(value)} is not a ${schemes.map((s) => s.replace(':', '')).join(', ')} URL${GRAMMAR.urlChars.test(value) ? '' : ' (it contains a space, a line break or a control character)'}`,
       flag.startsWith('--mirror')
         ? 'for example --mirror http://deb.debian.org/debian or file:///srv/mirror'
         : 'for example --proxy http://proxy.example:3128 (it defaults to $http_proxy)',

@@ -12,6 +12,7 @@ import { type AptSource, type Distro, distroSources, renderDeb822 } from '../dis
 import { CommandError, HostNotReadyError, InterruptedError, UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { BLOCKED_PREFERENCES, renderBlockedPreferences } from '../modules/blocked-packages.ts';
+import { resolveInRoot } from '../ops/apply.ts';
 import type { Repo } from '../profile/schema.ts';
 import { APT_STATUS_ARGS, aptProgress, debootstrapProgress } from '../run/progress.ts';
 import type { Runner } from '../run/runner.ts';
@@ -52,6 +53,15 @@ export function aptSources(inputs: RootfsInputs): AptSource[] {
       signedBy: r.key ? keyInImage(r, distro) : undefined,
     })),
   ];
+}
+
+/**
+ * The sources a finished image keeps (pure): those of the build, but a `trusted` repo loses its
+ * `Trusted: yes`, so that apt on the node never installs from it unchecked (it refuses the repo
+ * until it is signed). The build itself still installs from it, with a warning at plan time.
+ */
+export function imageAptSources(inputs: RootfsInputs): AptSource[] {
+  return aptSources(inputs).map((s) => (s.trusted ? { ...s, trusted: false } : s));
 }
 
 /** The complete package set of one apt transaction (pure, sorted, deduped). */
@@ -262,6 +272,18 @@ export async function buildRootfs(ctx: RootfsContext, given: RootfsInputs, targe
       await c.run(['update-initramfs', '-c', '-k', k], { context: 'update-initramfs' });
     }
   });
+  // what the build trusted blindly, the image does not. Packages ran their scripts by now: resolve
+  // the path inside the tree and never follow a link at its end
+  const trusted = new Set(
+    aptSources(inputs)
+      .filter((s) => s.trusted)
+      .map((s) => s.name),
+  );
+  for (const s of imageAptSources(inputs).filter((s) => trusted.has(s.name))) {
+    const dest = resolveInRoot(target, `/etc/apt/sources.list.d/${s.name}.sources`);
+    rmSync(dest, { force: true });
+    writeFileSync(dest, renderDeb822(s), { flag: 'wx', mode: 0o644 });
+  }
 }
 
 /** Kernel versions that have modules in the tree, newest last. */
