@@ -27,6 +27,7 @@ export async function checkBuildInputs(
   if (!first) return names;
   checkFolderFlag('--output', first.outputDir);
   checkFolderFlag('--cache-dir', first.cacheDir);
+  checkCacheDirChars(first.cacheDir);
   if (first.maxAgeDays !== undefined && !(Number.isFinite(first.maxAgeDays) && first.maxAgeDays >= 0))
     throw new UserError(
       `--max-age must be a number of days (0 or more), got ${first.maxAgeDays}`,
@@ -78,6 +79,20 @@ export function checkFolderFlag(flag: string, dir: string): void {
     if (parent === d) return;
     d = parent;
   }
+}
+
+/**
+ * The cache folder's path goes into overlayfs mount options (`lowerdir=a:b,upperdir=...`), where
+ * `,` and `:` separate options and layers, and into mmdebstrap hooks split on spaces.
+ */
+export function checkCacheDirChars(dir: string): void {
+  const resolved = path.resolve(dir);
+  const bad = /[,:\s\\]/.exec(resolved);
+  if (bad)
+    throw new UserError(
+      `--cache-dir ${JSON.stringify(resolved)} contains ${JSON.stringify(bad[0])}, which overlay mount options cannot carry`,
+      'give --cache-dir a path of letters, digits, / . _ - (the default is /var/cache/ib-native)',
+    );
 }
 
 function checkUrlFlag(flag: string, value: string | undefined, schemes: readonly string[]): void {
