@@ -57,12 +57,13 @@ function runFile(file: string): Promise<Counts & { file: string; seconds: number
       const skipped = num('Skipped') || 0;
       let counts: Counts;
       if (Number.isNaN(total) || Number.isNaN(passed)) counts = { passed: 0, failed: 1, skipped: 0 };
-      else counts = { passed, failed: total - passed - skipped, skipped };
+      // uvu's Total leaves skipped tests out: every test it ran and did not pass failed
+      else counts = { passed, failed: total - passed, skipped };
       if (code !== 0 && counts.failed === 0) counts.failed = 1;
       const seconds = (Date.now() - t0) / 1000;
       const mark = counts.failed ? 'FAIL' : 'ok  ';
       process.stdout.write(
-        `${mark} ${rel}  (${counts.passed} passed, ${counts.failed} failed, ${seconds.toFixed(1)}s)\n`,
+        `${mark} ${rel}  (${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped, ${seconds.toFixed(1)}s)\n`,
       );
       if (counts.failed && !process.env.TEST_VERBOSE)
         process.stdout.write(
@@ -103,6 +104,6 @@ for (const kind of which) {
   }
 }
 process.stdout.write(
-  `\n${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}\n`,
+  `\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`,
 );
 process.exit(totals.failed ? 1 : 0);
