@@ -8,6 +8,7 @@ import { HostNotReadyError, UserError } from './errors.ts';
 import { ensureArchiveKeyring, keyringsDir } from './keys/archive-keyring.ts';
 import { keysDir, repoKeyResolver } from './keys/repo-keys.ts';
 import { silentLogger } from './log.ts';
+import { GRAMMAR } from './profile/schema.ts';
 import { processRunner, type Runner } from './run/runner.ts';
 import { checkSigningKey } from './sign.ts';
 import { checkSpace, type Folder } from './space.ts';
@@ -30,6 +31,7 @@ export async function checkBuildInputs(
   if (!first) return names;
   checkFolderFlag('--output', first.outputDir);
   checkFolderFlag('--cache-dir', first.cacheDir);
+  checkCacheDirChars(first.cacheDir);
   if (first.maxAgeDays !== undefined && !(Number.isFinite(first.maxAgeDays) && first.maxAgeDays >= 0))
     throw new UserError(
       `--max-age must be a number of days (0 or more), got ${first.maxAgeDays}`,
@@ -108,6 +110,20 @@ function checkMirrorFlag(flag: string, value: string | undefined): void {
     );
 }
 
+/**
+ * The cache folder's path goes into overlayfs mount options (`lowerdir=a:b,upperdir=...`), where
+ * `,` and `:` separate options and layers, and into mmdebstrap hooks split on spaces.
+ */
+export function checkCacheDirChars(dir: string): void {
+  const resolved = path.resolve(dir);
+  const bad = /[,:\s\\]/.exec(resolved);
+  if (bad)
+    throw new UserError(
+      `--cache-dir ${JSON.stringify(resolved)} contains ${JSON.stringify(bad[0])}, which overlay mount options cannot carry`,
+      'give --cache-dir a path of letters, digits, / . _ - (the default is /var/cache/ib-native)',
+    );
+}
+
 function checkUrlFlag(flag: string, value: string | undefined, schemes: readonly string[]): void {
   if (value === undefined) return;
   let url: URL | undefined;
@@ -116,9 +132,12 @@ function checkUrlFlag(flag: string, value: string | undefined, schemes: readonly
   } catch {
     url = undefined;
   }
-  if (!url || !schemes.includes(url.protocol))
+  // the URL parser drops line breaks and tabs, so check the text itself: it lands in apt sources
+  if (!url || !schemes.includes(url.protocol) || !GRAMMAR.urlChars.test(value))
     throw new UserError(
-      `${flag} "${value}" is not a ${schemes.map((s) => s.replace(':', '')).join(', ')} URL`,
-      'for example --proxy http://proxy.example:3128 (it defaults to $http_proxy)',
+      `${flag} ${JSON.stringify(value)} is not a ${schemes.map((s) => s.replace(':', '')).join(', ')} URL${GRAMMAR.urlChars.test(value) ? '' : ' (it contains a space, a line break or a control character)'}`,
+      flag.startsWith('--mirror')
+        ? 'for example --mirror http://deb.debian.org/debian or file:///srv/mirror'
+        : 'for example --proxy http://proxy.example:3128 (it defaults to $http_proxy)',
     );
 }

@@ -14,7 +14,9 @@ import type { Logger } from './log.ts';
 import { NOT_SHIPPED } from './modules/finalize.ts';
 import { diskCmdline, liveCmdline } from './modules/grub.ts';
 import { planProfile } from './modules/index.ts';
+import { trustedRepoWarnings } from './modules/repos.ts';
 import type { Op } from './ops/types.ts';
+import { profileSecrets, publicProfile } from './profile/public.ts';
 import { type ResolvedProfile, type ResolveOverrides, resolveProfile } from './profile/resolve.ts';
 import type { Format } from './profile/schema.ts';
 import { BuildReporter } from './reporter.ts';
@@ -111,6 +113,8 @@ export interface BuildPlan {
   rootfs: RootfsInputs;
   rootfsKey: string;
   layout?: Layout;
+  /** What the build should say before any work (a repo without signature checks). */
+  warnings: string[];
 }
 
 function fileDigest(f: string | undefined): string | undefined {
@@ -160,6 +164,8 @@ export async function planBuild(
     repos: rootfs.repos.map((r) => ({ ...r, key: fileDigest(r.key) })),
     blocked: rootfs.blockedPackages,
     bootstrapper: rootfs.bootstrapper,
+    // a rootfs of a trusted repo keeps its source without `Trusted: yes` (cached ones made before did not)
+    ...(rootfs.repos.some((r) => r.trusted && !r.key) ? { trustedSourcesInImage: 'unsigned' } : {}),
   });
   let layout: Layout | undefined;
   if (profile.formats.includes('qcow2')) {
@@ -167,7 +173,7 @@ export async function planBuild(
     if (issues.length) throw new ValidationError(profile.sources.at(-1) ?? profile.name, issues);
     layout = l;
   }
-  return { profile, distro, ops, rootfs, rootfsKey, layout };
+  return { profile, distro, ops, rootfs, rootfsKey, layout, warnings: trustedRepoWarnings(profile) };
 }
 
 const SQUASHFS_STAGE_VERSION = 1;
@@ -236,11 +242,13 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
   const { profile } = plan;
   const sde = sourceDateEpoch();
   reporter.rename(profile.name);
+  reporter.addSecrets(profileSecrets(profile));
   reporter.emit({
     type: 'planned',
     distro: plan.distro.name,
     stages: ['rootfs', 'configure', ...profile.formats],
   });
+  for (const w of plan.warnings) logger.warn(w);
   preflight({ formats: profile.formats, bootstrapper: plan.rootfs.bootstrapper, requireRoot: true });
   checkSpace(spaceFolders(plan, opts));
   const configDrive = readConfigDrive({
@@ -447,7 +455,8 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
     const manifestPath = path.join(outDir, `${profile.name}.manifest.json`);
     const manifest = {
       ibNative: '0.1.0',
-      profile,
+      // file and script contents as sha256, password hashes hidden: the manifest is world-readable
+      profile: publicProfile(profile),
       distro: plan.distro,
       rootfsKey: plan.rootfsKey,
       kernel: kernelVersion,

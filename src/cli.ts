@@ -24,7 +24,7 @@ import {
 } from './errors.ts';
 import { type Logger, redact, silentLogger } from './log.ts';
 import { DISTROS, type DistroName, FORMATS, type Format } from './profile/schema.ts';
-import { netEnv, proxySecrets } from './proxy.ts';
+import { netEnv, PROXY_ENV, proxySecrets } from './proxy.ts';
 import { BuildReporter } from './reporter.ts';
 import { interruptibleRunner } from './run/interrupt.ts';
 import { debugShellHook } from './shell/debug.ts';
@@ -96,7 +96,8 @@ async function runBuild(argv: Record<string, unknown>): Promise<number> {
     { verbose: Boolean(argv.verbose) },
   );
   const env = netEnv({
-    proxy: argv.proxy as string | undefined,
+    // the outer process hands --proxy over in the environment, out of every argv (see sys/namespace.ts)
+    proxy: (argv.proxy as string | undefined) ?? process.env[PROXY_ENV],
     noProxy: argv.noProxy as string | undefined,
   });
   const optionsFor = (profile: string): BuildOptions => ({

@@ -10,6 +10,7 @@ import { ensureArchiveKeyring, hostKeyringPath, keyringsDir } from './keys/archi
 import { type KeyResolver, keysDir, repoKeyResolver } from './keys/repo-keys.ts';
 import { silentLogger } from './log.ts';
 import { describeOp } from './ops/apply.ts';
+import { publicOp, publicProfile } from './profile/public.ts';
 import type { DistroName, Format } from './profile/schema.ts';
 import { netEnv } from './proxy.ts';
 import { BuildReporter } from './reporter.ts';
@@ -51,6 +52,7 @@ export async function planCommand(o: {
   );
   const sources = aptSources(plan.rootfs);
   const { profile } = plan;
+  for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
   const stages = [
     {
       stage: 'rootfs',
@@ -63,14 +65,14 @@ export async function planCommand(o: {
       repos: plan.rootfs.repos.map((r) => r.name),
       blocked: plan.rootfs.blockedPackages,
     },
-    { stage: 'configure', operations: plan.ops.map((op) => ({ ...op, describe: describeOp(op) })) },
+    { stage: 'configure', operations: plan.ops.map((op) => ({ ...publicOp(op), describe: describeOp(op) })) },
     ...profile.formats.map((f) => ({
       stage: f,
       ...(f === 'qcow2' && plan.layout ? { disk: plan.layout } : {}),
     })),
   ];
   if (o.json) {
-    process.stdout.write(`${JSON.stringify({ profile, stages }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ profile: publicProfile(profile), stages }, null, 2)}\n`);
     return 0;
   }
   const out: string[] = [];

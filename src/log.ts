@@ -20,8 +20,10 @@ export interface ConsoleLoggerOptions {
 export function redact(text: string, secrets: readonly string[] = []): string {
   let out = text;
   for (const s of secrets) if (s) out = out.split(s).join('***');
-  // user:password@ in any URL
-  return out.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s:@]+:[^/\s@]+@/gi, '$1***:***@');
+  // user:password@ and a lone token@ in any URL
+  return out.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)([^/\s@]+)@/gi, (_m, scheme: string, info: string) =>
+    info.includes(':') ? `${scheme}***:***@` : `${scheme}***@`,
+  );
 }
 
 export function consoleLogger(opts: ConsoleLoggerOptions = {}): Logger {

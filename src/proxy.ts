@@ -25,10 +25,14 @@ export function proxySecrets(env: Record<string, string>): string[] {
     try {
       const u = new URL(v);
       if (u.password) out.push(decodeURIComponent(u.password), u.password);
-      if (u.username) out.push(`${u.username}:`);
+      // a token-only URL (http://TOKEN@proxy) carries its secret as the user name
+      if (u.username) out.push(decodeURIComponent(u.username), u.username);
     } catch {
       // not a URL (no_proxy lists)
     }
   }
   return out;
 }
+
+/** The environment variable that carries --proxy into the re-executed build (never its argv). */
+export const PROXY_ENV = 'IB_NATIVE_PROXY';

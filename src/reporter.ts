@@ -79,6 +79,11 @@ export class BuildReporter implements Logger {
     return this.currentStage;
   }
 
+  /** Mask these too from now on (the profile's password hashes, known once it is resolved). */
+  addSecrets(more: readonly string[]): void {
+    if (more.length) this.o.secrets = [...(this.o.secrets ?? []), ...more];
+  }
+
   /** Once the profile is resolved, events carry its name rather than the path it was given as. */
   rename(profile: string): void {
     this.o.profile = profile;

@@ -64,7 +64,7 @@ function runFile(file: string): Promise<Counts & { file: string; seconds: number
       const skipped = num('Skipped') || 0;
       let counts: Counts;
       if (Number.isNaN(total) || Number.isNaN(passed)) counts = { passed: 0, failed: 1, skipped: 0 };
-      // uvu's Total counts the tests that ran; skipped ones are apart
+      // uvu's Total leaves skipped tests out: every test it ran and did not pass failed
       else counts = { passed, failed: total - passed, skipped };
       if (code !== 0 && counts.failed === 0) counts.failed = 1;
       const seconds = (Date.now() - t0) / 1000;

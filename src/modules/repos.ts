@@ -1,11 +1,26 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
+import type { ResolvedProfile } from '../profile/resolve.ts';
 import type { Issue } from './render.ts';
 import type { ConfigModule } from './types.ts';
 
 const NAME = 'repos';
 
 const isUrl = (key: string) => /^[a-z]+:\/\//.test(key);
+
+/**
+ * Warnings a plan prints (pure): a repo with `trusted: true` is installed from without any
+ * signature check. Its source is written without `Trusted: yes` into the image (see
+ * src/stages/rootfs.ts), so the deployed system never trusts it blindly.
+ */
+export function trustedRepoWarnings(p: Pick<ResolvedProfile, 'repos'>): string[] {
+  return (p.repos ?? [])
+    .filter((r) => r.trusted && r.key === undefined)
+    .map(
+      (r) =>
+        `repo "${r.name}" (${r.url}) has trusted: true: its packages are installed WITHOUT any signature check; the image keeps its source without "Trusted: yes", so apt on the node refuses it until it is signed. Give the repo a key instead.`,
+    );
+}
 
 /**
  * Extra apt repositories. The engine writes their sources and keys and installs their packages;

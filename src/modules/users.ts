@@ -30,10 +30,12 @@ export const usersModule: ConfigModule = {
           argv: ['usermod', '--append', '--groups', u.groups.join(','), u.name],
           description: `add ${u.name} to groups ${u.groups.join(', ')}`,
         });
+      // the hash goes on stdin: an argv is readable by every process (/proc/*/cmdline) and logged
       if (u.passwordHash !== undefined)
         bodies.push({
           kind: 'run',
-          argv: ['usermod', '--password', u.passwordHash, u.name],
+          argv: ['chpasswd', '--encrypted'],
+          stdin: `${u.name}:${u.passwordHash}\n`,
           description: `set the password hash of ${u.name}`,
         });
       if (u.passwordLock)

@@ -87,7 +87,10 @@ async function applyOne(op: Op, root: string, ctx: ApplyContext): Promise<void> 
       });
       return;
     case 'run':
-      await ctx.chroot.run(op.argv, { context: `[${op.module}] ${op.description}` });
+      await ctx.chroot.run(op.argv, {
+        context: `[${op.module}] ${op.description}`,
+        ...(op.stdin !== undefined ? { input: op.stdin } : {}),
+      });
       return;
     case 'copyIn': {
       const dest = at(op.path);
@@ -147,7 +150,7 @@ export function describeOp(op: Op): string {
     case 'unit':
       return `systemctl ${op.action} ${op.name}`;
     case 'run':
-      return `run in image: ${op.argv.join(' ')} (${op.description})`;
+      return `run in image: ${op.argv.join(' ')}${op.stdin !== undefined ? ` <(${op.stdin.length} bytes on stdin, not shown)` : ''} (${op.description})`;
     case 'copyIn':
       return `copy ${op.source} -> ${op.path}`;
     case 'fetch':

@@ -13,8 +13,11 @@ export type OpBody =
   /** Change mode/owner of an existing path (fails if missing). */
   | { kind: 'chmod'; path: string; mode?: string; owner?: string; group?: string }
   | { kind: 'unit'; name: string; action: 'enable' | 'disable' | 'mask' | 'unmask' }
-  /** Run a command inside the image (chroot). */
-  | { kind: 'run'; argv: string[]; description: string }
+  /**
+   * Run a command inside the image (chroot). `stdin` is written to its standard input and is
+   * never logged or printed (secrets such as password hashes go there, never into argv).
+   */
+  | { kind: 'run'; argv: string[]; description: string; stdin?: string }
   /** Copy a file or folder from the host into the image. */
   | { kind: 'copyIn'; source: string; path: string; mode?: string }
   /** Download a URL into the image, verified against sha256. */

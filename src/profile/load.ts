@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createJiti } from 'jiti';
@@ -98,12 +98,58 @@ const jiti = createJiti(import.meta.url, {
   fsCache: false,
 });
 
+/** Profiles larger than this are refused before they are read (a profile is text, not a payload). */
+export const MAX_PROFILE_BYTES = 4 * 1024 * 1024;
+
+/** A TS profile runs in this process: while it loads, process.exit is an error, not a silent success. */
+async function importWithoutExit(file: string): Promise<unknown> {
+  const exit = process.exit;
+  let called: unknown;
+  process.exit = ((code?: unknown) => {
+    called = code ?? 0;
+    throw new UserError(
+      `profile ${file} called process.exit(${String(called)}) while loading`,
+      'a profile only exports its settings: remove the process.exit call',
+    );
+  }) as typeof process.exit;
+  try {
+    return await jiti.import(file);
+  } catch (e) {
+    if (called !== undefined)
+      throw new UserError(
+        `profile ${file} called process.exit(${String(called)}) while loading`,
+        'a profile only exports its settings: remove the process.exit call',
+      );
+    throw e;
+  } finally {
+    process.exit = exit;
+  }
+}
+
+/** A JSON object with a key given twice (JSON.parse keeps the last one silently): an error naming it. */
+function checkDuplicateJsonKeys(text: string): void {
+  try {
+    parseYaml(text, { uniqueKeys: true });
+  } catch (e) {
+    if (/Map keys must be unique/.test((e as Error).message))
+      throw new Error(`duplicate key: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
 /** Read a profile file's raw object (no validation). */
 export async function readProfileFile(file: string): Promise<unknown> {
   const ext = path.extname(file);
+  const st = statSync(file);
+  if (!st.isFile())
+    throw new UserError(`profile ${file} is not a regular file`, 'give --profile a .ts, .yaml or .json file');
+  if (st.size > MAX_PROFILE_BYTES)
+    throw new UserError(
+      `profile ${file} is ${st.size} bytes, more than the ${MAX_PROFILE_BYTES} a profile may have`,
+      'keep large contents in files the profile names (userScripts[].file, dkms sources), not inline',
+    );
   try {
     if (ext === '.ts') {
-      const mod = (await jiti.import(file)) as { default?: unknown };
+      const mod = (await importWithoutExit(file)) as { default?: unknown };
       // jiti's `mod.default` falls back to the module itself when there is none: read the own key
       const value: unknown = Object.getOwnPropertyDescriptor(mod, 'default')?.value;
       if (value === undefined)
@@ -114,7 +160,10 @@ export async function readProfileFile(file: string): Promise<unknown> {
       return value;
     }
     const text = readFileSync(file, 'utf8');
-    return ext === '.json' ? JSON.parse(text) : parseYaml(text);
+    if (ext !== '.json') return parseYaml(text);
+    const value: unknown = JSON.parse(text);
+    checkDuplicateJsonKeys(text);
+    return value;
   } catch (e) {
     if (e instanceof UserError) throw e;
     // keep the location: jiti puts "file:line:column" on the message's second line

@@ -152,17 +152,19 @@ export function applyRemovalsTraced(
   const origin = structuredClone(profile.origin);
   const unmatched: string[] = [];
   const removed: Removal[] = [];
+  // own properties only: "constructor", "__proto__" or "toString" name no profile field or entry
+  const own = (o: unknown, k: string) => (isObj(o) && Object.hasOwn(o, k) ? o[k] : undefined);
   for (const [path, keys] of Object.entries(remove)) {
     const parts = path.split('.');
     let holder: unknown = value;
     let holderOrigin: Origin | undefined = origin;
     for (const part of parts.slice(0, -1)) {
-      holder = isObj(holder) ? holder[part] : undefined;
-      holderOrigin = holderOrigin?.keys?.[part];
+      holder = own(holder, part);
+      holderOrigin = own(holderOrigin?.keys, part) as Origin | undefined;
     }
     const last = parts[parts.length - 1]!;
-    const target = isObj(holder) ? holder[last] : undefined;
-    const targetOrigin = holderOrigin?.keys?.[last];
+    const target = own(holder, last);
+    const targetOrigin = own(holderOrigin?.keys, last) as Origin | undefined;
     for (const key of keys) {
       let from: Origin | undefined;
       let hit = false;
@@ -179,9 +181,9 @@ export function applyRemovalsTraced(
           from = targetOrigin?.items?.splice(idx, 1)[0];
           hit = true;
         }
-      } else if (isObj(target) && key in target) {
+      } else if (isObj(target) && Object.hasOwn(target, key)) {
         delete target[key];
-        from = targetOrigin?.keys?.[key];
+        from = own(targetOrigin?.keys, key) as Origin | undefined;
         if (targetOrigin?.keys) delete targetOrigin.keys[key];
         hit = true;
       }

@@ -16,12 +16,65 @@ const octalMode = z
   .string()
   .regex(/^0?[0-7]{3,4}$/, 'must be an octal mode string such as "0644"')
   .describe('octal mode');
-const absPath = z.string().regex(/^\/(?!.*(^|\/)\.\.(\/|$)).*/, 'must be an absolute path without ".."');
+const absPath = z
+  .string()
+  .regex(/^\/(?!.*(^|\/)\.\.(\/|$)).*/, 'must be an absolute path without ".."')
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  .regex(/^[^\0-\x1f\x7f]*$/, 'must not contain control characters (NUL, line breaks, tabs)');
+
+/**
+ * Grammars of values that reach an apt source, apt's argv, grub.cfg, fstab or a unit file: each
+ * is checked here, at plan time, so that no value can add a line, an option or a command.
+ */
+export const GRAMMAR = {
+  /** A kernel command line token or value: no space, quote, `$`, `#`, `;` or other GRUB/shell syntax. */
+  kernelToken: /^[A-Za-z0-9_.,:=/+@%~-]+$/,
+  kernelValue: /^[A-Za-z0-9_.,:=/+@%~-]*$/,
+  /** An apt suite (`stable`, `bookworm-updates`, a flat repo's `./` or `/`). */
+  aptSuite: /^[A-Za-z0-9._/+~-]+$/,
+  aptComponent: /^[A-Za-z0-9][A-Za-z0-9._/+-]*$/,
+  /** A URL of an apt source or mirror: printable, no space, no line break. */
+  urlChars: /^[\x21-\x7e]+$/,
+  /** A Debian version (kubelet.version): epoch, upstream and revision characters only. */
+  debVersion: /^[0-9][A-Za-z0-9.+:~-]*$/,
+  /** A user or group name, or a numeric id (chown's argv, usermod --groups). */
+  account: /^([a-z_][a-z0-9_.-]*\$?|[0-9]+)$/,
+  /** A crypt(3) hash: $id$[param$]salt$hash, the hash part at least 20 characters. */
+  cryptHash: /^\$[0-9a-z]{1,5}(\$[A-Za-z0-9./=,]+){1,2}\$[A-Za-z0-9./]{20,}$/,
+  /** A mount point: absolute, plain names (no space, no ".", "..", or empty parts). */
+  mountpoint: /^\/([A-Za-z0-9_+@-][A-Za-z0-9_.+@-]*(\/[A-Za-z0-9_+@-][A-Za-z0-9_.+@-]*)*)?$/,
+  /** fstab options: comma-separated words (defaults,noatime,errors=remount-ro). */
+  fstabOptions: /^[A-Za-z0-9_.=:@+/-]+(,[A-Za-z0-9_.=:@+/-]+)*$/,
+  /** A GRUB `serial` command: `serial` and its options, nothing else. */
+  serialCommand: /^serial( [A-Za-z0-9_.,:=-]+)*$/,
+  /** GRUB_TERMINAL: terminal names separated by single spaces. */
+  grubTerminal: /^[a-z_]+( [a-z_]+)*$/,
+} as const;
+
+/** A URL with one of `schemes` and nothing a line-based file could split on. */
+export function urlOf(schemes: readonly string[], example: string) {
+  return z
+    .string()
+    .url(`must be a URL such as ${example}`)
+    .regex(GRAMMAR.urlChars, 'must not contain spaces, line breaks or control characters')
+    .refine((u) => schemes.some((s) => u.toLowerCase().startsWith(`${s}://`)), {
+      message: `must be a ${schemes.join(', ')} URL such as ${example}`,
+    });
+}
+const account = z
+  .string()
+  .regex(GRAMMAR.account, 'must be a user or group name (lowercase letters, digits, _ . -) or a number');
 const pkgName = z
   .string()
   .regex(
     /^[a-z0-9][a-z0-9+.-]*(:[a-z0-9]+)?(=[A-Za-z0-9.+:~-]+)?$/,
     'must be a Debian package name, optionally =version',
+  );
+const kernelToken = z
+  .string()
+  .regex(
+    GRAMMAR.kernelToken,
+    'must be one kernel command line token without spaces, quotes or any of $ ; # { } | & < > \\',
   );
 const unitName = z
   .string()
@@ -78,9 +131,13 @@ export const keyUrlSchema = z
 export const repoSchema = z
   .object({
     name,
-    url: z.string().url('must be a URL such as http://127.0.0.1:8080/k8s'),
-    suite: z.string().min(1),
-    components: z.array(z.string().min(1)).default(['main']),
+    url: urlOf(['http', 'https', 'file'], 'http://127.0.0.1:8080/k8s'),
+    suite: z
+      .string()
+      .regex(GRAMMAR.aptSuite, 'must be an apt suite such as stable, or / for a flat repo (no spaces)'),
+    components: z
+      .array(z.string().regex(GRAMMAR.aptComponent, 'must be an apt component such as main (no spaces)'))
+      .default(['main']),
     /**
      * The repo's signing key: an ASCII-armored or binary OpenPGP public key file (relative to the
      * profile), or `{ url, fingerprint }`: downloaded before the build and refused unless its
@@ -139,8 +196,8 @@ export const fileSchema = z
     path: absPath,
     content: z.string(),
     mode: octalMode.optional(),
-    owner: z.string().optional(),
-    group: z.string().optional(),
+    owner: account.optional(),
+    group: account.optional(),
     contexts,
   })
   .strict();
@@ -149,8 +206,8 @@ export const fileSchema = z
 const pathAttributes = {
   path: absPath,
   mode: octalMode.optional(),
-  owner: z.string().optional(),
-  group: z.string().optional(),
+  owner: account.optional(),
+  group: account.optional(),
   contexts,
 };
 
@@ -185,17 +242,20 @@ export const filePermissionSchema = z.object(pathAttributes).strict();
 export const userSchema = z
   .object({
     name: z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/, 'must be a valid user name'),
-    shell: z.string().optional(),
+    shell: z
+      .string()
+      .regex(/^\/[A-Za-z0-9_./+-]+$/, 'must be an absolute path such as /bin/bash')
+      .optional(),
     /** A crypt(3) hash (e.g. from `mkpasswd -m sha-512`), never a clear password. */
     passwordHash: z
       .string()
       .regex(
-        /^\$[0-9a-z]+\$/,
-        'must be a crypt(3) hash such as $6$..., never a clear-text password (make one with `mkpasswd -m sha-512`)',
+        GRAMMAR.cryptHash,
+        'must be a crypt(3) hash such as $6$salt$hash, never a clear-text password (make one with `mkpasswd -m sha-512`)',
       )
       .optional(),
     passwordLock: z.boolean().optional(),
-    groups: z.array(z.string()).optional(),
+    groups: z.array(z.string().regex(/^[a-z_][a-z0-9_.-]*\$?$/, 'must be a group name')).optional(),
     create: z.boolean().optional(),
     contexts,
   })
@@ -214,14 +274,30 @@ export const fetchSchema = z
 export const partitionSchema = z
   .object({
     name,
-    mountpoint: z.string().optional(),
+    mountpoint: z
+      .string()
+      .regex(
+        GRAMMAR.mountpoint,
+        'must be an absolute path of plain names such as /var/lib (no spaces, "." or "..")',
+      )
+      .optional(),
     filesystem: z.enum(['ext4', 'xfs', 'vfat', 'none']),
     start: size,
     end: size,
     flags: z.array(z.enum(['esp', 'bios_grub', 'boot', 'legacy_boot'])).default([]),
-    fstabOptions: z.string().optional(),
+    fstabOptions: z
+      .string()
+      .regex(
+        GRAMMAR.fstabOptions,
+        'must be comma-separated fstab options such as defaults,noatime (no spaces)',
+      )
+      .optional(),
     fsckPass: z.number().int().min(0).max(2).optional(),
-    label: z.string().max(16).optional(),
+    label: z
+      .string()
+      .max(16)
+      .regex(/^[A-Za-z0-9_.+-]+$/, 'must be letters, digits, _ . + - (no spaces)')
+      .optional(),
   })
   .strict();
 
@@ -281,7 +357,8 @@ export const profileSchema = z
       ),
     hostname: z
       .string()
-      .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/i, 'must be a host name')
+      .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/i, 'must be a host name (letters, digits and -)')
+      .max(63, 'must be at most 63 characters (one DNS label)')
       .optional()
       .describe('/etc/hostname and the 127.0.1.1 line of /etc/hosts.'),
     locale: z.string().optional().describe('The default locale (LANG), generated in the image.'),
@@ -295,7 +372,16 @@ export const profileSchema = z
         cmdline: z
           .record(
             z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a kernel parameter name'),
-            z.union([z.string(), z.number(), z.literal(true)]),
+            z.union([
+              z
+                .string()
+                .regex(
+                  GRAMMAR.kernelValue,
+                  'must be a kernel parameter value without spaces, quotes or any of $ ; # { } | & < > \\',
+                ),
+              z.number(),
+              z.literal(true),
+            ]),
           )
           .optional(),
         modules: z
@@ -314,9 +400,18 @@ export const profileSchema = z
       .object({
         timeout: z.number().int().min(0).optional(),
         /** GRUB_CMDLINE_LINUX_DEFAULT entries (tokens such as console=ttyS0,115200n8). */
-        cmdline: z.array(z.string().regex(/^\S+$/, 'must be one token without spaces')).optional(),
-        terminal: z.string().optional(),
-        serialCommand: z.string().optional(),
+        cmdline: z.array(kernelToken).optional(),
+        terminal: z
+          .string()
+          .regex(GRAMMAR.grubTerminal, 'must be GRUB terminal names such as "serial console"')
+          .optional(),
+        serialCommand: z
+          .string()
+          .regex(
+            GRAMMAR.serialCommand,
+            'must be a GRUB serial command such as "serial --speed=115200 --unit=0" (one line, no other command)',
+          )
+          .optional(),
       })
       .strict()
       .optional()
@@ -334,7 +429,10 @@ export const profileSchema = z
         extraArgs: z.record(z.string().regex(/^[a-z0-9-]+$/), z.string()).optional(),
         cpuAffinity: z.string().optional(),
         /** Kubernetes version for kubelet/kubeadm/kubectl pins, e.g. 1.21.2-00. */
-        version: z.string().optional(),
+        version: z
+          .string()
+          .regex(GRAMMAR.debVersion, 'must be a Debian package version such as 1.21.2-00')
+          .optional(),
       })
       .strict()
       .optional()
@@ -345,7 +443,7 @@ export const profileSchema = z
         sandboxImage: z.string().optional(),
         systemdCgroup: z.boolean().optional(),
         registryMirrors: z.record(z.string(), z.array(z.string().url())).optional(),
-        package: z.string().optional(),
+        package: pkgName.optional(),
       })
       .strict()
       .optional()
@@ -477,7 +575,7 @@ export const profileSchema = z
         compression: z.enum(['gzip', 'lz4', 'lzo', 'xz', 'zstd']).optional(),
         threads: z.number().int().positive().optional(),
         /** Kernel command line of the live system (after boot=live). */
-        cmdline: z.array(z.string().regex(/^\S+$/)).optional(),
+        cmdline: z.array(kernelToken).optional(),
       })
       .strict()
       .optional()

@@ -1,3 +1,5 @@
+import { InternalError } from '../errors.ts';
+
 /**
  * GRUB pieces shared by the ISO and the QCOW2 (pure renderers and argv builders). The boot
  * loaders are standalone GRUB images built from the host's GRUB modules (the memdisk tar made
@@ -38,6 +40,27 @@ export interface GrubConfig {
   entries: readonly MenuEntry[];
 }
 
+/**
+ * One word of a grub.cfg command, quoted by GRUB's rules: plain words as they are; anything else
+ * in single quotes, where GRUB expands nothing (`$`, `;`, `#`, `{`, spaces are literal), with a
+ * single quote written as '\''. Control characters (a line break would end the command) are
+ * refused: the profile schema keeps them out, so meeting one here is a bug.
+ */
+export function grubWord(word: string, alwaysQuote = false): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  if (/[\0-\x1f\x7f]/.test(word))
+    throw new InternalError(`a grub.cfg word contains a control character: ${JSON.stringify(word)}`);
+  if (!alwaysQuote && /^[A-Za-z0-9_.,:=/+@%~-]+$/.test(word)) return word;
+  return `'${word.replace(/'/g, "'\\''")}'`;
+}
+
+/** The serial command line as given (its grammar is checked by the profile schema), checked again here. */
+function serialLine(command: string): string {
+  if (!/^serial( [A-Za-z0-9_.,:=-]+)*$/.test(command))
+    throw new InternalError(`not a GRUB serial command: ${JSON.stringify(command)}`);
+  return command;
+}
+
 export function renderGrubCfg(c: GrubConfig): string {
   const lines = [
     '# written by ib-native',
@@ -48,15 +71,15 @@ export function renderGrubCfg(c: GrubConfig): string {
     'insmod all_video',
   ];
   if (c.serial) {
-    lines.push(c.serialCommand ?? 'serial --speed=115200 --unit=0 --word=8 --parity=no --stop=1');
+    lines.push(serialLine(c.serialCommand ?? 'serial --speed=115200 --unit=0 --word=8 --parity=no --stop=1'));
     lines.push('terminal_input serial console', 'terminal_output serial console');
   }
   lines.push(search(c.finder), `set timeout=${c.timeout}`, 'set default=0', '');
   for (const e of c.entries) {
     lines.push(
-      `menuentry '${e.title.replace(/'/g, '')}' {`,
-      `  linux ${e.kernel} ${e.cmdline.join(' ')}`.trimEnd(),
-      `  initrd ${e.initrd}`,
+      `menuentry ${grubWord(e.title, true)} {`,
+      ['  linux', ...[e.kernel, ...e.cmdline].map((w) => grubWord(w))].join(' '),
+      `  initrd ${grubWord(e.initrd)}`,
       '}',
     );
   }

@@ -134,9 +134,13 @@ export function liveModuleList(names: readonly string[]): string {
 
 export interface ConfigDrive {
   metaData?: string;
-  userData?: string;
+  /** Bytes as given: user data may be binary (gzip, a MIME multipart archive). */
+  userData?: Buffer;
   networkData?: string;
 }
+
+/** Largest config-drive file read: user data (cloud-init takes far less), and the JSON files. */
+export const CONFIG_DRIVE_LIMITS = { userData: 16 * 1024 * 1024, json: 1024 * 1024 } as const;
 
 /** meta_data.json for the config drive when none is given (pure). */
 export function defaultMetaData(uuid: string, hostname: string, name: string): string {
@@ -148,16 +152,28 @@ export function readConfigDrive(files: {
   userData?: string;
   networkData?: string;
 }): ConfigDrive {
-  const read = (f: string | undefined, flag: string) => {
+  // a regular file of bounded size only: a folder, /dev/zero or a FIFO is an error, not a hang
+  const read = (f: string | undefined, flag: string, limit: number): Buffer | undefined => {
     if (f === undefined) return undefined;
     if (!existsSync(f))
       throw new UserError(`${flag} file not found: ${f}`, `check the path given to ${flag}`);
-    return readFileSync(f, 'utf8');
+    const st = statSync(f);
+    if (!st.isFile())
+      throw new UserError(
+        `${flag} ${f} is ${st.isDirectory() ? 'a folder' : 'not a regular file'}`,
+        `give ${flag} a file`,
+      );
+    if (st.size > limit)
+      throw new UserError(
+        `${flag} ${f} is ${st.size} bytes, more than the ${limit} allowed`,
+        `a config drive carries small files; check the path given to ${flag}`,
+      );
+    return readFileSync(f);
   };
   const cd = {
-    metaData: read(files.metaData, '--meta-data'),
-    userData: read(files.userData, '--user-data'),
-    networkData: read(files.networkData, '--network-data'),
+    metaData: read(files.metaData, '--meta-data', CONFIG_DRIVE_LIMITS.json)?.toString('utf8'),
+    userData: read(files.userData, '--user-data', CONFIG_DRIVE_LIMITS.userData),
+    networkData: read(files.networkData, '--network-data', CONFIG_DRIVE_LIMITS.json)?.toString('utf8'),
   };
   for (const [k, flag] of [
     ['metaData', '--meta-data'],

@@ -24,6 +24,8 @@ import { isArmored } from '../keys/openpgp.ts';
 import type { LocalRepo } from '../keys/repo-keys.ts';
 import type { Logger } from '../log.ts';
 import { BLOCKED_PREFERENCES, renderBlockedPreferences } from '../modules/blocked-packages.ts';
+import { resolveInRoot } from '../ops/apply.ts';
+import type { Repo } from '../profile/schema.ts';
 import { APT_STATUS_ARGS, aptProgress, debootstrapProgress } from '../run/progress.ts';
 import type { Runner } from '../run/runner.ts';
 import { stallMs } from '../run/watchdog.ts';
@@ -65,6 +67,15 @@ export function aptSources(inputs: RootfsInputs): AptSource[] {
       signedBy: r.key ? keyInImage(r, distro) : undefined,
     })),
   ];
+}
+
+/**
+ * The sources a finished image keeps (pure): those of the build, but a `trusted` repo loses its
+ * `Trusted: yes`, so that apt on the node never installs from it unchecked (it refuses the repo
+ * until it is signed). The build itself still installs from it, with a warning at plan time.
+ */
+export function imageAptSources(inputs: RootfsInputs): AptSource[] {
+  return aptSources(inputs).map((s) => (s.trusted ? { ...s, trusted: false } : s));
 }
 
 /** The complete package set of one apt transaction (pure, sorted, deduped). */
@@ -310,6 +321,18 @@ export async function buildRootfs(ctx: RootfsContext, given: RootfsInputs, targe
       }
     }
   });
+  // what the build trusted blindly, the image does not. Packages ran their scripts by now: resolve
+  // the path inside the tree and never follow a link at its end
+  const trusted = new Set(
+    aptSources(inputs)
+      .filter((s) => s.trusted)
+      .map((s) => s.name),
+  );
+  for (const s of imageAptSources(inputs).filter((s) => trusted.has(s.name))) {
+    const dest = resolveInRoot(target, `/etc/apt/sources.list.d/${s.name}.sources`);
+    rmSync(dest, { force: true });
+    writeFileSync(dest, renderDeb822(s), { flag: 'wx', mode: 0o644 });
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { PROXY_ENV } from '../proxy.ts';
 
 /**
  * ib-native runs its root work inside a private mount namespace: every mount it makes is
@@ -9,8 +10,13 @@ import { readFileSync } from 'node:fs';
  */
 export const NS_ENV = 'IB_NATIVE_IN_NAMESPACE';
 
+/**
+ * Whether this process is the re-executed build inside its own mount namespace. The environment
+ * variable alone is not trusted (anyone can set it): it must name our grandparent, whose mount
+ * namespace must differ from ours. Otherwise the build re-executes itself.
+ */
 export function insideNamespace(): boolean {
-  return process.env[NS_ENV] === '1';
+  return namespaceClaimHolds(process.env[NS_ENV], { ppid: parentPid, ns: mountNamespace });
 }
 
 /**
@@ -47,10 +53,74 @@ export function childPids(pid: number): number[] {
   }
 }
 
+/**
+ * The command line without `--proxy URL` / `--proxy=URL` (pure): a proxy URL may carry
+ * credentials, and an argv is readable by every user in /proc/<pid>/cmdline for the whole build.
+ * The value travels in the environment instead (`/proc/<pid>/environ` is readable by root only).
+ */
+export function withoutProxyArgs(args: readonly string[]): { args: string[]; proxy?: string } {
+  const out: string[] = [];
+  let proxy: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    if (a === '--proxy' && i + 1 < args.length) proxy = args[++i];
+    else if (a.startsWith('--proxy=')) proxy = a.slice('--proxy='.length);
+    else out.push(a);
+  }
+  return proxy === undefined ? { args: out } : { args: out, proxy };
+}
+
+/** The mount namespace of a process (`mnt:[4026531841]`), undefined when it cannot be read. */
+export function mountNamespace(pid: number | 'self'): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/mnt`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The parent pid of a process, from /proc/<pid>/stat (undefined when gone). */
+function parentPid(pid: number | 'self'): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the command name (field 2) may hold spaces and parentheses: fields after the last ')'
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return Number.isInteger(ppid) && ppid > 0 ? ppid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the environment's claim to run inside the build's own namespace holds (pure but for
+ * the reads it is given): the variable names the outer process, which must be this process's
+ * grandparent (outer -> unshare -> us), and our mount namespace must differ from its.
+ */
+export function namespaceClaimHolds(
+  claim: string | undefined,
+  read: { ppid: (p: number | 'self') => number | undefined; ns: (p: number | 'self') => string | undefined },
+): boolean {
+  const outer = Number(claim);
+  if (!claim || !Number.isInteger(outer) || outer <= 0) return false;
+  const parent = read.ppid('self');
+  if (parent === undefined || read.ppid(parent) !== outer) return false;
+  const mine = read.ns('self');
+  const theirs = read.ns(outer);
+  return mine !== undefined && theirs !== undefined && mine !== theirs;
+}
+
 /** Re-run this very command inside a new private mount namespace; resolves with its exit code. */
 export function reexecInNamespace(): Promise<number> {
-  const argv = namespaceArgv([process.execPath, ...process.execArgv, ...process.argv.slice(1)]);
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env: { ...process.env, [NS_ENV]: '1' } });
+  const { args, proxy } = withoutProxyArgs(process.argv.slice(1));
+  const argv = namespaceArgv([process.execPath, ...process.execArgv, ...args]);
+  const env: NodeJS.ProcessEnv = { ...process.env, [NS_ENV]: String(process.pid) };
+  if (proxy !== undefined) env[PROXY_ENV] = proxy;
+  else delete env[PROXY_ENV];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env });
   const forward = (sig: NodeJS.Signals) => () => {
     // the inner build handles signals (cleanup, then exit 130); a second SIGINT from the
     // terminal's process group is harmless

@@ -327,16 +327,233 @@ export const PROFILE_CASES: BadInput[] = [
     args: (d) => ['plan', '--profile', rawFile(d, 'profile.txt', 'name: x\n')],
     names: /profile .*profile\.txt has an unsupported extension/,
   },
+  // issue 11: values that would inject into an apt source, apt's argv, grub.cfg, fstab or a unit
+  {
+    name: 'repo suite with a line break (Trusted: yes injection)',
+    args: (d) => [
+      'plan',
+      '--profile',
+      childProfile(
+        d,
+        'suitenl',
+        `repos: [{ name: 'x', url: 'http://127.0.0.1/x', suite: 'stable\\nTrusted: yes', trusted: true }]`,
+      ),
+    ],
+    names: /repos\[0\]\.suite: must be an apt suite/,
+  },
+  {
+    name: 'repo URL with a line break',
+    args: (d) => [
+      'plan',
+      '--profile',
+      childProfile(
+        d,
+        'urlnl',
+        `repos: [{ name: 'x', url: 'http://127.0.0.1/x\\nTrusted: yes', suite: 's', trusted: true }]`,
+      ),
+    ],
+    names: /repos\[0\]\.url: must not contain spaces, line breaks/,
+  },
+  {
+    name: 'repo component with a line break',
+    args: (d) => [
+      'plan',
+      '--profile',
+      childProfile(
+        d,
+        'compnl',
+        `repos: [{ name: 'x', url: 'http://127.0.0.1/x', suite: 's', components: ['main\\nTrusted: yes'], trusted: true }]`,
+      ),
+    ],
+    names: /repos\[0\]\.components\[0\]: must be an apt component/,
+  },
+  {
+    name: 'profile mirror with a line break',
+    args: (d) => [
+      'plan',
+      '--profile',
+      childProfile(d, 'mirrornl', `mirror: 'http://deb.debian.org/debian\\nTrusted: yes'`),
+    ],
+    names: /mirror: must not contain spaces, line breaks/,
+  },
+  {
+    name: 'containerd.package as an apt option',
+    args: (d) => [
+      'plan',
+      '--profile',
+      childProfile(d, 'ctrdopt', `containerd: { enabled: true, package: '--allow-unauthenticated' }`),
+    ],
+    names: /containerd\.package: must be a Debian package name/,
+  },
+  {
+    name: 'kernel.cmdline value adding a menuentry',
+    args: (d) => [
+      'plan',
+      '--profile',
+      childProfile(
+        d,
+        'cmdlinemenu',
+        `kernel: { cmdline: { quiet: "x'\\n}\\nmenuentry 'evil' { linux /vmlinuz init=/bin/sh" } }`,
+      ),
+    ],
+    names: /kernel\.cmdline\.quiet: must be a kernel parameter value/,
+  },
+  {
+    name: 'iso.cmdline token with GRUB syntax',
+    args: (d) => ['plan', '--profile', childProfile(d, 'isotoken', `iso: { cmdline: ['boot=live;echo'] }`)],
+    names: /iso\.cmdline\[0\]: must be one kernel command line token/,
+  },
+  {
+    name: 'grub.serialCommand with a second command',
+    args: (d) => [
+      'plan',
+      '--profile',
+      childProfile(
+        d,
+        'serialcmd',
+        `grub: { serialCommand: 'serial --unit=0\\nmenuentry evil { linux /k init=/bin/sh }' }`,
+      ),
+    ],
+    names: /grub\.serialCommand: must be a GRUB serial command/,
+  },
+  {
+    name: 'partition mountpoint escaping with ..',
+    args: (d) => ['plan', '--profile', childProfile(d, 'mountdotdot', disk({ bootMount: '/../../x' }))],
+    names: /disk\.partitions\[3\]\.mountpoint: must be an absolute path of plain names/,
+  },
+  {
+    name: 'fstab options with a space',
+    args: (d) => [
+      'plan',
+      '--profile',
+      childProfile(d, 'fstabspace', disk({ bootOptions: 'defaults 0 0\\nUUID=x / ext4' })),
+    ],
+    names: /disk\.partitions\[3\]\.fstabOptions: must be comma-separated fstab options/,
+  },
+  {
+    name: 'file path with a line break',
+    args: (d) => [
+      'plan',
+      '--profile',
+      childProfile(d, 'pathnl', `files: [{ path: '/etc/a\\nb', content: 'x' }]`),
+    ],
+    names: /files\[0\]\.path: must not contain control characters/,
+  },
+  {
+    name: 'file path with a NUL',
+    args: (d) => [
+      'plan',
+      '--profile',
+      childProfile(d, 'pathnul', `files: [{ path: '/etc/a\\u0000b', content: 'x' }]`),
+    ],
+    names: /files\[0\]\.path: must not contain control characters/,
+  },
+  {
+    name: 'passwordHash that only looks like a crypt hash',
+    args: (d) => [
+      'plan',
+      '--profile',
+      childProfile(d, 'shorthash', `users: [{ name: 'ops', passwordHash: '$6$hunter2' }]`),
+    ],
+    names: /users\[0\]\.passwordHash: must be a crypt\(3\) hash/,
+  },
+  {
+    name: 'user group with a line break',
+    args: (d) => [
+      'plan',
+      '--profile',
+      childProfile(d, 'groupnl', `users: [{ name: 'ops', groups: ['adm\\nroot'] }]`),
+    ],
+    names: /users\[0\]\.groups\[0\]: must be a group name/,
+  },
+  {
+    name: 'user shell with a line break',
+    args: (d) => [
+      'plan',
+      '--profile',
+      childProfile(d, 'shellnl', `users: [{ name: 'ops', shell: '/bin/sh\\nx' }]`),
+    ],
+    names: /users\[0\]\.shell: must be an absolute path/,
+  },
+  {
+    name: 'file owner that is a chown option',
+    args: (d) => [
+      'plan',
+      '--profile',
+      childProfile(
+        d,
+        'owneropt',
+        `files: [{ path: '/etc/x', content: 'x', owner: '--reference=/etc/shadow' }]`,
+      ),
+    ],
+    names: /files\[0\]\.owner: must be a user or group name/,
+  },
+  {
+    name: 'malformed kubelet.version',
+    args: (d) => [
+      'plan',
+      '--profile',
+      childProfile(d, 'kubever', `kubelet: { enabled: true, version: '1.21 --allow-downgrades' }`),
+    ],
+    names: /kubelet\.version: must be a Debian package version/,
+  },
+  {
+    name: 'hostname over 63 characters',
+    args: (d) => ['plan', '--profile', childProfile(d, 'longhost', `hostname: '${'a'.repeat(64)}'`)],
+    names: /hostname: must be at most 63 characters/,
+  },
+  {
+    name: 'remove key hitting an Object prototype name',
+    args: (d) => [
+      'plan',
+      '--profile',
+      childProfile(d, 'removeproto', `remove: { grub: ['constructor', 'toString'] }`),
+    ],
+    names: /remove\.grub: nothing inherited to remove named "constructor"/,
+  },
+  {
+    name: 'duplicate key in a JSON profile',
+    args: (d) => [
+      'plan',
+      '--profile',
+      rawFile(d, 'dupkey.json', '{ "name": "dupkey", "hostname": "a", "hostname": "b" }\n'),
+    ],
+    names: /cannot read profile .*dupkey\.json: duplicate key/,
+  },
+  {
+    name: 'TS profile calling process.exit',
+    args: (d) => [
+      'plan',
+      '--profile',
+      rawFile(d, 'exits.ts', `process.exit(0);\nexport default { name: 'exits' };\n`),
+    ],
+    names: /profile .*exits\.ts called process\.exit\(0\) while loading/,
+  },
+  {
+    name: 'profile larger than the size cap',
+    args: (d) => [
+      'plan',
+      '--profile',
+      rawFile(d, 'huge.yaml', `name: huge\ndescription: ${'x'.repeat(4 * 1024 * 1024)}\n`),
+    ],
+    names: /profile .*huge\.yaml is \d+ bytes, more than the 4194304/,
+  },
 ];
 
 /** The default partition layout with one partition changed (object literal source). */
-function disk(o: { boot?: [string, string]; efi?: [string, string]; rootMount?: string }): string {
+function disk(o: {
+  boot?: [string, string];
+  efi?: [string, string];
+  rootMount?: string;
+  bootMount?: string;
+  bootOptions?: string;
+}): string {
   const [bs, be] = o.boot ?? ['516MiB', '1284MiB'];
   const [es, ee] = o.efi ?? ['5MiB', '516MiB'];
   return `disk: { partitions: [
     { name: 'root', mountpoint: '${o.rootMount ?? '/'}', filesystem: 'ext4', start: '1284MiB', end: '100%' },
     { name: 'bios', filesystem: 'none', start: '1MiB', end: '5MiB', flags: ['bios_grub'] },
     { name: 'efi', mountpoint: '/boot/efi', filesystem: 'vfat', start: '${es}', end: '${ee}', flags: ['esp'] },
-    { name: 'boot', mountpoint: '/boot', filesystem: 'ext4', start: '${bs}', end: '${be}' },
+    { name: 'boot', mountpoint: ${JSON.stringify(o.bootMount ?? '/boot')}, filesystem: 'ext4', start: '${bs}', end: '${be}'${o.bootOptions ? `, fstabOptions: ${JSON.stringify(o.bootOptions)}` : ''} },
   ] }`;
 }

@@ -6,11 +6,13 @@ test('redact: user:password@ in any URL is masked', () => {
   assert.is(redact('GET http://user:s3cret@proxy:3128/x'), 'GET http://***:***@proxy:3128/x');
   assert.is(redact('https://a:b@h and ftp://c:d@h2/'), 'https://***:***@h and ftp://***:***@h2/');
   assert.is(redact('git+ssh://me:tok@github.com/x'), 'git+ssh://***:***@github.com/x');
+  // a token-only proxy URL carries its secret as the user name
+  assert.is(redact('via http://ghp_T0KEN@proxy:3128/x'), 'via http://***@proxy:3128/x');
 });
 
-test('redact: URLs without credentials, or with a user only, are unchanged', () => {
+test('redact: URLs without credentials are unchanged; a user part alone is masked (it may be a token)', () => {
   assert.is(redact('http://proxy:3128/x'), 'http://proxy:3128/x');
-  assert.is(redact('http://user@host/x'), 'http://user@host/x');
+  assert.is(redact('http://user@host/x'), 'http://***@host/x');
   assert.is(redact('mail me at a@b.c: ok'), 'mail me at a@b.c: ok');
 });
 

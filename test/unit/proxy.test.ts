@@ -38,11 +38,18 @@ test('netEnv: from the environment; lower case first; https falls back to http',
 
 test('proxySecrets: passwords (raw and decoded) and user names of proxy URLs; no_proxy lists ignored', () => {
   const env = netEnv({ proxy: 'http://bob:p%40ss@proxy:3128', noProxy: 'localhost,.local' }, {});
-  assert.equal([...new Set(proxySecrets(env))], ['p@ss', 'p%40ss', 'bob:']);
+  assert.equal([...new Set(proxySecrets(env))], ['p@ss', 'p%40ss', 'bob']);
   assert.equal(proxySecrets({ http_proxy: 'http://proxy:3128' }), []);
   const line = `$ curl --proxy ${env.http_proxy} https://x`;
   const masked = redact(line, proxySecrets(env));
   assert.not.match(masked, 'p%40ss');
   assert.not.match(masked, 'bob');
+});
+
+test('proxySecrets: a token-only proxy URL (http://TOKEN@proxy) masks the token wherever it appears', () => {
+  const env = netEnv({ proxy: 'http://tok3n-abc@proxy:3128' }, {});
+  assert.ok(proxySecrets(env).includes('tok3n-abc'));
+  const masked = redact('proxy http://tok3n-abc@proxy:3128, header tok3n-abc', proxySecrets(env));
+  assert.not.match(masked, 'tok3n-abc');
 });
 test.run();

@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   grubPlatform,
+  grubWord,
   memdiskEntries,
   memdiskTarArgv,
   mkimageStandaloneArgv,
@@ -22,6 +23,47 @@ test('renderEarlyConfig: by filesystem UUID, with /boot as its own filesystem', 
   assert.is(
     renderEarlyConfig({ kind: 'uuid', uuid: '0a1b-2c3d' }, '/grub/grub.cfg'),
     'search --no-floppy --set=root --fs-uuid 0a1b-2c3d\nset prefix=($root)/grub\nconfigfile ($root)/grub/grub.cfg\n',
+  );
+});
+
+test('grubWord: plain words as they are; the rest single-quoted by GRUB rules; no control characters', () => {
+  assert.is(grubWord('console=ttyS0,115200n8'), 'console=ttyS0,115200n8');
+  assert.is(grubWord('a;b'), "'a;b'");
+  assert.is(grubWord('$root'), "'$root'");
+  assert.is(grubWord("it's"), "'it'\\''s'");
+  assert.is(grubWord('#x'), "'#x'");
+  assert.throws(() => grubWord('a\nmenuentry x {'), /control character/);
+});
+
+test('renderGrubCfg: a hostile command line token stays one quoted word of the linux line', () => {
+  const cfg = renderGrubCfg({
+    timeout: 1,
+    finder: { kind: 'uuid', uuid: 'u' },
+    serial: false,
+    entries: [
+      {
+        title: 'x',
+        kernel: '/k',
+        initrd: '/i',
+        cmdline: ["quiet'; }; menuentry 'evil' { linux /k init=/bin/sh; #", 'a$b{c}'],
+      },
+    ],
+  });
+  assert.is(cfg.split('\n').filter((l) => l.startsWith('menuentry')).length, 1, cfg);
+  assert.match(
+    cfg,
+    /\n {2}linux \/k 'quiet'\\'';\s\};\smenuentry\s'\\''evil'\\''\s\{\slinux\s\/k\sinit=\/bin\/sh;\s#' 'a\$b\{c\}'\n/,
+  );
+  assert.throws(
+    () =>
+      renderGrubCfg({
+        timeout: 1,
+        finder: { kind: 'uuid', uuid: 'u' },
+        serial: true,
+        serialCommand: 'serial --unit=0\nmenuentry evil {',
+        entries: [],
+      }),
+    /not a GRUB serial command/,
   );
 });
 
@@ -55,7 +97,7 @@ test('renderGrubCfg: exact output with a serial console', () => {
       'set timeout=3',
       'set default=0',
       '',
-      "menuentry 'Bobs image' {",
+      "menuentry 'Bob'\\''s image' {",
       '  linux /vmlinuz-6.1 root=UUID=r ro console=ttyS0',
       '  initrd /initrd.img-6.1',
       '}',

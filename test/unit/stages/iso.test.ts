@@ -175,11 +175,32 @@ test('readConfigDrive: reads the given files, leaves the others undefined, user-
       readConfigDrive({ metaData: path.join(dir, 'meta.json'), userData: path.join(dir, 'user') }),
       {
         metaData: '{"uuid":"x"}',
-        userData: '#cloud-config\nhostname: a\n',
+        userData: Buffer.from('#cloud-config\nhostname: a\n'),
         networkData: undefined,
       },
     );
     assert.equal(readConfigDrive({}), { metaData: undefined, userData: undefined, networkData: undefined });
+  });
+});
+
+test('readConfigDrive: binary user-data (gzip) passes through byte for byte', () => {
+  withDir((dir) => {
+    const gz = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0xff, 0xfe, 0x80, 0x00]);
+    writeFileSync(path.join(dir, 'user.gz'), gz);
+    assert.ok(readConfigDrive({ userData: path.join(dir, 'user.gz') }).userData?.equals(gz));
+  });
+});
+
+test('readConfigDrive: a folder, a device or an oversized file is refused, naming the flag', () => {
+  withDir((dir) => {
+    assert.throws(() => readConfigDrive({ userData: dir }), /--user-data .* is a folder/);
+    assert.throws(
+      () => readConfigDrive({ networkData: '/dev/zero' }),
+      /--network-data \/dev\/zero is not a regular file/,
+    );
+    const big = path.join(dir, 'big.json');
+    writeFileSync(big, Buffer.alloc(1024 * 1024 + 1, 0x20));
+    assert.throws(() => readConfigDrive({ metaData: big }), /--meta-data .* more than the 1048576 allowed/);
   });
 });
 
