@@ -13,6 +13,7 @@ import type { Logger } from './log.ts';
 import { NOT_SHIPPED } from './modules/finalize.ts';
 import { diskCmdline, liveCmdline } from './modules/grub.ts';
 import { planProfile } from './modules/index.ts';
+import { kubernetesPreferences, kubernetesRepo } from './modules/kubernetes.ts';
 import type { Op } from './ops/types.ts';
 import { type ResolvedProfile, type ResolveOverrides, resolveProfile } from './profile/resolve.ts';
 import type { Format } from './profile/schema.ts';
@@ -135,11 +136,13 @@ export async function planBuild(
     ? { ...base, kernelPackages: profile.kernel.packages }
     : base;
   const { ops, packages } = planProfile(profile);
+  const k8sRepo = kubernetesRepo(profile);
   const rootfs: RootfsInputs = {
     distro,
     packages,
-    repos: profile.repos ?? [],
+    repos: [...(profile.repos ?? []), ...(k8sRepo ? [k8sRepo] : [])],
     blockedPackages: profile.blockedPackages ?? [],
+    kubernetesPreferences: kubernetesPreferences(profile),
     bootstrapper,
   };
   const rootfsKey = contentKey({
@@ -148,6 +151,7 @@ export async function planBuild(
     install: installSet(rootfs),
     repos: rootfs.repos.map((r) => ({ ...r, key: fileDigest(r.key) })),
     blocked: rootfs.blockedPackages,
+    pins: rootfs.kubernetesPreferences,
     bootstrapper: rootfs.bootstrapper,
   });
   let layout: Layout | undefined;

@@ -20,6 +20,9 @@ const pkgName = z
     /^[a-z0-9][a-z0-9+.-]*(:[a-z0-9]+)?(=[A-Za-z0-9.+:~-]+)?$/,
     'must be a Debian package name, optionally =version',
   );
+const pkgVersion = z
+  .string()
+  .regex(/^([0-9]+:)?[0-9][A-Za-z0-9.+~-]*$/, 'must be a Debian package version such as 1.21.2-00');
 const unitName = z
   .string()
   .regex(
@@ -44,12 +47,24 @@ export type DistroName = (typeof DISTROS)[number];
 export const FORMATS = ['iso', 'qcow2'] as const;
 export type Format = (typeof FORMATS)[number];
 
+/** A Kubernetes version a profile asks for: 1.MINOR or 1.MINOR.PATCH, no leading zeros. */
+export const KUBERNETES_VERSION = /^1\.(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2}))?$/;
+
 export const repoSchema = z
   .object({
     name,
     url: z.string().url('must be a URL such as http://127.0.0.1:8080/k8s'),
-    suite: z.string().min(1),
-    components: z.array(z.string().min(1)).default(['main']),
+    /** A suite name, or "/" (a path ending in "/") for a flat repo such as pkgs.k8s.io's. */
+    suite: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9._~+/-]+$/,
+        'must be a suite name such as stable, or "/" for a flat repo (letters, digits, . _ ~ + - /)',
+      ),
+    /** Default ['main']; a flat repo (suite ending in "/") has none. */
+    components: z
+      .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+/-]*$/, 'must be a component name such as main'))
+      .optional(),
     /** ASCII-armored or binary OpenPGP key file (relative to the profile) that signs the repo. */
     key: z.string().optional(),
     /** Packages to install from this repo. */
@@ -284,13 +299,39 @@ export const profileSchema = z
       .strict()
       .optional()
       .describe('kdump-tools and the crashkernel reservation.'),
+    kubernetes: z
+      .object({
+        /** 1.MINOR (the newest patch of that minor) or 1.MINOR.PATCH (exactly that patch). */
+        version: z
+          .string()
+          .regex(
+            KUBERNETES_VERSION,
+            "must be a Kubernetes version such as '1.31' (newest patch) or '1.31.2' (that patch); apt picks the package revision",
+          )
+          .optional(),
+        /** A mirror of https://pkgs.k8s.io/ with the same layout (core:/stable:/v1.31/deb/). */
+        mirror: z
+          .string()
+          .regex(
+            /^https?:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._~:@!$&'()*+,;=%/-]*)?$/,
+            'must be an http(s) URL without spaces, query or fragment, such as http://10.0.0.5/pkgs.k8s.io/',
+          )
+          .optional(),
+        /** The repository's signing key; default: Release.key of the repo, pkgs.k8s.io's fingerprint. */
+        key: repoSchema.shape.key,
+      })
+      .strict()
+      .optional()
+      .describe(
+        'kubelet, kubeadm and kubectl from the Kubernetes project apt repo of a version (pkgs.k8s.io or a mirror), pinned to it.',
+      ),
     kubelet: z
       .object({
         enabled: z.boolean().optional(),
         extraArgs: z.record(z.string().regex(/^[a-z0-9-]+$/), z.string()).optional(),
         cpuAffinity: z.string().optional(),
-        /** Kubernetes version for kubelet/kubeadm/kubectl pins, e.g. 1.21.2-00. */
-        version: z.string().optional(),
+        /** Deprecated (kubernetes.version replaces it): an exact Debian version for kubelet/kubeadm/kubectl, e.g. 1.21.2-00. */
+        version: pkgVersion.optional(),
       })
       .strict()
       .optional()
