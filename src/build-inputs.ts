@@ -4,6 +4,7 @@ import { type BuildOptions, planBuild, spaceFolders } from './build.ts';
 import { bundleJobs, checkBundleNames } from './bundle.ts';
 import { preflight } from './doctor.ts';
 import { HostNotReadyError, UserError } from './errors.ts';
+import { keysDir, repoKeyResolver } from './keys/repo-keys.ts';
 import { silentLogger } from './log.ts';
 import { processRunner, type Runner } from './run/runner.ts';
 import { checkSigningKey } from './sign.ts';
@@ -38,7 +39,9 @@ export async function checkBuildInputs(
   readConfigDrive({ userData: first.userData, metaData: first.metaData, networkData: first.networkData });
   const space: Folder[] = [];
   for (const b of builds) {
-    const plan = await planBuild(b.profile, b.overrides, process.cwd(), b.bootstrapper);
+    // repo keys: checked, and pinned ones downloaded (cached only once their fingerprint matched)
+    const keys = repoKeyResolver({ runner, dir: keysDir(b.cacheDir), env: b.netEnv, refresh: b.refresh });
+    const plan = await planBuild(b.profile, b.overrides, process.cwd(), b.bootstrapper, keys);
     names.push(plan.profile.name);
     preflight({ formats: plan.profile.formats, bootstrapper: plan.rootfs.bootstrapper, requireRoot: true });
     space.push(...spaceFolders(plan, b));

@@ -3,12 +3,13 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { preferredBootstrapper } from '../native-tools/tools.ts';
-import { Cache, contentKey, entryInfo } from './cache/store.ts';
+import { Cache, contentKey, DEFAULT_CACHE_DIR, entryInfo } from './cache/store.ts';
 import { computeLayout, type Layout } from './disk/layout.ts';
 import { populateIssue } from './disk/populate.ts';
 import { type Distro, getDistro } from './distro/index.ts';
 import { preflight, realProbe } from './doctor.ts';
 import { UserError, ValidationError } from './errors.ts';
+import { cachedKeyResolver, type KeyResolver, keysDir, repoKeyResolver } from './keys/repo-keys.ts';
 import type { Logger } from './log.ts';
 import { NOT_SHIPPED } from './modules/finalize.ts';
 import { diskCmdline, liveCmdline } from './modules/grub.ts';
@@ -124,11 +125,20 @@ export function defaultBootstrapper(
   return preferredBootstrapper(have);
 }
 
+/** The cache folder of commands without --cache-dir (plan, diff). */
+export const defaultCacheDir = (): string => process.env.IB_NATIVE_CACHE ?? DEFAULT_CACHE_DIR;
+
+/**
+ * `keys` makes the repos' keys local files (the rootfs key hashes their content): by default
+ * key files as they are and URL keys from the cache; the CLI's commands pass repoKeyResolver,
+ * which checks every key and downloads pinned ones.
+ */
 export async function planBuild(
   ref: string,
   overrides: ResolveOverrides,
   cwd = process.cwd(),
   bootstrapper: Bootstrapper = defaultBootstrapper(),
+  keys: KeyResolver = cachedKeyResolver(keysDir(defaultCacheDir())),
 ): Promise<BuildPlan> {
   const profile = await resolveProfile(ref, overrides, cwd);
   const base = getDistro(profile.distro, profile.mirror);
@@ -140,7 +150,7 @@ export async function planBuild(
   const rootfs: RootfsInputs = {
     distro,
     packages,
-    repos: [...(profile.repos ?? []), ...(k8sRepo ? [k8sRepo] : [])],
+    repos: await keys([...(profile.repos ?? []), ...(k8sRepo ? [k8sRepo] : [])]),
     blockedPackages: profile.blockedPackages ?? [],
     kubernetesPreferences: kubernetesPreferences(profile),
     bootstrapper,
@@ -218,7 +228,13 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
   };
 
   const plan = await timed('plan', () =>
-    planBuild(opts.profile, opts.overrides, process.cwd(), opts.bootstrapper),
+    planBuild(
+      opts.profile,
+      opts.overrides,
+      process.cwd(),
+      opts.bootstrapper,
+      repoKeyResolver({ runner, dir: keysDir(opts.cacheDir), env: opts.netEnv }),
+    ),
   );
   const { profile } = plan;
   const sde = sourceDateEpoch();

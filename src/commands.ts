@@ -1,18 +1,33 @@
 import path from 'node:path';
 import { bootImage } from './boot/index.ts';
-import { planBuild } from './build.ts';
+import { defaultCacheDir, planBuild } from './build.ts';
 import { Cache } from './cache/store.ts';
 import { displayMode, openDisplay } from './display/index.ts';
 import { checkHost, formatBytes, formatDoctorReport } from './doctor.ts';
 import { EXIT } from './errors.ts';
+import { type KeyResolver, keysDir, repoKeyResolver } from './keys/repo-keys.ts';
 import { silentLogger } from './log.ts';
 import { describeOp } from './ops/apply.ts';
 import type { DistroName, Format } from './profile/schema.ts';
+import { netEnv } from './proxy.ts';
 import { BuildReporter } from './reporter.ts';
 import { processRunner } from './run/runner.ts';
 import { installSet } from './stages/rootfs.ts';
 
 /** Subcommands other than build: each returns the exit code; printing happens here, exiting in cli.ts. */
+
+/**
+ * Repo keys for commands that plan without building (plan, diff): checked, pinned ones downloaded
+ * through the environment's proxy into the cache (or a private temporary folder when the cache
+ * cannot be written).
+ */
+export function checkedKeys(cacheDir = defaultCacheDir()): KeyResolver {
+  return repoKeyResolver({
+    runner: processRunner({ logger: silentLogger }),
+    dir: keysDir(cacheDir),
+    env: netEnv({}),
+  });
+}
 
 export async function planCommand(o: {
   profile: string;
@@ -20,7 +35,13 @@ export async function planCommand(o: {
   formats?: Format[];
   json: boolean;
 }): Promise<number> {
-  const plan = await planBuild(o.profile, { distro: o.distro, formats: o.formats });
+  const plan = await planBuild(
+    o.profile,
+    { distro: o.distro, formats: o.formats },
+    process.cwd(),
+    undefined,
+    checkedKeys(),
+  );
   const { profile } = plan;
   const stages = [
     {

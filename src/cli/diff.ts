@@ -1,6 +1,7 @@
 /** `ib-native diff A B`: what would differ between the images of two profiles, without building. */
 import type { Argv, CommandModule } from 'yargs';
 import { planBuild } from '../build.ts';
+import { checkedKeys } from '../commands.ts';
 import { diffPlans, formatPlanDiff } from '../inspect/plan-diff.ts';
 import { DISTROS, type DistroName } from '../profile/schema.ts';
 import { writeOut } from './output.ts';
@@ -13,7 +14,8 @@ export async function diffCommand(o: {
   json: boolean;
 }): Promise<number> {
   const overrides = { distro: o.distro };
-  const d = diffPlans(await planBuild(o.a, overrides), await planBuild(o.b, overrides));
+  const plan = (ref: string) => planBuild(ref, overrides, process.cwd(), undefined, checkedKeys());
+  const d = diffPlans(await plan(o.a), await plan(o.b));
   if (o.json) await writeOut(`${JSON.stringify(d, null, 2)}\n`);
   else
     await writeOut(

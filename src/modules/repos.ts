@@ -33,7 +33,12 @@ export const reposModule: ConfigModule = {
           path: `repos[${i}].trusted`,
           message: `repo "${r.name}" has a key and trusted: true; keep one`,
         });
-      if (r.key !== undefined && !isUrl(r.key) && !(existsSync(r.key) && statSync(r.key).isFile())) {
+      if (typeof r.key === 'string' && isUrl(r.key))
+        issues.push({
+          path: `repos[${i}].key`,
+          message: `a key URL needs its pinned fingerprint: key: { url: "${r.key}", fingerprint: "<40 hex digits>" }`,
+        });
+      else if (typeof r.key === 'string' && !(existsSync(r.key) && statSync(r.key).isFile())) {
         const readme = path.join(path.dirname(r.key), 'README.md');
         const how = existsSync(readme) ? `see ${readme}` : `put the repo's ASCII-armored signing key there`;
         issues.push({ path: `repos[${i}].key`, message: `key file ${r.key} not found; ${how}` });

@@ -120,7 +120,10 @@ function rebasePaths(p: Profile, dir: string): Profile {
   return {
     ...p,
     ...(p.repos && {
-      repos: p.repos.map((r) => (r.key && !/^[a-z]+:\/\//.test(r.key) ? { ...r, key: abs(r.key) } : r)),
+      // a key file is relative to the profile; a string URL stays as written (refused by the repos module)
+      repos: p.repos.map((r) =>
+        typeof r.key === 'string' && !/^[a-z]+:\/\//.test(r.key) ? { ...r, key: abs(r.key) } : r,
+      ),
     }),
     ...(p.dkms && { dkms: p.dkms.map((d) => ({ ...d, source: abs(d.source) })) }),
     ...(p.userScripts && {

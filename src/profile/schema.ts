@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { normalizeFingerprint } from '../keys/openpgp.ts';
 
 /**
  * The profile schema: what users write (every field optional, defaults documented in README and
@@ -47,6 +48,26 @@ export type DistroName = (typeof DISTROS)[number];
 export const FORMATS = ['iso', 'qcow2'] as const;
 export type Format = (typeof FORMATS)[number];
 
+/** An OpenPGP fingerprint: 40 hex digits, spaces allowed; normalised to upper case without spaces. */
+export const fingerprintSchema = z
+  .string()
+  .refine((s) => normalizeFingerprint(s) !== undefined, {
+    message:
+      'must be an OpenPGP fingerprint: 40 hex digits (spaces allowed), as `gpg --fingerprint` prints it',
+  })
+  .transform((s) => normalizeFingerprint(s) as string);
+
+/** A repo key downloaded at build time and trusted only when its primary fingerprint is the pinned one. */
+export const keyUrlSchema = z
+  .object({
+    url: z
+      .string()
+      .url('must be a URL such as https://example.org/repo/key.asc')
+      .refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL'),
+    fingerprint: fingerprintSchema,
+  })
+  .strict();
+
 /** A Kubernetes version a profile asks for: 1.MINOR or 1.MINOR.PATCH, no leading zeros. */
 export const KUBERNETES_VERSION = /^1\.(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2}))?$/;
 
@@ -65,8 +86,15 @@ export const repoSchema = z
     components: z
       .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+/-]*$/, 'must be a component name such as main'))
       .optional(),
-    /** ASCII-armored or binary OpenPGP key file (relative to the profile) that signs the repo. */
-    key: z.string().optional(),
+    /**
+     * The repo's signing key: an ASCII-armored or binary OpenPGP public key file (relative to the
+     * profile), or `{ url, fingerprint }`: downloaded before the build and refused unless its
+     * primary key has that fingerprint.
+     */
+    key: z
+      .union([z.string().min(1), keyUrlSchema])
+      .optional()
+      .describe('key file (relative to the profile), or { url, fingerprint } to download a pinned key'),
     /** Packages to install from this repo. */
     packages: z.array(pkgName).default([]),
     /** Skip signature checks for this repo (printed as a warning). */
@@ -487,6 +515,8 @@ export type ProfileInput = z.input<typeof profileSchema>;
 export type Profile = z.output<typeof profileSchema>;
 
 export type Repo = z.output<typeof repoSchema>;
+export type RepoKey = NonNullable<Repo['key']>;
+export type KeyUrl = z.output<typeof keyUrlSchema>;
 export type Limit = z.output<typeof limitSchema>;
 export type FileEntry = z.output<typeof fileSchema>;
 export type UnitEntry = z.output<typeof unitSchema>;

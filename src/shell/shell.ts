@@ -4,11 +4,12 @@ import { planBuild, spaceFolders } from '../build.ts';
 import { Cache } from '../cache/store.ts';
 import { preflight } from '../doctor.ts';
 import { InterruptedError, UserError } from '../errors.ts';
-import { consoleLogger, type Logger } from '../log.ts';
+import { keysDir, repoKeyResolver } from '../keys/repo-keys.ts';
+import { consoleLogger, type Logger, silentLogger } from '../log.ts';
 import type { DistroName, Format } from '../profile/schema.ts';
 import { proxySecrets } from '../proxy.ts';
 import { interruptibleRunner } from '../run/interrupt.ts';
-import type { Runner } from '../run/runner.ts';
+import { processRunner, type Runner } from '../run/runner.ts';
 import { checkSpace } from '../space.ts';
 import { type Chroot, withChroot } from '../stages/chroot.ts';
 import {
@@ -151,11 +152,17 @@ export async function shellCommand(o: ShellCommandOptions): Promise<number> {
       'ib-native shell needs a terminal: its standard input is not one',
       'run it from an interactive terminal (over ssh: ssh -t)',
     );
-  const plan = await planBuild(o.profile, {
-    distro: o.distro,
-    formats: o.format ? [o.format] : undefined,
-    mirror: o.mirror,
-  });
+  const plan = await planBuild(
+    o.profile,
+    { distro: o.distro, formats: o.format ? [o.format] : undefined, mirror: o.mirror },
+    process.cwd(),
+    undefined,
+    repoKeyResolver({
+      runner: processRunner({ logger: silentLogger }),
+      dir: keysDir(o.cacheDir),
+      env: o.netEnv,
+    }),
+  );
   preflight({ stages: ['rootfs', 'configure'], requireRoot: true });
   // the shell writes only into the cache folder (a rootfs when missing, its work folder)
   checkSpace(

@@ -7,6 +7,7 @@ import { type ApplyContext, applyOps } from '../ops/apply.ts';
 import type { Op } from '../ops/types.ts';
 import type { Context, Format } from '../profile/schema.ts';
 import type { Runner } from '../run/runner.ts';
+import { download } from '../sys/download.ts';
 import { type MountScope, withMounts } from '../sys/mounts.ts';
 import { type Chroot, withChroot } from './chroot.ts';
 import { buildRootfs, installSet } from './rootfs.ts';
@@ -190,19 +191,4 @@ async function overlay(m: MountScope, layers: string, name: string, lower: strin
     merged,
   );
   return merged;
-}
-
-async function download(
-  runner: Runner,
-  url: string,
-  dest: string,
-  env?: Record<string, string>,
-): Promise<void> {
-  await runner.run(
-    ['curl', '--fail', '--silent', '--show-error', '--location', '--retry', '3', '--output', dest, url],
-    {
-      env,
-      context: `downloading ${url}`,
-    },
-  );
 }

@@ -1,19 +1,12 @@
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type AptSource, type Distro, distroSources, renderDeb822, repoSource } from '../distro/index.ts';
 import { CommandError, HostNotReadyError, InterruptedError, UserError } from '../errors.ts';
+import { isArmored } from '../keys/openpgp.ts';
+import type { LocalRepo } from '../keys/repo-keys.ts';
 import type { Logger } from '../log.ts';
 import { BLOCKED_PREFERENCES, renderBlockedPreferences } from '../modules/blocked-packages.ts';
 import { KUBERNETES_PREFERENCES } from '../modules/kubernetes.ts';
-import type { Repo } from '../profile/schema.ts';
 import { APT_STATUS_ARGS, aptProgress, debootstrapProgress } from '../run/progress.ts';
 import type { Runner } from '../run/runner.ts';
 import { stallMs } from '../run/watchdog.ts';
@@ -24,7 +17,8 @@ import { dropUnverifiedDebs } from './package-cache.ts';
 export interface RootfsInputs {
   distro: Distro;
   packages: string[];
-  repos: Repo[];
+  /** Extra repos, their keys local files (checked and fetched before the plan, ../keys/repo-keys.ts). */
+  repos: LocalRepo[];
   blockedPackages: string[];
   /** The apt preferences that pin kubernetes.version's packages (KUBERNETES_PREFERENCES), if any. */
   kubernetesPreferences?: string;
@@ -36,7 +30,7 @@ export interface RootfsInputs {
 export const ROOTFS_STAGE_VERSION = 3;
 const MIRROR_RETRIES = 2;
 
-export function keyInImage(repo: Repo, distro: Distro): string {
+export function keyInImage(repo: LocalRepo, distro: Distro): string {
   const binary = !distro.aptReadsArmoredKeys || !repo.key?.endsWith('.asc');
   return `/etc/apt/keyrings/ib-native-${repo.name}.${binary ? 'gpg' : 'asc'}`;
 }
@@ -285,9 +279,12 @@ function writeAptConfig(inputs: RootfsInputs, target: string): void {
   for (const r of inputs.repos) {
     if (!r.key) continue;
     const dest = path.join(target, keyInImage(r, inputs.distro));
-    if (dest.endsWith('.gpg') && r.key.endsWith('.asc'))
-      writeFileSync(dest, dearmor(readFileSync(r.key, 'utf8')));
-    else copyFileSync(r.key, dest);
+    const content = readFileSync(r.key);
+    // apt < 2.4 reads binary keyrings only: an armored key (whatever its file name) is dearmored
+    writeFileSync(
+      dest,
+      dest.endsWith('.gpg') && isArmored(content) ? dearmor(content.toString('latin1')) : content,
+    );
   }
   // the same file the blockedPackages module writes: in force during the install, kept in the image
   if (inputs.blockedPackages.length)

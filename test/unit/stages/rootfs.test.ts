@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getDistro, renderDeb822 } from '../../../src/distro/index.ts';
 import { UserError } from '../../../src/errors.ts';
-import type { Repo } from '../../../src/profile/schema.ts';
+import type { LocalRepo as Repo } from '../../../src/keys/repo-keys.ts';
 import {
   aptInstallArgv,
   aptSources,
