@@ -71,14 +71,20 @@ export function aptSourceProblems(s: AptSource): { field: keyof AptSource; messa
       });
   const flat = s.suites.filter(isFlatSuite);
   if (flat.length > 0 && flat.length < s.suites.length)
-    out.push({ field: 'suites', message: 'mixes flat suites (ending in "/") with named ones; use two sources' });
+    out.push({
+      field: 'suites',
+      message: 'mixes flat suites (ending in "/") with named ones; use two sources',
+    });
   if (flat.length > 0 && s.components.length > 0)
     out.push({
       field: 'components',
       message: `a flat repo (suite "${flat[0]}") has no components; drop components (${s.components.join(' ')})`,
     });
   if (flat.length === 0 && s.components.length === 0)
-    out.push({ field: 'components', message: 'needs a component such as main (or a flat suite ending in "/")' });
+    out.push({
+      field: 'components',
+      message: 'needs a component such as main (or a flat suite ending in "/")',
+    });
   for (const c of s.components)
     if (!COMPONENT.test(c)) out.push({ field: 'components', message: `"${c}" is not a component name` });
   if (s.signedBy !== undefined && !/^\/[^\s]+$/.test(s.signedBy))
@@ -97,7 +103,12 @@ export function renderDeb822(s: AptSource): string {
       `apt source "${s.name.replace(/[\r\n]+/g, ' ')}" cannot be written: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`,
       'fix the repository (or mirror) the profile gives',
     );
-  const lines = [`# ${s.name} (written by ib-native)`, 'Types: deb', `URIs: ${s.uris}`, `Suites: ${s.suites.join(' ')}`];
+  const lines = [
+    `# ${s.name} (written by ib-native)`,
+    'Types: deb',
+    `URIs: ${s.uris}`,
+    `Suites: ${s.suites.join(' ')}`,
+  ];
   if (s.components.length) lines.push(`Components: ${s.components.join(' ')}`);
   if (s.trusted) lines.push('Trusted: yes');
   else if (s.signedBy) lines.push(`Signed-By: ${s.signedBy}`);

@@ -27,7 +27,10 @@ export const reposModule: ConfigModule = {
           message: `repo "${r.name}" installs packages but has no key; give key: "./keys/${r.name}.asc" (the repo's signing key, relative to the profile), or trusted: true to skip signature checks`,
         });
       for (const problem of aptSourceProblems(repoSource(r)))
-        issues.push({ path: `repos[${i}].${SOURCE_FIELD[problem.field] ?? problem.field}`, message: problem.message });
+        issues.push({
+          path: `repos[${i}].${SOURCE_FIELD[problem.field] ?? problem.field}`,
+          message: problem.message,
+        });
       if (r.key !== undefined && r.trusted)
         issues.push({
           path: `repos[${i}].trusted`,

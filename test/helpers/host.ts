@@ -23,7 +23,8 @@ export const BIN = path.join(REPO, 'bin/ib-native.mjs');
 /** One cache shared by every integration test, so the base rootfs is built once. */
 export const CACHE = process.env.IB_NATIVE_TEST_CACHE ?? '/var/cache/ib-native-test';
 export const SCRATCH = process.env.IB_NATIVE_TEST_SCRATCH ?? '/var/tmp/ib-native-test';
-export const DISTRO = 'debian-bookworm';
+/** The distro integration tests build (IB_NATIVE_TEST_DISTRO, e.g. ubuntu-focal; default debian-bookworm). */
+export const DISTRO = process.env.IB_NATIVE_TEST_DISTRO ?? 'debian-bookworm';
 
 export interface CliResult {
   exitCode: number;
