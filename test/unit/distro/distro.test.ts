@@ -1,7 +1,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { debianBookworm } from '../../../src/distro/debian.ts';
-import { DISTROS, distroSources, getDistro } from '../../../src/distro/index.ts';
+import {
+  aptSourceProblems,
+  DISTROS,
+  distroSources,
+  getDistro,
+  renderDeb822,
+  repoSource,
+} from '../../../src/distro/index.ts';
+import type { AptSource } from '../../../src/distro/types.ts';
 import { ubuntuFocal } from '../../../src/distro/ubuntu.ts';
 import { UserError } from '../../../src/errors.ts';
 import { DISTROS as SCHEMA_DISTROS } from '../../../src/profile/schema.ts';
@@ -71,6 +79,73 @@ test('distroSources: archive with updates, then security, both signed by the giv
       signedBy: '/k.gpg',
     },
   ]);
+});
+
+const flat = {
+  name: 'kubernetes',
+  uris: 'https://pkgs.k8s.io/core:/stable:/v1.31/deb/',
+  suites: ['/'],
+  components: [],
+};
+
+test('renderDeb822: a flat repo (Suites: /) has no Components line', () => {
+  assert.is(
+    renderDeb822({ ...flat, signedBy: '/etc/apt/keyrings/ib-native-kubernetes.asc' }),
+    `# kubernetes (written by ib-native)
+Types: deb
+URIs: https://pkgs.k8s.io/core:/stable:/v1.31/deb/
+Suites: /
+Signed-By: /etc/apt/keyrings/ib-native-kubernetes.asc
+`,
+  );
+  assert.match(renderDeb822({ ...flat, suites: ['stable/'] }), /^Suites: stable\/$/m);
+});
+
+test('repoSource: components default to main, none for a flat suite; given ones are kept', () => {
+  const r = { name: 'r', url: 'http://m/', packages: [] };
+  assert.equal(repoSource({ ...r, suite: 'stable' }).components, ['main']);
+  assert.equal(repoSource({ ...r, suite: '/' }).components, []);
+  assert.equal(repoSource({ ...r, suite: 'focal', components: ['stable', 'edge'] }).components, [
+    'stable',
+    'edge',
+  ]);
+});
+
+test('aptSourceProblems / renderDeb822: values that would break the file or the flat rule are refused', () => {
+  const problems = (s: Partial<AptSource>) =>
+    aptSourceProblems({ ...flat, ...s }).map((p) => `${p.field}: ${p.message}`);
+  assert.equal(problems({}), []);
+  assert.equal(problems({ components: ['main'] }), [
+    'components: a flat repo (suite "/") has no components; drop components (main)',
+  ]);
+  assert.equal(problems({ suites: ['stable'] }), [
+    'components: needs a component such as main (or a flat suite ending in "/")',
+  ]);
+  assert.match(problems({ suites: ['/', 'stable'], components: [] }).join(), /mixes flat suites/);
+  assert.match(problems({ suites: ['a b/'] }).join(), /suites: "a b\/" is not a suite name/);
+  assert.match(problems({ suites: ['../x/'] }).join(), /is not a suite name/);
+  assert.match(problems({ suites: ['x\nSigned-By: /k/'] }).join(), /is not a suite name/);
+  assert.match(
+    problems({ uris: 'http://m/\nTrusted: yes' }).join(),
+    /uris: [\s\S]* is not a URI without spaces/,
+  );
+  assert.match(problems({ uris: '' }).join(), /uris:/);
+  assert.match(problems({ suites: [] }).join(), /suites: needs a suite/);
+  assert.match(
+    problems({ suites: ['stable'], components: ['ma in'] } as never).join(),
+    /"ma in" is not a component name/,
+  );
+  assert.match(
+    problems({ signedBy: 'relative.asc' }).join(),
+    /signedBy: "relative.asc" is not an absolute path/,
+  );
+  assert.match(problems({ name: 'a\nb' }).join(), /name: must be one line/);
+  assert.throws(
+    () => renderDeb822({ ...flat, components: ['main'] }),
+    (e: Error) =>
+      e instanceof UserError &&
+      /apt source "kubernetes" cannot be written: components a flat repo/.test(e.message),
+  );
 });
 
 test.run();
