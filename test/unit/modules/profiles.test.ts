@@ -1,14 +1,10 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ValidationError } from '../../../src/errors.ts';
 import { diskCmdline, liveCmdline } from '../../../src/modules/grub.ts';
 import { planProfile } from '../../../src/modules/index.ts';
 import { kubernetesRepo } from '../../../src/modules/kubernetes.ts';
-import { PROFILES_DIR } from '../../../src/profile/load.ts';
-import { type ResolvedProfile, resolveProfile } from '../../../src/profile/resolve.ts';
+import { resolveProfile } from '../../../src/profile/resolve.ts';
 
 const paths = (p: { ops: { kind: string; path?: string }[] }) =>
   p.ops.flatMap((o) => (o.path ? [o.path] : []));
