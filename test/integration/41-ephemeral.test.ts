@@ -39,7 +39,7 @@ test.before(async () => {
 
 test.after(async () => {
   await fx?.close();
-  if (timings.length) process.stdout.write(`\n42-ephemeral timings:\n  ${timings.join('\n  ')}\n`);
+  if (timings.length) process.stdout.write(`\n41-ephemeral timings:\n  ${timings.join('\n  ')}\n`);
 });
 
 test('the ephemeral ISO builds with kubelet, kubeadm, kubectl (pinned) and the distro containerd', async () => {
