@@ -3,7 +3,8 @@ import path from 'node:path';
 import { type BuildOptions, planBuild, spaceFolders } from './build.ts';
 import { bundleJobs, checkBundleNames } from './bundle.ts';
 import { preflight } from './doctor.ts';
-import { HostNotReadyError, UserError } from './errors.ts';
+import { UserError } from './errors.ts';
+import { ensureArchiveKeyring, keyringsDir } from './keys/archive-keyring.ts';
 import { keysDir, repoKeyResolver } from './keys/repo-keys.ts';
 import { silentLogger } from './log.ts';
 import { processRunner, type Runner } from './run/runner.ts';
@@ -48,11 +49,9 @@ export async function checkBuildInputs(
     if (plan.profile.formats.includes('qcow2')) chooseBlockDevice(b.blockDevice);
     const cached = existsSync(path.join(b.cacheDir, 'rootfs', plan.rootfsKey, 'entry.json'));
     const bootstraps = b.noCache || b.refresh || !cached;
-    if (bootstraps && !existsSync(plan.distro.keyring))
-      throw new HostNotReadyError(
-        `the ${plan.distro.name} archive keyring is missing: ${plan.distro.keyring} (needed to bootstrap profile ${plan.profile.name})`,
-        plan.distro.keyringHint,
-      );
+    // the host's archive keyring, or one obtained from the archive and checked against the pinned keys
+    if (bootstraps)
+      await ensureArchiveKeyring(plan.distro, { runner, dir: keyringsDir(b.cacheDir), env: b.netEnv });
   }
   checkBundleNames(names);
   bundleJobs(builds.length, 1, first.jobs);

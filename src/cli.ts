@@ -351,6 +351,7 @@ export async function main(args: string[]): Promise<number> {
           .example('$0 plan -p ./site.yaml --json', 'the resolved profile and operations as JSON'),
       async (a) => {
         code = await planCommand({
+          cacheDir: path.resolve(String(a.cacheDir)),
           profile: a.profile,
           distro: a.distro as DistroName | undefined,
           formats: parseFormats(a.format),
@@ -410,8 +411,8 @@ export async function main(args: string[]): Promise<number> {
           '$0 doctor',
           `what is missing, and the apt-get line that installs it (exit ${EXIT.hostNotReady})`,
         ),
-      async () => {
-        code = await doctorCommand();
+      async (a) => {
+        code = await doctorCommand(path.resolve(String(a.cacheDir)));
       },
     )
     .command(

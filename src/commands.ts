@@ -3,8 +3,10 @@ import { bootImage } from './boot/index.ts';
 import { defaultCacheDir, planBuild } from './build.ts';
 import { Cache } from './cache/store.ts';
 import { displayMode, openDisplay } from './display/index.ts';
+import { DISTROS } from './distro/index.ts';
 import { checkHost, formatBytes, formatDoctorReport } from './doctor.ts';
-import { EXIT } from './errors.ts';
+import { EXIT, hintOf } from './errors.ts';
+import { ensureArchiveKeyring, hostKeyringPath, keyringsDir } from './keys/archive-keyring.ts';
 import { type KeyResolver, keysDir, repoKeyResolver } from './keys/repo-keys.ts';
 import { silentLogger } from './log.ts';
 import { describeOp } from './ops/apply.ts';
@@ -31,6 +33,8 @@ export function checkedKeys(cacheDir = defaultCacheDir()): KeyResolver {
 
 export async function planCommand(o: {
   profile: string;
+  /** Where pinned repo keys are cached once downloaded. */
+  cacheDir?: string;
   distro?: DistroName;
   formats?: Format[];
   json: boolean;
@@ -40,7 +44,7 @@ export async function planCommand(o: {
     { distro: o.distro, formats: o.formats },
     process.cwd(),
     undefined,
-    checkedKeys(),
+    checkedKeys(o.cacheDir),
   );
   const { profile } = plan;
   const stages = [
@@ -101,10 +105,35 @@ export async function planCommand(o: {
   return 0;
 }
 
-export async function doctorCommand(): Promise<number> {
+export async function doctorCommand(cacheDir = defaultCacheDir()): Promise<number> {
   const report = checkHost({ boot: true, inspect: true, dir: '/var/cache' });
   process.stdout.write(formatDoctorReport(report));
+  process.stdout.write(await archiveKeyringReport(cacheDir));
   return report.missingRequired.length ? EXIT.hostNotReady : EXIT.ok;
+}
+
+/**
+ * Each distro's archive keyring: the host's, or obtained now from the archive (pinned keys, see
+ * src/keys/archive-keyring.ts) into the cache. A keyring that cannot be obtained is reported, not
+ * fatal: only builds of that distro need it.
+ */
+async function archiveKeyringReport(cacheDir: string): Promise<string> {
+  const runner = processRunner({ logger: silentLogger });
+  const lines = ['', 'archive keyrings:'];
+  for (const d of Object.values(DISTROS)) {
+    let where: string;
+    try {
+      const k = await ensureArchiveKeyring(d, { runner, dir: keyringsDir(cacheDir), env: netEnv({}) });
+      where =
+        k === hostKeyringPath(d)
+          ? `${k} (host)`
+          : `${k} (from the archive's ${d.archiveKeyring?.package}, pinned keys only)`;
+    } catch (e) {
+      where = `MISSING (needed to build ${d.name}): ${(e as Error).message}${hintOf(e) ? `; ${hintOf(e)}` : ''}`;
+    }
+    lines.push(`  ${d.name.padEnd(16)} ${where}`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 export async function bootCommand(o: {

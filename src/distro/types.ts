@@ -12,6 +12,11 @@ export interface Distro {
   readonly keyring: string;
   /** Where to get the keyring when it is missing. */
   readonly keyringHint: string;
+  /**
+   * How ib-native obtains the keyring itself when the host lacks it (src/keys/archive-keyring.ts):
+   * from this package of the archive, trusting only the keys pinned here.
+   */
+  readonly archiveKeyring?: ArchiveKeyring;
   readonly kernelPackages: readonly string[];
   /** Kernel headers (for DKMS). */
   readonly headersPackages: readonly string[];
@@ -20,6 +25,18 @@ export interface Distro {
   /** apt >= 2.4 reads ASCII-armored keys in signed-by; older needs a binary keyring. */
   readonly aptReadsArmoredKeys: boolean;
   readonly arch: 'amd64';
+}
+
+/** The archive's own keyring package and the signing keys it must hold. */
+export interface ArchiveKeyring {
+  /** Package in the archive that ships the keyring, e.g. ubuntu-keyring. */
+  readonly package: string;
+  /** Component of the archive holding it. */
+  readonly component: string;
+  /** Path of the keyring inside the package. */
+  readonly file: string;
+  /** Primary fingerprints (40 hex digits, upper case) of the archive signing keys: the only keys kept. */
+  readonly fingerprints: readonly string[];
 }
 
 /** One apt source, rendered as deb822 by ../distro/sources.ts. */

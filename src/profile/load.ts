@@ -19,8 +19,19 @@ export interface LoadedProfile {
 }
 
 export function issuesFromZod(issues: readonly ZodIssue[]): { path: string; message: string }[] {
-  return issues.map((i) => {
+  return issues.flatMap((i) => {
     let message = i.message;
+    if (i.code === 'invalid_union') {
+      // the alternative whose type the value has explains what is wrong (e.g. key: { url, fingerprint })
+      const typeMiss = (is: readonly ZodIssue[]) =>
+        is.length === 1 && is[0]?.code === 'invalid_type' && is[0].path.length === i.path.length;
+      const matched = i.unionErrors.filter((e) => !typeMiss(e.issues));
+      if (matched.length === 1 && matched[0]) return issuesFromZod(matched[0].issues);
+      const expected = i.unionErrors.flatMap((e) =>
+        e.issues[0]?.code === 'invalid_type' ? [e.issues[0].expected] : [],
+      );
+      if (expected.length) message = `must be ${expected.join(' or ')}`;
+    }
     if (i.code === 'unrecognized_keys')
       message = `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see README "Profile reference")`;
     if (i.code === 'invalid_type' && i.received === 'undefined')

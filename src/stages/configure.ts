@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { BuildPlan } from '../build.ts';
 import { type Cache, DEFAULT_MAX_AGE_DAYS } from '../cache/store.ts';
+import { keyringsDir } from '../keys/archive-keyring.ts';
 import type { Logger } from '../log.ts';
 import { type ApplyContext, applyOps } from '../ops/apply.ts';
 import type { Op } from '../ops/types.ts';
@@ -52,7 +53,13 @@ export async function obtainRootfs(
       const tree = path.join(dir, 'tree');
       mkdirSync(tree);
       await buildRootfs(
-        { runner, logger, packageCache: cache.packages, env: opts.netEnv ?? {} },
+        {
+          runner,
+          logger,
+          packageCache: cache.packages,
+          keyringDir: keyringsDir(cache.root),
+          env: opts.netEnv ?? {},
+        },
         { ...plan.rootfs, fallbackMirrors: opts.fallbackMirrors },
         tree,
       );

@@ -1,7 +1,13 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+<<<<<<< HEAD
 import { type AptSource, type Distro, distroSources, renderDeb822, repoSource } from '../distro/index.ts';
 import { CommandError, HostNotReadyError, InterruptedError, UserError } from '../errors.ts';
+=======
+import { type AptSource, type Distro, distroSources, renderDeb822 } from '../distro/index.ts';
+import { CommandError, InterruptedError, UserError } from '../errors.ts';
+import { ensureArchiveKeyring } from '../keys/archive-keyring.ts';
+>>>>>>> h-keys
 import { isArmored } from '../keys/openpgp.ts';
 import type { LocalRepo } from '../keys/repo-keys.ts';
 import type { Logger } from '../log.ts';
@@ -143,6 +149,8 @@ export interface RootfsContext {
   runner: Runner;
   logger: Logger;
   packageCache: string;
+  /** `<cache>/keyrings`: archive keyrings obtained when the host lacks them. */
+  keyringDir: string;
   env: Record<string, string>;
 }
 
@@ -160,11 +168,12 @@ async function bootstrapWithFallbacks(
   ctx: RootfsContext,
   inputs: RootfsInputs,
   target: string,
+  keyring: string,
 ): Promise<string> {
   const { runner, logger } = ctx;
   const tried: string[] = [];
   for (const mirror of mirrorOrder(inputs.distro.mirror, inputs.fallbackMirrors)) {
-    const distro = { ...inputs.distro, mirror };
+    const distro = { ...inputs.distro, mirror, keyring };
     logger.info(`rootfs: bootstrapping ${distro.name} from ${mirror} with ${inputs.bootstrapper}`);
     for (let attempt = 1; attempt <= 1 + MIRROR_RETRIES; attempt++) {
       try {
@@ -210,16 +219,19 @@ function retryPauseMs(): number {
 
 /** Build the base root filesystem into `target` (an empty folder). */
 export async function buildRootfs(ctx: RootfsContext, given: RootfsInputs, target: string): Promise<void> {
-  const { runner, logger, distro } = { ...ctx, distro: given.distro };
-  if (!existsSync(distro.keyring))
-    throw new HostNotReadyError(
-      `the ${distro.name} archive keyring is missing: ${distro.keyring}`,
-      distro.keyringHint,
-    );
+  const { runner, logger } = ctx;
+  // the bootstrapper verifies with the host's keyring, or one obtained from the archive (pinned keys);
+  // the image's own sources keep the distro's path, which its keyring package provides
+  const keyring = await ensureArchiveKeyring(given.distro, {
+    runner,
+    logger,
+    dir: ctx.keyringDir,
+    env: ctx.env,
+  });
   mkdirSync(ctx.packageCache, { recursive: true });
 
   // the mirror that worked is the one apt uses for the rest of the build
-  const mirror = await bootstrapWithFallbacks(ctx, given, target);
+  const mirror = await bootstrapWithFallbacks(ctx, given, target, keyring);
   const inputs: RootfsInputs = { ...given, distro: { ...given.distro, mirror } };
   // the bootstrapper copied the build host's resolv.conf and hostname: they do not belong in an image.
   rmSync(path.join(target, 'etc/resolv.conf'), { force: true });

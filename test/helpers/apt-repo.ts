@@ -24,7 +24,7 @@ export interface FakePackage {
   depends?: string;
   description: string;
   /** In-package path -> { content, mode }. */
-  files: Record<string, { content: string; mode: number }>;
+  files: Record<string, { content: string | Buffer; mode: number }>;
 }
 
 /** Build one .deb into outDir with dpkg-deb; returns its path. */
@@ -97,6 +97,15 @@ export async function exportPublicKey(home: string, fpr: string, dest: string): 
   const r = await execa('gpg', ['--batch', '--armor', '--export', fpr], { env: gpgEnv(home) });
   mkdirSync(path.dirname(dest), { recursive: true });
   writeFileSync(dest, `${r.stdout}\n`);
+}
+
+/**
+ * Serve the public key beside the repo: exported into `<root>/<rel>` (default keys/repo.asc), so
+ * a profile can give `key: { url: <served url> + rel, fingerprint }`. Returns `rel`.
+ */
+export async function publishPublicKey(home: string, fpr: string, root: string, rel = 'keys/repo.asc') {
+  await exportPublicKey(home, fpr, path.join(root, rel));
+  return rel;
 }
 
 /** Stop the gpg-agent a GNUPGHOME started. */

@@ -20,7 +20,6 @@ import { BIN, DISTRO, SCRATCH } from '../helpers/host.ts';
 const DIR = path.join(SCRATCH, 'bad-inputs');
 const CACHE = path.join(DIR, 'cache');
 const OUT = path.join(DIR, 'out');
-const UBUNTU_KEYRING = '/usr/share/keyrings/ubuntu-archive-keyring.gpg';
 
 /** A PATH of symlinks to every command of the usual folders except `missing`. */
 function pathWithout(missing: string): string {
@@ -156,11 +155,23 @@ const CASES: BuildCase[] = [
     names: /bundled\.ts: .*\n\s+- disk\.partitions\[0\]\.start: 1284MiB is beyond the end of the 1G disk/,
   },
   {
-    name: 'the distro keyring missing on the host (ubuntu-focal on Debian)',
-    args: () => ['build', '--profile', 'minimal', '--distro', 'ubuntu-focal', '--output', OUT],
-    names: /the ubuntu-focal archive keyring is missing: \/usr\/share\/keyrings\/ubuntu-archive-keyring\.gpg/,
+    // whether or not this host has the keyring: the host keyring folder is pointed elsewhere
+    name: 'the distro keyring missing on the host and the archive unreachable (ubuntu-focal)',
+    args: () => [
+      'build',
+      '--profile',
+      'minimal',
+      '--distro',
+      'ubuntu-focal',
+      '--mirror',
+      'http://127.0.0.1:9/ubuntu',
+      '--output',
+      OUT,
+    ],
+    env: () => ({ IB_NATIVE_HOST_KEYRING_DIR: path.join(DIR, 'no-host-keyrings') }),
+    names:
+      /the ubuntu-focal archive keyring is missing \(\/usr\/share\/keyrings\/ubuntu-archive-keyring\.gpg\) and could not be obtained: http:\/\/127\.0\.0\.1:9\/ubuntu\/dists\/focal\/InRelease/,
     code: 5,
-    skip: () => (existsSync(UBUNTU_KEYRING) ? 'the ubuntu keyring is installed here' : undefined),
   },
   {
     name: 'not root',

@@ -75,4 +75,17 @@ test('repos: suite and components follow apt\'s rules: a flat repo (suite "/") h
   );
 });
 
+test('repos: a key given as a bare URL must pin its fingerprint; { url, fingerprint } needs no file', () => {
+  const bare = reposModule.validate!(
+    profile({ repos: [{ ...repo, key: 'https://h/key.asc', packages: ['x'] }] }),
+  );
+  assert.equal(
+    bare.map((i) => i.path),
+    ['repos[0].key'],
+  );
+  assert.match(bare[0]!.message, /key: \{ url: "https:\/\/h\/key.asc", fingerprint: "<40 hex digits>" \}/);
+  const pinned = { url: 'https://h/key.asc', fingerprint: 'A'.repeat(40) };
+  assert.equal(reposModule.validate!(profile({ repos: [{ ...repo, key: pinned, packages: ['x'] }] })), []);
+});
+
 test.run();
