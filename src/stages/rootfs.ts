@@ -1,13 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-<<<<<<< HEAD
 import { type AptSource, type Distro, distroSources, renderDeb822, repoSource } from '../distro/index.ts';
-import { CommandError, HostNotReadyError, InterruptedError, UserError } from '../errors.ts';
-=======
-import { type AptSource, type Distro, distroSources, renderDeb822 } from '../distro/index.ts';
 import { CommandError, InterruptedError, UserError } from '../errors.ts';
 import { ensureArchiveKeyring } from '../keys/archive-keyring.ts';
->>>>>>> h-keys
 import { isArmored } from '../keys/openpgp.ts';
 import type { LocalRepo } from '../keys/repo-keys.ts';
 import type { Logger } from '../log.ts';
