@@ -13,6 +13,7 @@ export const debianBookworm: Distro = {
   kernelPackages: ['linux-image-amd64'],
   headersPackages: ['linux-headers-amd64'],
   bootPackages: ['live-boot', 'systemd-sysv', 'initramfs-tools', 'zstd'],
+  resolvedPackages: ['systemd-resolved'],
   aptReadsArmoredKeys: true,
   arch: 'amd64',
 };

@@ -22,6 +22,8 @@ export interface Distro {
   readonly headersPackages: readonly string[];
   /** Packages every image needs to boot as a live ISO and as a disk. */
   readonly bootPackages: readonly string[];
+  /** Packages that provide systemd-resolved ([] where the systemd package has it, as on focal). */
+  readonly resolvedPackages: readonly string[];
   /** apt >= 2.4 reads ASCII-armored keys in signed-by; older needs a binary keyring. */
   readonly aptReadsArmoredKeys: boolean;
   readonly arch: 'amd64';

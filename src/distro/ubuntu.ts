@@ -27,5 +27,6 @@ export const ubuntuFocal: Distro = {
   },
   kernelPackages: ['linux-image-generic'],
   headersPackages: ['linux-headers-generic'],
+  resolvedPackages: [],
   aptReadsArmoredKeys: false,
 };

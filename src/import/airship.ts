@@ -1,11 +1,12 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { computeLayout } from '../disk/layout.ts';
 import { InternalError } from '../errors.ts';
 import { issuesFromZod } from '../profile/load.ts';
 import { type ResolvedProfile, resolveProfile } from '../profile/resolve.ts';
 import { profileSchema } from '../profile/schema.ts';
-import { combine, findManifests, readVars, renderProfileYaml } from './files.ts';
+import { combine, findManifests, type IsoInputs, readVars, renderProfileYaml } from './files.ts';
+import { configDriveArgs, mapIsoInputs } from './iso.ts';
 import { mapMultistrapVars } from './multistrap.ts';
 import { mapOsconfigVars } from './osconfig.ts';
 import { mapLivecdcontentVars, mapQcowVars } from './qcow.ts';
@@ -28,8 +29,13 @@ import { isObj, type MapOptions, type MapResult, type Vars } from './values.ts';
  *   `_append` list plain additions (ib-native's extends appends lists and merges maps);
  * - the files are YAML 1.1 read by PyYAML (`yes`/`no` are booleans, `0755` is octal);
  * - the Makefile copies rootfs/*-vars.yaml into the roles to build the shared rootfs (ISO and QCOW
- *   base), then builds one QCOW per qcow-bundle*\/<entry>/ folder with that folder's osconfig-vars.yaml
- *   *replacing* the rootfs one and its qcow-vars.yaml; the image is named <entry>.qcow2.
+ *   base), then builds one QCOW per qcow-bundle*\/<entry>/ folder with its qcow-vars.yaml and its
+ *   osconfig-vars.yaml *appended* to the rootfs one (the container's entrypoint `cat >>` it onto the
+ *   role's vars file, and the last of two equal keys wins): each variable the bundle file sets replaces
+ *   the rootfs value, the others keep it. The image is named <entry>.qcow2;
+ * - scripts/ is copied into the shared rootfs (/config/scripts): scripts/common ran while it was built,
+ *   scripts/qcow in every QCOW build, whatever the bundle's osconfig-vars said;
+ * - iso/ holds the test ISO's user_data and network_data.json (see iso.ts).
  */
 
 export type { MapOptions, MapResult };
@@ -43,6 +49,25 @@ export interface ImportedProfile {
   sources: string[];
   /** What could not be imported, each `<source file>: <variable path>: <reason>`. */
   unmapped: string[];
+  /**
+   * airship-base only, when the manifests have an iso/ folder: `ib-native build` arguments putting
+   * its files (written to `<out>/iso/`) on the ISO's config drive, e.g. `--user-data <out>/iso/user_data`.
+   */
+  configDriveArgs?: string[];
+}
+
+/**
+ * `kubernetes` (kubernetes.version, which picks the Kubernetes repo and pins kubelet, kubeadm and
+ * kubectl) comes with branch h-k8s; until this schema has it, a mapped version is reported instead
+ * of written. Remove this guard once the field is merged.
+ */
+function withoutUnknownKubernetes(fragment: Vars, notes: string[]): Vars {
+  if ('kubernetes' in profileSchema.shape || !isObj(fragment.kubernetes)) return fragment;
+  const { kubernetes, ...rest } = fragment;
+  notes.push(
+    `(kubernetes): k8s_version maps to kubernetes.version ${String(kubernetes.version)}, a field this ib-native does not have yet`,
+  );
+  return rest;
 }
 
 const profileName = (s: string) =>
@@ -57,17 +82,6 @@ function extendsRef(base: string, outDir: string): string {
   if (!isPath) return base;
   const rel = path.relative(outDir, path.resolve(base));
   return rel.startsWith('.') ? rel : `./${rel}`;
-}
-
-/** Entries scoped to QCOW2 only (contexts ['qcow2']) in a fragment's lists. */
-function qcowOnly(fragment: Vars): string[] {
-  return Object.entries(fragment).flatMap(([field, v]) =>
-    Array.isArray(v)
-      ? v
-          .filter((e) => isObj(e) && Array.isArray(e.contexts) && !e.contexts.includes('common'))
-          .map((e) => `${field} ${String((e as Vars).path ?? (e as Vars).name)}`)
-      : [],
-  );
 }
 
 async function writeChecked(
@@ -101,11 +115,12 @@ async function writeChecked(
   return resolved;
 }
 
-function headerFor(name: string, sources: readonly string[], notes: readonly string[]) {
+function headerFor(name: string, sources: readonly string[], notes: readonly string[], extra: string[] = []) {
   return (unmapped: readonly string[]) => [
     `${name}: imported from Airship image-builder manifests by \`ib-native import-airship\`.`,
     `Sources: ${sources.length ? sources.join(', ') : '(none)'}`,
     'A list the original replaced as a whole shows up as additions plus `remove` entries.',
+    ...extra,
     ...(unmapped.length || notes.length
       ? [
           `Not imported or different (${unmapped.length + notes.length}), review each:`,
@@ -131,10 +146,20 @@ export async function importAirship(dir: string, outDir: string, base = 'base'):
     livecd: read(m.livecdcontent),
   };
   const bundleVars = m.bundles.map((b) => ({ ...b, osVars: read(b.osconfig), qcowVars: read(b.qcow) }));
+  const isoKeys = Object.keys(m.iso) as (keyof IsoInputs)[];
+  const iso = mapIsoInputs(
+    Object.fromEntries(isoKeys.map((k) => [k, readFileSync(m.iso[k]!, 'utf8')])),
+    Object.fromEntries(isoKeys.map((k) => [k, rel(m.iso[k]!)])),
+  );
   const inheritedBase = await resolveProfile(base);
   mkdirSync(outDir, { recursive: true });
   const out = path.resolve(outDir);
   const results: ImportedProfile[] = [];
+  const isoDir = path.join(out, 'iso');
+  if (iso.files.length) mkdirSync(isoDir, { recursive: true });
+  // user_data often holds passwords and keys
+  for (const f of iso.files)
+    writeFileSync(path.join(isoDir, f.name), f.content, { mode: f.input === 'userData' ? 0o600 : 0o644 });
 
   // the shared rootfs -> airship-base
   const tag = (f: string | undefined, r: MapResult) => r.unmapped.map((u) => `${f ? rel(f) : '?'}: ${u}`);
@@ -143,6 +168,7 @@ export async function importAirship(dir: string, outDir: string, base = 'base'):
     ? mapOsconfigVars(rootVars.osconfig, { inherited: inheritedBase, scope: 'rootfs' })
     : undefined;
   const lc = m.livecdcontent ? mapLivecdcontentVars(rootVars.livecd) : undefined;
+  // scripts/common ran while the shared rootfs was built, scripts/qcow (copied into it) for every QCOW
   const scripts = [
     ...m.scripts.common.map((f) => ({ f, contexts: undefined })),
     ...m.scripts.qcow.map((f) => ({ f, contexts: ['qcow2'] })),
@@ -156,7 +182,7 @@ export async function importAirship(dir: string, outDir: string, base = 'base'):
     ...tag(m.osconfig, os ?? { profile: {}, unmapped: [] }),
     ...tag(m.livecdcontent, lc ?? { profile: {}, unmapped: [] }),
   ];
-  const baseNotes: string[] = [];
+  const baseNotes: string[] = [...iso.notes];
   const installsKubelet = (inheritedBase.repos ?? []).some((r) =>
     r.packages.some((p) => p.startsWith('kubelet')),
   );
@@ -165,16 +191,33 @@ export async function importAirship(dir: string, outDir: string, base = 'base'):
       baseNotes.push(
         `(defaults): image-builder's default repos put docker-ce, docker-ce-cli, containerd.io and kubelet/kubeadm/kubectl 1.21.2-00 into every image and enabled kubelet; ${base} installs none of them (use --base worker or control-plane for Kubernetes nodes)`,
       );
-  const baseFragment = combine(
-    (ms?.profile ?? {}) as Vars,
-    (os?.profile ?? {}) as Vars,
-    (lc?.profile ?? {}) as Vars,
-    scripts.length ? { userScripts: scripts } : {},
+  const baseFragment = withoutUnknownKubernetes(
+    combine(
+      (ms?.profile ?? {}) as Vars,
+      (os?.profile ?? {}) as Vars,
+      (lc?.profile ?? {}) as Vars,
+      scripts.length ? { userScripts: scripts } : {},
+    ),
+    baseNotes,
   );
-  const baseSources = [m.multistrap, m.osconfig, m.livecdcontent, ...m.scripts.common, ...m.scripts.qcow]
+  const baseSources = [
+    m.multistrap,
+    m.osconfig,
+    m.livecdcontent,
+    ...m.scripts.common,
+    ...m.scripts.qcow,
+    ...Object.values(m.iso),
+  ]
     .filter((f): f is string => !!f)
     .map(rel);
   const baseFile = path.join(out, 'airship-base.yaml');
+  const driveArgs = configDriveArgs(iso.files, isoDir);
+  const isoHeader = iso.files.length
+    ? [
+        "The ISO with the original's iso/ folder on its config drive (build arguments; run in this folder):",
+        `  ib-native build --profile airship-base.yaml --format iso ${configDriveArgs(iso.files, 'iso').join(' ')}`,
+      ]
+    : [];
   const airshipBase = await writeChecked(
     baseFile,
     {
@@ -183,7 +226,7 @@ export async function importAirship(dir: string, outDir: string, base = 'base'):
       extends: extendsRef(base, out),
       ...baseFragment,
     },
-    headerFor('airship-base', baseSources, baseNotes),
+    headerFor('airship-base', baseSources, baseNotes, isoHeader),
     unmappedBase,
   );
   results.push({
@@ -191,20 +234,24 @@ export async function importAirship(dir: string, outDir: string, base = 'base'):
     file: baseFile,
     sources: baseSources,
     unmapped: [...unmappedBase, ...baseNotes],
+    ...(iso.files.length && { configDriveArgs: driveArgs }),
   });
 
   // each QCOW bundle entry -> <image>, extending airship-base
-  const rootQcowOnly = qcowOnly(baseFragment);
-  const rootGrub =
-    isObj(baseFragment.grub) || Array.isArray((baseFragment.remove as Vars | undefined)?.['grub.cmdline']);
   const taken = new Set(['airship-base']);
   for (const b of bundleVars) {
     const clash = bundleVars.filter((x) => x.entry === b.entry).length > 1 && b.bundle !== 'qcow-bundle';
     let name = profileName(clash ? `${b.bundle.replace(/^qcow-bundle-?/, '')}-${b.entry}` : b.entry);
     while (taken.has(name)) name = `${name}-qcow`;
     taken.add(name);
+    // the bundle's osconfig-vars was appended to the rootfs one: it replaced the variables it sets, no more
     const osR = b.osconfig
-      ? mapOsconfigVars(b.osVars, { inherited: airshipBase, scope: 'qcow-bundle', image: name })
+      ? mapOsconfigVars(b.osVars, {
+          inherited: airshipBase,
+          scope: 'qcow-bundle',
+          image: name,
+          rootfs: { vars: rootVars.osconfig, inherited: inheritedBase },
+        })
       : undefined;
     const qR = b.qcow ? mapQcowVars(b.qcowVars, { inherited: airshipBase }) : undefined;
     const unmapped = [
@@ -212,15 +259,6 @@ export async function importAirship(dir: string, outDir: string, base = 'base'):
       ...tag(b.qcow, qR ?? { profile: {}, unmapped: [] }),
     ];
     const notes: string[] = [];
-    // the bundle's osconfig-vars replaced the rootfs one while this QCOW was built (see osconfig.ts)
-    if (b.osconfig && rootGrub)
-      notes.push(
-        `(rootfs grub): image-builder rendered this QCOW's /etc/default/grub from its own osconfig-vars only; here it inherits the grub settings of airship-base`,
-      );
-    if (b.osconfig && rootQcowOnly.length)
-      notes.push(
-        `(rootfs qcow entries): image-builder did not run ${rootQcowOnly.join(', ')} for this QCOW (its osconfig-vars replaced the rootfs one); here they are inherited from airship-base`,
-      );
     const sources = [b.osconfig, b.qcow].filter((f): f is string => !!f).map(rel);
     const file = path.join(out, `${name}.yaml`);
     await writeChecked(
@@ -230,7 +268,10 @@ export async function importAirship(dir: string, outDir: string, base = 'base'):
         description: `QCOW2 image ${b.entry} of ${b.bundle}, imported by import-airship`,
         extends: './airship-base.yaml',
         formats: ['qcow2'],
-        ...combine((osR?.profile ?? {}) as Vars, (qR?.profile ?? {}) as Vars),
+        ...withoutUnknownKubernetes(
+          combine((osR?.profile ?? {}) as Vars, (qR?.profile ?? {}) as Vars),
+          notes,
+        ),
       },
       headerFor(name, sources, notes),
       unmapped,

@@ -7,6 +7,9 @@ const shown = (f: string) => {
   return rel && !rel.startsWith('..') ? rel : f;
 };
 
+/** A path as one shell word. */
+const quoted = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
 /**
  * `ib-native import-airship <dir>`: writes the profiles, prints their paths on stdout and every item
  * that was not imported as a warning on stderr. Returns the exit code (0 once written); bad input
@@ -24,5 +27,10 @@ export async function importAirshipCommand(o: { dir: string; out: string; base: 
   }
   const last = profiles[profiles.length - 1];
   if (last) process.stderr.write(`check a profile with: ib-native plan --profile ${shown(last.file)}\n`);
+  for (const p of profiles)
+    if (p.configDriveArgs)
+      process.stderr.write(
+        `build the ISO with iso/ on its config drive: ib-native build --profile ${quoted(shown(p.file))} --format iso ${p.configDriveArgs.map((a) => (a.startsWith('--') ? a : quoted(shown(a)))).join(' ')}\n`,
+      );
   return 0;
 }

@@ -13,6 +13,7 @@ import { isObj, type Vars } from './values.ts';
  *   qcow-bundle*\/<image>/{osconfig,qcow}-vars.yaml            one QCOW per folder, named after it
  *                 (early bundles named them osconfig-<image>-vars.yaml, qcow-<image>-vars.yaml)
  *   scripts/common/*, scripts/qcow/*                            run in the chroot, in name order
+ *   iso/{user_data,network_data.json}                           the test ISO's config drive (make generate_iso)
  * Its profiles/<name>/manifests/ folders hold the same layout.
  */
 
@@ -31,7 +32,22 @@ export interface ManifestSet {
   livecdcontent?: string;
   scripts: { common: string[]; qcow: string[] };
   bundles: BundleEntry[];
+  /** iso/: the config drive files of the ISO, those that exist. */
+  iso: IsoInputs;
 }
+
+/** The original's iso/ files, by the config drive file each fills (openstack/latest/<name>). */
+export interface IsoInputs {
+  userData?: string;
+  networkData?: string;
+  /** Not read by the original (it used a fixed meta_data.json); taken when a site added one. */
+  metaData?: string;
+}
+export const ISO_FILES = {
+  userData: 'user_data',
+  networkData: 'network_data.json',
+  metaData: 'meta_data.json',
+} as const;
 
 const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
 const isFile = (p: string) => existsSync(p) && statSync(p).isFile();
@@ -89,6 +105,11 @@ export function findManifests(dir: string): ManifestSet {
       qcow: scriptsIn(path.join(root, 'scripts/qcow')),
     },
     bundles,
+    iso: Object.fromEntries(
+      Object.entries(ISO_FILES)
+        .map(([k, f]) => [k, path.join(root, 'iso', f)])
+        .filter(([, f]) => isFile(f as string)),
+    ) as IsoInputs,
   };
   if (!set.multistrap && !set.osconfig && !set.livecdcontent && !bundles.length)
     throw new UserError(

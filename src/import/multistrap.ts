@@ -28,6 +28,11 @@ import {
  * - `ubuntu_packages_append` and `repos_append` are added to the lists by set_fact, so a repo's
  *   `"{{ ubuntu_packages }}"` includes the append; repo entries are `name, packages, source, suite,
  *   components (one string), keyring_pkg | keyring_url, omitdebsrc, register_repo_with_rootfs`;
+ * - `repos_append` is how a site adds a third-party repo (its README's example: a vendor's utilities repo
+ *   with suite focal and components "main restricted universe"), so suite and components say nothing
+ *   about a repo being Ubuntu's: its source does;
+ * - `k8s_version` (`1.21.2-00`, a Debian version of apt.kubernetes.io) pins kubelet, kubeadm and kubectl
+ *   in the Kubernetes repo; its profiles/k8s-1.18 etc. set only this variable;
  * - `systemd_nic_names_policy`, `systemd_nic_alternative_names_policy` fill 99-default.link;
  *   `multistrap_retries`/`_delay` retry multistrap; `rootfs_root` is the build folder.
  */
@@ -66,6 +71,12 @@ const REPO_KEYS = [
   'register_repo_with_rootfs',
 ];
 const UBUNTU_MIRROR = 'http://archive.ubuntu.com/ubuntu';
+/** Ubuntu's own archive hosts (the default mirror, the security pocket, country mirrors). */
+const UBUNTU_ARCHIVE = /^https?:\/\/([a-z]{2}\.)?(archive|security)\.ubuntu\.com\/ubuntu\/*$/;
+/** The Kubernetes project's apt hosts: the retired apt.kubernetes.io (and its Google backend) and pkgs.k8s.io. */
+const KUBERNETES_SOURCE =
+  /^https?:\/\/(apt\.kubernetes\.io|packages\.cloud\.google\.com|pkgs\.k8s\.io)(\/|$)/;
+const KUBERNETES_PACKAGES = ['kubelet', 'kubeadm', 'kubectl'];
 const UBUNTU_SUITES = ['focal', 'focal-updates', 'focal-security'];
 const UBUNTU_COMPONENTS = ['main', 'restricted', 'universe', 'multiverse'];
 /** The distro repo's `packages: "{{ ubuntu_packages }}"`, kept unevaluated: it means ubuntu_packages plus its append. */
@@ -78,6 +89,18 @@ const repoName = (s: string) =>
     .replace(/^[^a-z0-9]+/, '') || 'repo';
 const noSlash = (u: string) => u.replace(/\/+$/, '');
 
+/**
+ * `k8s_version` or a kubelet pin as the `kubernetes.version` of a profile: the Kubernetes release
+ * (`1.21.2-00` -> `1.21.2`), the Debian revision dropped (pkgs.k8s.io numbers its packages anew).
+ */
+export function kubernetesVersionOf(v: unknown): string | undefined {
+  const m = /^v?(\d+\.\d+(?:\.\d+)?)(?:-[0-9A-Za-z.+~]+)?$/.exec(String(v ?? '').trim());
+  return typeof v === 'string' || typeof v === 'number' ? m?.[1] : undefined;
+}
+
+/** The first Kubernetes release with packages on pkgs.k8s.io, which replaced apt.kubernetes.io. */
+const FIRST_PKGS_K8S_IO_MINOR = 24;
+
 interface DistroRepo {
   suite: string;
   source: string;
@@ -85,12 +108,60 @@ interface DistroRepo {
   packages?: string[];
 }
 
+/** The distro mirror of a `repos` list: the source of its first Ubuntu-shaped focal repo. */
+function mirrorOf(repos: unknown): string | undefined {
+  if (!Array.isArray(repos)) return undefined;
+  const focal = repos.find(
+    (r) =>
+      isObj(r) &&
+      r.suite === 'focal' &&
+      typeof r.source === 'string' &&
+      String(r.components ?? 'main')
+        .split(/\s+/)
+        .filter(Boolean)
+        .every((x) => UBUNTU_COMPONENTS.includes(x)),
+  ) as Vars | undefined;
+  return focal ? noSlash(String(focal.source)) : undefined;
+}
+
+interface RepoMapping {
+  distro?: DistroRepo;
+  extra?: Vars;
+  /** A Kubernetes project repo: the kubelet/kubeadm/kubectl version it pinned, if any. */
+  kubernetes?: { version?: string };
+}
+
+function mapKubernetesRepo(r: Vars, path: string, c: Collector): RepoMapping {
+  const pkgs = strings(r.packages, `${path}.packages`, c);
+  const pins = new Set(
+    pkgs.filter((p) => KUBERNETES_PACKAGES.includes(p.replace(/=.*$/, ''))).map((p) => /=(.*)$/.exec(p)?.[1]),
+  );
+  for (const p of pkgs.filter((x) => !KUBERNETES_PACKAGES.includes(x.replace(/=.*$/, ''))))
+    c.skip(
+      `${path}.packages`,
+      `${show(p)}: kubernetes.version installs kubelet, kubeadm and kubectl only; add other packages by hand`,
+    );
+  if (pins.size > 1) {
+    c.skip(path, `pins ${[...pins].map(show).join(', ')}: kubelet, kubeadm and kubectl need one version`);
+    return { kubernetes: {} };
+  }
+  const pin = [...pins][0];
+  const version = pin === undefined ? undefined : kubernetesVersionOf(pin);
+  if (pin !== undefined && !version)
+    c.skip(path, `${show(pin)} is not a Kubernetes version such as 1.21.2-00`);
+  if (pin === undefined && pkgs.length)
+    c.skip(path, 'installs Kubernetes unpinned: set kubernetes.version to the release you want');
+  // the repo itself is not kept: kubernetes.version picks the Kubernetes project's repo and its key
+  return { kubernetes: version ? { version } : {} };
+}
+
 function mapRepo(
   r: unknown,
   path: string,
   c: Collector,
   replacing: boolean,
-): { distro?: DistroRepo; extra?: Vars } | undefined {
+  mirror: string,
+): RepoMapping | undefined {
   if (!isObj(r)) return void c.skip(path, `${show(r)} is not a repo mapping`);
   unknownKeys(r, REPO_KEYS, path, c, 'not a repo setting ib-native can express');
   const name = typeof r.name === 'string' ? r.name : undefined;
@@ -105,7 +176,11 @@ function mapRepo(
       `${path}.register_repo_with_rootfs`,
       'ib-native keeps every repo it installs from registered in the image',
     );
-  const ubuntuLike = suite.startsWith('focal') && components.every((x) => UBUNTU_COMPONENTS.includes(x));
+  // a repo is Ubuntu's by its source; a third-party repo may well use suite focal and Ubuntu's components
+  const fromUbuntu = UBUNTU_ARCHIVE.test(source) || noSlash(source) === mirror;
+  const ubuntuLike =
+    fromUbuntu && suite.startsWith('focal') && components.every((x) => UBUNTU_COMPONENTS.includes(x));
+  if (KUBERNETES_SOURCE.test(source)) return mapKubernetesRepo(r, path, c);
   if (ubuntuLike) {
     if (!replacing)
       return void c.skip(
@@ -201,8 +276,10 @@ export function mapMultistrapVars(obj: unknown, opts: MapOptions = {}): MapResul
       : undefined;
   const ubuntuPackages = [...(own ?? inh.packages ?? []), ...append];
   const replaceRepos = v.repos !== undefined;
+  const mirror = (replaceRepos ? mirrorOf(v.repos) : undefined) ?? UBUNTU_MIRROR;
   const distro: DistroRepo[] = [];
   const extra: Vars[] = [];
+  const kubernetesRepos: { version?: string }[] = [];
   for (const [field, list] of [
     ['repos', v.repos],
     ['repos_append', v.repos_append],
@@ -213,9 +290,10 @@ export function mapMultistrapVars(obj: unknown, opts: MapOptions = {}): MapResul
       continue;
     }
     for (const [i, r] of list.entries()) {
-      const m = mapRepo(r, `${field}[${i}]`, c, field === 'repos');
+      const m = mapRepo(r, `${field}[${i}]`, c, field === 'repos', mirror);
       if (m?.distro) distro.push(m.distro);
       if (m?.extra) extra.push(m.extra);
+      if (m?.kubernetes) kubernetesRepos.push(m.kubernetes);
     }
   }
   const focal = distro.find((d) => d.suite === 'focal');
@@ -274,19 +352,43 @@ export function mapMultistrapVars(obj: unknown, opts: MapOptions = {}): MapResul
     if (ch.add.length) c.set('blockedPackages', ch.add);
     c.remove('blockedPackages', ch.remove);
   }
-  if (v.k8s_version !== undefined) {
-    const used = JSON.stringify([
-      raw.repos,
-      raw.repos_append,
-      raw.ubuntu_packages,
-      raw.ubuntu_packages_append,
-    ]).includes('k8s_version');
-    if (inh.kubelet) c.set('kubelet.version', String(v.k8s_version));
-    else if (!used)
-      c.skip(
-        'k8s_version',
-        'the inherited profile installs no Kubernetes packages (use --base worker or control-plane, which pin them with kubelet.version)',
-      );
-  }
+  mapKubernetes(raw, v, replaceRepos, kubernetesRepos, c);
   return c.result();
+}
+
+/**
+ * Kubernetes: the version the original installed becomes `kubernetes.version` (which picks the
+ * Kubernetes project's repo and pins kubelet, kubeadm and kubectl), never a pin against the
+ * inherited profile's own repo. From the Kubernetes repo's pins when `repos`/`repos_append` carry
+ * one, else from `k8s_version` (which the default Kubernetes repo pins to).
+ */
+function mapKubernetes(
+  raw: Vars,
+  v: Vars,
+  replaceRepos: boolean,
+  repos: readonly { version?: string }[],
+  c: Collector,
+): void {
+  const pinned = [...new Set(repos.flatMap((r) => (r.version ? [r.version] : [])))];
+  let version: string | undefined;
+  if (pinned.length > 1) c.skip('repos', `Kubernetes repos pin ${pinned.join(' and ')}: give one version`);
+  else if (pinned.length === 1) version = pinned[0];
+  else if (raw.k8s_version !== undefined) {
+    // with `repos` replaced, only a repo that pins {{ k8s_version }} used it
+    const used = !replaceRepos || repos.length > 0;
+    version = kubernetesVersionOf(v.k8s_version);
+    if (!version)
+      c.skip('k8s_version', `${show(v.k8s_version)} is not a Kubernetes version such as 1.21.2-00`);
+    else if (!used) {
+      c.skip('k8s_version', 'no repo in `repos` installs Kubernetes, so image-builder used it nowhere');
+      version = undefined;
+    }
+  }
+  if (!version) return;
+  c.set('kubernetes.version', version);
+  if (Number(version.split('.')[1]) < FIRST_PKGS_K8S_IO_MINOR)
+    c.skip(
+      raw.k8s_version !== undefined ? 'k8s_version' : 'repos',
+      `Kubernetes ${version} predates the pkgs.k8s.io repositories (they start at 1.${FIRST_PKGS_K8S_IO_MINOR}) and apt.kubernetes.io is retired: pick a current release`,
+    );
 }

@@ -37,9 +37,12 @@ import {
  *   `run_contexts` (`{{ default_run_context }}` = common, `qcow`): an entry runs when the current
  *   context is listed;
  * - the rootfs file is read when the shared base is built (context common). A QCOW bundle entry's
- *   file *replaces* it when that QCOW is built (context qcow), where only the grub task and the
- *   context-dependent lists run: kernel, sysctl, limits, kdump_tools, kubelet, banners and
- *   fetch_from_url there were ignored.
+ *   file is *appended* to it when that QCOW is built (context qcow): each variable it sets replaces the
+ *   rootfs one, the others keep their rootfs value. Then only the grub task and the context-dependent
+ *   lists run: kernel, sysctl, limits, kdump_tools, kubelet, banners and fetch_from_url in a bundle
+ *   file were ignored. So a list the bundle sets drops the rootfs file's qcow entries of that list
+ *   (they ran for QCOWs whose file does not set it), and the QCOW's command line is the bundle's (else
+ *   the rootfs file's) `grub` plus the bundle's (else the rootfs file's) `grub_cmdline_linux_default_append`.
  * - `fetch_from_url` entries are `{url, use_proxy}`, with no checksum.
  */
 
@@ -238,7 +241,30 @@ function mapKernel(v: unknown, inh: Inherited, c: Collector): void {
   }
 }
 
-function mapGrub(v: Vars, inh: Inherited, c: Collector): void {
+/** What a bundle's grub variables fall back to: the rootfs file's (`grub`, append) and the role default's command line. */
+interface GrubFallback {
+  cmdline?: string[];
+  append?: string[];
+}
+
+/** The rootfs file's grub command line and append, for a bundle that sets only one of them (pure; problems were reported for the rootfs). */
+function rootfsGrub(rootfs: MapOptions['rootfs']): GrubFallback {
+  const v = isObj(rootfs?.vars) ? rootfs.vars : {};
+  const quiet = new Collector();
+  const g = isObj(v.grub) ? v.grub : {};
+  return {
+    cmdline:
+      g.GRUB_CMDLINE_LINUX_DEFAULT !== undefined
+        ? tokens(g.GRUB_CMDLINE_LINUX_DEFAULT, '', quiet)
+        : rootfs?.inherited?.grub?.cmdline,
+    append:
+      v.grub_cmdline_linux_default_append !== undefined
+        ? tokens(v.grub_cmdline_linux_default_append, '', quiet)
+        : undefined,
+  };
+}
+
+function mapGrub(v: Vars, inh: Inherited, c: Collector, fallback?: GrubFallback): void {
   const g = v.grub;
   let cmdline: string[] | undefined;
   if (g !== undefined) {
@@ -269,12 +295,16 @@ function mapGrub(v: Vars, inh: Inherited, c: Collector): void {
       c.set('grub.serialCommand', ['serial', ...args].join(' '));
     }
   }
-  const append =
+  const ownAppend =
     v.grub_cmdline_linux_default_append !== undefined
       ? tokens(v.grub_cmdline_linux_default_append, 'grub_cmdline_linux_default_append', c)
-      : [];
-  if (cmdline === undefined && !append.length) return;
-  const ch = listChange([...(cmdline ?? inh.grub?.cmdline ?? []), ...append], inh.grub?.cmdline, 'cmdline');
+      : undefined;
+  if (cmdline === undefined && !ownAppend?.length) return;
+  // in a bundle, a variable it does not set keeps the rootfs file's value (the inherited command line holds both)
+  const desired = fallback
+    ? [...(cmdline ?? fallback.cmdline ?? []), ...(ownAppend ?? fallback.append ?? [])]
+    : [...(cmdline ?? inh.grub?.cmdline ?? []), ...(ownAppend ?? [])];
+  const ch = listChange(desired, inh.grub?.cmdline, 'cmdline');
   if (ch.add.length) c.set('grub.cmdline', ch.add);
   c.remove('grub.cmdline', ch.remove);
 }
@@ -401,9 +431,10 @@ export function mapOsconfigVars(obj: unknown, opts: MapOptions = {}): MapResult 
           "image-builder ignores it in a QCOW bundle's osconfig-vars (its task runs only while the shared rootfs is built); set it in rootfs/osconfig-vars.yaml",
         );
   } else mapCommonOnly(v, inh, c);
-  mapGrub(v, inh, c);
+  mapGrub(v, inh, c, scope === 'qcow-bundle' && opts.rootfs ? rootfsGrub(opts.rootfs) : undefined);
 
   const x: Ctx = { c, names, scope, image: opts.image };
+  const replaced = scope === 'qcow-bundle' ? rootfsQcowEntries(opts.rootfs) : {};
   for (const [varName, spec] of Object.entries(LISTS)) {
     const list = v[varName];
     if (list === undefined || list === null) continue;
@@ -419,8 +450,44 @@ export function mapOsconfigVars(obj: unknown, opts: MapOptions = {}): MapResult 
       varName === 'user_scripts' ? [] : namesOf(list),
     );
     if (ch.add.length) c.set(spec.field, ch.add);
-    // in the rootfs the list replaces the inherited one; a bundle's list only ever added to the QCOW
+    // in the rootfs the list replaces the inherited one
     if (scope === 'rootfs') c.remove(spec.field, ch.remove);
+    // a bundle's list replaced the rootfs file's: its qcow entries did not run for this QCOW (the
+    // common ones had run in the shared rootfs); one the bundle restates is replaced by the merge
+    else {
+      const present = new Set(
+        ((inh[spec.field as keyof Inherited] as Vars[] | undefined) ?? []).map((e) => String(e[spec.key])),
+      );
+      const restated = new Set(entries.map((e) => String(e[spec.key])));
+      c.remove(
+        spec.field,
+        (replaced[varName] ?? []).filter((k) => present.has(k) && !restated.has(k)),
+      );
+    }
   }
   return c.result();
+}
+
+/** Keys of the rootfs file's entries that ran only for QCOWs, per list variable (pure). */
+function rootfsQcowEntries(rootfs: MapOptions['rootfs']): Record<string, string[]> {
+  const raw = isObj(rootfs?.vars) ? rootfs.vars : {};
+  const names: ContextNames = {
+    common: typeof raw.default_run_context === 'string' ? raw.default_run_context : 'common',
+    qcow: typeof raw.qcow_run_context === 'string' ? raw.qcow_run_context : 'qcow',
+  };
+  const v = resolveTemplates(raw, {
+    default_run_context: names.common,
+    qcow_run_context: names.qcow,
+    ...raw,
+  }) as Vars;
+  const x: Ctx = { c: new Collector(), names, scope: 'rootfs' };
+  return Object.fromEntries(
+    Object.entries(LISTS).map(([varName, spec]) => [
+      varName,
+      (Array.isArray(v[varName]) ? (v[varName] as unknown[]) : [])
+        .map((e, i) => mapEntry(spec, varName, e, i, x))
+        .filter((e): e is Vars => Array.isArray(e?.contexts) && !e.contexts.includes('common'))
+        .map((e) => String(e[spec.key])),
+    ]),
+  );
 }

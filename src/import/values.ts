@@ -39,8 +39,8 @@ export class Collector {
     if (keys.length) this.removals[field] = [...(this.removals[field] ?? []), ...keys];
   }
 
-  result(): { profile: Partial<ProfileInput>; unmapped: string[] } {
-    const profile = { ...this.profile } as Partial<ProfileInput>;
+  result(): MapResult {
+    const profile = { ...this.profile } as MappedProfile;
     if (Object.keys(this.removals).length) profile.remove = { ...this.removals };
     return { profile, unmapped: [...this.unmapped] };
   }
@@ -269,7 +269,12 @@ export function mapChange(
   };
 }
 
-export type MapResult = { profile: Partial<ProfileInput>; unmapped: string[] };
+/**
+ * A mapper's profile fragment. `kubernetes` (kubernetes.version, e.g. '1.21.2') is spelled out for
+ * schemas without that field (it comes with branch h-k8s); with it, the intersection changes nothing.
+ */
+export type MappedProfile = Partial<ProfileInput> & { kubernetes?: { version?: string } };
+export type MapResult = { profile: MappedProfile; unmapped: string[] };
 export interface MapOptions {
   /** What the profile being written inherits (a resolved profile); replaced lists are expressed against it. */
   inherited?: Inherited;
@@ -277,6 +282,11 @@ export interface MapOptions {
   scope?: 'rootfs' | 'qcow-bundle';
   /** The profile's name (prefixes generated entry names in a QCOW bundle). */
   image?: string;
+  /**
+   * For a QCOW bundle's osconfig-vars: the rootfs osconfig-vars it was appended to (`vars`) and what
+   * the rootfs profile inherits (`inherited`), for the variables the bundle replaces.
+   */
+  rootfs?: { vars: unknown; inherited?: Inherited };
 }
 
 /** The variables of a file: an empty (comment-only) file is no variables; anything but a mapping is reported. */

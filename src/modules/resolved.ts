@@ -1,4 +1,5 @@
-import { ops } from '../ops/types.ts';
+import { getDistro } from '../distro/index.ts';
+import { type OpBody, ops } from '../ops/types.ts';
 import { header } from './render.ts';
 import type { ConfigModule } from './types.ts';
 
@@ -6,17 +7,34 @@ const NAME = 'resolved';
 
 export const RESOLVED_DROPIN = '/etc/systemd/system/systemd-resolved.service.d/override.conf';
 
-/** systemd-resolved drop-in: StartLimitBurst (0 = restart it however often it fails early in boot). */
+/** Where /etc/resolv.conf points for each `resolved.resolvConf` choice (relative, as the packages make it). */
+export const RESOLV_CONF_TARGETS = {
+  stub: '../run/systemd/resolve/stub-resolv.conf',
+  uplink: '../run/systemd/resolve/resolv.conf',
+} as const;
+
+/**
+ * systemd-resolved as the image's resolver: the package where the distro ships it apart from systemd
+ * (Debian 12), the unit enabled, /etc/resolv.conf a link to its stub (a node without it has no DNS
+ * with systemd-networkd), and a StartLimitBurst drop-in (0 = restart it however often it fails early).
+ */
 export const resolvedModule: ConfigModule = {
   name: NAME,
+  packages: (p) => (p.resolved ? [...getDistro(p.distro).resolvedPackages] : []),
   plan(p) {
-    const burst = p.resolved?.startLimitBurst;
-    if (burst === undefined) return [];
-    return ops(NAME, undefined, {
-      kind: 'writeFile',
-      path: RESOLVED_DROPIN,
-      mode: '0644',
-      content: `${header('resolved')}[Unit]\nStartLimitBurst=${burst}\n`,
-    });
+    const r = p.resolved;
+    if (!r) return [];
+    const bodies: OpBody[] = [{ kind: 'unit', name: 'systemd-resolved.service', action: 'enable' }];
+    const mode = r.resolvConf ?? 'stub';
+    if (mode !== 'keep')
+      bodies.push({ kind: 'symlink', path: '/etc/resolv.conf', target: RESOLV_CONF_TARGETS[mode] });
+    if (r.startLimitBurst !== undefined)
+      bodies.push({
+        kind: 'writeFile',
+        path: RESOLVED_DROPIN,
+        mode: '0644',
+        content: `${header('resolved')}[Unit]\nStartLimitBurst=${r.startLimitBurst}\n`,
+      });
+    return ops(NAME, undefined, ...bodies);
   },
 };

@@ -396,10 +396,16 @@ export const profileSchema = z
       .optional()
       .describe('Disable unattended upgrades in the image.'),
     resolved: z
-      .object({ startLimitBurst: z.number().int().min(0).optional() })
+      .object({
+        startLimitBurst: z.number().int().min(0).optional(),
+        /** What /etc/resolv.conf is in the image: resolved's stub (default), its uplink list, or left as packages made it. */
+        resolvConf: z.enum(['stub', 'uplink', 'keep']).optional(),
+      })
       .strict()
       .optional()
-      .describe('systemd-resolved restart limits.'),
+      .describe(
+        'systemd-resolved: installed and enabled, /etc/resolv.conf pointing at it (stub by default), restart limits.',
+      ),
     systemdBase: z
       .object({ networkd: z.boolean().optional(), networkdDispatcher: z.boolean().optional() })
       .strict()

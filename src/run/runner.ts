@@ -71,11 +71,13 @@ export function tail(text: string, lines = TAIL_LINES): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function fileSize(f: string): number {
+/** Size and modification time of a watched file: a file rewritten in place at the same size still counts. */
+function fileStamp(f: string): string {
   try {
-    return statSync(f).size;
+    const st = statSync(f);
+    return `${st.size}:${st.mtimeMs}`;
   } catch {
-    return -1;
+    return 'absent';
   }
 }
 
@@ -166,14 +168,14 @@ export function processRunner(opts: ProcessRunnerOptions): Runner {
       });
     // progress watchdog: output or the watched file growing counts as progress
     let stalled = false;
-    let watchedSize = -1;
+    let watchedStamp = '';
     const watchdog = o.stallMs
       ? setInterval(
           () => {
             if (o.watchFile) {
-              const size = fileSize(o.watchFile);
-              if (size !== watchedSize) {
-                watchedSize = size;
+              const stamp = fileStamp(o.watchFile);
+              if (stamp !== watchedStamp) {
+                watchedStamp = stamp;
                 lastProgress = Date.now();
               }
             }

@@ -2,6 +2,7 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, wri
 import path from 'node:path';
 import { REPO_ROOT } from '../profile/load.ts';
 import type { Runner, RunOptions } from '../run/runner.ts';
+import { isSymlink } from '../sys/files.ts';
 import { MountScope } from '../sys/mounts.ts';
 
 /** Where chroot-scripts/ appears inside the image while the build runs. */
@@ -84,11 +85,14 @@ export class Chroot {
 
   async close(): Promise<void> {
     rmSync(this.p(POLICY_RC_D), { force: true });
-    if (existsOrLink(this.p(RESOLV_ASIDE))) {
-      rmSync(this.p(RESOLV), { force: true });
-      renameSync(this.p(RESOLV_ASIDE), this.p(RESOLV));
+    const aside = existsOrLink(this.p(RESOLV_ASIDE));
+    if (isSymlink(this.p(RESOLV))) {
+      // the session wrote the host's as a regular file; a link there now was made by a package
+      // (systemd-resolved, resolvconf): that is the image's resolver configuration, keep it
+      if (aside) rmSync(this.p(RESOLV_ASIDE), { force: true });
     } else {
       rmSync(this.p(RESOLV), { force: true });
+      if (aside) renameSync(this.p(RESOLV_ASIDE), this.p(RESOLV));
     }
     await this.mounts.close();
   }

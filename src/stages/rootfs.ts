@@ -1,4 +1,13 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { type AptSource, type Distro, distroSources, renderDeb822, repoSource } from '../distro/index.ts';
 import { CommandError, InterruptedError, UserError } from '../errors.ts';
@@ -11,7 +20,8 @@ import { KUBERNETES_PREFERENCES } from '../modules/kubernetes.ts';
 import { APT_STATUS_ARGS, aptProgress, debootstrapProgress } from '../run/progress.ts';
 import type { Runner } from '../run/runner.ts';
 import { stallMs } from '../run/watchdog.ts';
-import { withChroot } from './chroot.ts';
+import { isSymlink, removeTree } from '../sys/files.ts';
+import { type Chroot, withChroot } from './chroot.ts';
 import { dropUnverifiedDebs } from './package-cache.ts';
 
 /** Everything that decides the content of the base root filesystem (and so its cache key). */
@@ -28,7 +38,7 @@ export interface RootfsInputs {
   fallbackMirrors?: string[];
 }
 
-export const ROOTFS_STAGE_VERSION = 3;
+export const ROOTFS_STAGE_VERSION = 4;
 const MIRROR_RETRIES = 2;
 
 export function keyInImage(repo: LocalRepo, distro: Distro): string {
@@ -69,6 +79,12 @@ export function installSet(inputs: RootfsInputs): string[] {
   return [...byName.values()].sort();
 }
 
+/**
+ * What the minimal base adds to the bootstrapper's minbase. apt is listed because Ubuntu ranks it
+ * `important`, not `required`, so mmdebstrap's minbase has no apt there (debootstrap adds it itself).
+ */
+export const BASE_INCLUDE = ['apt', 'ca-certificates', 'gnupg'] as const;
+
 export function debootstrapArgv(d: Distro, target: string, cacheDir: string): string[] {
   return [
     'debootstrap',
@@ -77,7 +93,7 @@ export function debootstrapArgv(d: Distro, target: string, cacheDir: string): st
     `--components=${d.components.join(',')}`,
     `--keyring=${d.keyring}`,
     `--cache-dir=${cacheDir}`,
-    '--include=ca-certificates,gnupg',
+    `--include=${BASE_INCLUDE.join(',')}`,
     d.suite,
     target,
     d.mirror,
@@ -101,7 +117,7 @@ export function mmdebstrapArgv(d: Distro, target: string, cacheDir: string): str
     `--arch=${d.arch}`,
     `--components=${d.components.join(',')}`,
     `--keyring=${d.keyring}`,
-    '--include=ca-certificates,gnupg',
+    `--include=${BASE_INCLUDE.join(',')}`,
     '--aptopt=Acquire::Retries "3"',
     '--setup-hook=mkdir -p "$1/var/cache/apt/archives/"',
     `--setup-hook=sync-in ${cacheDir} /var/cache/apt/archives/`,
@@ -176,6 +192,8 @@ async function bootstrapWithFallbacks(
           context: `${inputs.bootstrapper} from ${mirror}`,
           env: ctx.env,
           stallMs: stallMs(),
+          // mmdebstrap prints nothing while dpkg configures the base: dpkg's status file changing is progress
+          watchFile: path.join(target, 'var/lib/dpkg/status'),
           ...(inputs.bootstrapper === 'debootstrap' ? { progress: debootstrapProgress() } : {}),
         });
         return mirror;
@@ -186,7 +204,8 @@ async function bootstrapWithFallbacks(
         logger.warn(
           `${inputs.bootstrapper} from ${mirror} failed (attempt ${attempt}/${1 + MIRROR_RETRIES}): ${why}`,
         );
-        await runner.run(['rm', '-rf', '--one-file-system', '--', target]);
+        // a bootstrapper killed midway (watchdog) leaves its own mounts (proc, sys, dev) in the target
+        await removeTree(runner, target);
         mkdirSync(target, { recursive: true });
         if (attempt <= MIRROR_RETRIES) await new Promise((r) => setTimeout(r, retryPauseMs() * attempt));
       }
@@ -228,16 +247,22 @@ export async function buildRootfs(ctx: RootfsContext, given: RootfsInputs, targe
   // the mirror that worked is the one apt uses for the rest of the build
   const mirror = await bootstrapWithFallbacks(ctx, given, target, keyring);
   const inputs: RootfsInputs = { ...given, distro: { ...given.distro, mirror } };
-  // the bootstrapper copied the build host's resolv.conf and hostname: they do not belong in an image.
-  rmSync(path.join(target, 'etc/resolv.conf'), { force: true });
+  // the bootstrapper copied the build host's resolv.conf: it does not belong in an image. A link
+  // there was made by a package (focal's systemd points it at resolved's stub) and stays.
+  if (!isSymlink(path.join(target, 'etc/resolv.conf')))
+    rmSync(path.join(target, 'etc/resolv.conf'), { force: true });
+  // /run is a tmpfs on every boot; what packages left there during the bootstrap (focal's systemd
+  // copies the host's resolv.conf to /run/systemd/resolve) would only hide in the image's lower layers
+  await runner.run(['find', path.join(target, 'run'), '-mindepth', '1', '-xdev', '-delete']);
   rmSync(path.join(target, 'etc/apt/sources.list'), { force: true });
 
   writeAptConfig(inputs, target);
   const pkgs = installSet(inputs);
   await withChroot(target, runner, { packageCache: ctx.packageCache, env: ctx.env }, async (c) => {
-    // initramfs once at the end, not per package
-    await c.run(['dpkg-divert', '--local', '--rename', '--add', '/usr/sbin/update-initramfs']);
-    writeFileSync(path.join(target, 'usr/sbin/update-initramfs'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    for (const d of INSTALL_DIVERSIONS) await c.run(divertArgv('add', d.path));
+    for (const d of INSTALL_DIVERSIONS)
+      if (d.stub) writeFileSync(path.join(target, d.path), d.stub, { mode: 0o755 });
+    await setDebconf(c, target, INSTALL_DEBCONF.during);
     logger.info(`rootfs: installing ${pkgs.length} packages in one transaction`);
     await c.run(['apt-get', '-q', '-o', 'Acquire::Retries=3', ...APT_STATUS_ARGS, 'update'], {
       context: 'apt-get update',
@@ -250,8 +275,11 @@ export async function buildRootfs(ctx: RootfsContext, given: RootfsInputs, targe
       retries: MIRROR_RETRIES,
       progress: aptProgress('install'),
     });
-    rmSync(path.join(target, 'usr/sbin/update-initramfs'));
-    await c.run(['dpkg-divert', '--local', '--rename', '--remove', '/usr/sbin/update-initramfs']);
+    for (const d of INSTALL_DIVERSIONS) {
+      if (d.stub) rmSync(path.join(target, d.path));
+      await c.run(divertArgv('remove', d.path));
+    }
+    await setDebconf(c, target, INSTALL_DEBCONF.after);
     const kernels = installedKernels(target);
     if (kernels.length === 0)
       throw new UserError(
@@ -261,8 +289,64 @@ export async function buildRootfs(ctx: RootfsContext, given: RootfsInputs, targe
     for (const k of kernels) {
       logger.info(`rootfs: generating initramfs for ${k}`);
       await c.run(['update-initramfs', '-c', '-k', k], { context: 'update-initramfs' });
+      const kdump = kdumpInitrdLink(target, k);
+      if (kdump) {
+        logger.info(`rootfs: kdump uses the image's initramfs for ${k} (${kdump.link})`);
+        mkdirSync(path.dirname(path.join(target, kdump.link)), { recursive: true });
+        rmSync(path.join(target, kdump.link), { force: true });
+        linkSync(path.join(target, kdump.initrd), path.join(target, kdump.link));
+      }
     }
   });
+}
+
+/**
+ * Programs moved aside during the one apt transaction. update-initramfs becomes a no-op (the
+ * initramfs is made once per kernel at the end). mkinitramfs is absent, so kernel hooks that call it
+ * directly skip themselves: kdump-tools' hook builds a MODULES=dep initrd, which cannot work in a
+ * chroot (it looks for the build host's root device) and fails the kernel's postinst.
+ */
+export const INSTALL_DIVERSIONS: readonly { path: string; stub?: string }[] = [
+  { path: '/usr/sbin/update-initramfs', stub: '#!/bin/sh\nexit 0\n' },
+  { path: '/usr/sbin/mkinitramfs' },
+];
+
+/**
+ * debconf answers in force during the one apt transaction, and those the image keeps. man-db rebuilds
+ * its whole database in its postinst and on every trigger (minutes in a chroot of the original's
+ * package list); the image gets its database from man-db's daily job instead, with auto-update back on.
+ */
+export const INSTALL_DEBCONF = {
+  during: ['man-db man-db/auto-update boolean false'],
+  after: ['man-db man-db/auto-update boolean true'],
+} as const;
+
+/** Where the answers are handed to debconf-set-selections (the session's tmpfs /run). */
+const DEBCONF_FILE = '/run/ib-native-debconf.txt';
+
+async function setDebconf(c: Chroot, target: string, lines: readonly string[]): Promise<void> {
+  writeFileSync(path.join(target, DEBCONF_FILE), `${lines.join('\n')}\n`, { mode: 0o600 });
+  await c.run(['debconf-set-selections', DEBCONF_FILE], { context: 'debconf answers' });
+  rmSync(path.join(target, DEBCONF_FILE));
+  // man-db's triggers look for this flag file, which its postinst keeps in step with the answer
+  const flag = path.join(target, 'var/lib/man-db/auto-update');
+  if (lines.some((l) => l.endsWith('auto-update boolean true')) && existsSync(path.dirname(flag)))
+    writeFileSync(flag, '');
+}
+
+export function divertArgv(action: 'add' | 'remove', file: string): string[] {
+  return ['dpkg-divert', '--local', '--rename', `--${action}`, file];
+}
+
+/**
+ * kdump-tools loads `/var/lib/kdump/initrd.img-<kernel>` and, when it is missing, builds it at first
+ * boot (over 10 minutes under TCG, and a node that is not ready). The image's own initramfs
+ * (MODULES=most: every disk and NIC driver) serves as the crash kernel's initrd, as a hard link, so it
+ * costs no space. Undefined when kdump-tools is not installed in `root`.
+ */
+export function kdumpInitrdLink(root: string, kernel: string): { initrd: string; link: string } | undefined {
+  if (!existsSync(path.join(root, 'usr/sbin/kdump-config'))) return undefined;
+  return { initrd: `/boot/initrd.img-${kernel}`, link: `/var/lib/kdump/initrd.img-${kernel}` };
 }
 
 /** Kernel versions that have modules in the tree, newest last. */

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  lstatSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { InternalError } from '../errors.ts';
 import type { Runner } from '../run/runner.ts';
@@ -116,4 +124,13 @@ export async function sweepStaleWork(
   });
   for (const n of stale) await removeTree(runner, path.join(workDir, n));
   return stale;
+}
+
+/** True when `p` is a symbolic link (not followed); false when it is anything else or absent. */
+export function isSymlink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }

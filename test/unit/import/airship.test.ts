@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,8 +16,10 @@ import {
 import { readVars } from '../../../src/import/files.ts';
 import { listChange, modeOf, partedSizeOf } from '../../../src/import/values.ts';
 import { planProfile } from '../../../src/modules/index.ts';
+import { kubeletModule } from '../../../src/modules/kubelet.ts';
 import { applyRemovals, mergeProfiles } from '../../../src/profile/merge.ts';
 import { type ResolvedProfile, resolveProfile } from '../../../src/profile/resolve.ts';
+import { profileSchema } from '../../../src/profile/schema.ts';
 
 const FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/airship');
 const fixture = (f: string) => readVars(path.join(FIXTURE, 'config', f));
@@ -101,22 +103,136 @@ test('multistrap: _append forms add to the inherited lists; a replaced list adds
         name: 'vendorutils',
         url: 'http://vendor.example.com/ubuntu',
         suite: 'focal',
-        components: ['stable'],
+        components: ['main', 'restricted', 'universe'],
         key: './keys/vendorutils.asc',
         packages: ['vendor-tool'],
       },
+      // a third-party repo shaped like the original's README example (suite focal, Ubuntu's components) is kept
+      {
+        name: 'hwutils',
+        url: 'http://hw-utils.example.com',
+        suite: 'focal',
+        components: ['main', 'restricted', 'universe'],
+        key: './keys/hwutils.asc',
+        packages: ['hw-tool'],
+      },
     ],
     blockedPackages: ['snapd'],
+    kubernetes: { version: '1.21.2' },
   });
   assert.equal(r.unmapped, [
     'rootfs_root: a build-internal path of the original; ib-native keeps its trees in its cache',
     'multistrap_retries: ib-native retries mirrors with its own fixed policy',
     'repos_append[0].keyring_url: download http://vendor.example.com/ubuntu/key.asc to keys/vendorutils.asc next to the profile (ib-native reads repo keys from files)',
-    'k8s_version: the inherited profile installs no Kubernetes packages (use --base worker or control-plane, which pin them with kubelet.version)',
+    'repos_append[1].keyring_pkg: ib-native cannot take a repo key from a package ("ubuntu-keyring"): put the repo\'s signing key in keys/hwutils.asc next to the profile',
+    'k8s_version: Kubernetes 1.21.2 predates the pkgs.k8s.io repositories (they start at 1.24) and apt.kubernetes.io is retired: pick a current release',
   ]);
-  // with a Kubernetes base, k8s_version pins kubelet/kubeadm/kubectl
-  const k = mapMultistrapVars({ k8s_version: '1.22.0-00' }, { inherited: { kubelet: { enabled: true } } });
-  assert.equal(k.profile, { kubelet: { version: '1.22.0-00' } });
+});
+
+test('multistrap: k8s_version is the Kubernetes version, whatever the inherited profile pins', () => {
+  // the Debian revision of apt.kubernetes.io goes; the inherited kubelet pins are left to kubernetes.version
+  const worker = { kubelet: { enabled: true, version: '1.21.2-00' } };
+  const k = mapMultistrapVars({ k8s_version: '1.31.2-00' }, { inherited: worker });
+  assert.equal(k, { profile: { kubernetes: { version: '1.31.2' } }, unmapped: [] });
+  assert.equal(mapMultistrapVars({ k8s_version: '1.30' }).profile, { kubernetes: { version: '1.30' } });
+  assert.equal(mapMultistrapVars({ k8s_version: 'latest' }), {
+    profile: {},
+    unmapped: ['k8s_version: "latest" is not a Kubernetes version such as 1.21.2-00'],
+  });
+  // the Kubernetes project's repo in `repos` is not kept: its pins give the version
+  const r = mapMultistrapVars({
+    k8s_version: '1.29.1-00',
+    repos: [
+      {
+        name: 'Ubuntu',
+        packages: [],
+        source: 'http://archive.ubuntu.com/ubuntu/',
+        suite: 'focal',
+        components: 'main restricted universe',
+      },
+      {
+        name: 'Ubuntu-Updates',
+        packages: [],
+        source: 'http://archive.ubuntu.com/ubuntu/',
+        suite: 'focal-updates',
+        components: 'main restricted universe',
+      },
+      {
+        name: 'Ubuntu-Security',
+        packages: [],
+        source: 'http://archive.ubuntu.com/ubuntu/',
+        suite: 'focal-security',
+        components: 'main restricted universe',
+      },
+      {
+        name: 'Kubernetes',
+        packages: [
+          'kubelet={{ k8s_version }}',
+          'kubeadm={{ k8s_version }}',
+          'kubectl={{ k8s_version }}',
+          'cri-tools',
+        ],
+        source: 'https://apt.kubernetes.io',
+        keyring_url: 'https://packages.cloud.google.com/apt/doc/apt-key.gpg',
+        suite: 'kubernetes-xenial',
+        components: 'main',
+      },
+    ],
+  });
+  assert.equal(r.profile.kubernetes, { version: '1.29.1' });
+  assert.is(r.profile.repos, undefined);
+  assert.equal(r.unmapped, [
+    'repos[3].packages: "cri-tools": kubernetes.version installs kubelet, kubeadm and kubectl only; add other packages by hand',
+  ]);
+  // `repos` replaced without a Kubernetes repo: image-builder used k8s_version nowhere
+  const none = mapMultistrapVars({
+    k8s_version: '1.29.1-00',
+    repos: [
+      {
+        name: 'Ubuntu',
+        packages: [],
+        source: 'http://archive.ubuntu.com/ubuntu/',
+        suite: 'focal',
+        components: 'main restricted universe',
+      },
+    ],
+  });
+  assert.is(none.profile.kubernetes, undefined);
+  assert.ok(
+    none.unmapped.includes(
+      'k8s_version: no repo in `repos` installs Kubernetes, so image-builder used it nowhere',
+    ),
+  );
+});
+
+test("multistrap: an appended repo is Ubuntu's by its source, not by its suite or components", () => {
+  const r = mapMultistrapVars({
+    repos_append: [
+      {
+        name: 'Backports',
+        source: 'http://archive.ubuntu.com/ubuntu/',
+        suite: 'focal-backports',
+        components: 'main',
+      },
+      {
+        name: 'Site',
+        source: 'https://repo.site.example/apt',
+        suite: 'focal-updates',
+        components: 'main',
+        packages: ['site-agent'],
+        keyring_url: 'https://repo.site.example/key.gpg',
+      },
+    ],
+  });
+  assert.equal(
+    r.profile.repos?.map((x) => [x.name, x.url, x.suite, x.key]),
+    [['site', 'https://repo.site.example/apt', 'focal-updates', './keys/site.gpg']],
+  );
+  assert.ok(
+    r.unmapped.includes(
+      'repos_append[0]: an added Ubuntu repo: ib-native has one distro mirror (replace it with `repos`)',
+    ),
+  );
 });
 
 test('multistrap: replacing repos and ubuntu_packages (a local mirror), templates resolved', () => {
@@ -199,7 +315,7 @@ test('osconfig (rootfs): replaced lists against base, modes, run contexts, unmap
   assert.equal(p.grub, {
     timeout: 5,
     serialCommand: 'serial --speed=115200 --unit=0 --word=8 --parity=no --stop=1',
-    cmdline: ['console=ttyS0,115200n8', 'console=tty0'],
+    cmdline: ['console=ttyS0,115200n8', 'console=tty0', 'audit=0'],
   });
   assert.equal(p.kdump, { crashkernel: '512M' });
   assert.equal(p.directories, [{ path: '/opt/site', mode: '0750', owner: 'root', group: 'root' }]);
@@ -393,6 +509,8 @@ test('importAirship: the fixture becomes airship-base plus one profile per bundl
           'rootfs/livecdcontent-vars.yaml',
           'scripts/common/10-common.sh',
           'scripts/qcow/10-qcow.sh',
+          'iso/user_data',
+          'iso/network_data.json',
         ],
       ],
       [
@@ -431,6 +549,7 @@ test('importAirship: the fixture becomes airship-base plus one profile per bundl
     'dpdk-socket-mem=4096,4096',
     'console=ttyS0,115200n8',
     'console=tty0',
+    'audit=0',
   ]);
   assert.equal(ab!.iso, { compression: 'zstd' });
   assert.equal(
@@ -443,10 +562,22 @@ test('importAirship: the fixture becomes airship-base plus one profile per bundl
   assert.equal(cp!.formats, ['qcow2']);
   assert.equal(cp!.disk?.size, '200G');
   assert.equal(cp!.qcow2, { compress: false });
+  // control-plane's `files` replaced the rootfs file's: its qcow entry /etc/qcow-only did not run there;
+  // data-plane sets no `files`, so it got it
   assert.equal(
     cp!.files?.map((f) => f.path),
-    ['/opt/site/hello.sh', '/etc/qcow-only', '/etc/node-role'],
+    ['/opt/site/hello.sh', '/etc/node-role'],
   );
+  assert.equal(
+    dp!.files?.map((f) => f.path),
+    ['/opt/site/hello.sh', '/etc/qcow-only'],
+  );
+  // scripts/qcow ran for every QCOW, whatever its osconfig-vars set
+  for (const q of [cp!, dp!])
+    assert.ok(
+      q.userScripts?.some((x) => x.name === 'scripts-qcow-10-qcow.sh' && x.contexts?.includes('qcow2')),
+    );
+  assert.not.ok(written.some((w) => w.unmapped.some((u) => /scripts|did not run/.test(u))));
   assert.equal(
     dp!.disk?.partitions?.map((p) => [p.name, p.mountpoint ?? null]),
     [
@@ -456,6 +587,7 @@ test('importAirship: the fixture becomes airship-base plus one profile per bundl
       ['root-4', '/'],
     ],
   );
+  // data-plane's grub_cmdline_linux_default_append replaced the rootfs file's (audit=0); its grub stayed
   assert.equal(dp!.grub?.cmdline?.slice(-7), [
     'console=ttyS0,115200n8',
     'console=tty0',
@@ -465,34 +597,100 @@ test('importAirship: the fixture becomes airship-base plus one profile per bundl
     'isolcpus=4-43,48-87',
     'console=ttyS1,115200n8',
   ]);
+  assert.not.ok(dp!.grub?.cmdline?.includes('audit=0'));
+  assert.ok(cp!.grub?.cmdline?.includes('audit=0'));
+  // iso/ becomes the ISO's config drive: the files in <out>/iso, and the build arguments naming them
+  assert.equal(written[0]!.configDriveArgs, [
+    '--user-data',
+    path.join(out, 'iso/user_data'),
+    '--network-data',
+    path.join(out, 'iso/network_data.json'),
+  ]);
+  for (const f of ['user_data', 'network_data.json'])
+    assert.is(
+      readFileSync(path.join(out, 'iso', f), 'utf8'),
+      readFileSync(path.join(FIXTURE, 'config/iso', f), 'utf8'),
+    );
+  assert.is(statSync(path.join(out, 'iso/user_data')).mode & 0o777, 0o600);
+  assert.match(
+    readFileSync(written[0]!.file, 'utf8'),
+    /^# {3}ib-native build --profile airship-base\.yaml --format iso --user-data iso\/user_data --network-data iso\/network_data\.json$/m,
+  );
+  assert.not.ok(written.slice(1).some((w) => w.configDriveArgs));
+  // k8s_version 1.21.2-00 is kubernetes.version 1.21.2 (reported instead while this schema lacks the field)
+  if ('kubernetes' in profileSchema.shape)
+    assert.equal((ab as unknown as { kubernetes?: unknown }).kubernetes, { version: '1.21.2' });
+  else
+    assert.ok(
+      written[0]!.unmapped.includes(
+        '(kubernetes): k8s_version maps to kubernetes.version 1.21.2, a field this ib-native does not have yet',
+      ),
+    );
   // every item not imported is returned and written at the top of its profile
-  assert.is(written[0]!.unmapped.length, 9);
   assert.ok(
     written[0]!.unmapped.includes(
       'rootfs/osconfig-vars.yaml: fetch_from_url_append[0]: "https://example.com/i40e-2.15.9.tar.gz": ib-native downloads only with a sha256 to check; add it as fetch: [{url, sha256}] by hand',
     ),
   );
   assert.ok(written[0]!.unmapped.some((u) => u.startsWith("(defaults): image-builder's default repos")));
-  assert.ok(
-    written[1]!.unmapped.some((u) =>
-      u.startsWith('(rootfs qcow entries): image-builder did not run files /etc/qcow-only'),
-    ),
-  );
+  assert.ok(written[0]!.unmapped.some((u) => u.startsWith('iso/: image-builder put its own meta_data.json')));
   for (const w of written) {
     const text = readFileSync(w.file, 'utf8');
     for (const u of w.unmapped) assert.ok(text.includes(`#   - ${u}\n`), `${w.name} lists ${u}`);
   }
   // with the repo key the warning asks for in place, every profile plans without a problem
   mkdirSync(path.join(out, 'keys'));
-  writeFileSync(path.join(out, 'keys/vendorutils.asc'), '-----BEGIN PGP PUBLIC KEY BLOCK-----\n');
+  for (const k of ['vendorutils', 'hwutils'])
+    writeFileSync(path.join(out, `keys/${k}.asc`), '-----BEGIN PGP PUBLIC KEY BLOCK-----\n');
   for (const p of [ab!, cp!, dp!]) planProfile(await resolveProfile(p.sources.at(-1)!));
 });
 
-test('importAirship: --base worker brings kubelet, so k8s_version maps and no defaults note is needed', async () => {
-  const [ab] = await importAirship(path.join(FIXTURE, 'config'), tmp(), 'worker');
+test('importAirship: a k8s_version overlay (profiles/<name>/manifests) on --base worker plans without a pin conflict', async () => {
+  const [ab] = await importAirship(path.join(FIXTURE, 'profiles/k8s-1.19'), tmp(), 'worker');
   const resolved = await resolveProfile(ab!.file);
-  assert.is(resolved.kubelet?.version, '1.21.2-00');
-  assert.not.ok(ab!.unmapped.some((u) => u.startsWith('(defaults)') || u.includes('k8s_version')));
+  // the worker's own kubelet pins stay as they are: no kubelet.version against them
+  assert.is(resolved.kubelet?.version, (await resolveProfile('worker')).kubelet?.version);
+  assert.equal(kubeletModule.validate?.(resolved), []);
+  assert.ok(
+    ab!.unmapped.includes(
+      'rootfs/multistrap-vars.yaml: k8s_version: Kubernetes 1.19.16 predates the pkgs.k8s.io repositories (they start at 1.24) and apt.kubernetes.io is retired: pick a current release',
+    ),
+  );
+  assert.not.ok(ab!.unmapped.some((u) => u.startsWith('(defaults)')));
+  if ('kubernetes' in profileSchema.shape)
+    assert.equal((resolved as unknown as { kubernetes?: unknown }).kubernetes, { version: '1.19.16' });
+});
+
+test('importAirship: a YAML network_data.json is converted as the original did; a broken one writes nothing', async () => {
+  const dir = tmp({
+    'manifests/rootfs/multistrap-vars.yaml': '# none\n',
+    'manifests/iso/user_data': '#cloud-config\n',
+    'manifests/iso/network_data.json': 'links:\n  - id: eth0\n    type: phy\n',
+    'manifests/iso/meta_data.json': '{"hostname": "site-node", "uuid": "u", "name": "site-node"}\n',
+  });
+  const out = path.join(dir, 'out');
+  const [ab] = await importAirship(dir, out);
+  assert.equal(JSON.parse(readFileSync(path.join(out, 'iso/network_data.json'), 'utf8')), {
+    links: [{ id: 'eth0', type: 'phy' }],
+  });
+  assert.equal(
+    ab!.configDriveArgs?.filter((a) => a.startsWith('--')),
+    ['--user-data', '--network-data', '--meta-data'],
+  );
+  assert.ok(
+    ab!.unmapped.includes('iso/network_data.json: YAML, converted to JSON as image-builder did (yq r -j)'),
+  );
+  assert.ok(ab!.unmapped.some((u) => u.startsWith('iso/meta_data.json: image-builder ignored it')));
+  const bad = tmp({ 'rootfs/osconfig-vars.yaml': '{}\n', 'iso/network_data.json': '[1, 2]\n' });
+  const badOut = path.join(bad, 'out');
+  try {
+    await importAirship(bad, badOut);
+    assert.unreachable('should have thrown');
+  } catch (e) {
+    assert.instance(e, UserError);
+    assert.match((e as Error).message, /iso\/network_data\.json holds a list, not an object/);
+  }
+  assert.not.ok(existsSync(badOut));
 });
 
 test('importAirship: a manifests/ folder with the early file names, and a base given as a path', async () => {
@@ -554,7 +752,14 @@ test('cli: import-airship exits 0 with the files on stdout and warnings on stder
     out.join('').trim().split('\n'),
     ['airship-base.yaml', 'control-plane.yaml', 'data-plane.yaml'].map((f) => path.join(dest, f)),
   );
-  assert.match(err.join(''), /warning: 17 items were not imported/);
+  assert.match(err.join(''), /warning: \d+ items were not imported/);
+  assert.ok(
+    err
+      .join('')
+      .includes(
+        `build the ISO with iso/ on its config drive: ib-native build --profile ${path.join(dest, 'airship-base.yaml')} --format iso --user-data ${path.join(dest, 'iso/user_data')} --network-data ${path.join(dest, 'iso/network_data.json')}\n`,
+      ),
+  );
   assert.match(
     err.join(''),
     /warning: data-plane: qcow-bundle\/data-plane\/qcow-vars\.yaml: partitions\[1\]\.flags/,

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -13,9 +13,13 @@ import {
   compareVersions,
   dearmor,
   debootstrapArgv,
+  divertArgv,
+  INSTALL_DIVERSIONS,
   installedKernels,
   installSet,
+  kdumpInitrdLink,
   keyInImage,
+  mmdebstrapArgv,
   type RootfsInputs,
 } from '../../../src/stages/rootfs.ts';
 
@@ -85,7 +89,7 @@ test('debootstrapArgv: exact', () => {
     '--components=main',
     '--keyring=/usr/share/keyrings/debian-archive-keyring.gpg',
     '--cache-dir=/c/packages',
-    '--include=ca-certificates,gnupg',
+    '--include=apt,ca-certificates,gnupg',
     'bookworm',
     '/c/rootfs/.k.building-1',
     'http://deb.debian.org/debian',
@@ -97,7 +101,7 @@ test('debootstrapArgv: exact', () => {
     '--components=main,restricted,universe',
     '--keyring=/usr/share/keyrings/ubuntu-archive-keyring.gpg',
     '--cache-dir=/p',
-    '--include=ca-certificates,gnupg',
+    '--include=apt,ca-certificates,gnupg',
     'focal',
     '/t',
     'http://m.local/ubuntu',
@@ -283,6 +287,46 @@ test('compareVersions and installedKernels: numeric ordering, newest last', () =
     for (const k of ['5.4.0-99-generic', '5.4.0-100-generic', '5.4.0-9-generic'])
       mkdirSync(path.join(root, 'lib/modules', k), { recursive: true });
     assert.equal(installedKernels(root), ['5.4.0-9-generic', '5.4.0-99-generic', '5.4.0-100-generic']);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('mmdebstrapArgv: apt is in the base on Ubuntu too (it is Priority important there, not in minbase)', () => {
+  const argv = mmdebstrapArgv(ubuntu, '/t', '/p');
+  assert.ok(argv.includes('--include=apt,ca-certificates,gnupg'), argv.join(' '));
+  assert.ok(argv.includes('--components=main,restricted,universe'));
+  assert.equal(argv.slice(-3), ['focal', '/t', 'http://archive.ubuntu.com/ubuntu']);
+});
+
+test('install diversions: update-initramfs is a no-op stub, mkinitramfs is moved away (kernel hooks skip)', () => {
+  assert.equal(
+    INSTALL_DIVERSIONS.map((d) => [d.path, Boolean(d.stub)]),
+    [
+      ['/usr/sbin/update-initramfs', true],
+      ['/usr/sbin/mkinitramfs', false],
+    ],
+  );
+  assert.equal(divertArgv('add', '/usr/sbin/mkinitramfs'), [
+    'dpkg-divert',
+    '--local',
+    '--rename',
+    '--add',
+    '/usr/sbin/mkinitramfs',
+  ]);
+  assert.is(divertArgv('remove', '/x').at(3), '--remove');
+});
+
+test('kdumpInitrdLink: only with kdump-tools installed; the crash initrd is the image initramfs', () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'ib-native-kdump-'));
+  try {
+    assert.is(kdumpInitrdLink(root, '5.4.0-216-generic'), undefined);
+    mkdirSync(path.join(root, 'usr/sbin'), { recursive: true });
+    writeFileSync(path.join(root, 'usr/sbin/kdump-config'), '#!/bin/sh\n');
+    assert.equal(kdumpInitrdLink(root, '5.4.0-216-generic'), {
+      initrd: '/boot/initrd.img-5.4.0-216-generic',
+      link: '/var/lib/kdump/initrd.img-5.4.0-216-generic',
+    });
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
