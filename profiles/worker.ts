@@ -1,55 +1,36 @@
 /**
  * worker: a Kubernetes node QCOW2 (the original's "data-plane" image), base plus kubelet and containerd.
  *
- * Kubernetes 1.21.2 from the Kubernetes apt repo, containerd.io from Docker's repo (as the original
- * did; docker-ce itself is not needed with containerd as the runtime: add "docker-ce" and
- * "docker-ce-cli" to the docker repo's packages if you want them).
+ * Kubernetes 1.31 (the newest patch) from the Kubernetes project's apt repo for that minor,
+ * https://pkgs.k8s.io/core:/stable:/v1.31/deb/ (a flat repo); its Release.key is downloaded at build
+ * time and used only if its fingerprint is pkgs.k8s.io's (DE15 B144 86CD 377B 9E87 6E1A 2346 54DA
+ * 9A29 6436). kubelet, kubeadm and kubectl are pinned to the version in the image's apt preferences.
+ * Set `kubernetes.version` to another minor ('1.30') or an exact patch ('1.31.2'), and
+ * `kubernetes.mirror` to a mirror of pkgs.k8s.io with the same layout.
  *
- * Before building, put each repo's signing key in profiles/keys/ (see profiles/keys/README.md);
- * `ib-native plan --profile worker` says which key is missing.
- * The legacy repo apt.kubernetes.io, which holds the 1.21 packages, was frozen and then retired
- * upstream: point `url` at your mirror of it. Docker's repo is for Ubuntu focal: change `url` and
- * `suite` with the distro.
- * containerd uses the systemd cgroup driver: set `cgroupDriver: systemd` in the KubeletConfiguration
- * you give kubeadm (kubeadm before 1.22 defaults to cgroupfs).
+ * containerd comes from the distro (Ubuntu 20.04 focal-updates: 1.7; Debian 12: 1.6). Docker's
+ * containerd.io is an option, not a requirement: add Docker's repo and set `containerd.package`,
+ * as in examples/worker-docker-containerd.yaml.
+ * containerd uses the systemd cgroup driver, kubeadm's default since 1.22.
  */
 import { defineProfile, type ProfileInput } from 'ib-native';
 
-const KUBERNETES_VERSION = '1.21.2-00';
-
-/** What every Kubernetes node image shares; control-plane.ts uses it too. */
+/** What every Kubernetes node image shares; control-plane.ts and ephemeral.ts use it too. */
 export const kubernetesNode = {
-  formats: ['qcow2'],
-  repos: [
-    {
-      name: 'kubernetes',
-      url: 'https://apt.kubernetes.io/',
-      suite: 'kubernetes-xenial',
-      components: ['main'],
-      key: './keys/kubernetes.asc',
-      packages: ['kubelet', 'kubeadm', 'kubectl'].map((p) => `${p}=${KUBERNETES_VERSION}`),
-    },
-    {
-      name: 'docker',
-      url: 'https://download.docker.com/linux/ubuntu',
-      suite: 'focal',
-      components: ['stable'],
-      key: './keys/docker.asc',
-      packages: ['containerd.io'],
-    },
-  ],
+  kubernetes: { version: '1.31' },
   containerd: {
     enabled: true,
-    package: 'containerd.io',
+    package: 'containerd',
     systemdCgroup: true,
-    sandboxImage: 'k8s.gcr.io/pause:3.4.1',
+    sandboxImage: 'registry.k8s.io/pause:3.10',
   },
-  kubelet: { enabled: true, version: KUBERNETES_VERSION },
+  kubelet: { enabled: true },
 } satisfies Omit<ProfileInput, 'name'>;
 
 export default defineProfile({
   name: 'worker',
-  description: 'Kubernetes worker node (QCOW2): base + containerd + kubelet 1.21',
+  description: 'Kubernetes worker node (QCOW2): base + containerd + kubelet 1.31',
   extends: 'base',
+  formats: ['qcow2'],
   ...kubernetesNode,
 });

@@ -14,6 +14,7 @@ import type { Logger } from './log.ts';
 import { NOT_SHIPPED } from './modules/finalize.ts';
 import { diskCmdline, liveCmdline } from './modules/grub.ts';
 import { planProfile } from './modules/index.ts';
+import { kubernetesPreferences, kubernetesRepo } from './modules/kubernetes.ts';
 import { trustedRepoWarnings } from './modules/repos.ts';
 import type { Op } from './ops/types.ts';
 import { profileSecrets, publicProfile } from './profile/public.ts';
@@ -150,11 +151,13 @@ export async function planBuild(
     ? { ...base, kernelPackages: profile.kernel.packages }
     : base;
   const { ops, packages } = planProfile(profile);
+  const k8sRepo = kubernetesRepo(profile);
   const rootfs: RootfsInputs = {
     distro,
     packages,
-    repos: await keys(profile.repos ?? []),
+    repos: await keys([...(profile.repos ?? []), ...(k8sRepo ? [k8sRepo] : [])]),
     blockedPackages: profile.blockedPackages ?? [],
+    kubernetesPreferences: kubernetesPreferences(profile),
     bootstrapper,
   };
   const rootfsKey = contentKey({
@@ -163,6 +166,7 @@ export async function planBuild(
     install: installSet(rootfs),
     repos: rootfs.repos.map((r) => ({ ...r, key: fileDigest(r.key) })),
     blocked: rootfs.blockedPackages,
+    pins: rootfs.kubernetesPreferences,
     bootstrapper: rootfs.bootstrapper,
     // a rootfs of a trusted repo keeps its source without `Trusted: yes` (cached ones made before did not)
     ...(rootfs.repos.some((r) => r.trusted && !r.key) ? { trustedSourcesInImage: 'unsigned' } : {}),

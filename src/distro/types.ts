@@ -57,7 +57,9 @@ export interface ArchiveKeyring {
 export interface AptSource {
   readonly name: string;
   readonly uris: string;
+  /** Suite names, or one exact path ending in "/" for a flat repo (pkgs.k8s.io: "/"). */
   readonly suites: readonly string[];
+  /** Empty for a flat repo, at least one otherwise. */
   readonly components: readonly string[];
   /** Path inside the image of the key that signs it, or undefined for trusted=yes. */
   readonly signedBy?: string;

@@ -20,6 +20,7 @@ import { hostnameModule } from './hostname.ts';
 import { kdumpModule } from './kdump.ts';
 import { kernelModulesModule } from './kernel-modules.ts';
 import { kubeletModule } from './kubelet.ts';
+import { kubernetesModule } from './kubernetes.ts';
 import { limitsModule } from './limits.ts';
 import { localeModule } from './locale.ts';
 import { nicNamingModule } from './nic-naming.ts';
@@ -40,6 +41,7 @@ import { usersModule } from './users.ts';
 export const MODULES: readonly ConfigModule[] = [
   reposModule,
   blockedPackagesModule,
+  kubernetesModule,
   diskModule,
   cloudInitModule,
   kernelModulesModule,

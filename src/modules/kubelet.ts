@@ -1,15 +1,13 @@
 import { ops } from '../ops/types.ts';
 import type { ResolvedProfile } from '../profile/resolve.ts';
 import { cpuKubeletArgs } from './cpu.ts';
+import { KUBERNETES_PACKAGES, kubePackageRequests } from './kubernetes.ts';
 import { header, type Issue, singleLineIssues } from './render.ts';
 import type { ConfigModule } from './types.ts';
 
 const NAME = 'kubelet';
 
 export const KUBEADM_DROPIN = '/etc/systemd/system/kubelet.service.d/10-kubeadm.conf';
-
-/** Packages a Kubernetes version pins together. */
-const KUBE_PACKAGES = ['kubelet', 'kubeadm', 'kubectl'];
 
 const enabled = (p: ResolvedProfile) => p.kubelet !== undefined && p.kubelet.enabled !== false;
 
@@ -46,28 +44,17 @@ RestartSec=10
 `;
 }
 
-/** Where each Kubernetes package is requested: the profile's packages and every repo's. */
-function kubePackageRequests(p: ResolvedProfile): { path: string; name: string; pin?: string }[] {
-  const all = [
-    ...p.packages.map((spec, j) => ({ path: `packages[${j}]`, spec })),
-    ...(p.repos ?? []).flatMap((r, i) =>
-      r.packages.map((spec, j) => ({ path: `repos[${i}].packages[${j}]`, spec })),
-    ),
-  ];
-  return all
-    .map(({ path, spec }) => {
-      const [name = '', pin] = spec.split('=');
-      return { path, name, pin };
-    })
-    .filter((r) => KUBE_PACKAGES.includes(r.name));
-}
-
-/** kubelet: the kubeadm drop-in and the service enabled; `version` pins kubelet, kubeadm and kubectl. */
+/**
+ * kubelet: the kubeadm drop-in and the service enabled. The packages come from kubernetes.version;
+ * the deprecated `version` (an exact package version, with a repo of the profile's) still pins them.
+ */
 export const kubeletModule: ConfigModule = {
   name: NAME,
   packages(p) {
     const version = p.kubelet?.version;
-    return enabled(p) && version !== undefined ? KUBE_PACKAGES.map((n) => `${n}=${version}`) : [];
+    return enabled(p) && version !== undefined && !p.kubernetes
+      ? KUBERNETES_PACKAGES.map((n) => `${n}=${version}`)
+      : [];
   },
   plan(p) {
     if (!enabled(p)) return [];
@@ -85,14 +72,14 @@ export const kubeletModule: ConfigModule = {
     const issues: Issue[] = singleLineIssues(
       Object.entries(k.extraArgs ?? {}).map(([n, v]) => [`kubelet.extraArgs.${n}`, v]),
     );
-    if (k.version === undefined && !requests.some((r) => r.name === 'kubelet'))
+    if (!p.kubernetes && k.version === undefined && !requests.some((r) => r.name === 'kubelet'))
       issues.push({
         path: 'kubelet',
         message:
-          "is enabled but nothing installs the kubelet package; list kubelet in a repo's packages (e.g. the Kubernetes repo) or set kubelet.version",
+          "is enabled but nothing installs the kubelet package; set kubernetes: { version: '1.31' } (or list kubelet in a repo's packages)",
       });
     for (const r of requests)
-      if (k.version !== undefined && r.pin !== undefined && r.pin !== k.version)
+      if (!p.kubernetes && k.version !== undefined && r.pin !== undefined && r.pin !== k.version)
         issues.push({
           path: r.path,
           message: `pins ${r.name} to ${r.pin} but kubelet.version is ${k.version}`,

@@ -1,10 +1,14 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { type AptSource, aptSourceProblems, repoSource } from '../distro/index.ts';
 import type { ResolvedProfile } from '../profile/resolve.ts';
 import type { Issue } from './render.ts';
 import type { ConfigModule } from './types.ts';
 
 const NAME = 'repos';
+
+/** The profile field behind each field of an apt source. */
+const SOURCE_FIELD: Partial<Record<keyof AptSource, string>> = { uris: 'url', suites: 'suite' };
 
 const isUrl = (key: string) => /^[a-z]+:\/\//.test(key);
 
@@ -36,6 +40,11 @@ export const reposModule: ConfigModule = {
         issues.push({
           path: `repos[${i}].key`,
           message: `repo "${r.name}" installs packages but has no key; give key: "./keys/${r.name}.asc" (the repo's signing key, relative to the profile), or trusted: true to skip signature checks`,
+        });
+      for (const problem of aptSourceProblems(repoSource(r)))
+        issues.push({
+          path: `repos[${i}].${SOURCE_FIELD[problem.field] ?? problem.field}`,
+          message: problem.message,
         });
       if (r.key !== undefined && r.trusted)
         issues.push({

@@ -185,6 +185,10 @@ function rebasePaths(p: Profile, dir: string): Profile {
         typeof r.key === 'string' && !/^[a-z]+:\/\//.test(r.key) ? { ...r, key: abs(r.key) } : r,
       ),
     }),
+    ...(typeof p.kubernetes?.key === 'string' &&
+      !/^[a-z]+:\/\//.test(p.kubernetes.key) && {
+        kubernetes: { ...p.kubernetes, key: abs(p.kubernetes.key) },
+      }),
     ...(p.dkms && { dkms: p.dkms.map((d) => ({ ...d, source: abs(d.source) })) }),
     ...(p.userScripts && {
       userScripts: p.userScripts.map((s) => (s.file ? { ...s, file: abs(s.file) } : s)),

@@ -128,16 +128,21 @@ export const keyUrlSchema = z
   })
   .strict();
 
+/** A Kubernetes version a profile asks for: 1.MINOR or 1.MINOR.PATCH, no leading zeros. */
+export const KUBERNETES_VERSION = /^1\.(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2}))?$/;
+
 export const repoSchema = z
   .object({
     name,
     url: urlOf(['http', 'https', 'file'], 'http://127.0.0.1:8080/k8s'),
+    /** A suite name, or "/" (a path ending in "/") for a flat repo such as pkgs.k8s.io's. */
     suite: z
       .string()
       .regex(GRAMMAR.aptSuite, 'must be an apt suite such as stable, or / for a flat repo (no spaces)'),
+    /** Default ['main']; a flat repo (suite ending in "/") has none. */
     components: z
       .array(z.string().regex(GRAMMAR.aptComponent, 'must be an apt component such as main (no spaces)'))
-      .default(['main']),
+      .optional(),
     /**
      * The repo's signing key: an ASCII-armored or binary OpenPGP public key file (relative to the
      * profile), or `{ url, fingerprint }`: downloaded before the build and refused unless its
@@ -423,12 +428,38 @@ export const profileSchema = z
       .strict()
       .optional()
       .describe('kdump-tools and the crashkernel reservation.'),
+    kubernetes: z
+      .object({
+        /** 1.MINOR (the newest patch of that minor) or 1.MINOR.PATCH (exactly that patch). */
+        version: z
+          .string()
+          .regex(
+            KUBERNETES_VERSION,
+            "must be a Kubernetes version such as '1.31' (newest patch) or '1.31.2' (that patch); apt picks the package revision",
+          )
+          .optional(),
+        /** A mirror of https://pkgs.k8s.io/ with the same layout (core:/stable:/v1.31/deb/). */
+        mirror: z
+          .string()
+          .regex(
+            /^https?:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._~:@!$&'()*+,;=%/-]*)?$/,
+            'must be an http(s) URL without spaces, query or fragment, such as http://10.0.0.5/pkgs.k8s.io/',
+          )
+          .optional(),
+        /** The repository's signing key; default: Release.key of the repo, pkgs.k8s.io's fingerprint. */
+        key: repoSchema.shape.key,
+      })
+      .strict()
+      .optional()
+      .describe(
+        'kubelet, kubeadm and kubectl from the Kubernetes project apt repo of a version (pkgs.k8s.io or a mirror), pinned to it.',
+      ),
     kubelet: z
       .object({
         enabled: z.boolean().optional(),
         extraArgs: z.record(z.string().regex(/^[a-z0-9-]+$/), z.string()).optional(),
         cpuAffinity: z.string().optional(),
-        /** Kubernetes version for kubelet/kubeadm/kubectl pins, e.g. 1.21.2-00. */
+        /** Deprecated (kubernetes.version replaces it): an exact Debian version for kubelet/kubeadm/kubectl, e.g. 1.21.2-00. */
         version: z
           .string()
           .regex(GRAMMAR.debVersion, 'must be a Debian package version such as 1.21.2-00')

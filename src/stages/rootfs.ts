@@ -10,7 +10,14 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { type AptSource, type Distro, distroSources, renderDeb822, withMainMirror } from '../distro/index.ts';
+import {
+  type AptSource,
+  type Distro,
+  distroSources,
+  renderDeb822,
+  repoSource,
+  withMainMirror,
+} from '../distro/index.ts';
 import {
   CommandError,
   CommandNotFoundError,
@@ -24,6 +31,7 @@ import { isArmored } from '../keys/openpgp.ts';
 import type { LocalRepo } from '../keys/repo-keys.ts';
 import type { Logger } from '../log.ts';
 import { BLOCKED_PREFERENCES, renderBlockedPreferences } from '../modules/blocked-packages.ts';
+import { KUBERNETES_PREFERENCES } from '../modules/kubernetes.ts';
 import { resolveInRoot } from '../ops/apply.ts';
 import type { Repo } from '../profile/schema.ts';
 import { APT_STATUS_ARGS, aptProgress, debootstrapProgress } from '../run/progress.ts';
@@ -40,6 +48,8 @@ export interface RootfsInputs {
   /** Extra repos, their keys local files (checked and fetched before the plan, ../keys/repo-keys.ts). */
   repos: LocalRepo[];
   blockedPackages: string[];
+  /** The apt preferences that pin kubernetes.version's packages (KUBERNETES_PREFERENCES), if any. */
+  kubernetesPreferences?: string;
   bootstrapper: 'debootstrap' | 'mmdebstrap';
   /** Mirrors tried when the distro mirror fails (not part of the cache key: same content). */
   fallbackMirrors?: string[];
@@ -59,10 +69,7 @@ export function aptSources(inputs: RootfsInputs): AptSource[] {
   return [
     ...distroSources(distro, distro.keyring),
     ...inputs.repos.map((r) => ({
-      name: r.name,
-      uris: r.url,
-      suites: [r.suite],
-      components: r.components,
+      ...repoSource(r),
       trusted: r.trusted && !r.key,
       signedBy: r.key ? keyInImage(r, distro) : undefined,
     })),
@@ -415,6 +422,9 @@ function writeAptConfig(inputs: RootfsInputs, target: string): void {
   // the same file the blockedPackages module writes: in force during the install, kept in the image
   if (inputs.blockedPackages.length)
     writeFileSync(path.join(target, BLOCKED_PREFERENCES), renderBlockedPreferences(inputs.blockedPackages));
+  // the same file the kubernetes module writes: the version's pin holds during the install
+  if (inputs.kubernetesPreferences)
+    writeFileSync(path.join(target, KUBERNETES_PREFERENCES), inputs.kubernetesPreferences);
 }
 
 /** ASCII-armored OpenPGP -> binary (what apt < 2.4 needs in signed-by). Pure. */

@@ -158,6 +158,11 @@ export async function indexAndSign(repo: RepoLayout, gnupgHome: string, fpr: str
   );
   // written after indexing, so the Release file does not list itself
   writeFileSync(path.join(dist, 'Release'), `${release.stdout}\n`);
+  await signRelease(dist, gnupgHome, fpr);
+}
+
+/** Sign `<dir>/Release`: InRelease (clear-signed) and Release.gpg (detached). */
+async function signRelease(dir: string, gnupgHome: string, fpr: string): Promise<void> {
   const sign = (args: string[]) =>
     execa(
       'gpg',
@@ -171,8 +176,8 @@ export async function indexAndSign(repo: RepoLayout, gnupgHome: string, fpr: str
     '--digest-algo',
     'SHA256',
     '--output',
-    path.join(dist, 'InRelease'),
-    path.join(dist, 'Release'),
+    path.join(dir, 'InRelease'),
+    path.join(dir, 'Release'),
   ]);
   await sign([
     '--armor',
@@ -180,9 +185,42 @@ export async function indexAndSign(repo: RepoLayout, gnupgHome: string, fpr: str
     '--digest-algo',
     'SHA256',
     '--output',
-    path.join(dist, 'Release.gpg'),
-    path.join(dist, 'Release'),
+    path.join(dir, 'Release.gpg'),
+    path.join(dir, 'Release'),
   ]);
+}
+
+/**
+ * A flat repository (apt's `Suites: /`, no components) as pkgs.k8s.io serves one per Kubernetes
+ * minor: the .debs under `<dir>/amd64/`, Packages(.gz), Release, InRelease and Release.gpg in `dir`
+ * itself, and the public key as `<dir>/Release.key`.
+ */
+export async function indexAndSignFlat(dir: string, gnupgHome: string, fpr: string): Promise<void> {
+  for (const f of ['Packages', 'Packages.gz', 'Release', 'InRelease', 'Release.gpg'])
+    rmSync(path.join(dir, f), { force: true });
+  const packages = await execa('apt-ftparchive', ['packages', 'amd64'], { cwd: dir });
+  writeFileSync(
+    path.join(dir, 'Packages'),
+    packages.stdout.endsWith('\n') ? packages.stdout : `${packages.stdout}\n`,
+  );
+  await execa('gzip', ['-9', '--keep', '--no-name', path.join(dir, 'Packages')]);
+  const release = await execa(
+    'apt-ftparchive',
+    [
+      '-o',
+      'APT::FTPArchive::Release::Origin=ib-native-test',
+      '-o',
+      'APT::FTPArchive::Release::Label=ib-native-test',
+      '-o',
+      'APT::FTPArchive::Release::Architectures=amd64',
+      'release',
+      '.',
+    ],
+    { cwd: dir },
+  );
+  writeFileSync(path.join(dir, 'Release'), `${release.stdout}\n`);
+  await signRelease(dir, gnupgHome, fpr);
+  await exportPublicKey(gnupgHome, fpr, path.join(dir, 'Release.key'));
 }
 
 export interface ServedRepo {

@@ -17,13 +17,21 @@ import {
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
+import { DISTROS, type DistroName } from '../../src/profile/schema.ts';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.join(REPO, 'bin/ib-native.mjs');
 /** One cache shared by every integration test, so the base rootfs is built once. */
 export const CACHE = process.env.IB_NATIVE_TEST_CACHE ?? '/var/cache/ib-native-test';
 export const SCRATCH = process.env.IB_NATIVE_TEST_SCRATCH ?? '/var/tmp/ib-native-test';
-export const DISTRO = 'debian-bookworm';
+/** The distro integration tests build (IB_NATIVE_TEST_DISTRO, e.g. ubuntu-focal; default debian-bookworm). */
+export const DISTRO: DistroName = testDistro(process.env.IB_NATIVE_TEST_DISTRO);
+
+function testDistro(name = 'debian-bookworm'): DistroName {
+  if (!(DISTROS as readonly string[]).includes(name))
+    throw new Error(`IB_NATIVE_TEST_DISTRO=${name}: not one of ${DISTROS.join(', ')}`);
+  return name as DistroName;
+}
 
 export interface CliResult {
   exitCode: number;

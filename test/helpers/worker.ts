@@ -1,7 +1,10 @@
 /**
- * The worker acceptance fixture (issue 3), shared by 40-worker and 45-bad-profiles:
- * a signed local apt repo with fake kubelet/kubeadm/kubectl 1.21.2-00 served on 127.0.0.1, a
- * test profile that extends the shipped worker profile by path, and the boot-time check script.
+ * The worker acceptance fixture (issue 3), shared by 40-worker, 41-ephemeral and 45-bad-profiles:
+ * a signed local mirror of pkgs.k8s.io served on 127.0.0.1 (the flat repo of Kubernetes 1.31 at
+ * core:/stable:/v1.31/deb/, its key as Release.key, fake kubelet/kubeadm/kubectl in two patch
+ * versions plus cri-tools and kubernetes-cni), a test profile that extends a shipped profile
+ * (worker or ephemeral) by path and asks for `kubernetes: { version, mirror, key }`, and the
+ * boot-time check script.
  *
  * The GPG key is made once and kept under SCRATCH, and the server prefers a fixed port: both are
  * part of the rootfs cache key, so later runs (and 45-bad-profiles) reuse the worker rootfs.
@@ -12,21 +15,29 @@ import {
   buildFakeDeb,
   ensureSigningKey,
   exportPublicKey,
-  indexAndSign,
+  type FakePackage,
+  indexAndSignFlat,
   type ServedRepo,
   serveRepo,
   stopGpgAgent,
 } from './apt-repo.ts';
-import { REPO, SCRATCH } from './host.ts';
+import { DISTRO, REPO, SCRATCH } from './host.ts';
 
-export const KUBE_VERSION = '1.21.2-00';
+/** What the test profile asks for: an exact patch, so the pin must pass over the newer one. */
+export const KUBE_REQUEST = '1.31.1';
+/** The package version the pin must choose, and the newer one in the same repo it must not. */
+export const KUBE_VERSION = '1.31.1-1.1';
+export const KUBE_NEWER = '1.31.2-1.1';
+/** The repo's path on the mirror, as on pkgs.k8s.io. */
+export const K8S_REPO_PATH = 'core:/stable:/v1.31/deb/';
 export const PROFILE_NAME = 'ibn-worker';
+/** The test profile that extends the shipped ephemeral instead (41-ephemeral). */
+export const EPHEMERAL_PROFILE_NAME = 'ibn-ephemeral';
 export const FIXTURES = path.join(REPO, 'test/fixtures');
 export const DKMS_SOURCE = path.join(FIXTURES, 'dkms/ibn_hello');
 export const CHECK_SCRIPT = path.join(FIXTURES, 'worker/ibn-check.sh');
 /** Preferred port of the test repo (IBN_TEST_REPO_PORT); any free port when it is taken. */
 const PREFERRED_PORT = Number(process.env.IBN_TEST_REPO_PORT ?? 47123);
-const SUITE = 'kubernetes-xenial';
 
 /** What the test profile sets, so tests assert against the same values. */
 export const EXPECT = {
@@ -73,40 +84,90 @@ WantedBy=multi-user.target
 `;
 
 /** A fake binary: reports its version, otherwise (kubelet) stays up with its arguments visible. */
-const fakeBinary = (name: string, body: string) =>
-  `#!/bin/sh\n# fake ${name} ${KUBE_VERSION} for ib-native tests\nif [ "$1" = version ] || [ "$1" = --version ]; then echo "${name} v1.21.2 (fake)"; exit 0; fi\n${body}\n`;
+const fakeBinary = (name: string, version: string, body: string) =>
+  `#!/bin/sh\n# fake ${name} ${version} for ib-native tests\nif [ "$1" = version ] || [ "$1" = --version ]; then echo "${name} v${version} (fake)"; exit 0; fi\n${body}\n`;
+
+const EXE = 0o755;
+
+/** The fake packages of one Kubernetes version, with pkgs.k8s.io's names and dependencies. */
+function kubePackages(version: string): FakePackage[] {
+  return [
+    {
+      name: 'kubelet',
+      version,
+      description: 'fake kubelet (sleeps forever) for ib-native tests',
+      depends: 'kubernetes-cni (>= 1.1.1)',
+      files: {
+        'usr/bin/kubelet': {
+          content: fakeBinary('kubelet', version, 'while :; do sleep 3600; done'),
+          mode: EXE,
+        },
+        'lib/systemd/system/kubelet.service': { content: KUBELET_UNIT, mode: 0o644 },
+      },
+    },
+    {
+      name: 'kubeadm',
+      version,
+      description: 'fake kubeadm for ib-native tests',
+      depends: 'cri-tools (>= 1.30.0)',
+      files: { 'usr/bin/kubeadm': { content: fakeBinary('kubeadm', version, 'exit 0'), mode: EXE } },
+    },
+    {
+      name: 'kubectl',
+      version,
+      description: 'fake kubectl for ib-native tests',
+      files: { 'usr/bin/kubectl': { content: fakeBinary('kubectl', version, 'exit 0'), mode: EXE } },
+    },
+  ];
+}
+
+/** What kubeadm and kubelet depend on, from the same repo. */
+const DEPENDENCIES: FakePackage[] = [
+  {
+    name: 'cri-tools',
+    version: '1.31.1-1.1',
+    description: 'fake crictl for ib-native tests',
+    files: { 'usr/bin/crictl': { content: fakeBinary('crictl', '1.31.1', 'exit 0'), mode: EXE } },
+  },
+  {
+    name: 'kubernetes-cni',
+    version: '1.5.1-1.1',
+    description: 'fake CNI plugins for ib-native tests',
+    files: { 'opt/cni/bin/loopback': { content: fakeBinary('loopback', '1.5.1', 'exit 0'), mode: EXE } },
+  },
+];
 
 export interface WorkerFixture {
   dir: string;
   profile: string;
   keyFile: string;
+  /** The test key's fingerprint (the profile pins it). */
+  fingerprint: string;
   repo: ServedRepo;
   close(): Promise<void>;
 }
 
-/** The test profile's source (a .ts file in `dir`, key in `dir/keys`). */
-export function workerProfileSource(repoUrl: string): string {
-  const worker = path.join(REPO, 'profiles/worker.ts');
-  return `/** ib-native test profile (issue 3): the shipped worker, made buildable and checkable here. */
+/** The test profile's source: `base` is the shipped profile it extends (worker, or ephemeral for the ISO). */
+export function workerProfileSource(
+  mirrorUrl: string,
+  fingerprint: string,
+  base: 'worker' | 'ephemeral' = 'worker',
+  name = PROFILE_NAME,
+): string {
+  const parent = path.join(REPO, `profiles/${base}.ts`);
+  return `/** ib-native test profile (issue 3): the shipped ${base}, made buildable and checkable here. */
 import { defineProfile } from 'ib-native';
 
 export default defineProfile({
-  name: '${PROFILE_NAME}',
-  extends: ${JSON.stringify(worker)},
-  distro: 'debian-bookworm',
-  repos: [
-    {
-      name: 'kubernetes',
-      url: ${JSON.stringify(repoUrl)},
-      suite: '${SUITE}',
-      components: ['main'],
-      key: './keys/ibn-test-repo.asc',
-      packages: ['kubelet', 'kubeadm', 'kubectl'].map((p) => \`\${p}=${KUBE_VERSION}\`),
-    },
-  ],
-  // Docker's repo is unreachable here; Debian bookworm has containerd itself
-  remove: { repos: ['docker'] },
-  containerd: { package: 'containerd' },
+  name: '${name}',
+  extends: ${JSON.stringify(parent)},
+  distro: '${DISTRO}',
+  // the local mirror of pkgs.k8s.io, signed by the test key it serves as Release.key
+  kubernetes: {
+    version: '${KUBE_REQUEST}',
+    mirror: ${JSON.stringify(mirrorUrl)},
+    key: { url: ${JSON.stringify(`${mirrorUrl}${K8S_REPO_PATH}Release.key`)}, fingerprint: '${fingerprint}' },
+  },
   blockedPackages: ['make'],
   sysctl: ${JSON.stringify(EXPECT.sysctl)},
   kernel: {
@@ -132,7 +193,10 @@ export default defineProfile({
  * Make the repo (fake debs, indexes, signatures), serve it, and write the test profile to
  * `<SCRATCH>/<name>/profile`. close() stops the server and the gpg-agent.
  */
-export async function setUpWorkerFixture(name = 'worker'): Promise<WorkerFixture> {
+export async function setUpWorkerFixture(
+  name = 'worker',
+  base: 'worker' | 'ephemeral' = 'worker',
+): Promise<WorkerFixture> {
   const dir = path.join(SCRATCH, name);
   const gnupg = path.join(SCRATCH, 'worker-gnupg');
   const repoRoot = path.join(dir, 'repo');
@@ -145,45 +209,23 @@ export async function setUpWorkerFixture(name = 'worker'): Promise<WorkerFixture
   const keyFile = path.join(profileDir, 'keys/ibn-test-repo.asc');
   await exportPublicKey(gnupg, fpr, keyFile);
 
-  const pool = path.join(repoRoot, 'pool/main/k');
+  const flat = path.join(repoRoot, K8S_REPO_PATH);
   const work = path.join(dir, 'debs');
-  const exe = 0o755;
-  await buildFakeDeb(
-    {
-      name: 'kubelet',
-      version: KUBE_VERSION,
-      description: 'fake kubelet (sleeps forever) for ib-native tests',
-      files: {
-        'usr/bin/kubelet': { content: fakeBinary('kubelet', 'while :; do sleep 3600; done'), mode: exe },
-        'lib/systemd/system/kubelet.service': { content: KUBELET_UNIT, mode: 0o644 },
-      },
-    },
-    work,
-    pool,
-  );
-  for (const tool of ['kubeadm', 'kubectl'])
-    await buildFakeDeb(
-      {
-        name: tool,
-        version: KUBE_VERSION,
-        description: `fake ${tool} for ib-native tests`,
-        ...(tool === 'kubeadm' ? { depends: 'kubelet (>= 1.19.0), kubectl (>= 1.19.0)' } : {}),
-        files: { [`usr/bin/${tool}`]: { content: fakeBinary(tool, 'exit 0'), mode: exe } },
-      },
-      work,
-      pool,
-    );
+  for (const pkg of [...kubePackages(KUBE_VERSION), ...kubePackages(KUBE_NEWER), ...DEPENDENCIES])
+    await buildFakeDeb(pkg, work, path.join(flat, 'amd64'));
   rmSync(work, { recursive: true, force: true });
-  await indexAndSign({ root: repoRoot, suite: SUITE, component: 'main' }, gnupg, fpr);
+  await indexAndSignFlat(flat, gnupg, fpr);
   await stopGpgAgent(gnupg);
 
   const repo = await serveRepo(repoRoot, PREFERRED_PORT);
-  const profile = path.join(profileDir, `${PROFILE_NAME}.ts`);
-  writeFileSync(profile, workerProfileSource(repo.url));
+  const profileName = base === 'worker' ? PROFILE_NAME : EPHEMERAL_PROFILE_NAME;
+  const profile = path.join(profileDir, `${profileName}.ts`);
+  writeFileSync(profile, workerProfileSource(repo.url, fpr, base, profileName));
   return {
     dir,
     profile,
     keyFile,
+    fingerprint: fpr,
     repo,
     close: async () => {
       await repo.close();

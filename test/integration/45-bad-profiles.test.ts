@@ -21,7 +21,7 @@ test.before(async () => {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   // previous good images that a failed build must neither replace nor remove
-  for (const name of ['ibn-bad-dkms', 'ibn-bad-apparmor'])
+  for (const name of ['ibn-bad-dkms', 'ibn-bad-apparmor', 'ibn-bad-fingerprint'])
     writeFileSync(path.join(out, `${name}.qcow2`), 'previous good image\n');
 });
 
@@ -65,11 +65,25 @@ async function failingBuild(profile: string) {
   return r;
 }
 
-test('the shipped worker profile names the signing keys it lacks', async () => {
+test("the shipped worker asks for pkgs.k8s.io's key by URL, pinned; unreachable here, a clear error", async () => {
   const r = await cli(['plan', '--profile', 'worker', '--distro', DISTRO]);
   assert.is(r.exitCode, 2, r.all.slice(-2000));
-  assert.match(r.stderr, /keys\/kubernetes\.asc not found/);
-  assert.match(r.stderr, /keys\/docker\.asc not found/);
+  assert.match(
+    r.stderr,
+    /repo "kubernetes".*could not download https:\/\/pkgs\.k8s\.io\/core:\/stable:\/v1\.31\/deb\/Release\.key/,
+  );
+  assert.not.match(r.stderr, /docker/i, 'the worker still needs a Docker repo');
+});
+
+test('a wrong fingerprint for the mirror key is refused before any bootstrapping', async () => {
+  const p = badProfile(
+    'ibn-bad-fingerprint',
+    `  kubernetes: { key: { url: ${JSON.stringify(`${fx!.repo.url}core:/stable:/v1.31/deb/Release.key`)}, fingerprint: '${'0'.repeat(40)}' } },`,
+  );
+  const r = await failingBuild(p);
+  assert.is(r.exitCode, 2, `exit code ${r.exitCode}:\n${r.all.slice(-3000)}`);
+  assert.match(r.stderr, /repo "kubernetes"/, r.stderr);
+  assert.match(r.stderr, /refused/, r.stderr);
 });
 
 test('a DKMS module that does not compile fails the build with the tail of make.log', async () => {

@@ -41,6 +41,9 @@ test('every rootfs input changes the key; configuration does not', async () => {
     mirror: await keyOf('', { mirror: 'http://127.0.0.1:9/debian' }),
     bootstrapper: await keyOf('', { bootstrapper: 'mmdebstrap' }),
     repo: await keyOf(repo()),
+    kubernetes: await keyOf(
+      `kubernetes: { version: '1.31', mirror: 'http://127.0.0.1:9/', key: './repo.asc' }`,
+    ),
     distro: await (async () => {
       const file = path.join(dir, 'focal.ts');
       writeFileSync(
@@ -52,6 +55,12 @@ test('every rootfs input changes the key; configuration does not', async () => {
   };
   for (const [what, key] of Object.entries(changed))
     assert.is.not(key, base, `${what} did not change the key`);
+  const k8s = (v: string) =>
+    keyOf(`kubernetes: { version: '${v}', mirror: 'http://127.0.0.1:9/', key: './repo.asc' }`);
+  // another minor is another repo; another patch of the same minor only another pin
+  assert.is.not(await k8s('1.30'), changed.kubernetes, 'kubernetes minor');
+  assert.is.not(await k8s('1.31.2'), changed.kubernetes, 'kubernetes patch pin');
+  assert.is(await k8s('1.31'), changed.kubernetes, 'the kubernetes key is not stable');
   const withRepo = changed.repo!;
   assert.is.not(await keyOf(repo(", suite: 'testing'")), withRepo, 'repo suite');
   writeFileSync(

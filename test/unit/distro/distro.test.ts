@@ -1,7 +1,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { debianBookworm, debianTrixie } from '../../../src/distro/debian.ts';
-import { DISTRO_NAMES, DISTROS, distroSources, getDistro, renderDeb822 } from '../../../src/distro/index.ts';
+import {
+  aptSourceProblems,
+  DISTRO_NAMES,
+  DISTROS,
+  distroSources,
+  getDistro,
+  renderDeb822,
+  repoSource,
+} from '../../../src/distro/index.ts';
+import type { AptSource } from '../../../src/distro/types.ts';
 import { ubuntuFocal, ubuntuJammy, ubuntuNoble } from '../../../src/distro/ubuntu.ts';
 import { UserError } from '../../../src/errors.ts';
 import { profileSchema, DISTROS as SCHEMA_DISTROS } from '../../../src/profile/schema.ts';
@@ -158,15 +167,78 @@ test('descriptors are their predecessor plus what differs', () => {
   ]);
 });
 
-test('renderDeb822: one stanza per source, signed or trusted', () => {
+test('renderDeb822: one stanza per source, signed', () => {
   const [main] = distroSources(getDistro('ubuntu-noble'), '/etc/apt/keyrings/ubuntu.gpg');
   assert.is(
     renderDeb822(main!),
     '# ubuntu-noble (written by ib-native)\nTypes: deb\nURIs: http://archive.ubuntu.com/ubuntu\nSuites: noble noble-updates\nComponents: main restricted universe\nSigned-By: /etc/apt/keyrings/ubuntu.gpg\n',
   );
+});
+
+const flat = {
+  name: 'kubernetes',
+  uris: 'https://pkgs.k8s.io/core:/stable:/v1.31/deb/',
+  suites: ['/'],
+  components: [],
+};
+
+test('renderDeb822: a flat repo (Suites: /) has no Components line', () => {
   assert.is(
-    renderDeb822({ name: 'l', uris: 'http://l', suites: ['./'], components: [], trusted: true }),
-    '# l (written by ib-native)\nTypes: deb\nURIs: http://l\nSuites: ./\nComponents: \nTrusted: yes\n',
+    renderDeb822({ ...flat, signedBy: '/etc/apt/keyrings/ib-native-kubernetes.asc' }),
+    `# kubernetes (written by ib-native)
+Types: deb
+URIs: https://pkgs.k8s.io/core:/stable:/v1.31/deb/
+Suites: /
+Signed-By: /etc/apt/keyrings/ib-native-kubernetes.asc
+`,
+  );
+  assert.match(renderDeb822({ ...flat, suites: ['stable/'] }), /^Suites: stable\/$/m);
+});
+
+test('repoSource: components default to main, none for a flat suite; given ones are kept', () => {
+  const r = { name: 'r', url: 'http://m/', packages: [] };
+  assert.equal(repoSource({ ...r, suite: 'stable' }).components, ['main']);
+  assert.equal(repoSource({ ...r, suite: '/' }).components, []);
+  assert.equal(repoSource({ ...r, suite: 'focal', components: ['stable', 'edge'] }).components, [
+    'stable',
+    'edge',
+  ]);
+});
+
+test('aptSourceProblems / renderDeb822: values that would break the file or the flat rule are refused', () => {
+  const problems = (s: Partial<AptSource>) =>
+    aptSourceProblems({ ...flat, ...s }).map((p) => `${p.field}: ${p.message}`);
+  assert.equal(problems({}), []);
+  assert.equal(problems({ components: ['main'] }), [
+    'components: a flat repo (suite "/") has no components; drop components (main)',
+  ]);
+  assert.equal(problems({ suites: ['stable'] }), [
+    'components: needs a component such as main (or a flat suite ending in "/")',
+  ]);
+  assert.match(problems({ suites: ['/', 'stable'], components: [] }).join(), /mixes flat suites/);
+  assert.match(problems({ suites: ['a b/'] }).join(), /suites: "a b\/" is not a suite name/);
+  assert.match(problems({ suites: ['../x/'] }).join(), /is not a suite name/);
+  assert.match(problems({ suites: ['x\nSigned-By: /k/'] }).join(), /is not a suite name/);
+  assert.match(
+    problems({ uris: 'http://m/\nTrusted: yes' }).join(),
+    /uris: [\s\S]* is not a URI without spaces/,
+  );
+  assert.match(problems({ uris: '' }).join(), /uris:/);
+  assert.match(problems({ suites: [] }).join(), /suites: needs a suite/);
+  assert.match(
+    problems({ suites: ['stable'], components: ['ma in'] } as never).join(),
+    /"ma in" is not a component name/,
+  );
+  assert.match(
+    problems({ signedBy: 'relative.asc' }).join(),
+    /signedBy: "relative.asc" is not an absolute path/,
+  );
+  assert.match(problems({ name: 'a\nb' }).join(), /name: must be one line/);
+  assert.throws(
+    () => renderDeb822({ ...flat, components: ['main'] }),
+    (e: Error) =>
+      e instanceof UserError &&
+      /apt source "kubernetes" cannot be written: components a flat repo/.test(e.message),
   );
 });
 

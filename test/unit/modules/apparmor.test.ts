@@ -1,6 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { apparmorKernelArgs, apparmorModule } from '../../../src/modules/apparmor.ts';
+import {
+  APPARMOR_LIVE_DROPIN,
+  APPARMOR_LIVE_DROPIN_CONTENT,
+  apparmorKernelArgs,
+  apparmorModule,
+} from '../../../src/modules/apparmor.ts';
 import { bodies, profile } from './helpers.ts';
 
 const PROFILE = '/usr/bin/foo {\n  /etc/foo r,\n}';
@@ -12,6 +17,7 @@ test('apparmor: service enabled, profile written then parsed without loading', (
   const ops = apparmorModule.plan(p);
   assert.equal(bodies(ops), [
     { kind: 'unit', name: 'apparmor.service', action: 'enable' },
+    { kind: 'writeFile', path: APPARMOR_LIVE_DROPIN, mode: '0644', content: APPARMOR_LIVE_DROPIN_CONTENT },
     { kind: 'writeFile', path: '/etc/apparmor.d/usr.bin.foo', mode: '0644', content: `${PROFILE}\n` },
     {
       kind: 'run',
@@ -21,10 +27,18 @@ test('apparmor: service enabled, profile written then parsed without loading', (
   ]);
   assert.equal(
     ops.map((o) => o.contexts),
-    [['common'], ['qcow2'], ['qcow2']],
+    [['common'], ['iso'], ['qcow2'], ['qcow2']],
   );
   assert.equal(apparmorModule.packages!(p), ['apparmor']);
   assert.equal(apparmorKernelArgs(p), ['apparmor=1', 'security=apparmor']);
+});
+
+test('apparmor: the live drop-in resets the unit conditions (live-boot and casper ones) and keeps ConditionSecurity', () => {
+  assert.is(APPARMOR_LIVE_DROPIN, '/etc/systemd/system/apparmor.service.d/ib-native-live.conf');
+  const lines = APPARMOR_LIVE_DROPIN_CONTENT.split('\n').filter((l) => l && !l.startsWith('#'));
+  // an empty Condition assignment resets every condition of the unit; it must come first
+  assert.equal(lines, ['[Unit]', 'ConditionPathExists=', 'ConditionSecurity=apparmor']);
+  assert.equal(apparmorModule.plan(profile({ apparmor: { enabled: false } })), []);
 });
 
 test('apparmor: disabled turns it off on the command line; profiles then are an error', () => {

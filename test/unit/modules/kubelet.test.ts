@@ -61,13 +61,27 @@ test('kubelet: version pins the Kubernetes packages and must agree with repo pin
   ]);
 });
 
-test('kubelet: enabled with nothing installing it is an error; disabled does nothing', () => {
+test('kubelet: enabled with nothing installing it is an error; kubernetes.version installs it', () => {
   const issues = kubeletModule.validate!(profile({ kubelet: { enabled: true } }));
   assert.equal(
     issues.map((i) => i.path),
     ['kubelet'],
   );
-  assert.match(issues[0]!.message, /nothing installs the kubelet package/);
+  assert.match(
+    issues[0]!.message,
+    /nothing installs the kubelet package; set kubernetes: \{ version: '1\.31' \}/,
+  );
+  const k8s = profile({ kubelet: { enabled: true }, kubernetes: { version: '1.31' } });
+  assert.equal(kubeletModule.validate!(k8s), []);
+  // the packages come with the kubernetes repo, unpinned (the apt preferences pin them)
+  assert.equal(kubeletModule.packages!(k8s), []);
+  assert.equal(
+    kubeletModule.packages!(profile({ kubelet: { version: '1.21.2-00' }, kubernetes: { version: '1.31' } })),
+    [],
+  );
+});
+
+test('kubelet: disabled does nothing', () => {
   const off = profile({ kubelet: { enabled: false, version: '1.21.2-00' } });
   assert.equal(kubeletModule.plan(off), []);
   assert.equal(kubeletModule.packages!(off), []);

@@ -1,27 +1,13 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ValidationError } from '../../../src/errors.ts';
 import { diskCmdline, liveCmdline } from '../../../src/modules/grub.ts';
 import { planProfile } from '../../../src/modules/index.ts';
-import { PROFILES_DIR } from '../../../src/profile/load.ts';
-import { type ResolvedProfile, resolveProfile } from '../../../src/profile/resolve.ts';
+import { kubernetesRepo } from '../../../src/modules/kubernetes.ts';
+import { resolveProfile } from '../../../src/profile/resolve.ts';
 
 const paths = (p: { ops: { kind: string; path?: string }[] }) =>
   p.ops.flatMap((o) => (o.path ? [o.path] : []));
-
-/** The profile with each repo key replaced by a throwaway file, as if the operator had dropped the keys in. */
-function withKeys(p: ResolvedProfile): ResolvedProfile {
-  const dir = mkdtempSync(path.join(tmpdir(), 'ib-keys-'));
-  const repos = (p.repos ?? []).map((r) => {
-    const key = path.join(dir, `${r.name}.asc`);
-    writeFileSync(key, '-----BEGIN PGP PUBLIC KEY BLOCK-----\n');
-    return { ...r, key };
-  });
-  return { ...p, repos };
-}
 
 test('base: the original defaults, and a plan without problems', async () => {
   const p = await resolveProfile('base');
@@ -70,31 +56,37 @@ test('ephemeral: base as an ISO whose live command line ends on the serial conso
   assert.ok(planProfile(p).ops.length > 0);
 });
 
-for (const name of ['worker', 'control-plane'])
-  test(`${name}: QCOW2 with containerd and kubelet 1.21.2 from signed repos`, async () => {
+for (const name of ['worker', 'control-plane', 'ephemeral'])
+  test(`${name}: a Kubernetes node: kubelet, kubeadm, kubectl 1.31 from pkgs.k8s.io (pinned key), distro containerd`, async () => {
     const p = await resolveProfile(name);
-    assert.equal(p.formats, ['qcow2']);
-    assert.is(p.kubelet?.version, '1.21.2-00');
-    assert.equal(
-      p.repos?.map((r) => r.key),
-      [path.join(PROFILES_DIR, 'keys/kubernetes.asc'), path.join(PROFILES_DIR, 'keys/docker.asc')],
-    );
-    if (!existsSync(path.join(PROFILES_DIR, 'keys/kubernetes.asc'))) {
-      try {
-        planProfile(p);
-        assert.unreachable('planning without the repo keys must fail');
-      } catch (e) {
-        assert.instance(e, ValidationError);
-        assert.match(
-          (e as Error).message,
-          /repos\[0\]\.key: key file .*kubernetes.asc not found; see .*keys\/README.md/,
-        );
-      }
-    }
-    const plan = planProfile(withKeys(p));
-    assert.ok(plan.packages.includes('kubelet=1.21.2-00') && plan.packages.includes('containerd.io'));
-    assert.ok(paths(plan).includes('/etc/systemd/system/kubelet.service.d/10-kubeadm.conf'));
-    assert.ok(paths(plan).includes('/etc/containerd/config.toml'));
+    assert.equal(p.formats, name === 'ephemeral' ? ['iso'] : ['qcow2']);
+    assert.equal(p.kubernetes, { version: '1.31' });
+    assert.is(p.kubelet?.version, undefined);
+    assert.equal(p.repos ?? [], [], 'no hand-written repos (no Docker repo, no key files to place)');
+    assert.equal(kubernetesRepo(p), {
+      name: 'kubernetes',
+      url: 'https://pkgs.k8s.io/core:/stable:/v1.31/deb/',
+      suite: '/',
+      key: {
+        url: 'https://pkgs.k8s.io/core:/stable:/v1.31/deb/Release.key',
+        fingerprint: 'DE15B14486CD377B9E876E1A234654DA9A296436',
+      },
+      packages: ['kubelet', 'kubeadm', 'kubectl'],
+    });
+    assert.is(p.containerd?.package, 'containerd');
+    assert.is(p.containerd?.enabled, true);
+    assert.is(p.kubelet?.enabled, true);
+    const plan = planProfile(p);
+    assert.ok(plan.packages.includes('containerd'));
+    assert.not.ok(plan.packages.includes('containerd.io'));
+    for (const file of [
+      '/etc/systemd/system/kubelet.service.d/10-kubeadm.conf',
+      '/etc/containerd/config.toml',
+      '/etc/apt/preferences.d/ib-native-kubernetes',
+    ])
+      assert.ok(paths(plan).includes(file), file);
+    const units = plan.ops.flatMap((o) => (o.kind === 'unit' ? [`${o.name} ${o.action}`] : []));
+    assert.ok(units.includes('kubelet.service enable') && units.includes('containerd.service enable'));
   });
 
 test.run();

@@ -49,6 +49,32 @@ test('repos: a key file must exist; a README beside it is pointed to', () => {
   );
 });
 
+test('repos: suite and components follow apt\'s rules: a flat repo (suite "/") has no components', () => {
+  const r = { name: 'k8s', url: 'http://m/k8s/', trusted: true };
+  assert.equal(reposModule.validate!(profile({ repos: [{ ...r, suite: '/' }] })), []);
+  assert.equal(
+    reposModule.validate!(profile({ repos: [{ ...r, suite: 'stable', components: ['main', 'extra'] }] })),
+    [],
+  );
+  assert.equal(reposModule.validate!(profile({ repos: [{ ...r, suite: '/', components: ['main'] }] })), [
+    {
+      path: 'repos[0].components',
+      message: 'a flat repo (suite "/") has no components; drop components (main)',
+    },
+  ]);
+  assert.equal(
+    reposModule.validate!(profile({ repos: [{ ...r, suite: 'stable', components: [] }] })).map((i) => i.path),
+    ['repos[0].components'],
+  );
+  // zod's url() takes a line break in a URL; the deb822 grammar does not
+  assert.equal(
+    reposModule.validate!(profile({ repos: [{ ...r, url: 'http://m/\tx', suite: 'stable' }] })).map(
+      (i) => i.path,
+    ),
+    ['repos[0].url'],
+  );
+});
+
 test('repos: a key given as a bare URL must pin its fingerprint; { url, fingerprint } needs no file', () => {
   const bare = reposModule.validate!(
     profile({ repos: [{ ...repo, key: 'https://h/key.asc', packages: ['x'] }] }),

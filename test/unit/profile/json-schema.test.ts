@@ -54,7 +54,7 @@ test('every shipped profile (profiles/*.ts, read as the loader reads it) validat
 
 test('the example profiles validate, `$schema` included, and the loader accepts them', async () => {
   const files = readdirSync(EXAMPLES).filter((f) => /\.(ya?ml|json)$/.test(f));
-  assert.equal(files.sort(), ['site.json', 'site.yaml']);
+  assert.equal(files.sort(), ['site.json', 'site.yaml', 'worker-docker-containerd.yaml']);
   for (const f of files) {
     const raw = (await readProfileFile(path.join(EXAMPLES, f))) as Record<string, unknown>;
     assert.is(errorsOf(raw), '', f);
@@ -67,6 +67,14 @@ test('the example profiles validate, `$schema` included, and the loader accepts 
   assert.is(site.name, 'site-json');
   assert.ok(site.packages.includes('jq') && !site.packages.includes('curl'), site.packages.join(' '));
   assert.equal(site.formats, ['qcow2']);
+  // Docker's containerd.io is an option over the shipped worker, its key pinned
+  const docker = await resolveProfile(path.join(EXAMPLES, 'worker-docker-containerd.yaml'));
+  assert.is(docker.containerd?.package, 'containerd.io');
+  assert.equal(docker.repos?.[0]?.key, {
+    url: 'https://download.docker.com/linux/ubuntu/gpg',
+    fingerprint: '9DC858229FC7DD38854AE2D88D81803C0EBFCD88',
+  });
+  assert.equal(docker.kubernetes, { version: '1.31' });
 });
 
 test('profiles written by import-airship validate', async () => {
