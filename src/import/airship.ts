@@ -183,9 +183,9 @@ export async function importAirship(dir: string, outDir: string, base = 'base'):
     ...tag(m.livecdcontent, lc ?? { profile: {}, unmapped: [] }),
   ];
   const baseNotes: string[] = [...iso.notes];
-  const installsKubelet = (inheritedBase.repos ?? []).some((r) =>
-    r.packages.some((p) => p.startsWith('kubelet')),
-  );
+  const installsKubelet =
+    (inheritedBase as { kubernetes?: unknown }).kubernetes !== undefined ||
+    (inheritedBase.repos ?? []).some((r) => r.packages.some((p) => p.startsWith('kubelet')));
   if (!isObj(rootVars.multistrap) || rootVars.multistrap.repos === undefined)
     if (!installsKubelet)
       baseNotes.push(

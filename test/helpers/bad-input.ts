@@ -374,7 +374,7 @@ export const PROFILE_CASES: BadInput[] = [
       '--profile',
       childProfile(d, 'mirrornl', `mirror: 'http://deb.debian.org/debian\\nTrusted: yes'`),
     ],
-    names: /mirror: must not contain spaces, line breaks/,
+    names: /mirror: (must not contain spaces, line breaks|is not a http, https, file URL \(one line)/,
   },
   {
     name: 'containerd.package as an apt option',

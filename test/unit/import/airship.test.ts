@@ -642,7 +642,15 @@ test('importAirship: the fixture becomes airship-base plus one profile per bundl
   mkdirSync(path.join(out, 'keys'));
   for (const k of ['vendorutils', 'hwutils'])
     writeFileSync(path.join(out, `keys/${k}.asc`), '-----BEGIN PGP PUBLIC KEY BLOCK-----\n');
-  for (const p of [ab!, cp!, dp!]) planProfile(await resolveProfile(p.sources.at(-1)!));
+  // the original's Kubernetes 1.21 predates pkgs.k8s.io: the imported version is kept, and planning
+  // says what to do (a newer version, or kubernetes.mirror); everything else plans without a problem
+  for (const p of [ab!, cp!, dp!]) {
+    const resolved = await resolveProfile(p.sources.at(-1)!);
+    assert.throws(
+      () => planProfile(resolved),
+      /kubernetes\.version: pkgs\.k8s\.io has repos from 1\.24 on, none for 1\.21\.2/,
+    );
+  }
 });
 
 test('importAirship: a k8s_version overlay (profiles/<name>/manifests) on --base worker plans without a pin conflict', async () => {

@@ -74,8 +74,8 @@ test('extends chain across .ts (importing ib-native from outside the repo), .jso
   assert.equal(
     p.repos?.map((r) => [r.name, r.key, r.components, r.packages]),
     [
-      ['local', path.join(dir, 'lib/keys/local.asc'), ['main'], ['tool']],
-      ['extra', path.join(dir, 'extra.gpg'), ['main'], []],
+      ['local', path.join(dir, 'lib/keys/local.asc'), undefined, ['tool']],
+      ['extra', path.join(dir, 'extra.gpg'), undefined, []],
     ],
   );
   assert.equal(p.dkms, [{ name: 'mod', version: '1.0', source: path.join(dir, 'lib/src/mod') }]);
@@ -222,17 +222,13 @@ test('resolveProfile: shipped minimal with --distro, --format and --mirror overr
   assert.ok(p.packages.includes('cloud-init'));
 });
 
-test('a profile extending worker keeps the inherited repos; fields a file does not set stay unset', async () => {
+test('a profile extending worker keeps the inherited Kubernetes and containerd; fields a file does not set stay unset', async () => {
   const dir = folder({ 'my.yaml': 'name: my-worker\nextends: worker\nhostname: w1\n' });
   const worker = await resolveProfile('worker');
   const mine = await resolveProfile('./my.yaml', {}, dir);
-  assert.equal(
-    mine.repos?.map((r) => [r.name, r.key]),
-    [
-      ['kubernetes', path.join(PROFILES_DIR, 'keys/kubernetes.asc')],
-      ['docker', path.join(PROFILES_DIR, 'keys/docker.asc')],
-    ],
-  );
+  assert.is(mine.kubernetes?.version, '1.31');
+  assert.equal(mine.kubernetes, worker.kubernetes);
+  assert.equal(mine.containerd, worker.containerd);
   assert.equal(mine.repos, worker.repos);
   assert.is(mine.hostname, 'w1');
   const { profile } = await loadProfileFile(path.join(dir, 'my.yaml'));
