@@ -56,8 +56,10 @@ export const EXPECT = {
   blocked: ['unattended-upgrades', 'make'],
 } as const;
 
-export const APPARMOR_PROFILE = `abi <abi/3.0>,
-include <tunables/global>
+/** AppArmor's abi/3.0 exists from AppArmor 3 on (bookworm); focal's 2.13 has none and reads the profile without it. */
+const APPARMOR_ABI = DISTRO === 'ubuntu-focal' ? '' : 'abi <abi/3.0>,\n';
+
+export const APPARMOR_PROFILE = `${APPARMOR_ABI}include <tunables/global>
 
 # ib-native test profile: a trivial confinement for a tool that does not even exist
 profile ibn-tool /usr/local/bin/ibn-tool {
