@@ -1,12 +1,12 @@
 import {
   copyFileSync,
   existsSync,
-  linkSync,
   lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -55,7 +55,7 @@ export interface RootfsInputs {
   fallbackMirrors?: string[];
 }
 
-export const ROOTFS_STAGE_VERSION = 4;
+export const ROOTFS_STAGE_VERSION = 5;
 const MIRROR_RETRIES = 2;
 
 export function keyInImage(repo: LocalRepo, distro: Distro): string {
@@ -324,7 +324,7 @@ export async function buildRootfs(ctx: RootfsContext, given: RootfsInputs, targe
         logger.info(`rootfs: kdump uses the image's initramfs for ${k} (${kdump.link})`);
         mkdirSync(path.dirname(path.join(target, kdump.link)), { recursive: true });
         rmSync(path.join(target, kdump.link), { force: true });
-        linkSync(path.join(target, kdump.initrd), path.join(target, kdump.link));
+        symlinkSync(kdump.target, path.join(target, kdump.link));
       }
     }
   });
@@ -383,12 +383,18 @@ export function divertArgv(action: 'add' | 'remove', file: string): string[] {
 /**
  * kdump-tools loads `/var/lib/kdump/initrd.img-<kernel>` and, when it is missing, builds it at first
  * boot (over 10 minutes under TCG, and a node that is not ready). The image's own initramfs
- * (MODULES=most: every disk and NIC driver) serves as the crash kernel's initrd, as a hard link, so it
- * costs no space. Undefined when kdump-tools is not installed in `root`.
+ * (MODULES=most: every disk and NIC driver) serves as the crash kernel's initrd through a relative
+ * link, so it costs no space (a hard link cannot cross into the QCOW2's separate /boot partition).
+ * Undefined when kdump-tools is not installed in `root`.
  */
-export function kdumpInitrdLink(root: string, kernel: string): { initrd: string; link: string } | undefined {
+export function kdumpInitrdLink(
+  root: string,
+  kernel: string,
+): { initrd: string; link: string; target: string } | undefined {
   if (!existsSync(path.join(root, 'usr/sbin/kdump-config'))) return undefined;
-  return { initrd: `/boot/initrd.img-${kernel}`, link: `/var/lib/kdump/initrd.img-${kernel}` };
+  const initrd = `/boot/initrd.img-${kernel}`;
+  const link = `/var/lib/kdump/initrd.img-${kernel}`;
+  return { initrd, link, target: path.posix.relative(path.posix.dirname(link), initrd) };
 }
 
 /** Kernel versions that have modules in the tree, newest last. */

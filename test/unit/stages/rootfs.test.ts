@@ -400,6 +400,7 @@ test('kdumpInitrdLink: only with kdump-tools installed; the crash initrd is the 
     assert.equal(kdumpInitrdLink(root, '5.4.0-216-generic'), {
       initrd: '/boot/initrd.img-5.4.0-216-generic',
       link: '/var/lib/kdump/initrd.img-5.4.0-216-generic',
+      target: '../../../boot/initrd.img-5.4.0-216-generic',
     });
   } finally {
     rmSync(root, { recursive: true, force: true });
