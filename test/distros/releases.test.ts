@@ -14,7 +14,8 @@ import { loadavg } from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DISTRO_NAMES, type Distro, getDistro } from '../../src/distro/index.ts';
+import { DISTRO_NAMES, getDistro } from '../../src/distro/index.ts';
+import { archiveProblem } from '../helpers/archive.ts';
 import { cli, REPO, SCRATCH } from '../helpers/host.ts';
 import { BOOTS, mergeResults, type ReleaseResult, renderTable, replaceSection } from './report.ts';
 
@@ -40,20 +41,6 @@ export function selected(spec = process.env.IB_NATIVE_DISTROS ?? ''): string[] {
       throw new Error(`IB_NATIVE_DISTROS: unknown release "${a}" (one of ${DISTRO_NAMES.join(', ')})`);
     return name;
   });
-}
-
-/** Why the release's archive cannot be used now, or undefined when its InRelease downloads. */
-async function archiveProblem(d: Distro): Promise<string | undefined> {
-  const url = `${d.mirror}/dists/${d.suite}/InRelease`;
-  try {
-    const r = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-    const body = await r.text();
-    if (!r.ok) return `${url} answered HTTP ${r.status}`;
-    if (!body.includes('-----BEGIN PGP SIGNED MESSAGE-----')) return `${url} is not a signed InRelease`;
-    return undefined;
-  } catch (e) {
-    return `${url} did not answer: ${(e as Error).message}`;
-  }
 }
 
 const run: ReleaseResult[] = [];

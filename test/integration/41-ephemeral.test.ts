@@ -4,10 +4,11 @@
  * AppArmor profiles loaded on the live system, which apparmor.service skips unless told otherwise.
  *
  * The test profile extends the shipped ephemeral profile with the same test settings as
- * 40-worker's (local pkgs.k8s.io mirror, DKMS, AppArmor profile...), so both have the same
- * package set and share one cached rootfs: after 40-worker, this costs a squashfs and a boot.
+ * the worker QCOW2 suite's (local pkgs.k8s.io mirror, DKMS, AppArmor profile...), so both have the
+ * same package set and share one cached rootfs (in `npm test` this file builds bookworm's; the
+ * QCOW2 suite runs on focal there, 40-worker-focal, and on bookworm in the release matrix).
  * The ISO is built with the check script as its config drive's user_data, inspected offline and
- * booted; every check of 40-worker is judged on the live system. IB_NATIVE_TEST_DISTRO picks the
+ * booted; every check of the QCOW2 suite is judged on the live system. IB_NATIVE_TEST_DISTRO picks the
  * distro (default debian-bookworm).
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

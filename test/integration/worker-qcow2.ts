@@ -41,7 +41,7 @@ test.before(async () => {
 
 test.after(async () => {
   await fx?.close();
-  if (timings.length) process.stdout.write(`\n40-worker timings:\n  ${timings.join('\n  ')}\n`);
+  if (timings.length) process.stdout.write(`\nworker QCOW2 timings:\n  ${timings.join('\n  ')}\n`);
 });
 
 function manifestPackages(): Map<string, string> {
