@@ -325,58 +325,63 @@ async function faultAndCheck(run: Run, before: string[]): Promise<void> {
   assert.ok(tree, `${label}: never reached:\n${log().slice(-3000)}`);
   const namespaces = buildNamespaces(tree!);
   if (p.fill) await fillUp(SMALL);
-  const r = await child;
-  // after SIGKILL the inner build (told by unshare with SIGTERM) may still be cleaning up
-  for (let i = 0; i < 240 && (stillRunning(tree!).length || processesInNamespaces(namespaces).length); i++)
-    await sleep(250);
-  const text = log();
-  if (p.fill) {
-    assert.is(r.exitCode, 2, `${label}: exit ${r.exitCode}\n${text.slice(-3000)}`);
-    const flag = p.fill === 'output' ? `--output ${SMALL_OUT}` : `--cache-dir ${SMALL_CACHE}`;
-    assert.ok(
-      text.includes(`error: no space left on device (ENOSPC) in ${flag} `),
-      `${label}: no ENOSPC error naming ${flag}:\n${text.slice(-3000)}`,
-    );
-    assert.match(text, /\nhint: free space there or point --/);
-    console.log(
-      text
-        .split('\n')
-        .filter((l) => /^(error|hint): /.test(l))
-        .join('\n'),
-    );
-    for (const f of readdirSync(SMALL).filter((n) => n.startsWith('ballast-'))) rmSync(path.join(SMALL, f));
-  } else {
-    if (run.signal === 'SIGKILL') assert.is(r.signal, 'SIGKILL');
-    else assert.is(r.exitCode, 130, `${label}: exit ${r.exitCode}\n${text.slice(-3000)}`);
-    // the inner build got the signal (SIGKILL of the main process reaches it as SIGTERM) and cleaned up
-    assert.match(text, /interrupted by SIG(INT|TERM); mounts, devices and partial files were cleaned up/);
-    const at = commandAtInterrupt(text);
-    if (p.stops !== false) {
+  try {
+    const r = await child;
+    // after SIGKILL the inner build (told by unshare with SIGTERM) may still be cleaning up
+    for (let i = 0; i < 240 && (stillRunning(tree!).length || processesInNamespaces(namespaces).length); i++)
+      await sleep(250);
+    const text = log();
+    if (p.fill) {
+      assert.is(r.exitCode, 2, `${label}: exit ${r.exitCode}\n${text.slice(-3000)}`);
+      const flag = p.fill === 'output' ? `--output ${SMALL_OUT}` : `--cache-dir ${SMALL_CACHE}`;
       assert.ok(
-        at.command && p.command.test(at.command),
-        `${label}: interrupted during ${at.command}, not at the point\n${text.slice(-3000)}`,
+        text.includes(`error: no space left on device (ENOSPC) in ${flag} `),
+        `${label}: no ENOSPC error naming ${flag}:\n${text.slice(-3000)}`,
       );
-      // cut short: killed by the signal, or exiting on it in its own way (rsync 20, debootstrap 143)
-      assert.ok(
-        at.ended !== undefined && at.ended !== '0',
-        `${label}: ${at.command} completed (${at.ended}) instead of being stopped`,
+      assert.match(text, /\nhint: free space there or point --/);
+      console.log(
+        text
+          .split('\n')
+          .filter((l) => /^(error|hint): /.test(l))
+          .join('\n'),
       );
     } else {
-      assert.ok(
-        staged.some((n) => n.startsWith(`.${NAME}.${p.format}.partial-`)),
-        `${label}: the image was not staged yet (${staged.join(', ')})`,
-      );
+      if (run.signal === 'SIGKILL') assert.is(r.signal, 'SIGKILL');
+      else assert.is(r.exitCode, 130, `${label}: exit ${r.exitCode}\n${text.slice(-3000)}`);
+      // the inner build got the signal (SIGKILL of the main process reaches it as SIGTERM) and cleaned up
+      assert.match(text, /interrupted by SIG(INT|TERM); mounts, devices and partial files were cleaned up/);
+      const at = commandAtInterrupt(text);
+      if (p.stops !== false) {
+        assert.ok(
+          at.command && p.command.test(at.command),
+          `${label}: interrupted during ${at.command}, not at the point\n${text.slice(-3000)}`,
+        );
+        // cut short: killed by the signal, or exiting on it in its own way (rsync 20, debootstrap 143)
+        assert.ok(
+          at.ended !== undefined && at.ended !== '0',
+          `${label}: ${at.command} completed (${at.ended}) instead of being stopped`,
+        );
+      } else {
+        assert.ok(
+          staged.some((n) => n.startsWith(`.${NAME}.${p.format}.partial-`)),
+          `${label}: the image was not staged yet (${staged.join(', ')})`,
+        );
+      }
     }
+    assert.equal(stillRunning(tree!), [], `${label}: processes of the build left`);
+    assert.equal(processesInNamespaces(namespaces), [], `${label}: processes left in the build's namespace`);
+    assert.equal(snapshot(run.out), before, `${label}: the output folder changed`);
+    const pids = tree!.map((q) => String(q.pid));
+    const ours = cacheLeftovers(run.cache).filter(
+      (l) => pids.some((pid) => l.includes(pid)) || /entry\.json/.test(l),
+    );
+    assert.equal(ours, [], `${label}: the cache holds incomplete entries`);
+    assertCleanHost(assert, label, run.cache);
+  } finally {
+    // the ballast goes whatever the verdict, or the next disk-full point starts on a full filesystem
+    if (p.fill)
+      for (const f of readdirSync(SMALL).filter((n) => n.startsWith('ballast-'))) rmSync(path.join(SMALL, f));
   }
-  assert.equal(stillRunning(tree!), [], `${label}: processes of the build left`);
-  assert.equal(processesInNamespaces(namespaces), [], `${label}: processes left in the build's namespace`);
-  assert.equal(snapshot(run.out), before, `${label}: the output folder changed`);
-  const pids = tree!.map((q) => String(q.pid));
-  const ours = cacheLeftovers(run.cache).filter(
-    (l) => pids.some((pid) => l.includes(pid)) || /entry\.json/.test(l),
-  );
-  assert.equal(ours, [], `${label}: the cache holds incomplete entries`);
-  assertCleanHost(assert, label, run.cache);
 }
 
 test.before(async () => {
