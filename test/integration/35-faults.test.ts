@@ -221,12 +221,21 @@ function previousOutputs(dir: string): void {
 }
 
 /** Fill a filesystem to the last byte (fallocate), retrying while the build still writes. */
+/**
+ * Fill a filesystem in 16 MiB pieces. One fallocate of all the free space frees everything it took
+ * when the build's own write wins the race for the last blocks: the filesystem then had room again
+ * when the build measured it (seen on a loaded host). A failed piece frees at most 16 MiB, well under
+ * what the engine counts as full (64 MiB).
+ */
 async function fillUp(dir: string): Promise<void> {
-  for (let i = 0; i < 20; i++) {
+  const piece = 16 * 1024 * 1024;
+  for (let i = 0; i < 400; i++) {
     const s = statfsSync(dir);
     const free = Number(s.bavail) * Number(s.bsize);
     if (free < 64 * 1024) return;
-    await execa('fallocate', ['-l', String(free), path.join(dir, `ballast-${i}`)], { reject: false });
+    await execa('fallocate', ['-l', String(Math.min(free, piece)), path.join(dir, `ballast-${i}`)], {
+      reject: false,
+    });
   }
 }
 
