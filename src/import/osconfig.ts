@@ -398,12 +398,8 @@ function mapCommonOnly(v: Vars, inh: Inherited, c: Collector): void {
       );
 }
 
-export function mapOsconfigVars(obj: unknown, opts: MapOptions = {}): MapResult {
-  const c = new Collector();
-  const raw = asMapping(obj, c);
-  if (!raw) return c.result();
-  const scope = opts.scope ?? 'rootfs';
-  const inh = opts.inherited ?? {};
+/** The run-context names an osconfig vars file sets, and its variables with templates resolved (pure). */
+function resolvedVars(raw: Vars): { names: ContextNames; v: Vars } {
   const names: ContextNames = {
     common: typeof raw.default_run_context === 'string' ? raw.default_run_context : 'common',
     qcow: typeof raw.qcow_run_context === 'string' ? raw.qcow_run_context : 'qcow',
@@ -413,6 +409,16 @@ export function mapOsconfigVars(obj: unknown, opts: MapOptions = {}): MapResult 
     qcow_run_context: names.qcow,
     ...raw,
   }) as Vars;
+  return { names, v };
+}
+
+export function mapOsconfigVars(obj: unknown, opts: MapOptions = {}): MapResult {
+  const c = new Collector();
+  const raw = asMapping(obj, c);
+  if (!raw) return c.result();
+  const scope = opts.scope ?? 'rootfs';
+  const inh = opts.inherited ?? {};
+  const { names, v } = resolvedVars(raw);
   unknownKeys(v, OSCONFIG_VARS, '', c, "not a variable of image-builder's osconfig role, which ignores it");
   if (v.rootfs_root !== undefined)
     c.skip('rootfs_root', 'a build-internal path of the original; ib-native keeps its trees in its cache');
@@ -471,15 +477,7 @@ export function mapOsconfigVars(obj: unknown, opts: MapOptions = {}): MapResult 
 /** Keys of the rootfs file's entries that ran only for QCOWs, per list variable (pure). */
 function rootfsQcowEntries(rootfs: MapOptions['rootfs']): Record<string, string[]> {
   const raw = isObj(rootfs?.vars) ? rootfs.vars : {};
-  const names: ContextNames = {
-    common: typeof raw.default_run_context === 'string' ? raw.default_run_context : 'common',
-    qcow: typeof raw.qcow_run_context === 'string' ? raw.qcow_run_context : 'qcow',
-  };
-  const v = resolveTemplates(raw, {
-    default_run_context: names.common,
-    qcow_run_context: names.qcow,
-    ...raw,
-  }) as Vars;
+  const { names, v } = resolvedVars(raw);
   const x: Ctx = { c: new Collector(), names, scope: 'rootfs' };
   return Object.fromEntries(
     Object.entries(LISTS).map(([varName, spec]) => [
