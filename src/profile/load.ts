@@ -101,28 +101,40 @@ const jiti = createJiti(import.meta.url, {
 /** Profiles larger than this are refused before they are read (a profile is text, not a payload). */
 export const MAX_PROFILE_BYTES = 4 * 1024 * 1024;
 
-/** A TS profile runs in this process: while it loads, process.exit is an error, not a silent success. */
+/**
+ * A TS profile runs in this process: while any profile loads, process.exit is an error, not a silent
+ * success. Loads may overlap (a bundle reads its profiles at once), so the guard is installed by the
+ * first load and the real exit is put back by the last one; saving and restoring per load would let
+ * an overlapping load "restore" the guard and leave process.exit broken for the rest of the run.
+ */
+let loading = 0;
+let realExit: typeof process.exit | undefined;
+
 async function importWithoutExit(file: string): Promise<unknown> {
-  const exit = process.exit;
-  let called: unknown;
-  process.exit = ((code?: unknown) => {
-    called = code ?? 0;
-    throw new UserError(
-      `profile ${file} called process.exit(${String(called)}) while loading`,
-      'a profile only exports its settings: remove the process.exit call',
-    );
-  }) as typeof process.exit;
+  if (loading++ === 0) {
+    realExit = process.exit;
+    process.exit = ((code?: unknown) => {
+      throw new UserError(
+        `a profile called process.exit(${String(code ?? 0)}) while loading`,
+        'a profile only exports its settings: remove the process.exit call',
+      );
+    }) as typeof process.exit;
+  }
   try {
     return await jiti.import(file);
   } catch (e) {
-    if (called !== undefined)
+    if (e instanceof UserError && /called process\.exit\(/.test(e.message)) {
       throw new UserError(
-        `profile ${file} called process.exit(${String(called)}) while loading`,
+        `profile ${file} ${e.message.replace(/^a profile /, '')}`,
         'a profile only exports its settings: remove the process.exit call',
       );
+    }
     throw e;
   } finally {
-    process.exit = exit;
+    if (--loading === 0 && realExit) {
+      process.exit = realExit;
+      realExit = undefined;
+    }
   }
 }
 

@@ -1,7 +1,5 @@
 import {
-  copyFileSync,
   existsSync,
-  lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -18,14 +16,7 @@ import {
   repoSource,
   withMainMirror,
 } from '../distro/index.ts';
-import {
-  CommandError,
-  CommandNotFoundError,
-  HostNotReadyError,
-  InterruptedError,
-  isNoSpace,
-  UserError,
-} from '../errors.ts';
+import { CommandError, CommandNotFoundError, InterruptedError, isNoSpace, UserError } from '../errors.ts';
 import { ensureArchiveKeyring } from '../keys/archive-keyring.ts';
 import { isArmored } from '../keys/openpgp.ts';
 import type { LocalRepo } from '../keys/repo-keys.ts';
@@ -33,7 +24,6 @@ import type { Logger } from '../log.ts';
 import { BLOCKED_PREFERENCES, renderBlockedPreferences } from '../modules/blocked-packages.ts';
 import { KUBERNETES_PREFERENCES } from '../modules/kubernetes.ts';
 import { resolveInRoot } from '../ops/apply.ts';
-import type { Repo } from '../profile/schema.ts';
 import { APT_STATUS_ARGS, aptProgress, debootstrapProgress } from '../run/progress.ts';
 import type { Runner } from '../run/runner.ts';
 import { stallMs } from '../run/watchdog.ts';

@@ -94,7 +94,8 @@ test('plan of a shipped profile name, from an unrelated folder holding a decoy p
   assert.is(r.exitCode, 0, r.all);
   const first = r.stdout.split('\n')[0]!;
   assert.match(first, /^profile minimal \(.*lib\/node_modules\/ib-native\/profiles\/minimal\.ts\)$/);
-  assert.match(r.stdout, /distro debian-bookworm from http:\/\/deb\.debian\.org\/debian/);
+  assert.match(r.stdout, /^distro debian-bookworm;/m);
+  assert.match(r.stdout, /^ +debian-bookworm: http:\/\/deb\.debian\.org\/debian bookworm /m);
   assert.match(r.stdout, /cloud-init/);
   assert.not.match(r.stdout, /decoy/);
 });

@@ -7,6 +7,8 @@ import { UserError, ValidationError } from '../../../src/errors.ts';
 import { listProfiles, loadProfileFile, locateProfile, PROFILES_DIR } from '../../../src/profile/load.ts';
 import { resolveProfile } from '../../../src/profile/resolve.ts';
 
+/** Taken before any test loads a profile (a leaked guard would otherwise be taken for the real one). */
+const realExit = process.exit;
 const dirs: string[] = [];
 function folder(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'ib-native-profiles-'));
@@ -245,4 +247,29 @@ test('resolveProfile: defaults for a bare profile', async () => {
   assert.is(p.mirror, undefined);
 });
 
+test('TS profiles loaded at once (a bundle) leave the real process.exit behind; one that exits is refused', async () => {
+  const dir = folder({
+    'a.ts': `export default { name: 'a', hostname: 'a' };\n`,
+    'b.ts': `await new Promise((r) => setTimeout(r, 300));\nexport default { name: 'b', hostname: 'b' };\n`,
+    'exits.ts': `process.exit(3);\nexport default { name: 'exits' };\n`,
+  });
+  // a ends before b: saving and restoring per load would leave a's guard installed after b
+  const loads = await Promise.allSettled([
+    loadProfileFile(path.join(dir, 'a.ts')),
+    loadProfileFile(path.join(dir, 'b.ts')),
+  ]);
+  assert.equal(
+    loads.map((l) => l.status),
+    ['fulfilled', 'fulfilled'],
+  );
+  assert.ok(process.exit === realExit, 'process.exit is the real one again once every load has ended');
+  try {
+    await loadProfileFile(path.join(dir, 'exits.ts'));
+    assert.unreachable('a profile calling process.exit must be refused');
+  } catch (e) {
+    assert.instance(e, UserError);
+    assert.match((e as Error).message, /exits\.ts called process\.exit\(3\) while loading/);
+  }
+  assert.ok(process.exit === realExit);
+});
 test.run();
