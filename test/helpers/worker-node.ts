@@ -1,7 +1,7 @@
 /**
  * Building and booting a Kubernetes node test image, and what the booted node reports through the
  * check script (test/fixtures/worker/ibn-check.sh), judged the same way for every image:
- * 40-worker (QCOW2) and 41-ephemeral (ISO) build with `buildNode`, boot with `bootNode` (which
+ * worker-qcow2.ts (QCOW2) and ephemeral-iso.ts (ISO) build with `buildNode`, boot with `bootNode` (which
  * keeps the console text in `consoles`) and run CHECKS.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * The worker acceptance fixture (issue 3), shared by 40-worker, 41-ephemeral and 45-bad-profiles:
+ * The worker acceptance fixture (issue 3), shared by worker-qcow2.ts, ephemeral-iso.ts and 45-bad-profiles:
  * a signed local mirror of pkgs.k8s.io served on 127.0.0.1 (the flat repo of Kubernetes 1.31 at
  * core:/stable:/v1.31/deb/, its key as Release.key, fake kubelet/kubeadm/kubectl in two patch
  * versions plus cri-tools and kubernetes-cni), a test profile that extends a shipped profile
@@ -31,7 +31,7 @@ export const KUBE_NEWER = '1.31.2-1.1';
 /** The repo's path on the mirror, as on pkgs.k8s.io. */
 export const K8S_REPO_PATH = 'core:/stable:/v1.31/deb/';
 export const PROFILE_NAME = 'ibn-worker';
-/** The test profile that extends the shipped ephemeral instead (41-ephemeral). */
+/** The test profile that extends the shipped ephemeral instead (ephemeral-iso.ts). */
 export const EPHEMERAL_PROFILE_NAME = 'ibn-ephemeral';
 export const FIXTURES = path.join(REPO, 'test/fixtures');
 export const DKMS_SOURCE = path.join(FIXTURES, 'dkms/ibn_hello');

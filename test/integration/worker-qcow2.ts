@@ -8,7 +8,7 @@
  * DKMS, blocked packages, per-context files, kernel command line, kubelet arguments). The QCOW2 is
  * built, inspected offline, and booted with a cloud-init check script that prints `IBN-CHECK name
  * value` lines on the serial console; each fact is then judged by its own test, so a failure names
- * what is wrong. 41-ephemeral does the same for the ISO. IB_NATIVE_TEST_DISTRO picks the distro.
+ * what is wrong. ephemeral-iso.ts does the same for the ISO. IB_NATIVE_TEST_DISTRO picks the distro.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -5,11 +5,11 @@
  *
  * The test profile extends the shipped ephemeral profile with the same test settings as
  * the worker QCOW2 suite's (local pkgs.k8s.io mirror, DKMS, AppArmor profile...), so both have the
- * same package set and share one cached rootfs (in `npm test` this file builds bookworm's; the
- * QCOW2 suite runs on focal there, 40-worker-focal, and on bookworm in the release matrix).
+ * same package set and share one cached rootfs (in `npm test` both run on focal, 40-worker-focal then
+ * 41-ephemeral-focal, and on bookworm in the release matrix, test/distros/*-bookworm).
  * The ISO is built with the check script as its config drive's user_data, inspected offline and
  * booted; every check of the QCOW2 suite is judged on the live system. IB_NATIVE_TEST_DISTRO picks the
- * distro (default debian-bookworm).
+ * distro (default debian-bookworm); not run by itself: 41-ephemeral-focal and test/distros import it.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
