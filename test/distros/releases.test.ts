@@ -44,6 +44,9 @@ export function selected(spec = process.env.IB_NATIVE_DISTROS ?? ''): string[] {
 }
 
 const run: ReleaseResult[] = [];
+// one suite, tests in order: uvu runs separate suites at the same time, which made every release
+// build and boot at once on the same cores
+const matrix = suite('releases');
 
 for (const name of selected()) {
   const d = getDistro(name);
@@ -51,7 +54,7 @@ for (const name of selected()) {
   const out = path.join(dir, 'out');
   const result: ReleaseResult = { distro: name, date: '', status: 'passed', boots: {} };
   run.push(result);
-  const s = suite(name);
+  const s = (step: string, fn: () => Promise<void>) => matrix(`${name}: ${step}`, fn);
   const fail = (why: string) => {
     if (result.status === 'passed') Object.assign(result, { status: 'failed', reason: why });
   };
@@ -63,12 +66,12 @@ for (const name of selected()) {
   if (problem) {
     Object.assign(result, { status: 'skipped', reason: problem, date: new Date().toISOString() });
     process.stdout.write(`SKIPPED ${name}: ${problem}\n`);
-    for (const step of steps) s.skip(step, () => undefined);
-    s.run();
+    for (const step of steps) matrix.skip(`${name}: ${step}`, () => undefined);
     continue;
   }
 
   s(steps[0]!, async () => {
+    result.date = new Date().toISOString();
     result.load = loadavg()[0];
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(out, { recursive: true });
@@ -152,14 +155,9 @@ for (const name of selected()) {
       result.osRelease = `${id} ${version} ${codename}`;
     });
   }
-  s.after(() => {
-    result.date = new Date().toISOString();
-  });
-  s.run();
 }
 
-const report = suite('report');
-report('results are written to test/distros/results.json and the README table', () => {
+matrix('results are written to test/distros/results.json and the README table', () => {
   const old: ReleaseResult[] = existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, 'utf8')) : [];
   const all = mergeResults(old, run);
   writeFileSync(RESULTS, `${JSON.stringify(all, null, 2)}\n`);
@@ -168,4 +166,4 @@ report('results are written to test/distros/results.json and the README table', 
   process.stdout.write(`${table}\n`);
   for (const r of run) assert.ok(readFileSync(README, 'utf8').includes(`| ${r.distro} | `), r.distro);
 });
-report.run();
+matrix.run();
