@@ -147,6 +147,22 @@ export class Chroot {
     );
   }
 
+  /**
+   * Make the shared package cache read-only inside the chroot: once apt has downloaded (and
+   * verified) what it needs, the maintainer scripts that run next cannot plant or change a .deb
+   * that a later build would reuse. apt installs from a read-only archives folder (it skips its
+   * lock there with a warning).
+   */
+  async sealPackageCache(): Promise<void> {
+    if (!this.opts.packageCache) return;
+    await this.runner.run([
+      'mount',
+      '-o',
+      'remount,bind,ro',
+      mountPointIn(this.root, 'var/cache/apt/archives'),
+    ]);
+  }
+
   run(argv: string[], opts: RunOptions = {}) {
     return this.runner.run(['chroot', this.root, ...argv], {
       ...opts,

@@ -29,7 +29,7 @@ import type { Runner } from '../run/runner.ts';
 import { stallMs } from '../run/watchdog.ts';
 import { isSymlink, removeTree } from '../sys/files.ts';
 import { type Chroot, withChroot } from './chroot.ts';
-import { dropUnverifiedDebs } from './package-cache.ts';
+import { dropUnverifiedDebs, verifyBaseDebs } from './package-cache.ts';
 
 /** Everything that decides the content of the base root filesystem (and so its cache key). */
 export interface RootfsInputs {
@@ -251,8 +251,30 @@ function retryPauseMs(): number {
   return Number.isFinite(v) && v >= 0 ? v : 3000;
 }
 
-/** Build the base root filesystem into `target` (an empty folder). */
+/** The bootstrapper installed cached files the signed index disagrees with (now removed from the cache). */
+export class UnverifiedBaseError extends Error {
+  constructor(readonly files: readonly string[]) {
+    super(`the base was installed from cached files the signed index disagrees with: ${files.join(', ')}`);
+  }
+}
+
+/**
+ * Build the base root filesystem into `target` (an empty folder). A base made from cached files
+ * that fail the index check (removed from the cache by then) is made once more from the mirror.
+ */
 export async function buildRootfs(ctx: RootfsContext, given: RootfsInputs, target: string): Promise<void> {
+  try {
+    await buildRootfsOnce(ctx, given, target);
+  } catch (e) {
+    if (!(e instanceof UnverifiedBaseError)) throw e;
+    ctx.logger.warn(`rootfs: ${e.message}; bootstrapping again`);
+    await removeTree(ctx.runner, target);
+    mkdirSync(target, { recursive: true });
+    await buildRootfsOnce(ctx, given, target);
+  }
+}
+
+async function buildRootfsOnce(ctx: RootfsContext, given: RootfsInputs, target: string): Promise<void> {
   const { runner, logger } = ctx;
   // the bootstrapper verifies with the host's keyring, or one obtained from the archive (pinned keys);
   // the image's own sources keep the distro's path, which its keyring package provides
@@ -289,10 +311,20 @@ export async function buildRootfs(ctx: RootfsContext, given: RootfsInputs, targe
       retries: MIRROR_RETRIES,
       progress: aptProgress('update'),
     });
+    // the base came from the shared cache too: a file apt reused on its size alone is checked now
+    const unverifiedBase = await verifyBaseDebs(c, ctx.packageCache, logger);
+    if (unverifiedBase.length) throw new UnverifiedBaseError(unverifiedBase);
     await dropUnverifiedDebs(c, ctx.packageCache, pkgs, logger);
+    // download (apt verifies each file against the signed index), then install with the cache
+    // read-only: the maintainer scripts of the install cannot plant a .deb for later builds
+    await c.run(aptInstallArgv(pkgs, [...APT_STATUS_ARGS, '--download-only']), {
+      context: 'downloading packages',
+      retries: MIRROR_RETRIES,
+      progress: aptProgress('install'),
+    });
+    await c.sealPackageCache();
     await c.run(aptInstallArgv(pkgs, APT_STATUS_ARGS), {
       context: 'installing packages',
-      retries: MIRROR_RETRIES,
       progress: aptProgress('install'),
     });
     for (const d of INSTALL_DIVERSIONS) {

@@ -63,7 +63,20 @@ test('issue 11: a symlinked cache folder: the chroot session unmounts everything
     packageCache: path.join(link, 'packages'),
   });
   try {
-    assert.ok(isMountPoint(path.join(tree, 'var/cache/apt/archives')), 'the package cache is mounted');
+    const archives = path.join(tree, 'var/cache/apt/archives');
+    assert.ok(isMountPoint(archives), 'the package cache is mounted');
+    // apt downloads into it; once sealed, what runs next in the chroot (maintainer scripts) cannot
+    // plant a .deb there, while the cache itself stays writable for the build
+    writeFileSync(path.join(archives, 'downloaded_1.0_all.deb'), 'by apt\n');
+    await chroot.sealPackageCache();
+    try {
+      writeFileSync(path.join(archives, 'planted_1.0_all.deb'), 'evil\n');
+      assert.unreachable('the sealed package cache took a write');
+    } catch (e) {
+      assert.is((e as NodeJS.ErrnoException).code, 'EROFS');
+    }
+    assert.not.ok(existsSync(path.join(packages, 'planted_1.0_all.deb')));
+    writeFileSync(path.join(packages, 'later_1.0_all.deb'), 'host side\n');
   } finally {
     await chroot.close();
   }

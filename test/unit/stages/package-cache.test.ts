@@ -1,6 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parsePrintUris, printUrisArgv, staleCachedDebs } from '../../../src/stages/package-cache.ts';
+import {
+  DPKG_INSTALLED_ARGV,
+  parseInstalled,
+  parsePrintUris,
+  printUrisArgv,
+  staleCachedDebs,
+} from '../../../src/stages/package-cache.ts';
 
 const H1 = 'a'.repeat(64);
 const H2 = 'b'.repeat(64);
@@ -48,6 +54,23 @@ test('printUrisArgv forces SHA256 and an empty archives folder so every package 
   assert.ok(argv.includes('Dir::Cache::Archives=/run/x'));
   assert.ok(argv.includes('--no-install-recommends'));
   assert.equal(argv.slice(-3), ['install', 'kubelet', 'zstd']);
+});
+
+test('the base check lists installed packages at their versions, reinstalled so apt prints each', () => {
+  // dpkg-query output (DPKG_INSTALLED_ARGV's format): only fully installed packages count
+  const out = [
+    'ii apt:amd64=2.6.1',
+    'ii busybox:amd64=1:1.35.0-4+deb12u1+b1',
+    'rc old-conf:amd64=1.0',
+    'iU half:amd64=2.0',
+    '',
+  ].join('\n');
+  assert.equal(parseInstalled(out), ['apt:amd64=2.6.1', 'busybox:amd64=1:1.35.0-4+deb12u1+b1']);
+  assert.match(DPKG_INSTALLED_ARGV.at(-1)!, /^\$\{db:Status-Abbrev\}/);
+  const argv = printUrisArgv(['apt:amd64=2.6.1'], '/run/x', true);
+  assert.ok(argv.includes('--reinstall'));
+  assert.not.ok(printUrisArgv(['apt'], '/run/x').includes('--reinstall'));
+  assert.equal(argv.slice(-2), ['install', 'apt:amd64=2.6.1']);
 });
 
 test.run();
