@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -21,9 +21,19 @@ function rejection(fn: () => void): UserError {
   throw new Error('not rejected');
 }
 
-test('a folder flag accepts a folder or a path that can become one', () => {
-  checkFolderFlag('--output', dir);
-  checkFolderFlag('--output', path.join(dir, 'new/deeper'));
+test('a folder flag accepts a folder, a link to one, or a path that can become one, and writes nothing', () => {
+  const accepted = (flag: string, d: string) =>
+    assert.not.throws(() => checkFolderFlag(flag, d), `${flag} ${d}`);
+  accepted('--output', dir);
+  accepted('--output', path.join(dir, 'new/deeper'));
+  const link = path.join(dir, 'link');
+  symlinkSync(dir, link);
+  accepted('--cache-dir', link);
+  accepted('--cache-dir', path.join(link, 'sub'));
+  // a check before any work: the folders are made by the build, not by the check
+  assert.equal(readdirSync(dir).sort(), ['file', 'link']);
+  // the same calls on a file's path are refused: the check looks at what is there
+  assert.throws(() => checkFolderFlag('--output', file), /is a file, not a folder/);
 });
 
 test('a folder flag naming a file, or a path below a file, is a user error with a hint', () => {
