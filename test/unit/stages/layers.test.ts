@@ -24,11 +24,18 @@ function tree(dir: string, entries: Record<string, string | null | { link: strin
   }
 }
 
-test('pruneHidden: what the later layer removes or replaces leaves the earlier layer; the rest stays', () => {
+/** Two layer folders (earlier `common`, later `iso`) in a scratch folder removed afterwards. */
+function withLayers(fn: (common: string, iso: string) => void): void {
   const d = mkdtempSync(path.join(tmpdir(), 'ib-native-layers-'));
   try {
-    const common = path.join(d, 'common');
-    const iso = path.join(d, 'iso');
+    fn(path.join(d, 'common'), path.join(d, 'iso'));
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+}
+
+test('pruneHidden: what the later layer removes or replaces leaves the earlier layer; the rest stays', () =>
+  withLayers((common, iso) => {
     tree(common, {
       'tmp/url_resources/agent.tar.gz': 'download',
       'var/lib/apt/lists/deb.example_Packages': 'index',
@@ -63,16 +70,10 @@ test('pruneHidden: what the later layer removes or replaces leaves the earlier l
     assert.equal(readdirSync(path.join(common, 'var/lib/apt/lists')), ['lock']);
     assert.equal(readdirSync(path.join(common, 'tmp')), []);
     assert.ok(existsSync(path.join(iso, 'etc/new')), 'the later layer is not touched');
-  } finally {
-    rmSync(d, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('pruneHidden: a folder the later layer made opaque (removed and made again) leaves none of its old content', () => {
-  const d = mkdtempSync(path.join(tmpdir(), 'ib-native-layers-'));
-  try {
-    const common = path.join(d, 'common');
-    const iso = path.join(d, 'iso');
+test('pruneHidden: a folder the later layer made opaque (removed and made again) leaves none of its old content', () =>
+  withLayers((common, iso) => {
     tree(common, {
       'etc/site.d/secret.conf': 'token=common',
       'etc/site.d/sub/deep.conf': 'deep',
@@ -92,10 +93,7 @@ test('pruneHidden: a folder the later layer made opaque (removed and made again)
       'a merged folder keeps its content',
     );
     assert.equal(readdirSync(path.join(iso, 'etc/site.d')), ['new.conf'], 'the later layer is not touched');
-  } finally {
-    rmSync(d, { recursive: true, force: true });
-  }
-});
+  }));
 
 /** A PAX tar as GNU tar writes it for `opaqueTarArgv`: folders only, the opaque mark as an xattr record. */
 async function paxTar(dirs: Record<string, string | undefined>): Promise<Buffer> {
