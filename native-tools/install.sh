@@ -12,6 +12,8 @@
 #
 # The package list comes from native-tools/tools.ts (via list-packages.ts) when node and
 # node_modules are present, else from the static lists below, which a unit test keeps in sync.
+# The host family comes from /etc/os-release (IB_NATIVE_OS_RELEASE names another file: the unit
+# test checks both families on any host).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,10 +28,10 @@ die() {
 # BEGIN static package lists (test/unit/doctor.test.ts checks them against native-tools/tools.ts)
 STATIC_DEBIAN=(coreutils debootstrap dosfstools e2fsprogs g++ gdisk grub-common grub-efi-amd64-bin grub-pc-bin
   make mmdebstrap mount mtools ovmf python3 qemu-system-x86 qemu-utils rsync squashfs-tools squashfs-tools-ng
-  util-linux xfsprogs xorriso zstd)
+  tar util-linux xfsprogs xorriso zstd)
 STATIC_UBUNTU=(coreutils debootstrap dosfstools e2fsprogs g++ gdisk grub-common grub-efi-amd64-bin grub-pc-bin
   make mmdebstrap mount mtools ovmf python3 qemu-system-x86 qemu-utils rsync squashfs-tools squashfs-tools-ng
-  util-linux xfsprogs xorriso zstd)
+  tar util-linux xfsprogs xorriso zstd)
 STATIC_TEST_DEBIAN=(apt-utils dpkg gnupg squid)
 STATIC_TEST_UBUNTU=(apt-utils dpkg gnupg squid)
 # END static package lists
@@ -51,15 +53,16 @@ done
 
 # Which family of package names: Ubuntu, or Debian (and derivatives).
 family=""
-if [[ -r /etc/os-release ]]; then
-  # shellcheck disable=SC1091
-  os_id="$(. /etc/os-release && echo "${ID:-} ${ID_LIKE:-}")"
+os_release="${IB_NATIVE_OS_RELEASE:-/etc/os-release}"
+if [[ -r "$os_release" ]]; then
+  # shellcheck disable=SC1090
+  os_id="$(. "$os_release" && echo "${ID:-} ${ID_LIKE:-}")"
   case " $os_id " in
     *" ubuntu "*) family=ubuntu ;;
     *" debian "*) family=debian ;;
   esac
 fi
-[[ -n "$family" ]] || die "this host is neither Debian nor Ubuntu (/etc/os-release says: ${os_id:-nothing}); install the tools listed by \`ib-native doctor\` by hand"
+[[ -n "$family" ]] || die "this host is neither Debian nor Ubuntu ($os_release says: ${os_id:-nothing}); install the tools listed by \`ib-native doctor\` by hand"
 
 # npm ci runs after the host packages are in: node-gyp needs python3, make and g++ to compile node-pty.
 run_npm() {

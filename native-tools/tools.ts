@@ -123,6 +123,13 @@ export const HOST_TOOLS: readonly HostTool[] = [
     packages: pkg('squashfs-tools'),
   },
   {
+    name: 'tar',
+    check: cmd('tar'),
+    neededFor: "find the opaque folders of the ISO's configuration layers (GNU tar reads their xattrs)",
+    stages: ['iso'],
+    packages: pkg('tar'),
+  },
+  {
     name: 'unsquashfs',
     check: cmd('unsquashfs'),
     neededFor: 'verify the squashfs of the live ISO',

@@ -275,6 +275,9 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
   mkdirSync(work, { recursive: true });
   const pub = deps.publication ?? new Publication();
   const outputs: BuildResult['outputs'] = [];
+  // the shared parts, and every entry the build obtains, are leased to it until the end (finally):
+  // `cache prune` keeps them meanwhile
+  await cache.useShared(profile.name);
   try {
     // entries derived from the rootfs (squashfs, base disk) are keyed by its build time too,
     // so that --refresh or --max-age rebuilding the rootfs also renews them
@@ -507,6 +510,7 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
     await removeTree(runner, work).catch((e) =>
       logger.warn(`could not remove ${work}: ${(e as Error).message}`),
     );
+    cache.release();
     if (opts.noCache) await removeTree(runner, cacheRoot).catch(() => undefined);
   }
 }

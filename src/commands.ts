@@ -225,7 +225,8 @@ export async function cacheCommand(o: {
     process.stderr.write('error: cache prune needs --older-than DAYS or --all\n');
     return 2;
   }
-  const removed = await cache.prune({ olderThanDays: o.olderThan, all: o.all });
+  const { removed, kept } = await cache.prune({ olderThanDays: o.olderThan, all: o.all });
   process.stdout.write(removed.length ? `removed: ${removed.join(', ')}\n` : 'nothing to remove\n');
+  for (const k of kept) process.stdout.write(`${k}\n`);
   return 0;
 }

@@ -5,6 +5,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -12,7 +13,8 @@ import path from 'node:path';
 import type { Logger } from '../log.ts';
 import type { Runner } from '../run/runner.ts';
 import { removeTree, sha256Text } from '../sys/files.ts';
-import { withLock } from './lock.ts';
+import { type Lease, liveLeases, takeLease } from './lease.ts';
+import { tryLock, withLock } from './lock.ts';
 
 /**
  * The stage cache. Layout under the cache root:
@@ -21,7 +23,9 @@ import { withLock } from './lock.ts';
  *   keyrings/              archive keyrings the host lacks (src/keys/archive-keyring.ts)
  *   rootfs/<key>/tree      a complete base root filesystem
  *   rootfs/<key>/entry.json  written last: an entry without it is incomplete and never used
- *   locks/<kind>-<key>.lock  one lock per entry being built
+ *   locks/<kind>-<key>.lock  one lock per entry being built (or leased, or pruned)
+ *   leases/<kind>-<key>/   one file per running build using the entry (src/cache/lease.ts)
+ *   leases/shared/         one file per running build using packages/, keys/ and keyrings/
  *   work/<build>/          per-build scratch space (removed at the end)
  *   attachments/           loop/nbd devices in use, for cleanup after a crash
  */
@@ -57,13 +61,25 @@ export function contentKey(parts: unknown): string {
   return sha256Text(canonicalJson(parts)).slice(0, 24);
 }
 
+/** What `prune` removed, and what it kept because a running build uses it. */
+export interface PruneResult {
+  removed: string[];
+  kept: string[];
+}
+
+/** The lease name of what packages/, keys/ and keyrings/ hold (shared by every build). */
+const SHARED = 'shared';
+
 export class Cache {
+  /** The leases this handle holds (released together by `release`). */
+  private readonly leases: Lease[] = [];
+
   constructor(
     readonly root: string,
     private readonly runner: Runner,
     private readonly logger: Logger,
   ) {
-    for (const d of ['packages', 'locks', 'work', 'attachments', ...CACHE_KINDS])
+    for (const d of ['packages', 'locks', 'leases', 'work', 'attachments', ...CACHE_KINDS])
       mkdirSync(path.join(root, d), { recursive: true });
   }
 
@@ -81,6 +97,34 @@ export class Cache {
     return entryInfo(this.root, kind, key);
   }
 
+  private lockFile(name: string): string {
+    return path.join(this.root, 'locks', `${name}.lock`);
+  }
+  private leaseDir(name: string): string {
+    return path.join(this.root, 'leases', name);
+  }
+
+  /** Live leases on `name` held by other handles (other builds, in this process or another). */
+  private otherUsers(name: string): { pid: number; by: string }[] {
+    const mine = new Set(this.leases.map((l) => l.file));
+    return liveLeases(this.leaseDir(name)).filter((l) => !mine.has(l.file));
+  }
+
+  /**
+   * Hold the shared parts (package cache, downloaded keys and keyrings) until `release`, so that
+   * `cache prune --all` keeps them while this build runs.
+   */
+  async useShared(by: string): Promise<void> {
+    await withLock(this.lockFile(SHARED), async () => {
+      this.leases.push(takeLease(this.leaseDir(SHARED), by));
+    });
+  }
+
+  /** Let go of every entry this handle obtained (and the shared parts): the build is done with them. */
+  release(): void {
+    for (const l of this.leases.splice(0)) l.release();
+  }
+
   /**
    * Return the entry for `key`, building it with `build(dir)` when missing (or when `refresh`,
    * or older than `maxAgeMs`). Built aside and renamed into place, under a per-entry lock.
@@ -92,15 +136,22 @@ export class Cache {
     build: (dir: string) => Promise<void>,
   ): Promise<{ dir: string; hit: boolean }> {
     const dir = this.entryDir(kind, key);
-    const lock = path.join(this.root, 'locks', `${kind}-${key}.lock`);
+    const name = `${kind}-${key}`;
+    const lease = () => this.leases.push(takeLease(this.leaseDir(name), opts.usedBy));
     return withLock(
-      lock,
+      this.lockFile(name),
       async () => {
         const existing = this.info(kind, key);
         const age = existing ? Date.now() - Date.parse(existing.createdAt) : 0;
         const stale = existing && opts.maxAgeMs !== undefined && age > opts.maxAgeMs;
-        if (existing && !opts.refresh && !stale) {
+        const users = existing && (opts.refresh || stale) ? this.otherUsers(name) : [];
+        if (users.length)
+          this.logger.warn(
+            `cache: ${kind} ${key} is in use by a running build (${users.map((u) => `${u.by}, pid ${u.pid}`).join('; ')}); reusing it instead of rebuilding it`,
+          );
+        if (existing && ((!opts.refresh && !stale) || users.length)) {
           this.markUsed(kind, key, opts.usedBy);
+          lease();
           return { dir, hit: true };
         }
         if (stale)
@@ -133,6 +184,7 @@ export class Cache {
           await removeTree(this.runner, building).catch(() => undefined);
           throw e;
         }
+        lease();
         return { dir, hit: false };
       },
       () => this.logger.info(`cache: waiting for another build that is making ${kind} ${key}`),
@@ -165,27 +217,55 @@ export class Cache {
     return out;
   }
 
-  async prune(opts: { olderThanDays?: number; all?: boolean }): Promise<string[]> {
+  /**
+   * Remove entries older than `olderThanDays` (or all, and the shared parts, with `all`). An
+   * entry a running build holds (leased, or locked while being made or taken) is kept and
+   * reported; so are the shared parts while any build runs.
+   */
+  async prune(opts: { olderThanDays?: number; all?: boolean }): Promise<PruneResult> {
     const removed: string[] = [];
+    const kept: string[] = [];
+    /** Remove under `name`'s lock unless a running build holds it (`remove` says what went). */
+    const unlessInUse = async (name: string, what: string, remove: () => Promise<string[]>) => {
+      const lock = this.lockFile(name);
+      if (!tryLock(lock)) {
+        kept.push(`${what} being made or taken by a running build, kept`);
+        return;
+      }
+      try {
+        const users = liveLeases(this.leaseDir(name));
+        if (users.length) {
+          kept.push(`${what} in use by a running build (${users.map((u) => u.by).join(', ')}), kept`);
+          return;
+        }
+        removed.push(...(await remove()));
+        rmSync(this.leaseDir(name), { recursive: true, force: true });
+      } finally {
+        rmSync(lock, { force: true });
+      }
+    };
     for (const e of this.list()) {
       if (!opts.all && (opts.olderThanDays === undefined || e.ageDays < opts.olderThanDays)) continue;
-      await withLock(path.join(this.root, 'locks', `${e.kind}-${e.key}.lock`), () =>
-        removeTree(this.runner, this.entryDir(e.kind, e.key)),
-      );
-      removed.push(`${e.kind}/${e.key}`);
+      const what = `${e.kind}/${e.key}`;
+      await unlessInUse(`${e.kind}-${e.key}`, what, async () => {
+        await removeTree(this.runner, this.entryDir(e.kind, e.key));
+        return [what];
+      });
     }
-    if (opts.all) {
-      await removeTree(this.runner, this.packages);
-      mkdirSync(this.packages, { recursive: true });
-      removed.push('packages');
-      // downloaded keys and keyrings: obtained (and checked) again by the next build
-      for (const d of ['keys', 'keyrings'])
-        if (existsSync(path.join(this.root, d))) {
-          await removeTree(this.runner, path.join(this.root, d));
-          removed.push(d);
-        }
-    }
-    return removed;
+    if (opts.all)
+      // the package cache, downloaded keys and keyrings: obtained (and checked) again by the next build
+      await unlessInUse(SHARED, 'packages, keys and keyrings', async () => {
+        await removeTree(this.runner, this.packages);
+        mkdirSync(this.packages, { recursive: true });
+        const gone = ['packages'];
+        for (const d of ['keys', 'keyrings'])
+          if (existsSync(path.join(this.root, d))) {
+            await removeTree(this.runner, path.join(this.root, d));
+            gone.push(d);
+          }
+        return gone;
+      });
+    return { removed, kept };
   }
 }
 

@@ -8,9 +8,9 @@
 import { closeSync, createReadStream, createWriteStream, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import tar, { type Header } from 'tar-stream';
 import { UserError } from '../errors.ts';
 import type { Runner } from '../run/runner.ts';
+import { opaqueInTar } from '../sys/opaque.ts';
 import type { Entry } from './entries.ts';
 import { type IsoExtent, parseReportLba } from './parsers.ts';
 import type { ImageFs } from './paths.ts';
@@ -84,25 +84,7 @@ export async function opaqueFolders(runner: Runner, squashfs: string): Promise<S
     binary: true,
     context: `reading the xattrs of ${squashfs}`,
   });
-  const found = new Set<string>();
-  const extract = tar.extract();
-  const done = new Promise<void>((resolve, reject) => {
-    extract.on('entry', (header: Header, stream, next) => {
-      if (
-        header.type === 'directory' &&
-        (header.pax as Record<string, string> | null | undefined)?.['SCHILY.xattr.trusted.overlay.opaque'] ===
-          'y'
-      )
-        found.add(`/${header.name.replace(/\/+$/, '')}`);
-      stream.on('end', next);
-      stream.resume();
-    });
-    extract.on('finish', resolve);
-    extract.on('error', reject);
-  });
-  extract.end(r.stdoutBytes ?? Buffer.alloc(0));
-  await done;
-  return found;
+  return opaqueInTar(r.stdoutBytes ?? Buffer.alloc(0));
 }
 
 export async function openIso(runner: Runner, iso: string, scratch: string): Promise<IsoImage> {

@@ -201,6 +201,8 @@ export async function shellCommand(o: ShellCommandOptions): Promise<number> {
     stopIfInterrupted(); // hung up by a signal: report the interruption, not the shell's status
     return status;
   };
+  // the rootfs (and the package cache) stay leased to the session: `cache prune` keeps them
+  await cache.useShared(`shell ${plan.profile.name}`);
   try {
     const { tree: rootfs } = await obtainRootfs(cache, plan, { netEnv: o.netEnv }, deps);
     const layers = path.join(work, 'layers');
@@ -223,6 +225,7 @@ export async function shellCommand(o: ShellCommandOptions): Promise<number> {
     );
   } finally {
     release();
+    cache.release();
     await removeTree(runner, work).catch((e) =>
       logger.warn(`could not remove ${work}: ${(e as Error).message}`),
     );

@@ -8,6 +8,7 @@ import { mksquashfsProgress } from '../run/progress.ts';
 import type { Runner } from '../run/runner.ts';
 import { watchdog } from '../run/watchdog.ts';
 import { removeTree } from '../sys/files.ts';
+import { opaqueFoldersOf } from '../sys/opaque.ts';
 import { GRUB_I386, type MenuEntry, renderEarlyConfig, renderGrubCfg } from './grub.ts';
 import { buildStandaloneImage } from './grub-standalone.ts';
 import { pruneHidden } from './layers.ts';
@@ -227,6 +228,10 @@ export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Pr
       context: 'copying the live base squashfs into the ISO tree',
     });
     const names = ['filesystem.squashfs'];
+    // the opaque folders of each layer but the first (those of a later layer hide what is below them)
+    const opaque = new Map<string, Set<string>>();
+    for (const layer of i.layered.layers.slice(1))
+      opaque.set(layer.name, await opaqueFoldersOf(runner, layer.dir));
     for (const [n, layer] of i.layered.layers.entries()) {
       const file = `${layer.name}.squashfs`;
       logger.info(`iso: mksquashfs of the ${layer.name} layer`);
@@ -234,7 +239,7 @@ export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Pr
       await runner.run(layerCopyArgv(layer.dir, stage), { context: `copying the ${layer.name} layer` });
       // what a later layer hides (removes, replaces) is left out: a whiteout does not delete
       for (const later of i.layered.layers.slice(n + 1)) {
-        const hidden = pruneHidden(stage, later.dir);
+        const hidden = pruneHidden(stage, later.dir, opaque.get(later.name));
         if (hidden.length)
           logger.debug(
             `iso: ${hidden.length} path(s) of ${layer.name} hidden by ${later.name} left out: ${hidden.join(' ')}`,

@@ -72,6 +72,15 @@ const b = () => {
   return built;
 };
 const images = () => [b().qcow2, b().iso];
+
+/**
+ * A check that looks for something absent passes on an empty view too: each one first asserts
+ * that what it inspects is there (the image was read, the folder it lists exists).
+ */
+function assertPresent(v: Pick<ImageView, 'name' | 'entries'>, p: string, type: 'd' | 'f'): void {
+  assert.ok(v.entries.size > 1000, `${v.name}: only ${v.entries.size} entries read: the image was not read`);
+  assert.is(v.entries.get(p)?.type, type, `${v.name}: ${p} is not there to inspect`);
+}
 const gpgEnv = { GNUPGHOME };
 
 async function generateKey(): Promise<string> {
@@ -149,6 +158,8 @@ test('no resolv.conf of the build host, no proxy settings', async () => {
   const host = existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf', 'utf8') : '';
   const hostServers = host.split('\n').filter((l) => /^\s*nameserver\s/.test(l));
   for (const v of images()) {
+    assertPresent(v, '/etc/apt/apt.conf.d', 'd');
+    assert.ok(children(v, '/etc/apt/apt.conf.d').length > 0, `${v.name}: /etc/apt/apt.conf.d is empty`);
     const resolv = v.entries.get('/etc/resolv.conf');
     if (resolv?.type === 'f') {
       const text = await v.cat('/etc/resolv.conf');
@@ -182,7 +193,14 @@ test('no resolv.conf of the build host, no proxy settings', async () => {
 });
 
 test('apt indexes, policy-rc.d, shell history and build leftovers do not ship', () => {
+  // the rootfs has indexes (the bootstrapper's apt update): there is something to remove
+  assert.ok(
+    children(b().host, '/var/lib/apt/lists').some((n) => n.endsWith('_Packages')),
+    'the cached rootfs has no apt index: nothing to look for',
+  );
   for (const v of images()) {
+    assertPresent(v, '/var/lib/apt/lists', 'd');
+    assertPresent(v, '/tmp', 'd');
     assert.equal(
       children(v, '/var/lib/apt/lists').filter((n) => n !== 'partial' && n !== 'lock'),
       [],
@@ -201,7 +219,14 @@ test('apt indexes, policy-rc.d, shell history and build leftovers do not ship', 
 });
 
 test('no machine identity: empty /etc/machine-id, no SSH host keys', () => {
+  // the rootfs has keys (openssh-server's postinst made them): there is something to remove
+  assert.ok(
+    children(b().host, '/etc/ssh').some((n) => n.startsWith('ssh_host_')),
+    'the cached rootfs has no SSH host key: nothing to look for',
+  );
   for (const v of images()) {
+    assertPresent(v, '/etc/ssh', 'd');
+    assertPresent(v, '/etc/ssh/sshd_config', 'f');
     const id = v.entries.get('/etc/machine-id');
     assert.ok(id?.type === 'f', `${v.name}: /etc/machine-id missing`);
     assert.is(id!.size, 0, `${v.name}: /etc/machine-id is not empty`);
@@ -215,8 +240,10 @@ test('no machine identity: empty /etc/machine-id, no SSH host keys', () => {
 
 test('accounts: root locked, no password hashes, /etc/shadow 0640 root:shadow', async () => {
   for (const v of images()) {
+    assertPresent(v, '/etc/shadow', 'f');
     const shadow = (await v.cat('/etc/shadow')).split('\n').filter(Boolean);
     const field = new Map(shadow.map((l) => [l.split(':')[0]!, l.split(':')[1] ?? ''] as const));
+    assert.ok(field.has('root') && field.size > 5, `${v.name}: /etc/shadow has ${field.size} accounts`);
     assert.ok(
       ['*', '!', '!*'].includes(field.get('root') ?? ''),
       `${v.name}: root's password field "${field.get('root')}"`,
@@ -248,8 +275,11 @@ test('setuid/setgid bits and ownership are those of the cached rootfs', () => {
     );
   for (const v of images()) {
     assert.equal(special(v), expected, `${v.name}: setuid/setgid files differ from the rootfs`);
-    const owners = [...b().host.entries]
-      .filter(([p, e]) => !p.startsWith('/boot/') && v.entries.has(p) && e.type === v.entries.get(p)!.type)
+    const compared = [...b().host.entries].filter(
+      ([p, e]) => !p.startsWith('/boot/') && v.entries.has(p) && e.type === v.entries.get(p)!.type,
+    );
+    assert.ok(compared.length > 1000, `${v.name}: only ${compared.length} paths to compare with the rootfs`);
+    const owners = compared
       // finalize's `apt-get clean` gives it back to _apt, as apt itself does
       .filter(([p]) => p !== '/var/cache/apt/archives/partial')
       .filter(([p, e]) => e.uid !== v.entries.get(p)!.uid || e.gid !== v.entries.get(p)!.gid)
@@ -268,6 +298,13 @@ test('file capabilities are kept: those of the rootfs, and the probe cap_net_raw
 });
 
 test('no layer of the ISO carries what finalize removed (whiteouts hide, they do not delete)', () => {
+  // the base and both configuration layers, each read (the probe is in the common one)
+  assert.ok(b().isoLayers.length >= 3, `${b().isoLayers.length} layers in the ISO`);
+  for (const { name, listing } of b().isoLayers) assert.ok(listing.size > 0, `${name}: an empty listing`);
+  assert.ok(
+    b().isoLayers.some((l) => l.name.includes('config-common') && l.listing.has(PROBE)),
+    'the common layer does not list the probe: its listing was not read',
+  );
   for (const { name, listing } of b().isoLayers)
     for (const [p, e] of listing) {
       if (e.whiteout) continue;
@@ -309,10 +346,15 @@ test('the QCOW2 holds no byte of the rootfs SSH host keys or machine-id, not eve
     ? readFileSync(path.join(b().rootfs, 'etc/machine-id'), 'utf8').trim()
     : '';
   if (id) secrets.push(id);
-  if (!secrets.length) {
-    process.stdout.write('\n  (the cached rootfs holds no SSH host key or machine-id to look for)\n');
-    return;
-  }
+  // the minimal rootfs has both (openssh-server and systemd made them): something to look for
+  assert.ok(secrets.length > 1 && id !== '', `nothing to look for in the rootfs: ${secrets.length} secrets`);
+  // a control that ships (a line of the rootfs's /etc/ssh/moduli, in its first block): the
+  // search finds what is on the disk
+  const control = readFileSync(path.join(b().rootfs, 'etc/ssh/moduli'), 'utf8')
+    .slice(0, 4096)
+    .split('\n')
+    .find((l) => /^\d{14} /.test(l) && l.length > 200);
+  assert.ok(control, 'no line of /etc/ssh/moduli to use as a control');
   // an uncompressed copy holds every allocated cluster as it is on the disk
   const plain = path.join(DIR, 'plain.qcow2');
   const patterns = path.join(DIR, 'secrets');
@@ -324,6 +366,8 @@ test('the QCOW2 holds no byte of the rootfs SSH host keys or machine-id, not eve
       maxBuffer: 1e8,
     });
     assert.is(r.exitCode, 1, `found in ${NAME}.qcow2: ${[...new Set(r.stdout.split('\n'))].join(', ')}`);
+    const found = await execa('grep', ['-a', '-c', '-F', control!, plain], { reject: false });
+    assert.is(found.exitCode, 0, `the control line of /etc/ssh/moduli is not found in ${NAME}.qcow2`);
   } finally {
     rmSync(plain, { force: true });
     rmSync(patterns, { force: true });

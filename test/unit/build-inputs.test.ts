@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkFolderFlag, checkZstdWriter } from '../../src/build-inputs.ts';
+import { checkCacheDirChars, checkFolderFlag, checkZstdWriter } from '../../src/build-inputs.ts';
 import { HostNotReadyError, UserError } from '../../src/errors.ts';
 import { recordingRunner } from '../../src/run/runner.ts';
 
@@ -21,9 +21,19 @@ function rejection(fn: () => void): UserError {
   throw new Error('not rejected');
 }
 
-test('a folder flag accepts a folder or a path that can become one', () => {
-  checkFolderFlag('--output', dir);
-  checkFolderFlag('--output', path.join(dir, 'new/deeper'));
+test('a folder flag accepts a folder, a link to one, or a path that can become one, and writes nothing', () => {
+  const accepted = (flag: string, d: string) =>
+    assert.not.throws(() => checkFolderFlag(flag, d), `${flag} ${d}`);
+  accepted('--output', dir);
+  accepted('--output', path.join(dir, 'new/deeper'));
+  const link = path.join(dir, 'link');
+  symlinkSync(dir, link);
+  accepted('--cache-dir', link);
+  accepted('--cache-dir', path.join(link, 'sub'));
+  // a check before any work: the folders are made by the build, not by the check
+  assert.equal(readdirSync(dir).sort(), ['file', 'link']);
+  // the same calls on a file's path are refused: the check looks at what is there
+  assert.throws(() => checkFolderFlag('--output', file), /is a file, not a folder/);
 });
 
 test('a folder flag naming a file, or a path below a file, is a user error with a hint', () => {
@@ -32,6 +42,23 @@ test('a folder flag naming a file, or a path below a file, is a user error with 
   assert.match(a.hint ?? '', /give --output a folder/);
   const b = rejection(() => checkFolderFlag('--cache-dir', path.join(file, 'sub')));
   assert.match(b.message, /^--cache-dir .*file\/sub cannot be created: .*file is a file$/);
+});
+
+test('a cache folder whose path would break overlay options or hook words is a user error', () => {
+  for (const [dir, ch] of [
+    ['/srv/cache,upperdir=/x', ','],
+    ['/srv/a:b', ':'],
+    ['/srv/my cache', ' '],
+    ['/srv/tab\there', '\t'],
+  ] as const) {
+    const e = rejection(() => checkCacheDirChars(dir));
+    assert.is(
+      e.message,
+      `--cache-dir ${JSON.stringify(dir)} contains ${JSON.stringify(ch)}, which overlay mount options cannot carry`,
+    );
+    assert.match(e.hint ?? '', /letters, digits/);
+  }
+  assert.not.throws(() => checkCacheDirChars('/var/cache/ib-native-test/x_y.z-1'));
 });
 
 test('a zstd QCOW2 on a host whose qemu-img is older than 5.1 is refused before any work; zlib asks nothing', async () => {

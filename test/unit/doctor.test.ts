@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseArgs } from '../../native-tools/list-packages.ts';
@@ -130,19 +132,44 @@ test('install.sh static package lists match native-tools/tools.ts', () => {
   }
 });
 
-test('install.sh parses, and prints the same list with node and without', async () => {
+test('install.sh parses, and prints the same list with node and without, on either family; refuses other hosts', async () => {
   const runner = processRunner({ logger: silentLogger });
   await runner.run(['bash', '-n', INSTALL_SH]);
-  const family = realProbe.family();
-  if (!family) return; // not a Debian or Ubuntu host: the script refuses, nothing more to check here
-  for (const extra of [[], ['--with-tests']]) {
-    const viaNode = (await runner.run(['bash', INSTALL_SH, '--print', ...extra])).stdout.trim().split('\n');
-    const viaStatic = (await runner.run(['bash', INSTALL_SH, '--print', '--static', ...extra])).stdout
-      .trim()
-      .split('\n');
-    const expected = hostPackages(family, { withTests: extra.length > 0 });
-    assert.equal(viaNode, expected);
-    assert.equal(viaStatic, expected);
+  // the family comes from an os-release file of our own: the same checks on any host
+  const dir = mkdtempSync(path.join(tmpdir(), 'ibn-os-release-'));
+  try {
+    const osRelease = (name: string, text: string) => {
+      const f = path.join(dir, name);
+      writeFileSync(f, text);
+      return { ...process.env, IB_NATIVE_OS_RELEASE: f };
+    };
+    const hosts = [
+      ['debian', osRelease('debian', 'ID=debian\nVERSION_ID="12"\n')],
+      ['ubuntu', osRelease('ubuntu', 'ID=ubuntu\nID_LIKE=debian\n')],
+      ['ubuntu', osRelease('mint', 'ID=linuxmint\nID_LIKE="ubuntu debian"\n')],
+      ['debian', osRelease('raspbian', 'ID=raspbian\nID_LIKE=debian\n')],
+    ] as const;
+    let checked = 0;
+    for (const [family, env] of hosts)
+      for (const extra of [[], ['--with-tests']]) {
+        const print = async (flags: string[]) =>
+          (await runner.run(['bash', INSTALL_SH, '--print', ...flags, ...extra], { env })).stdout
+            .trim()
+            .split('\n');
+        const expected = hostPackages(family, { withTests: extra.length > 0 });
+        assert.equal(await print([]), expected, `${env.IB_NATIVE_OS_RELEASE} ${extra}`);
+        assert.equal(await print(['--static']), expected, `${env.IB_NATIVE_OS_RELEASE} --static ${extra}`);
+        checked++;
+      }
+    assert.is(checked, 8);
+    const other = await runner.run(['bash', INSTALL_SH, '--print'], {
+      env: osRelease('fedora', 'ID=fedora\nID_LIKE="rhel centos"\n'),
+      okExitCodes: [1],
+    });
+    assert.is(other.exitCode, 1);
+    assert.match(other.stderr, /this host is neither Debian nor Ubuntu \(.*fedora says: fedora rhel centos/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
   const bad = await runner.run(['bash', INSTALL_SH, '--bogus'], { okExitCodes: [1] });
   assert.is(bad.exitCode, 1);

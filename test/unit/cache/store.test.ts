@@ -1,3 +1,4 @@
+import { spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -9,8 +10,10 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { liveLeases, processStart, takeLease } from '../../../src/cache/lease.ts';
 import { Cache, canonicalJson, contentKey } from '../../../src/cache/store.ts';
 import { recordingLogger, silentLogger } from '../../../src/log.ts';
 import { processRunner } from '../../../src/run/runner.ts';
@@ -157,23 +160,38 @@ test('obtain: a failed build leaves no entry and no scratch folder, and the erro
 test('obtain: a failed refresh keeps the previous entry', async () => {
   const c = cache();
   await c.obtain('rootfs', 'k', opts, async (dir) => writeFileSync(path.join(dir, 'v1'), ''));
-  try {
-    await c.obtain('rootfs', 'k', { ...opts, refresh: true }, async () => {
-      throw new Error('no');
-    });
-  } catch {
-    // expected
-  }
-  assert.ok(existsSync(path.join(c.root, 'rootfs/k/v1')));
-  assert.ok(c.info('rootfs', 'k'));
+  const before = c.info('rootfs', 'k');
+  const err = await c
+    .obtain('rootfs', 'k', { ...opts, refresh: true }, async (dir) => {
+      writeFileSync(path.join(dir, 'v2'), '');
+      throw new Error('mirror unreachable');
+    })
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+  assert.instance(err, Error, 'the failed refresh must throw');
+  assert.is((err as Error).message, 'mirror unreachable', 'the build error goes through unchanged');
+  assert.equal(readdirSync(path.join(c.root, 'rootfs/k')).sort(), ['entry.json', 'v1']);
+  assert.equal(c.info('rootfs', 'k'), before);
+  assert.equal(readdirSync(path.join(c.root, 'rootfs')), ['k'], 'no half-built folder left');
 });
 
 test('obtain: concurrent calls for the same key build once; the other waits and hits', async () => {
-  const c = cache();
+  // the build finishes only once the second call is seen waiting for the lock (no timers)
+  let waiting!: () => void;
+  const seenWaiting = new Promise<void>((r) => {
+    waiting = r;
+  });
+  const logger = {
+    ...silentLogger,
+    info: (m: string) => m.includes('waiting for another build') && waiting(),
+  };
+  const c = cache(logger);
   let builds = 0;
   const build = async (dir: string) => {
     builds++;
-    await new Promise((r) => setTimeout(r, 100));
+    await seenWaiting;
     writeFileSync(path.join(dir, 'payload'), '');
   };
   const [a, b] = await Promise.all([
@@ -195,16 +213,148 @@ test('list and prune: only complete entries; prune --all removes them and the pa
     list.map((e) => [e.kind, e.key, e.bytes > 5]),
     [['rootfs', 'k', true]],
   );
-  assert.equal(await c.prune({ olderThanDays: 1 }), []);
-  assert.equal(await c.prune({ all: true }), ['rootfs/k', 'packages']);
+  assert.equal(await c.prune({ olderThanDays: 1 }), { removed: [], kept: [] });
+  // the handle that obtained the entry lets go of it first (a build does at its end)
+  c.release();
+  assert.equal(await c.prune({ all: true }), { removed: ['rootfs/k', 'packages'], kept: [] });
   assert.equal(c.list(), []);
   assert.equal(readdirSync(c.packages), []);
   // downloaded repo keys and archive keyrings go with --all too
   mkdirSync(path.join(c.root, 'keys'));
   writeFileSync(path.join(c.root, 'keys', `${'A'.repeat(40)}.asc`), 'k');
   mkdirSync(path.join(c.root, 'keyrings'));
-  assert.equal(await c.prune({ all: true }), ['packages', 'keys', 'keyrings']);
+  assert.equal(await c.prune({ all: true }), { removed: ['packages', 'keys', 'keyrings'], kept: [] });
   assert.not.ok(existsSync(path.join(c.root, 'keys')) || existsSync(path.join(c.root, 'keyrings')));
+});
+
+/** Another handle on the same cache folder: another build, as far as leases go. */
+function sameRoot(c: Cache, logger = silentLogger): Cache {
+  return new Cache(c.root, processRunner({ logger: silentLogger }), logger);
+}
+
+test('prune keeps what a running build holds (and says so), in every mode; removes it once released', async () => {
+  const build = cache();
+  await build.useShared('p1');
+  await build.obtain('rootfs', 'k', opts, async (dir) => writeFileSync(path.join(dir, 'f'), ''));
+  const entryFile = path.join(build.root, 'rootfs/k/entry.json');
+  const e = JSON.parse(readFileSync(entryFile, 'utf8'));
+  writeFileSync(
+    entryFile,
+    JSON.stringify({ ...e, createdAt: new Date(Date.now() - 30 * 86400000).toISOString() }),
+  );
+  writeFileSync(path.join(build.packages, 'a.deb'), 'x');
+  const operator = sameRoot(build);
+  const inUse = 'in use by a running build (p1), kept';
+  assert.equal(await operator.prune({ olderThanDays: 7 }), { removed: [], kept: [`rootfs/k ${inUse}`] });
+  assert.equal(await operator.prune({ all: true }), {
+    removed: [],
+    kept: [`rootfs/k ${inUse}`, `packages, keys and keyrings ${inUse}`],
+  });
+  assert.ok(existsSync(path.join(build.root, 'rootfs/k/f')));
+  assert.ok(existsSync(path.join(build.packages, 'a.deb')));
+  build.release();
+  assert.equal(await operator.prune({ all: true }), { removed: ['rootfs/k', 'packages'], kept: [] });
+  assert.not.ok(existsSync(path.join(build.root, 'rootfs/k')));
+  assert.equal(readdirSync(path.join(build.root, 'leases')), [], 'no lease folders left');
+  assert.equal(readdirSync(path.join(build.root, 'locks')), [], 'no locks left');
+});
+
+test('prune keeps an entry a build is making (its lock is held)', async () => {
+  const c = cache();
+  await c.obtain('rootfs', 'k', opts, async () => {});
+  c.release();
+  writeFileSync(path.join(c.root, 'locks', 'rootfs-k.lock'), String(process.pid));
+  assert.equal(await sameRoot(c).prune({ all: true }), {
+    removed: ['packages'],
+    kept: ['rootfs/k being made or taken by a running build, kept'],
+  });
+  assert.ok(c.info('rootfs', 'k'));
+});
+
+test('prune against a build in another process: kept while it runs, removed once it is killed', async () => {
+  const c = cache();
+  const child = path.join(c.root, 'holder.mts');
+  const src = (f: string) => fileURLToPath(new URL(`../../../src/${f}`, import.meta.url));
+  const [store, runner, log] = [src('cache/store.ts'), src('run/runner.ts'), src('log.ts')];
+  writeFileSync(
+    child,
+    [
+      `import { Cache } from ${JSON.stringify(store)};`,
+      `import { processRunner } from ${JSON.stringify(runner)};`,
+      `import { silentLogger } from ${JSON.stringify(log)};`,
+      `const c = new Cache(${JSON.stringify(c.root)}, processRunner({ logger: silentLogger }), silentLogger);`,
+      `await c.useShared('other');`,
+      `await c.obtain('rootfs', 'k', { summary: 's', usedBy: 'other' }, async () => {});`,
+      `process.stdout.write('held\\n');`,
+      `process.stdin.resume();`,
+    ].join('\n'),
+  );
+  const proc = spawn(process.execPath, ['--import', 'tsx', child], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise((r) => proc.once('exit', r));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      proc.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('held')) resolve();
+      });
+      proc.once('exit', (code) => reject(new Error(`the holder exited (${code}) before holding`)));
+    });
+    assert.equal(await c.prune({ all: true }), {
+      removed: [],
+      kept: [
+        'rootfs/k in use by a running build (other), kept',
+        'packages, keys and keyrings in use by a running build (other), kept',
+      ],
+    });
+    assert.ok(c.info('rootfs', 'k'));
+  } finally {
+    proc.kill('SIGKILL');
+    await exited;
+  }
+  // a killed build holds nothing
+  assert.equal(await c.prune({ all: true }), { removed: ['rootfs/k', 'packages'], kept: [] });
+});
+
+test('a refresh while another build uses the entry reuses it (and says so) instead of replacing it', async () => {
+  const logger = recordingLogger();
+  const holder = cache();
+  await holder.obtain('rootfs', 'k', opts, async (dir) => writeFileSync(path.join(dir, 'v1'), ''));
+  const other = sameRoot(holder, logger);
+  let builds = 0;
+  const rebuild = async () => {
+    builds++;
+  };
+  const r = await other.obtain('rootfs', 'k', { ...opts, usedBy: 'p2', refresh: true }, rebuild);
+  assert.equal([r.hit, builds], [true, 0]);
+  assert.ok(existsSync(path.join(holder.root, 'rootfs/k/v1')));
+  assert.match(
+    logger.lines.join('\n'),
+    /warn cache: rootfs k is in use by a running build \(p1, pid \d+\); reusing it/,
+  );
+  // its own lease does not stop a handle's refresh; once the other lets go, refresh rebuilds
+  holder.release();
+  assert.is((await other.obtain('rootfs', 'k', { ...opts, refresh: true }, rebuild)).hit, false);
+  assert.is(builds, 1);
+});
+
+test('leases: a dead pid, or a live pid with another start time (a reused pid), holds nothing', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ib-native-lease-'));
+  roots.push(dir);
+  const l = takeLease(dir, 'me');
+  assert.equal(
+    liveLeases(dir).map((x) => [x.pid, x.by]),
+    [[process.pid, 'me']],
+  );
+  const start = processStart(process.pid);
+  assert.match(start, /^\d+$/);
+  const dead = spawnSync('true').pid!;
+  writeFileSync(path.join(dir, `${dead}.${start}.1`), 'dead');
+  writeFileSync(path.join(dir, `${process.pid}.${Number(start) + 1}.1`), 'reused pid');
+  assert.equal(liveLeases(dir).length, 1);
+  assert.equal(readdirSync(dir), [path.basename(l.file)], 'dead leases are cleared');
+  l.release();
+  assert.equal(liveLeases(dir), []);
 });
 
 test.run();
