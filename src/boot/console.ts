@@ -100,7 +100,7 @@ export function consoleCleaner(): { push(chunk: string): string; flush(): string
 }
 
 export interface WatchConsoleOptions {
-  /** Strings that must all appear on the console (in any order), besides the login prompt. */
+  /** Strings that must all appear on the console (in any order, each on a finished line), besides the login prompt. */
   expect?: readonly string[];
   loginPattern?: RegExp;
   timeoutMs: number;
@@ -157,8 +157,13 @@ export function watchConsole(stream: NodeJS.ReadableStream, opts: WatchConsoleOp
   const waiting = new Map<string, (window: string, from: number) => boolean>();
   const login = new RegExp(loginPattern.source, loginPattern.flags.replace('g', ''));
   waiting.set('login prompt', (window, from) => login.test(window.slice(windowStart(window, from))));
+  // an expected string counts once its line has ended: the caller reads the rest of that line
+  // (a value printed after a marker) from the console, which stops growing when the watch ends
   for (const s of opts.expect ?? []) {
-    waiting.set(JSON.stringify(s), (window, from) => window.includes(s, Math.max(0, from - s.length)));
+    waiting.set(JSON.stringify(s), (window, from) => {
+      const at = window.indexOf(s, windowStart(window, Math.max(0, from - s.length)));
+      return at >= 0 && window.includes('\n', at + s.length);
+    });
   }
   const longest = Math.max(0, ...(opts.expect ?? []).map((s) => s.length));
   const cleaner = consoleCleaner();

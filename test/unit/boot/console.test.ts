@@ -178,4 +178,17 @@ test('a login prompt longer ago than the match window is still found, and string
   assert.ok(r.console.endsWith('seed-ok\n'));
 });
 
+test('an expected string counts once its line has ended, so the values after it are on the console', async () => {
+  const s = new PassThrough();
+  const p = watchConsole(s, { expect: ['IBN-OS'], timeoutMs: 2000 });
+  s.write('focal login: \r\n');
+  s.write('IBN-OS');
+  assert.not.ok(await settled(p), 'the line holding the marker has not ended');
+  s.write(' ubuntu 20.04');
+  assert.not.ok(await settled(p));
+  s.write(' focal\r\n');
+  const r = await p;
+  assert.match(r.console, /IBN-OS ubuntu 20\.04 focal\n/);
+});
+
 test.run();
