@@ -12,7 +12,7 @@ import {
 import path from 'node:path';
 import { UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { REPO_ROOT } from '../profile/load.ts';
+import { REPO_ROOT } from '../package.ts';
 import type { Runner, RunOptions } from '../run/runner.ts';
 import { isSymlink } from '../sys/files.ts';
 import { ImagePath, resolveInRoot } from '../sys/in-root.ts';

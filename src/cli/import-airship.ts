@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { importAirship } from './airship.ts';
+import { importAirship } from '../import/airship.ts';
 
 /** A path relative to the working folder when it is inside it, else absolute. */
 const shown = (f: string) => {
