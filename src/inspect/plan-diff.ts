@@ -5,7 +5,7 @@
  * command lines, the formats and the disk layout.
  */
 import { structuredPatch } from 'diff';
-import type { BuildPlan } from '../build.ts';
+import type { BuildPlan } from '../build-plan.ts';
 import type { PlacedPartition } from '../disk/layout.ts';
 import { diskCmdline, liveCmdline } from '../modules/grub.ts';
 import type { Op } from '../ops/types.ts';

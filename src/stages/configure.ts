@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { BuildPlan } from '../build.ts';
+import type { BuildPlan } from '../build-plan.ts';
 import { type Cache, DEFAULT_MAX_AGE_DAYS } from '../cache/store.ts';
 import { keyringsDir } from '../keys/archive-keyring.ts';
 import type { Logger } from '../log.ts';
