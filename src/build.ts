@@ -3,7 +3,6 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { preferredBootstrapper } from '../native-tools/tools.ts';
-import type { BuildPlan } from './build-plan.ts';
 import { Cache, contentKey, DEFAULT_CACHE_DIR, entryInfo } from './cache/store.ts';
 import { computeLayout, type Layout } from './disk/layout.ts';
 import { populateIssue } from './disk/populate.ts';
@@ -45,6 +44,7 @@ import {
   readConfigDrive,
   type SquashfsOptions,
 } from './stages/iso.ts';
+import type { BuildPlan } from './stages/plan.ts';
 import {
   buildBaseDisk,
   buildQcow2,

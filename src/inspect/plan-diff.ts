@@ -5,11 +5,11 @@
  * command lines, the formats and the disk layout.
  */
 import { structuredPatch } from 'diff';
-import type { BuildPlan } from '../build-plan.ts';
 import type { PlacedPartition } from '../disk/layout.ts';
 import { diskCmdline, liveCmdline } from '../modules/grub.ts';
 import type { Op } from '../ops/types.ts';
 import type { Context, Format, Repo } from '../profile/schema.ts';
+import type { BuildPlan } from '../stages/plan.ts';
 import { installSet } from '../stages/rootfs.ts';
 import { sha256Text } from '../sys/files.ts';
 import { isBelow } from './entries.ts';
