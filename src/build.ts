@@ -1,3 +1,4 @@
+// Over 300 lines: the pipeline, to be rewritten as a flat list of planned stages (issue 12 items 1-2); not split before that.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';

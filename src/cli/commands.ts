@@ -1,3 +1,4 @@
+// Over 300 lines: the options and examples of every command, one definition each, and no logic.
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { DISTRO_NAMES as DISTROS, type DistroName } from '../distro/index.ts';
@@ -7,10 +8,9 @@ import { FORMATS, type Format } from '../profile/formats.ts';
 import { parseFormats, requireRoot } from './args.ts';
 
 /**
- * Over 300 lines: every command's yargs definition (options, examples) and nothing else. Each
- * handler imports its command's code only when it runs, so `--help` and completion load none of it.
+ * The command line's surface: every command's yargs definition (options, examples) and nothing else.
+ * Each handler imports its command's code only when it runs, so `--help` and completion load none of it.
  */
-
 /** Registers the commands on `cli`; `done` receives a command's exit code. */
 export function withCommands(cli: Argv, done: (code: number) => void): Argv {
   return cli

@@ -1,3 +1,4 @@
+// Over 300 lines: one pure comparison of two plans, section by section; the sections share the plan walk.
 /**
  * `ib-native diff A B` (pure): what would differ between the images of two profiles, from their
  * build plans alone (nothing built): the packages and repos of the rootfs, the paths the

@@ -1,3 +1,4 @@
+// Over 300 lines: the whole profile schema in one zod object, the single source of the JSON Schema and the README reference.
 import { z } from 'zod';
 import { DISTRO_NAMES, type DistroName } from '../distro/index.ts';
 import { mirrorUrlProblem, SUITE_NAME } from '../distro/mirrors.ts';
