@@ -11,6 +11,7 @@ import { parseFormats, requireRoot } from './args.ts';
  * The command line's surface: every command's yargs definition (options, examples) and nothing else.
  * Each handler imports its command's code only when it runs, so `--help` and completion load none of it.
  */
+
 /** Registers the commands on `cli`; `done` receives a command's exit code. */
 export function withCommands(cli: Argv, done: (code: number) => void): Argv {
   return cli
