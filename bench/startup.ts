@@ -3,7 +3,7 @@
  *
  * Runs `bin/ib-native.mjs` with `--help`, the completion of a profile name and of a command (what a
  * TAB runs), and `plan --profile minimal`, each N times (default 7; `-n N`), and prints the median
- * and the minimum wall time of each, once for the compiled code (dist/, built first by
+ * and the minimum wall time of each (and of `node -e 0`, the floor on this host), once for the compiled code (dist/, built first by
  * `npm run build`) and once for the sources through tsx (IB_NATIVE_FROM_SOURCE=1). No root, no
  * network (`plan` of a shipped profile without pinned keys reads nothing remote).
  *   npm run bench:startup -- -n 11
@@ -17,6 +17,9 @@ const BIN = path.join(REPO, 'bin/ib-native.mjs');
 const at = process.argv.indexOf('-n');
 const N = at > 0 ? Number(process.argv[at + 1]) : 7;
 
+/** Node.js itself, for scale: what no change to ib-native can take away on this host. */
+const NODE_ALONE = ['-e', '0'];
+
 const CASES: [string, string[]][] = [
   ['--help', ['--help']],
   ['completion (command)', ['--get-yargs-completions', 'ib-native', 'pl']],
@@ -29,7 +32,8 @@ function measure(args: string[], env: NodeJS.ProcessEnv): { median: number; min:
   const times: number[] = [];
   for (let i = 0; i < N; i++) {
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8', cwd: REPO });
+    const argv = args === NODE_ALONE ? args : [BIN, ...args];
+    const r = spawnSync(process.execPath, argv, { env, encoding: 'utf8', cwd: REPO });
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     if (r.status !== 0) throw new Error(`ib-native ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
     times.push(seconds);
@@ -48,6 +52,11 @@ const modes: [string, NodeJS.ProcessEnv][] = [
 ];
 const rows: Record<string, string | number>[] = [];
 process.stdout.write(`| command | mode | median s | min s |\n|---|---|---|---|\n`);
+const alone = measure(NODE_ALONE, base);
+rows.push({ command: 'node -e 0', mode: 'Node.js alone', ...alone, runs: N });
+process.stdout.write(
+  `| node -e 0 | Node.js alone | ${alone.median.toFixed(3)} | ${alone.min.toFixed(3)} |\n`,
+);
 for (const [name, args] of CASES)
   for (const [mode, env] of modes) {
     const { median, min } = measure(args, env);

@@ -11,7 +11,7 @@ if (major < 20 || (major === 20 && minor < 19)) {
 const { fileURLToPath } = await import('node:url');
 const { entryModule } = await import('./entry.mjs');
 const root = new URL('../', import.meta.url);
-const { which, file } = entryModule(fileURLToPath(root));
+const { which, file } = await entryModule(fileURLToPath(root));
 if (which === 'source') {
   const { register } = await import('tsx/esm/api');
   register();

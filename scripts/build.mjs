@@ -1,16 +1,18 @@
 // npm run build: compile src/ (and native-tools/tools.ts, which doctor imports) into dist/ with tsc,
-// then write dist/BUILT naming the sources it was made from, so that the bin runs dist/ only while
-// the sources are unchanged (bin/entry.mjs). The digest is taken before compiling: a file edited
-// during the build leaves a stamp that no longer matches, and the bin goes back to the sources.
+// then write dist/BUILT naming the sources it was made from (digest, sizes, start time), so that the
+// bin runs dist/ only while the sources are unchanged (bin/entry.mjs). The stamp is taken before
+// compiling: a file edited during the build no longer matches, and the bin goes back to the sources.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { STAMP, sourceDigest } from '../bin/entry.mjs';
+import { STAMP, sourceDigest, sourceListing, stampOf } from '../bin/entry.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const sources = sourceDigest(root);
+// what the sources are as compiling starts: a file changed from now on no longer matches
+const startedAt = Date.now();
+const stamp = stampOf(await sourceDigest(root), startedAt, sourceListing(root));
 rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const r = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], {
@@ -22,4 +24,4 @@ if (r.status !== 0) {
   process.exit(r.status ?? 1);
 }
 mkdirSync(path.join(root, 'dist'), { recursive: true });
-writeFileSync(path.join(root, STAMP), `${JSON.stringify({ sources })}\n`);
+writeFileSync(path.join(root, STAMP), `${JSON.stringify(stamp)}\n`);
