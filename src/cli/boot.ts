@@ -4,6 +4,7 @@ import { displayMode, openDisplay } from '../display/index.ts';
 import { BuildReporter } from '../reporter.ts';
 import { processRunner } from '../run/runner.ts';
 
+/** `ib-native boot`: boot an image in QEMU until login: (or attach its console); returns the exit code. */
 export async function bootCommand(o: {
   image: string;
   firmware: 'bios' | 'uefi';

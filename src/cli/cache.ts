@@ -3,6 +3,7 @@ import { formatBytes } from '../doctor.ts';
 import { silentLogger } from '../log.ts';
 import { processRunner } from '../run/runner.ts';
 
+/** `ib-native cache list|prune`: returns the exit code. */
 export async function cacheCommand(o: {
   action: 'list' | 'prune';
   cacheDir: string;

@@ -7,6 +7,7 @@ import { silentLogger } from '../log.ts';
 import { netEnv } from '../proxy.ts';
 import { processRunner } from '../run/runner.ts';
 
+/** `ib-native doctor`: the host's tools and each distro's archive keyring; returns the exit code. */
 export async function doctorCommand(cacheDir = defaultCacheDir()): Promise<number> {
   const report = checkHost({ boot: true, inspect: true, dir: '/var/cache' });
   process.stdout.write(formatDoctorReport(report));

@@ -12,7 +12,7 @@ import { processRunner } from '../run/runner.ts';
 import { describeQcow2Compression, qcow2Compression } from '../stages/qcow2.ts';
 import { aptSources, installSet } from '../stages/rootfs.ts';
 
-/** Subcommands other than build: each returns the exit code; printing happens here, exiting in cli.ts. */
+/** `ib-native plan`: returns the exit code; printing happens here, exiting in main.ts. */
 
 /**
  * Repo keys for commands that plan without building (plan, diff): checked, pinned ones downloaded
