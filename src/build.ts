@@ -19,7 +19,7 @@ import { planProfile } from './modules/index.ts';
 import { kubernetesPreferences, kubernetesRepo } from './modules/kubernetes.ts';
 import { trustedRepoWarnings } from './modules/repos.ts';
 import { TOOL_VERSION } from './package.ts';
-import { profileSecrets, } from './profile/public.ts';
+import { profileSecrets } from './profile/public.ts';
 import { type ResolvedProfile, type ResolveOverrides, resolveProfile } from './profile/resolve.ts';
 import type { Format } from './profile/schema.ts';
 import { BuildReporter } from './reporter.ts';
