@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { preferredBootstrapper } from '../native-tools/tools.ts';
-import { Cache, contentKey, DEFAULT_CACHE_DIR, entryInfo } from './cache/store.ts';
+import { Cache, contentKey, defaultCacheDir, entryInfo } from './cache/store.ts';
 import { computeLayout, type Layout } from './disk/layout.ts';
 import { populateIssue } from './disk/populate.ts';
 import { getDistro } from './distro/index.ts';
@@ -120,9 +120,6 @@ export function defaultBootstrapper(
 ): Bootstrapper {
   return preferredBootstrapper(have);
 }
-
-/** The cache folder of commands without --cache-dir (plan, diff). */
-export const defaultCacheDir = (): string => process.env.IB_NATIVE_CACHE ?? DEFAULT_CACHE_DIR;
 
 /**
  * `keys` makes the repos' keys local files (the rootfs key hashes their content): by default

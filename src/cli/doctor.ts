@@ -1,4 +1,4 @@
-import { defaultCacheDir } from '../build.ts';
+import { defaultCacheDir } from '../cache/store.ts';
 import { DISTROS } from '../distro/index.ts';
 import { checkHost, formatDoctorReport } from '../doctor.ts';
 import { EXIT, hintOf } from '../errors.ts';

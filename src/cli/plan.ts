@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { defaultCacheDir, planBuild } from '../build.ts';
+import { planBuild } from '../build.ts';
+import { defaultCacheDir } from '../cache/store.ts';
 import { formatBytes } from '../doctor.ts';
 import { type KeyResolver, keysDir, repoKeyResolver } from '../keys/repo-keys.ts';
 import { silentLogger } from '../log.ts';
