@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { CommandError, InternalError, InterruptedError, UserError } from './errors.ts';
 import { type BuildEvent, type ErrorEvent, parseEvent, type ResultEvent } from './events.ts';
-import { REPO_ROOT } from './profile/load.ts';
+import { REPO_ROOT } from './package.ts';
 import type { DistroName, Format } from './profile/schema.ts';
 import { NS_ENV } from './sys/namespace.ts';
 

@@ -1,23 +1,25 @@
+// Over 300 lines: the pipeline, to be rewritten as a flat list of planned stages (issue 12 items 1-2); not split before that.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { preferredBootstrapper } from '../native-tools/tools.ts';
-import { Cache, contentKey, DEFAULT_CACHE_DIR, entryInfo } from './cache/store.ts';
+import { Cache, contentKey, defaultCacheDir, entryInfo } from './cache/store.ts';
 import { computeLayout, type Layout } from './disk/layout.ts';
 import { populateIssue } from './disk/populate.ts';
-import { type Distro, getDistro } from './distro/index.ts';
+import { getDistro } from './distro/index.ts';
 import { preflight, realProbe } from './doctor.ts';
 import { UserError, ValidationError } from './errors.ts';
 import { cachedKeyResolver, type KeyResolver, keysDir, repoKeyResolver } from './keys/repo-keys.ts';
 import type { Logger } from './log.ts';
+import { manifestOf, manifestText } from './manifest.ts';
 import { NOT_SHIPPED } from './modules/finalize.ts';
 import { diskCmdline, liveCmdline } from './modules/grub.ts';
 import { planProfile } from './modules/index.ts';
 import { kubernetesPreferences, kubernetesRepo } from './modules/kubernetes.ts';
 import { trustedRepoWarnings } from './modules/repos.ts';
-import type { Op } from './ops/types.ts';
-import { profileSecrets, publicProfile } from './profile/public.ts';
+import { TOOL_VERSION } from './package.ts';
+import { profileSecrets } from './profile/public.ts';
 import { type ResolvedProfile, type ResolveOverrides, resolveProfile } from './profile/resolve.ts';
 import type { Format } from './profile/schema.ts';
 import { BuildReporter } from './reporter.ts';
@@ -42,6 +44,7 @@ import {
   readConfigDrive,
   type SquashfsOptions,
 } from './stages/iso.ts';
+import type { BuildPlan } from './stages/plan.ts';
 import {
   buildBaseDisk,
   buildQcow2,
@@ -106,18 +109,6 @@ export interface BuildResult {
   log?: string;
 }
 
-/** Everything decided before any work: pure but for reading the profile and its files. */
-export interface BuildPlan {
-  profile: ResolvedProfile;
-  distro: Distro;
-  ops: Op[];
-  rootfs: RootfsInputs;
-  rootfsKey: string;
-  layout?: Layout;
-  /** What the build should say before any work (a repo without signature checks). */
-  warnings: string[];
-}
-
 function fileDigest(f: string | undefined): string | undefined {
   return f && existsSync(f) ? sha256Text(readFileSync(f)) : undefined;
 }
@@ -129,9 +120,6 @@ export function defaultBootstrapper(
 ): Bootstrapper {
   return preferredBootstrapper(have);
 }
-
-/** The cache folder of commands without --cache-dir (plan, diff). */
-export const defaultCacheDir = (): string => process.env.IB_NATIVE_CACHE ?? DEFAULT_CACHE_DIR;
 
 /**
  * `keys` makes the repos' keys local files (the rootfs key hashes their content): by default
@@ -453,33 +441,26 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
           distro: plan.distro,
           packages: installedPackages(rootfs),
           created: sde ?? Math.floor(Date.now() / 1000),
-          toolVersion: '0.1.0',
+          toolVersion: TOOL_VERSION,
         }),
       );
       outputs.push({ format, path: final, sha256, bytes: statSync(tmp).size });
     }
 
     const manifestPath = path.join(outDir, `${profile.name}.manifest.json`);
-    const manifest = {
-      ibNative: '0.1.0',
-      // file and script contents as sha256, password hashes hidden: the manifest is world-readable
-      profile: publicProfile(profile),
+    const manifest = manifestOf({
+      profile,
       distro: plan.distro,
       rootfsKey: plan.rootfsKey,
       kernel: kernelVersion,
       packages: installedPackages(rootfs),
-      outputs: outputs.map((o) => ({
-        format: o.format,
-        file: path.basename(o.path),
-        sha256: o.sha256,
-        bytes: o.bytes,
-      })),
+      outputs,
       hostTools: await hostToolVersions(runner),
       stages,
       cacheHits,
-      builtAt: new Date((sde ?? Date.now() / 1000) * 1000).toISOString(),
-    };
-    pub.write(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+      builtAt: sde ?? Date.now() / 1000,
+    });
+    pub.write(manifestPath, manifestText(manifest));
     await pub.checksum(manifestPath);
     const seconds = (Date.now() - started) / 1000;
     logger.info(

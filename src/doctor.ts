@@ -11,7 +11,7 @@ import {
   stagesFor,
 } from '../native-tools/tools.ts';
 import { HostNotReadyError } from './errors.ts';
-import { REPO_ROOT } from './profile/load.ts';
+import { REPO_ROOT } from './package.ts';
 import type { Format } from './profile/schema.ts';
 
 /** The installer shipped with ib-native, wherever it is installed. */

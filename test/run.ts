@@ -42,7 +42,8 @@ function runFile(file: string): Promise<Counts & { file: string; seconds: number
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', file], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, FORCE_COLOR: '0' },
+      // the bin runs the sources under test, never a compiled dist/ (test 90-pack unsets it)
+      env: { ...process.env, FORCE_COLOR: '0', IB_NATIVE_FROM_SOURCE: '1' },
     });
     let out = '';
     const rel = path.relative(path.dirname(here), file);

@@ -1,7 +1,7 @@
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { withDir } from 'tmp-promise';
 import { realProbe } from '../doctor.ts';
 import { InterruptedError, UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -147,57 +147,63 @@ export async function withQemu<T>(
   const accel: Accel = (opts.kvm ?? realProbe.hasKvm()) ? 'kvm' : 'tcg';
   const uefi = firmwareKind === 'uefi' ? (opts.uefi ?? findUefiFirmware()) : undefined;
 
-  const tmp = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'ib-native-boot-'));
-  let qemu: LongProcess | undefined;
-  let log: WriteStream | undefined;
-  let stderr = '';
-  try {
-    let firmware: FirmwareSpec = { type: 'bios' };
-    if (uefi) {
-      firmware = { type: 'uefi', code: uefi.code };
-      if (uefi.vars) {
-        firmware.vars = join(tmp, 'OVMF_VARS.fd');
-        await copyFile(uefi.vars, firmware.vars);
+  // the overlay, the UEFI variables and the seed: a private folder removed with all in it at the end
+  return withDir(
+    async ({ path: tmp }) => {
+      let qemu: LongProcess | undefined;
+      let log: WriteStream | undefined;
+      let stderr = '';
+      try {
+        let firmware: FirmwareSpec = { type: 'bios' };
+        if (uefi) {
+          firmware = { type: 'uefi', code: uefi.code };
+          if (uefi.vars) {
+            firmware.vars = join(tmp, 'OVMF_VARS.fd');
+            await copyFile(uefi.vars, firmware.vars);
+          }
+        }
+        const disk = kind === 'qcow2' ? await createOverlay(runner, image, tmp) : image;
+        const seedIso = opts.seedDir
+          ? await buildSeedIso(runner, opts.seedDir, join(tmp, 'seed.iso'))
+          : undefined;
+        const argv = qemuArgs({
+          kind,
+          disk,
+          firmware,
+          accel,
+          ...(opts.memoryMiB ? { memoryMiB: opts.memoryMiB } : {}),
+          ...(opts.smp ? { smp: opts.smp } : {}),
+          ...(seedIso ? { seedIso } : {}),
+        });
+        const setup: QemuSetup = { image, kind, firmwareKind, accel, argv };
+        how.announce(setup);
+        if (opts.consoleLog) {
+          await mkdir(dirname(resolve(opts.consoleLog)), { recursive: true });
+          log = createWriteStream(opts.consoleLog);
+          log.on('error', (e) =>
+            logger.warn(`cannot write the console log ${opts.consoleLog}: ${e.message}`),
+          );
+        }
+        qemu = (opts.spawn ?? spawnLong)(argv, logger, { stdin: Boolean(how.interactive) });
+        qemu.stderr.on('data', (d: Buffer) => {
+          stderr = (stderr + d.toString()).slice(-8192);
+        });
+        const toLog = log;
+        if (toLog) qemu.stdout.on('data', (d: Buffer) => toLog.write(d));
+        return await fn({ ...setup, qemu, stderr: () => stderr });
+      } finally {
+        if (qemu) {
+          qemu.kill('SIGKILL');
+          await within(qemu.exited, 5000);
+        }
+        if (log) {
+          const l = log;
+          await new Promise<void>((r) => l.end(r));
+        }
       }
-    }
-    const disk = kind === 'qcow2' ? await createOverlay(runner, image, tmp) : image;
-    const seedIso = opts.seedDir
-      ? await buildSeedIso(runner, opts.seedDir, join(tmp, 'seed.iso'))
-      : undefined;
-    const argv = qemuArgs({
-      kind,
-      disk,
-      firmware,
-      accel,
-      ...(opts.memoryMiB ? { memoryMiB: opts.memoryMiB } : {}),
-      ...(opts.smp ? { smp: opts.smp } : {}),
-      ...(seedIso ? { seedIso } : {}),
-    });
-    const setup: QemuSetup = { image, kind, firmwareKind, accel, argv };
-    how.announce(setup);
-    if (opts.consoleLog) {
-      await mkdir(dirname(resolve(opts.consoleLog)), { recursive: true });
-      log = createWriteStream(opts.consoleLog);
-      log.on('error', (e) => logger.warn(`cannot write the console log ${opts.consoleLog}: ${e.message}`));
-    }
-    qemu = (opts.spawn ?? spawnLong)(argv, logger, { stdin: Boolean(how.interactive) });
-    qemu.stderr.on('data', (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-8192);
-    });
-    const toLog = log;
-    if (toLog) qemu.stdout.on('data', (d: Buffer) => toLog.write(d));
-    return await fn({ ...setup, qemu, stderr: () => stderr });
-  } finally {
-    if (qemu) {
-      qemu.kill('SIGKILL');
-      await within(qemu.exited, 5000);
-    }
-    if (log) {
-      const l = log;
-      await new Promise<void>((r) => l.end(r));
-    }
-    await rm(tmp, { recursive: true, force: true });
-  }
+    },
+    { tmpdir: opts.tmpDir, prefix: 'ib-native-boot-', unsafeCleanup: true },
+  );
 }
 
 export function abortReason(reason: unknown): string {

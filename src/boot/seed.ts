@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { withDir } from 'tmp-promise';
 import { UserError } from '../errors.ts';
 import type { Runner } from '../run/runner.ts';
 
@@ -54,18 +54,22 @@ export async function buildSeedIso(runner: Runner, seedDir: string, outIso: stri
     name,
     path: join(dir, name),
   }));
-  let tmp: string | undefined;
-  try {
-    if (!files.some((f) => f.name === 'meta-data')) {
-      tmp = await mkdtemp(join(tmpdir(), 'ib-native-seed-'));
-      const meta = join(tmp, 'meta-data');
-      await writeFile(meta, defaultMetaData(readFileSync(userData, 'utf8')));
-      files.push({ name: 'meta-data', path: meta });
-    }
+  const make = async (more: { name: string; path: string }[]) => {
     await rm(outIso, { force: true });
-    await runner.run(seedIsoArgs(resolve(outIso), files), { context: 'build the cloud-init seed ISO' });
-  } finally {
-    if (tmp) await rm(tmp, { recursive: true, force: true });
-  }
+    await runner.run(seedIsoArgs(resolve(outIso), [...files, ...more]), {
+      context: 'build the cloud-init seed ISO',
+    });
+  };
+  if (files.some((f) => f.name === 'meta-data')) await make([]);
+  // a generated meta-data, in a private folder removed once the ISO is made
+  else
+    await withDir(
+      async ({ path: tmp }) => {
+        const meta = join(tmp, 'meta-data');
+        await writeFile(meta, defaultMetaData(readFileSync(userData, 'utf8')));
+        await make([{ name: 'meta-data', path: meta }]);
+      },
+      { prefix: 'ib-native-seed-', unsafeCleanup: true },
+    );
   return outIso;
 }

@@ -30,6 +30,8 @@ import { tryLock, withLock } from './lock.ts';
  *   attachments/           loop/nbd devices in use, for cleanup after a crash
  */
 export const DEFAULT_CACHE_DIR = '/var/cache/ib-native';
+/** The cache folder of commands without --cache-dir (plan, diff, doctor). */
+export const defaultCacheDir = (): string => process.env.IB_NATIVE_CACHE ?? DEFAULT_CACHE_DIR;
 export const DEFAULT_MAX_AGE_DAYS = 7;
 /** Kinds of stage entries: base rootfs, its live squashfs, its base disk. */
 export const CACHE_KINDS = ['rootfs', 'squashfs', 'disk'] as const;

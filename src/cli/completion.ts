@@ -1,4 +1,4 @@
-import { listProfiles } from '../profile/load.ts';
+import { listProfiles } from '../profile/files.ts';
 
 /**
  * Shell completion. `ib-native completion` prints yargs' bash/zsh script, which calls

@@ -1,5 +1,4 @@
 /** `ib-native inspect IMAGE`: what a produced image holds, read offline. */
-import type { Argv, CommandModule } from 'yargs';
 import { formatBytes } from '../doctor.ts';
 import { type ImageReport, inspectImage } from '../inspect/image.ts';
 import { GPT_CODES } from '../inspect/parsers.ts';
@@ -105,47 +104,4 @@ export async function inspectCommand(o: {
     await writeOut(f.content);
   }
   return 0;
-}
-
-/** `inspect <image>`, for src/cli.ts; `done` receives the exit code. */
-export function inspectCommandModule(done: (code: number) => void): CommandModule {
-  return {
-    command: 'inspect <image>',
-    describe:
-      'what a built ISO or QCOW2 holds (manifest, packages, cmdline, partitions, files), read without booting it',
-    builder: (y: Argv) =>
-      y
-        .positional('image', {
-          type: 'string',
-          demandOption: true,
-          describe: 'a .iso or .qcow2 made by build',
-        })
-        .option('cat', {
-          type: 'string',
-          array: true,
-          describe: 'print this file of the booted system (links followed; repeatable)',
-        })
-        .option('ls', {
-          type: 'string',
-          array: true,
-          describe: 'list this folder of the booted system (repeatable)',
-        })
-        .option('json', { type: 'boolean', describe: 'print everything as JSON' })
-        .example('$0 inspect out/minimal.qcow2', 'manifest, boot command line, partitions and packages')
-        .example(
-          '$0 inspect out/minimal.iso --cat /etc/sysctl.d/99-ib-native.conf',
-          'one file, as the live system sees it',
-        )
-        .example('$0 inspect out/minimal.iso --ls /etc/ssh --json', 'a folder, and everything else, as JSON'),
-    handler: async (a) =>
-      done(
-        await inspectCommand({
-          image: String(a.image),
-          cat: ((a.cat as string[] | undefined) ?? []).map(String),
-          ls: ((a.ls as string[] | undefined) ?? []).map(String),
-          json: Boolean(a.json),
-          verbose: Boolean(a.verbose),
-        }),
-      ),
-  };
 }

@@ -5,12 +5,12 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Document, isMap, isScalar, isSeq, type Node } from 'yaml';
-import type { Argv, CommandModule } from 'yargs';
 import { UserError } from '../errors.ts';
-import { loadProfileFile, PROFILES_DIR, profileFiles, REPO_ROOT } from '../profile/load.ts';
+import { REPO_ROOT } from '../package.ts';
+import { PROFILES_DIR, profileFiles } from '../profile/files.ts';
+import { loadProfileFile } from '../profile/load.ts';
 import { type Origin, provenanceMap, type Removal } from '../profile/merge.ts';
 import { type ResolveOverrides, resolveProfileTraced } from '../profile/resolve.ts';
-import { DISTROS, type DistroName } from '../profile/schema.ts';
 import { writeOut } from './output.ts';
 
 /** How a profile file is named to the user: `profiles/base.ts` for shipped ones, else relative to the cwd. */
@@ -147,65 +147,4 @@ export async function profilesShowCommand(o: {
     );
   else await writeOut(renderWithProvenance(profile, origin, removed));
   return 0;
-}
-
-/** `profiles list | show`, for src/cli.ts; `done` receives the exit code. */
-export function profilesCommandModule(done: (code: number) => void): CommandModule {
-  return {
-    command: 'profiles',
-    describe: 'list the profiles, or show one resolved with the file that set each value',
-    builder: (y: Argv) =>
-      y
-        .command(
-          'list',
-          'list the shipped profiles (and those of --dir): name, extends, formats, distro',
-          (l) =>
-            l
-              .option('dir', { type: 'string', describe: 'also list the profiles in this folder' })
-              .option('json', { type: 'boolean', describe: 'print JSON' })
-              .example('$0 profiles list', 'the shipped profiles')
-              .example('$0 profiles list --dir ./site-profiles --json', 'with a folder of your own, as JSON'),
-          async (a) => done(await profilesListCommand({ dir: a.dir, json: Boolean(a.json) })),
-        )
-        .command(
-          'show <profile>',
-          'the resolved profile, each value with the file of the extends chain that set it',
-          (s) =>
-            s
-              .positional('profile', {
-                type: 'string',
-                demandOption: true,
-                describe: 'a name from profiles/ or a path, like --profile',
-              })
-              .option('distro', {
-                type: 'string',
-                choices: DISTROS as unknown as string[],
-                describe: "override the profile's distro",
-              })
-              .option('json', {
-                type: 'boolean',
-                describe: 'the profile and a provenance map (JSON pointer -> file)',
-              })
-              .example(
-                '$0 profiles show worker',
-                'where each value of worker comes from (base.ts or worker.ts)',
-              )
-              .example(
-                '$0 profiles show ./site.yaml --json',
-                'machine-readable: profile, provenance, removed',
-              ),
-          async (a) =>
-            done(
-              await profilesShowCommand({
-                profile: a.profile,
-                overrides: { distro: a.distro as DistroName | undefined },
-                json: Boolean(a.json),
-              }),
-            ),
-        )
-        .demandCommand(1, 'say what to do: profiles list, or profiles show <profile>')
-        .example('$0 profiles list', 'the shipped profiles')
-        .example('$0 profiles show minimal', 'minimal, resolved, with provenance'),
-    handler: () => undefined,
-  };
 }

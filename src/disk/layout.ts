@@ -1,3 +1,4 @@
+// Over 300 lines: the whole partition model (sizes, default layout, checks, sgdisk argv, fstab) is one pure unit; its parts share the placed-partition type.
 import { createHash } from 'node:crypto';
 import { InternalError } from '../errors.ts';
 import type { Partition } from '../profile/schema.ts';

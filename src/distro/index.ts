@@ -1,5 +1,4 @@
 import { UserError } from '../errors.ts';
-import type { Repo } from '../profile/schema.ts';
 import { debianBookworm, debianTrixie } from './debian.ts';
 import { type MirrorChoice, mirrorUrlProblem, suiteUrls, trimSlashes } from './mirrors.ts';
 import type { AptSource, Distro } from './types.ts';
@@ -90,8 +89,13 @@ export function distroSources(d: Distro, keyInImage: string): AptSource[] {
 /** A suite that is an exact path (ends in "/"): a flat repository, which has no components. */
 export const isFlatSuite = (suite: string) => suite.endsWith('/');
 
-/** A profile repo's source, unsigned (pure): components default to main, none for a flat repo. */
-export function repoSource(r: Repo): AptSource {
+/** A profile repo's source (a `Repo` of src/profile/schema.ts), unsigned (pure): components default to main, none for a flat repo. */
+export function repoSource(r: {
+  name: string;
+  url: string;
+  suite: string;
+  components?: string[];
+}): AptSource {
   return {
     name: r.name,
     uris: r.url,

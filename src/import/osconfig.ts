@@ -1,3 +1,4 @@
+// Over 300 lines: one mapper of the original's osconfig role variables; its field tables read best together.
 import {
   asMapping,
   Collector,

@@ -1,3 +1,4 @@
+// Over 300 lines: the import's value converters are small pure functions kept in one place for the mappers that share them.
 import { type Profile, type ProfileInput, profileSchema } from '../profile/schema.ts';
 
 /**

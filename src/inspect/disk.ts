@@ -1,3 +1,4 @@
+// Over 300 lines: one offline reader of a disk image (convert, GPT, blkid, debugfs, mtools) whose steps share the scratch raw file.
 /**
  * Reading a produced QCOW2 disk offline: no mount, no loop or nbd device. The disk is converted
  * to a sparse raw file in a scratch folder (`qemu-img convert`), its GPT read with sgdisk and each

@@ -1,3 +1,4 @@
+// Over 300 lines: one pure comparison of two plans, section by section; the sections share the plan walk.
 /**
  * `ib-native diff A B` (pure): what would differ between the images of two profiles, from their
  * build plans alone (nothing built): the packages and repos of the rootfs, the paths the
@@ -5,11 +6,11 @@
  * command lines, the formats and the disk layout.
  */
 import { structuredPatch } from 'diff';
-import type { BuildPlan } from '../build.ts';
 import type { PlacedPartition } from '../disk/layout.ts';
 import { diskCmdline, liveCmdline } from '../modules/grub.ts';
 import type { Op } from '../ops/types.ts';
 import type { Context, Format, Repo } from '../profile/schema.ts';
+import type { BuildPlan } from '../stages/plan.ts';
 import { installSet } from '../stages/rootfs.ts';
 import { sha256Text } from '../sys/files.ts';
 import { isBelow } from './entries.ts';

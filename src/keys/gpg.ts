@@ -2,20 +2,14 @@
  * gpg and gpgv through the runner, each call in a throwaway GNUPGHOME so the caller's keyrings
  * are neither read nor changed. Decisions on what they print live in ./openpgp.ts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { withDir } from 'tmp-promise';
 import type { Runner } from '../run/runner.ts';
 import { type ListedKey, parseColonListing } from './openpgp.ts';
 
-async function withGnupgHome<T>(fn: (home: string) => Promise<T>): Promise<T> {
-  const home = mkdtempSync(path.join(tmpdir(), 'ib-native-gnupg-'));
-  try {
-    return await fn(home);
-  } finally {
-    rmSync(home, { recursive: true, force: true });
-  }
-}
+/** A private GNUPGHOME (mode 0700 under the temporary folder), removed with all in it after `fn`. */
+const withGnupgHome = <T>(fn: (home: string) => Promise<T>): Promise<T> =>
+  withDir(({ path: home }) => fn(home), { prefix: 'ib-native-gnupg-', unsafeCleanup: true });
 
 const gpg = (home: string) => ['gpg', '--batch', '--no-tty', '--homedir', home];
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { getDistro } from '../distro/index.ts';
 import { type OpBody, ops } from '../ops/types.ts';
-import { SCRIPTS_IN_IMAGE } from '../stages/chroot.ts';
+import { SCRIPTS_IN_IMAGE } from '../sys/chroot-api.ts';
 import type { Issue } from './render.ts';
 import type { ConfigModule } from './types.ts';
 

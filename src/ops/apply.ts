@@ -5,7 +5,7 @@ import { InternalError, UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Context } from '../profile/schema.ts';
 import type { Runner } from '../run/runner.ts';
-import type { Chroot } from '../stages/chroot.ts';
+import type { ChrootSession } from '../sys/chroot-api.ts';
 import { sha256File } from '../sys/files.ts';
 import { ImagePath } from '../sys/in-root.ts';
 import { appliesTo, type Op } from './types.ts';
@@ -18,7 +18,7 @@ function parseMode(mode: string | undefined): number | undefined {
 }
 
 export interface ApplyContext {
-  chroot: Chroot;
+  chroot: ChrootSession;
   logger: Logger;
   /** Runs host-side commands (copies). */
   runner: Runner;

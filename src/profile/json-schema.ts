@@ -3,7 +3,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { zodToJsonSchema } from 'zod-to-json-schema';
-import { REPO_ROOT, SCHEMA_KEY } from './load.ts';
+import { REPO_ROOT } from '../package.ts';
+import { SCHEMA_KEY } from './load.ts';
 import { profileSchema } from './schema.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createJiti } from 'jiti';
@@ -6,11 +6,6 @@ import { parse as parseYaml } from 'yaml';
 import type { ZodIssue } from 'zod';
 import { UserError, ValidationError } from '../errors.ts';
 import { type Profile, profileSchema } from './schema.ts';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const REPO_ROOT = path.resolve(here, '../..');
-export const PROFILES_DIR = path.join(REPO_ROOT, 'profiles');
-const EXTENSIONS = ['.ts', '.yaml', '.yml', '.json'];
 
 /** A profile file read and validated on its own, relative paths made absolute. */
 export interface LoadedProfile {
@@ -50,50 +45,9 @@ function fieldPathPart(p: string | number, n: number): string {
   return n === 0 ? p : `.${p}`;
 }
 
-/** Find a profile by name (in profiles/) or by path (relative to `relativeTo`). */
-export function locateProfile(ref: string, relativeTo: string = process.cwd()): string {
-  const looksLikePath = ref.includes('/') || EXTENSIONS.some((e) => ref.endsWith(e));
-  if (looksLikePath) {
-    const p = path.resolve(relativeTo, ref);
-    if (!existsSync(p))
-      throw new UserError(`profile file not found: ${p}`, 'check the path given to --profile or extends');
-    if (!EXTENSIONS.includes(path.extname(p)))
-      throw new UserError(
-        `profile ${p} has an unsupported extension`,
-        'use a .ts, .yaml, .yml or .json file',
-      );
-    return p;
-  }
-  for (const ext of EXTENSIONS) {
-    const p = path.join(PROFILES_DIR, `${ref}${ext}`);
-    if (existsSync(p)) return p;
-  }
-  const known = listProfiles();
-  throw new UserError(
-    `no profile named "${ref}"`,
-    `shipped profiles: ${known.join(', ')}; or give a path to a .ts/.yaml/.json file`,
-  );
-}
-
-/** Profile files in a folder (not below it), sorted; names starting with `_` are helpers, not profiles. */
-export function profileFiles(dir: string = PROFILES_DIR): string[] {
-  try {
-    return readdirSync(dir)
-      .filter((f) => EXTENSIONS.includes(path.extname(f)) && !f.startsWith('_'))
-      .sort()
-      .map((f) => path.join(dir, f));
-  } catch {
-    return [];
-  }
-}
-
-/** Names of the shipped profiles. */
-export function listProfiles(): string[] {
-  return profileFiles().map((f) => path.basename(f).replace(/\.[^.]+$/, ''));
-}
-
 const jiti = createJiti(import.meta.url, {
-  alias: { 'ib-native': path.join(REPO_ROOT, 'src/index.ts') },
+  // the public API of the code running now: src/index.ts from the sources, index.js once compiled
+  alias: { 'ib-native': fileURLToPath(new URL(`../index${path.extname(import.meta.url)}`, import.meta.url)) },
   moduleCache: false,
   fsCache: false,
 });

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Op } from '../ops/types.ts';
 import type { ResolvedProfile } from './resolve.ts';
 
 /** What stands in for a password hash in anything published. */
@@ -36,17 +35,4 @@ export function publicProfile(p: ResolvedProfile): Record<string, unknown> {
 /** Strings a build masks in its log and events: the profile's password hashes (pure). */
 export function profileSecrets(p: Pick<ResolvedProfile, 'users'>): string[] {
   return (p.users ?? []).flatMap((u) => (u.passwordHash ? [u.passwordHash] : []));
-}
-
-/** An operation as `plan --json` prints it (pure): file contents as sha256, stdin left out. */
-export function publicOp(op: Op): Record<string, unknown> {
-  if (op.kind === 'writeFile') {
-    const { content, ...rest } = op;
-    return { ...rest, contentSha256: sha256(content), contentBytes: Buffer.byteLength(content) };
-  }
-  if (op.kind === 'run' && op.stdin !== undefined) {
-    const { stdin, ...rest } = op;
-    return { ...rest, stdinBytes: Buffer.byteLength(stdin) };
-  }
-  return { ...op };
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { UserError, ValidationError } from '../errors.ts';
-import { loadProfileFile, locateProfile } from './load.ts';
+import { locateProfile } from './files.ts';
+import { loadProfileFile } from './load.ts';
 import {
   applyRemovalsTraced,
   mergeTraced,

@@ -1,7 +1,9 @@
+// Over 300 lines: the whole profile schema in one zod object, the single source of the JSON Schema and the README reference.
 import { z } from 'zod';
 import { DISTRO_NAMES, type DistroName } from '../distro/index.ts';
 import { mirrorUrlProblem, SUITE_NAME } from '../distro/mirrors.ts';
 import { normalizeFingerprint } from '../keys/openpgp.ts';
+import { FORMATS, type Format } from './formats.ts';
 
 /**
  * The profile schema: what users write (every field optional, defaults documented in README and
@@ -98,8 +100,7 @@ const name = z
 /** The release names, from the one registry (src/distro/index.ts). */
 export const DISTROS = DISTRO_NAMES;
 export type { DistroName };
-export const FORMATS = ['iso', 'qcow2'] as const;
-export type Format = (typeof FORMATS)[number];
+export { FORMATS, type Format };
 
 const mirrorUrl = z
   .string()

@@ -1,3 +1,4 @@
+// Over 300 lines: the one process runner: argv, logging, retries, timeouts and the test double belong together.
 import { existsSync, statSync } from 'node:fs';
 import { execa } from 'execa';
 import { CommandError, CommandNotFoundError, InterruptedError, isNoSpace } from '../errors.ts';

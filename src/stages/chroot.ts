@@ -12,15 +12,14 @@ import {
 import path from 'node:path';
 import { UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { REPO_ROOT } from '../profile/load.ts';
+import { REPO_ROOT } from '../package.ts';
 import type { Runner, RunOptions } from '../run/runner.ts';
+import { type ChrootSession, SCRIPTS_IN_IMAGE } from '../sys/chroot-api.ts';
 import { isSymlink } from '../sys/files.ts';
 import { ImagePath, resolveInRoot } from '../sys/in-root.ts';
 import { MountScope } from '../sys/mounts.ts';
 import { stopProcessesRootedAt } from '../sys/pid.ts';
 
-/** Where chroot-scripts/ appears inside the image while the build runs. */
-export const SCRIPTS_IN_IMAGE = '/run/ib-native/scripts';
 const POLICY_RC_D = 'usr/sbin/policy-rc.d';
 const RESOLV = 'etc/resolv.conf';
 const RESOLV_ASIDE = 'etc/.resolv.conf.ib-native-aside';
@@ -75,7 +74,7 @@ export function mountPointIn(root: string, rel: string): string {
  * host's resolv.conf and a policy-rc.d that blocks service starts — all only for the session, all
  * undone at the end (processes left in the tree killed, mounts in reverse order, files restored).
  */
-export class Chroot {
+export class Chroot implements ChrootSession {
   private readonly mounts: MountScope;
   private constructor(
     readonly root: string,

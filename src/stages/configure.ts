@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { BuildPlan } from '../build.ts';
 import { type Cache, DEFAULT_MAX_AGE_DAYS } from '../cache/store.ts';
 import { keyringsDir } from '../keys/archive-keyring.ts';
 import type { Logger } from '../log.ts';
@@ -11,6 +10,7 @@ import type { Runner } from '../run/runner.ts';
 import { download } from '../sys/download.ts';
 import { type MountScope, withMounts } from '../sys/mounts.ts';
 import { type Chroot, withChroot } from './chroot.ts';
+import type { BuildPlan } from './plan.ts';
 import { buildRootfs, installSet } from './rootfs.ts';
 
 /**

@@ -1,3 +1,4 @@
+// Over 300 lines: the ISO stage (tree, config drive, boot images, xorriso argv); the coming plan refactor (issue 12) reshapes it.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stableUuid } from '../disk/layout.ts';

@@ -1,3 +1,4 @@
+// Over 300 lines: the QCOW2 stage's fast and reproducible paths share the layout and boot loader steps; the coming plan refactor (issue 12) reshapes it.
 import { lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {

@@ -1,3 +1,4 @@
+// Over 300 lines: the rootfs stage (bootstrapper argv, apt sources, the one apt transaction); the coming plan refactor (issue 12) reshapes it.
 import {
   existsSync,
   mkdirSync,

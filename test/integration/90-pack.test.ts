@@ -4,7 +4,8 @@
  * symlink in the prefix's bin folder) run from an unrelated folder: `plan` of a shipped profile
  * name (found in the package, not in the current folder, which holds a decoy), `plan` of a user's
  * own TS profile that imports from 'ib-native' and extends `minimal`, a JSON profile naming the
- * shipped JSON Schema, `doctor`, and the help. Needs the registry (or a warm npm cache), no root.
+ * shipped JSON Schema, `doctor`, and the help; and that it runs the compiled JavaScript that
+ * `npm pack` built (dist/), not the sources through tsx. Needs the registry (or a warm npm cache), no root.
  */
 import {
   existsSync,
@@ -12,6 +13,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   realpathSync,
   rmSync,
   writeFileSync,
@@ -36,8 +38,8 @@ async function installed(args: string[]) {
     all: true,
     stdin: 'ignore',
     timeout: 120_000,
-    // nothing from the repository: no tsx loader, no test cache settings
-    env: { NODE_OPTIONS: '', IB_NATIVE_CACHE: path.join(dir, 'cache') },
+    // nothing from the repository: no tsx loader, no test cache settings, no forcing of the sources
+    env: { NODE_OPTIONS: '', IB_NATIVE_CACHE: path.join(dir, 'cache'), IB_NATIVE_FROM_SOURCE: '' },
   });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), all: String(r.all) };
 }
@@ -67,7 +69,11 @@ test.after(() => {
 test('the package holds profiles, chroot scripts, native tools, the schema and examples, not the tests', () => {
   for (const f of [
     'bin/ib-native.mjs',
-    'src/cli.ts',
+    'bin/entry.mjs',
+    'dist/BUILT',
+    'dist/src/cli/main.js',
+    'dist/src/index.js',
+    'src/cli/main.ts',
     'profiles/minimal.ts',
     'profiles/keys/README.md',
     'chroot-scripts/dkms-build.sh',
@@ -79,7 +85,7 @@ test('the package holds profiles, chroot scripts, native tools, the schema and e
   ])
     assert.ok(existsSync(path.join(pkgRoot, f)), `${f} missing from the installed package`);
   assert.not.ok(existsSync(path.join(pkgRoot, 'test')), 'tests are shipped');
-  // runtime dependencies came along; tsx runs the TypeScript sources
+  // runtime dependencies came along (tsx runs the sources when dist/ does not match them)
   for (const d of ['tsx', 'jiti', 'yargs', 'zod'])
     assert.ok(existsSync(path.join(pkgRoot, 'node_modules', d)), d);
   const bin = path.join(prefix, 'bin', 'ib-native');
@@ -159,6 +165,25 @@ test('doctor, --help and a bad profile name from the installed package', async (
     .filter((f) => f.endsWith('.ts'))
     .map((f) => f.replace(/\.ts$/, ''));
   assert.match(bad.all, new RegExp(`shipped profiles: ${shipped.sort().join(', ')}`));
+});
+
+test('the installed package runs the compiled code: dist/ matches its sources, and it works without tsx', async () => {
+  // the stamp names the sources as installed (npm rewrote their times, not their contents)
+  const { readStamp, sourceDigest } = await import(path.join(pkgRoot, 'bin/entry.mjs'));
+  assert.is(readStamp(pkgRoot)?.sources, await sourceDigest(pkgRoot));
+  // without tsx the sources cannot run: what works now is the compiled code (a TS profile loads through jiti)
+  rmSync(path.join(pkgRoot, 'node_modules', 'tsx'), { recursive: true, force: true });
+  const help = await installed(['--help']);
+  assert.is(help.exitCode, 0, help.all);
+  const ts = await installed(['plan', '--profile', './site.ts']);
+  assert.is(ts.exitCode, 0, ts.all);
+  assert.match(ts.stdout, /^profile site \(/m);
+  // and a changed source makes the bin leave dist/ for the sources, which now fail without tsx
+  const main = path.join(pkgRoot, 'src/cli/main.ts');
+  writeFileSync(main, `${readFileSync(main, 'utf8')}\n// edited\n`);
+  const stale = await installed(['--help']);
+  assert.is.not(stale.exitCode, 0, 'a stale dist/ was run');
+  assert.match(stale.all, /tsx/);
 });
 
 test.run();

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { main } from '../../src/cli.ts';
+import { main } from '../../src/cli/main.ts';
 import {
   assertRejected,
   type BadInput,

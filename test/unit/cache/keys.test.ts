@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { defaultBootstrapper, planBuild } from '../../../src/build.ts';
-import { REPO_ROOT } from '../../../src/profile/load.ts';
+import { REPO_ROOT } from '../../../src/package.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ibn-keys-'));
 const keyFile = path.join(dir, 'repo.asc');

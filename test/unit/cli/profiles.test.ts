@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { displayFile, formatProfileRows, renderWithProvenance } from '../../../src/cli/profiles.ts';
-import { PROFILES_DIR } from '../../../src/profile/load.ts';
+import { PROFILES_DIR } from '../../../src/profile/files.ts';
 import { provenanceMap } from '../../../src/profile/merge.ts';
 import { mergeChain, type ProfileLayer, resolveProfileTraced } from '../../../src/profile/resolve.ts';
 import type { Profile } from '../../../src/profile/schema.ts';

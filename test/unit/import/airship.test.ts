@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { main } from '../../../src/cli.ts';
+import { main } from '../../../src/cli/main.ts';
 import { UserError } from '../../../src/errors.ts';
 import {
   importAirship,

@@ -13,7 +13,7 @@ import {
   textDiff,
 } from '../../../src/inspect/plan-diff.ts';
 import { ops } from '../../../src/ops/types.ts';
-import { PROFILES_DIR } from '../../../src/profile/load.ts';
+import { PROFILES_DIR } from '../../../src/profile/files.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ib-native-diff-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));

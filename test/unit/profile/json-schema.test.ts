@@ -6,8 +6,10 @@ import addFormats from 'ajv-formats';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { importAirship } from '../../../src/import/airship.ts';
+import { REPO_ROOT } from '../../../src/package.ts';
+import { PROFILES_DIR } from '../../../src/profile/files.ts';
 import { renderProfileJsonSchema, SCHEMA_FILE } from '../../../src/profile/json-schema.ts';
-import { loadProfileFile, PROFILES_DIR, REPO_ROOT, readProfileFile } from '../../../src/profile/load.ts';
+import { loadProfileFile, readProfileFile } from '../../../src/profile/load.ts';
 import { resolveProfile } from '../../../src/profile/resolve.ts';
 import { profileSchema } from '../../../src/profile/schema.ts';
 

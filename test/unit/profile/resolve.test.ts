@@ -4,7 +4,8 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UserError, ValidationError } from '../../../src/errors.ts';
-import { listProfiles, loadProfileFile, locateProfile, PROFILES_DIR } from '../../../src/profile/load.ts';
+import { listProfiles, locateProfile, PROFILES_DIR } from '../../../src/profile/files.ts';
+import { loadProfileFile } from '../../../src/profile/load.ts';
 import { resolveProfile } from '../../../src/profile/resolve.ts';
 
 /** Taken before any test loads a profile (a leaked guard would otherwise be taken for the real one). */

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { importAirship } from './airship.ts';
+import { importAirship } from '../import/airship.ts';
 
 /** A path relative to the working folder when it is inside it, else absolute. */
 const shown = (f: string) => {
@@ -13,7 +13,7 @@ const quoted = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'
 /**
  * `ib-native import-airship <dir>`: writes the profiles, prints their paths on stdout and every item
  * that was not imported as a warning on stderr. Returns the exit code (0 once written); bad input
- * throws a UserError, which cli.ts turns into exit code 2.
+ * throws a UserError, which main.ts turns into exit code 2.
  */
 export async function importAirshipCommand(o: { dir: string; out: string; base: string }): Promise<number> {
   const profiles = await importAirship(o.dir, o.out, o.base);

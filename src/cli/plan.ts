@@ -1,0 +1,109 @@
+import path from 'node:path';
+import { planBuild } from '../build.ts';
+import { defaultCacheDir } from '../cache/store.ts';
+import { formatBytes } from '../doctor.ts';
+import { type KeyResolver, keysDir, repoKeyResolver } from '../keys/repo-keys.ts';
+import { silentLogger } from '../log.ts';
+import { describeOp } from '../ops/apply.ts';
+import { publicOp } from '../ops/public.ts';
+import { publicProfile } from '../profile/public.ts';
+import type { DistroName, Format } from '../profile/schema.ts';
+import { netEnv } from '../proxy.ts';
+import { processRunner } from '../run/runner.ts';
+import { describeQcow2Compression, qcow2Compression } from '../stages/qcow2.ts';
+import { aptSources, installSet } from '../stages/rootfs.ts';
+
+/** `ib-native plan`: returns the exit code; printing happens here, exiting in main.ts. */
+
+/**
+ * Repo keys for commands that plan without building (plan, diff): checked, pinned ones downloaded
+ * through the environment's proxy into the cache (or a private temporary folder when the cache
+ * cannot be written).
+ */
+export function checkedKeys(cacheDir = defaultCacheDir()): KeyResolver {
+  return repoKeyResolver({
+    runner: processRunner({ logger: silentLogger }),
+    dir: keysDir(cacheDir),
+    env: netEnv({}),
+  });
+}
+
+export async function planCommand(o: {
+  profile: string;
+  /** Where pinned repo keys are cached once downloaded. */
+  cacheDir?: string;
+  distro?: DistroName;
+  formats?: Format[];
+  mirror?: string;
+  mirrors?: Record<string, string>;
+  json: boolean;
+}): Promise<number> {
+  const plan = await planBuild(
+    o.profile,
+    { distro: o.distro, formats: o.formats, mirror: o.mirror, mirrors: o.mirrors },
+    process.cwd(),
+    undefined,
+    checkedKeys(o.cacheDir),
+  );
+  const sources = aptSources(plan.rootfs);
+  const { profile } = plan;
+  for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
+  const stages = [
+    {
+      stage: 'rootfs',
+      key: plan.rootfsKey,
+      bootstrapper: plan.rootfs.bootstrapper,
+      distro: plan.distro.name,
+      mirror: plan.distro.mirror,
+      sources: sources.map(({ name, uris, suites, components }) => ({ name, uris, suites, components })),
+      packages: installSet(plan.rootfs),
+      repos: plan.rootfs.repos.map((r) => r.name),
+      blocked: plan.rootfs.blockedPackages,
+    },
+    { stage: 'configure', operations: plan.ops.map((op) => ({ ...publicOp(op), describe: describeOp(op) })) },
+    ...profile.formats.map((f) => ({
+      stage: f,
+      ...(f === 'qcow2' && plan.layout ? { disk: plan.layout } : {}),
+    })),
+  ];
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify({ profile: publicProfile(profile), stages }, null, 2)}\n`);
+    return 0;
+  }
+  const out: string[] = [];
+  out.push(
+    `profile ${profile.name} (${profile.sources.map((s) => path.relative(process.cwd(), s)).join(' <- ')})`,
+  );
+  out.push(`distro ${plan.distro.name}; formats ${profile.formats.join(', ')}`);
+  out.push('apt sources:');
+  for (const s of sources)
+    out.push(`   ${s.name}: ${s.uris} ${s.suites.join(' ')} (${s.components.join(' ')})`);
+  out.push(
+    '',
+    `1. rootfs [key ${plan.rootfsKey}] ${plan.rootfs.bootstrapper}, then one apt transaction of ${installSet(plan.rootfs).length} packages:`,
+  );
+  out.push(`   ${installSet(plan.rootfs).join(' ')}`);
+  if (plan.rootfs.blockedPackages.length) out.push(`   blocked: ${plan.rootfs.blockedPackages.join(' ')}`);
+  out.push('', `2. configure: ${plan.ops.length} operations`);
+  for (const op of plan.ops)
+    out.push(
+      `   [${op.module}${op.contexts.join(',') === 'common' ? '' : ` @${op.contexts.join(',')}`}] ${describeOp(op)}`,
+    );
+  let n = 3;
+  for (const f of profile.formats) {
+    out.push('');
+    if (f === 'iso')
+      out.push(`${n++}. iso: mksquashfs, grub (BIOS+UEFI), xorriso -> ${profile.name}.iso (volume config-2)`);
+    else {
+      out.push(
+        `${n++}. qcow2: ${formatBytes(plan.layout!.sizeBytes)} GPT disk, grub (BIOS+UEFI), qemu-img convert (${describeQcow2Compression(qcow2Compression(profile.qcow2))}) -> ${profile.name}.qcow2`,
+      );
+      for (const p of plan.layout!.partitions)
+        out.push(
+          `   ${p.number}. ${p.name.padEnd(6)} ${p.start}-${p.end} ${p.filesystem}${p.mountpoint ? ` ${p.mountpoint}` : ''}${p.flags.length ? ` [${p.flags.join(',')}]` : ''}`,
+        );
+    }
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+  return 0;
+}
