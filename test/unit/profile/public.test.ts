@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { HIDDEN, publicOp, publicProfile } from '../../../src/profile/public.ts';
+import { publicOp } from '../../../src/ops/public.ts';
+import { HIDDEN, publicProfile } from '../../../src/profile/public.ts';
 import { profile } from '../modules/helpers.ts';
 
 const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nsecret-key-body\n-----END OPENSSH PRIVATE KEY-----\n';
