@@ -1,5 +1,5 @@
 /**
- * npm run bench:warm -- [--before <commit>] [--runs N]: the warm rebuild of two versions of
+ * npm run bench:warm -- [--before <commit>] [--runs N] [--reuse]: the warm rebuild of two versions of
  * ib-native side by side (a script, not a test). Issue 11 asks that the host-safety work not slow a
  * warm rebuild measurably; this measures exactly that.
  *
@@ -24,6 +24,11 @@ const PACKAGES = process.env.IB_NATIVE_BENCH_PACKAGES ?? '/var/cache/ib-native-t
 const args = yargs(hideBin(process.argv))
   .option('before', { type: 'string', default: '7a52622', describe: 'the commit to compare with' })
   .option('runs', { type: 'number', default: 3, describe: 'warm rebuilds of each format per version' })
+  .option('reuse', {
+    type: 'boolean',
+    default: false,
+    describe: "keep the versions' stage caches of an earlier run (their first build is then warm too)",
+  })
   .strict()
   .parseSync();
 
@@ -78,7 +83,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 mkdirSync(ROOT, { recursive: true });
 // caches and outputs of an earlier run (never through a mount: --one-file-system)
-for (const d of ['cache-before', 'cache-after', 'out-before', 'out-after'])
+for (const d of args.reuse
+  ? ['out-before', 'out-after']
+  : ['cache-before', 'cache-after', 'out-before', 'out-after'])
   execFileSync('rm', ['-rf', '--one-file-system', '--', path.join(ROOT, d)]);
 const sides: Side[] = [
   { name: 'before', repo: checkout(args.before), cache: path.join(ROOT, 'cache-before') },
@@ -86,7 +93,8 @@ const sides: Side[] = [
 ];
 for (const s of sides) {
   mkdirSync(s.cache, { recursive: true });
-  if (existsSync(PACKAGES)) cpSync(PACKAGES, path.join(s.cache, 'packages'), { recursive: true });
+  if (existsSync(PACKAGES) && !existsSync(path.join(s.cache, 'packages')))
+    cpSync(PACKAGES, path.join(s.cache, 'packages'), { recursive: true });
   process.stderr.write(`${s.name}: cold build of minimal (ISO + QCOW2)\n`);
   const secs = build(s, 'minimal', 'iso,qcow2', path.join(ROOT, `out-${s.name}`));
   process.stderr.write(`  ${secs.toFixed(1)} s\n`);
