@@ -220,9 +220,8 @@ function previousOutputs(dir: string): void {
     writeFileSync(path.join(dir, `${NAME}.${f}`), `previous good ${f}\n`);
 }
 
-/** Fill a filesystem to the last byte (fallocate), retrying while the build still writes. */
 /**
- * Fill a filesystem in 16 MiB pieces. One fallocate of all the free space frees everything it took
+ * Fill a filesystem in 16 MiB pieces (the build is stopped meanwhile). One fallocate of all the free space frees everything it took
  * when the build's own write wins the race for the last blocks: the filesystem then had room again
  * when the build measured it (seen on a loaded host). A failed piece frees at most 16 MiB, well under
  * what the engine counts as full (64 MiB).
@@ -236,6 +235,17 @@ async function fillUp(dir: string): Promise<void> {
     await execa('fallocate', ['-l', String(Math.min(free, piece)), path.join(dir, `ballast-${i}`)], {
       reject: false,
     });
+  }
+}
+
+/** Sends `signal` to every process of a build's tree (gone ones skipped), parents first. */
+function signalTree(tree: Proc[], signal: 'SIGSTOP' | 'SIGCONT'): void {
+  for (const q of tree) {
+    try {
+      process.kill(q.pid, signal);
+    } catch {
+      // ended meanwhile
+    }
   }
 }
 
@@ -317,6 +327,9 @@ async function faultAndCheck(run: Run, before: string[]): Promise<void> {
     tree = processTree(child.pid!);
     staged = readdirSync(run.out).filter((n) => n.includes('.partial-'));
     if (!p.fill) child.kill(run.signal);
+    // a disk-full point: the build waits, stopped, until the filesystem is full (a build that went on
+    // while it filled could finish its small writes first and succeed: seen under load)
+    else signalTree(tree, 'SIGSTOP');
   };
   let seen = false;
   const log = onCommand(child, (command) => {
@@ -333,7 +346,13 @@ async function faultAndCheck(run: Run, before: string[]): Promise<void> {
   while (!tree && !run.done()) await sleep(20);
   assert.ok(tree, `${label}: never reached:\n${log().slice(-3000)}`);
   const namespaces = buildNamespaces(tree!);
-  if (p.fill) await fillUp(SMALL);
+  if (p.fill) {
+    try {
+      await fillUp(SMALL);
+    } finally {
+      signalTree(tree!, 'SIGCONT');
+    }
+  }
   try {
     const r = await child;
     // after SIGKILL the inner build (told by unshare with SIGTERM) may still be cleaning up
