@@ -147,6 +147,7 @@ for (const name of selected()) {
       assert.ok(seconds, `no boot time in:\n${r.stdout}`);
       result.boots[boot] = Number(seconds![1]);
       const os = new RegExp(`${MARK} (\\S+) (\\S+) (\\S+)`).exec(readFileSync(log, 'utf8'));
+      if (!os) fail(`${boot}: the os-release line is not on the console`);
       assert.ok(os, 'the os-release line is not on the console');
       const [, id, version, codename] = os!;
       if (id !== d.family || codename !== d.suite) fail(`${boot}: booted ${id} ${codename}`);
