@@ -113,14 +113,14 @@ test('problems: each filesystem is checked against the sum of its folders; enoug
   assert.is(shared.length, 1);
   assert.match(
     shared[0]!,
-    /^--cache-dir \/c and --output \/o \(one filesystem\): 3\.5 GiB free, the build needs about 4\.0 GiB there \(a 3\.0 GiB, the ISO 1\.0 GiB\)$/,
+    /^--cache-dir \/c and --output \/o \(one filesystem\): 3\.5 GiB free, the build needs about 4\.0 GiB there \(a 3\.0 GiB, the iso output 1\.0 GiB\)$/,
   );
   // only the short one is named
   const out = spaceProblems([
     { ...cache, fs: fs('1', 9 * GiB) },
     { ...output, fs: fs('2', 10 * MiB) },
   ]);
-  assert.equal(out, ['--output /o: 10.0 MiB free, the build needs about 1.0 GiB there (the ISO 1.0 GiB)']);
+  assert.equal(out, ['--output /o: 10.0 MiB free, the build needs about 1.0 GiB there (the iso output 1.0 GiB)']);
   // an unknown filesystem is not guessed at
   assert.equal(spaceProblems([{ ...output }]), []);
 });
