@@ -2,6 +2,7 @@ import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { execa } from 'execa';
+import { type ImageFileKind, imageKindOfExtension, imageKindOfHead, MAGIC_BYTES } from '../disk/magic.ts';
 import { InternalError, UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Runner } from '../run/runner.ts';
@@ -13,7 +14,7 @@ export { BootFailedError, BootTimeoutError } from './console.ts';
  * one long-running process ib-native starts outside the Runner (QEMU runs until we kill it).
  */
 
-export type ImageKind = 'iso' | 'qcow2';
+export type ImageKind = ImageFileKind;
 export type FirmwareKind = 'bios' | 'uefi';
 export type Accel = 'kvm' | 'tcg';
 
@@ -22,7 +23,7 @@ export type FirmwareSpec = { type: 'bios' } | { type: 'uefi'; code: string; vars
 
 export interface QemuArgsOptions {
   kind: ImageKind;
-  /** The ISO, or for qcow2 the throw-away overlay (never the image itself). */
+  /** The ISO, or for a disk the throw-away QCOW2 overlay (never the image itself). */
   disk: string;
   firmware: FirmwareSpec;
   accel: Accel;
@@ -85,9 +86,9 @@ export function findUefiFirmware(exists: (path: string) => boolean = existsSync)
   return found;
 }
 
-/** ISO or QCOW2, from the file's magic bytes (falling back on its extension). */
+/** ISO, QCOW2, raw, VMDK or VHDX, from the file's magic bytes (falling back on its extension). */
 export function detectImageKind(path: string): ImageKind {
-  const head = Buffer.alloc(0x8006);
+  const head = Buffer.alloc(MAGIC_BYTES);
   let n = 0;
   try {
     const fd = openSync(path, 'r');
@@ -99,23 +100,25 @@ export function detectImageKind(path: string): ImageKind {
   } catch (e) {
     throw new UserError(`cannot read the image ${path}: ${(e as Error).message}`);
   }
-  if (n >= 4 && head.subarray(0, 4).equals(Buffer.from([0x51, 0x46, 0x49, 0xfb]))) return 'qcow2';
-  if (n >= 0x8006 && head.subarray(0x8001, 0x8006).toString('latin1') === 'CD001') return 'iso';
-  const ext = extname(path).toLowerCase();
-  if (ext === '.iso') return 'iso';
-  if (ext === '.qcow2') return 'qcow2';
+  const kind = imageKindOfHead(head.subarray(0, n)) ?? imageKindOfExtension(extname(path));
+  if (kind) return kind;
   throw new UserError(
-    `${path} is neither an ISO 9660 image nor a QCOW2 image`,
-    'boot an .iso or .qcow2 built by ib-native (convert raw disks with: qemu-img convert -O qcow2 in.img out.qcow2)',
+    `${path} is neither an ISO 9660 image nor a disk image (QCOW2, raw with a partition table, VMDK, VHDX)`,
+    'boot an .iso, .qcow2, .img, .vmdk or .vhdx built by ib-native',
   );
 }
 
-/** Creates a throw-away QCOW2 overlay on top of the image, so booting never changes the image. */
-export async function createOverlay(runner: Runner, absImage: string, dir: string): Promise<string> {
+/** Creates a throw-away QCOW2 overlay on top of the disk image, so booting never changes the image. */
+export async function createOverlay(
+  runner: Runner,
+  absImage: string,
+  dir: string,
+  backingFormat: Exclude<ImageKind, 'iso'> = 'qcow2',
+): Promise<string> {
   if (!absImage.startsWith('/'))
     throw new InternalError(`createOverlay needs an absolute path, got ${absImage}`);
   const overlay = join(dir, 'overlay.qcow2');
-  await runner.run(['qemu-img', 'create', '-f', 'qcow2', '-F', 'qcow2', '-b', absImage, overlay], {
+  await runner.run(['qemu-img', 'create', '-f', 'qcow2', '-F', backingFormat, '-b', absImage, overlay], {
     context: 'create a throw-away overlay for the boot check',
   });
   return overlay;
