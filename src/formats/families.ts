@@ -126,13 +126,19 @@ const live: FamilySteps<'live'> = {
   },
 };
 
+/** Seed of the disk's derived ids (partition and filesystem UUIDs, a VHDX's GUIDs): per rootfs and layout. */
+export function diskSeed(plan: BuildPlan): string {
+  if (!plan.layout) throw new InternalError('a disk family without a layout');
+  return `${plan.rootfsKey}:${contentKey(plan.layout)}`;
+}
+
 /** The disk family's tree inputs (fstab, grub.cfg, boot loaders) of a plan. */
 export function diskTreeInputs(plan: BuildPlan, kernelVersion: string): DiskTreeInputs {
   const { profile, layout } = plan;
   if (!layout) throw new InternalError('a disk family without a layout');
   return {
     layout,
-    seed: `${plan.rootfsKey}:${contentKey(layout)}`,
+    seed: diskSeed(plan),
     kernelVersion,
     cmdline: diskCmdline(profile),
     title: `${profile.name} (${plan.distro.name})`,

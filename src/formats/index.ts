@@ -1,6 +1,8 @@
 import { type Family, type FORMAT_INFO, FORMATS, type Format, familyOf } from '../profile/formats.ts';
+import { raw, vhdx, vmdk } from './disk-images.ts';
 import { iso } from './iso.ts';
 import { qcow2 } from './qcow2.ts';
+import { tar } from './tar.ts';
 import type { ImageFormat } from './types.ts';
 
 /**
@@ -11,6 +13,10 @@ import type { ImageFormat } from './types.ts';
 export const IMAGE_FORMATS: { [F in Format]?: ImageFormat<(typeof FORMAT_INFO)[F]['family']> } = {
   iso,
   qcow2,
+  raw,
+  vmdk,
+  vhdx,
+  tar,
 };
 
 export function formatPlugin(f: Format): ImageFormat {

@@ -72,6 +72,7 @@ export async function runFamily(family: Family, r: FamilyRun): Promise<MadeOutpu
           profile: r.plan.profile,
           product: product as never,
           paths,
+          finalName: path.basename(final),
           commands: (step.commands ?? []).map((c) => fillCommand(c, paths)),
           cache: r.cache,
           sourceDateEpoch: r.sourceDateEpoch,

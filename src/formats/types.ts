@@ -68,6 +68,8 @@ export interface MakeContext<F extends Family = Family> {
   profile: ResolvedProfile;
   product: ProductOf<F>;
   paths: StepPaths;
+  /** The output's name once published (`paths.out` is its staging name). */
+  finalName: string;
   /** The commands planned for this format, placeholders filled, in order. */
   commands: string[][];
   cache: Cache;

@@ -149,12 +149,14 @@ export interface ConvertInputs {
   reproducibleSeed?: string;
   /** The name `out` will be published as (a VMDK's descriptor names its own file). */
   finalName?: string;
+  /** The conversion command as planned (diskConvertArgv, paths filled in); made here when absent. */
+  command?: string[];
 }
 
 /** Converts the raw disk, fixes the random ids when reproducible, and checks the result. */
 export async function convertDisk(runner: Runner, logger: Logger, i: ConvertInputs): Promise<DiskFacts> {
   logger.info(`${i.format}: ${i.format === 'raw' ? 'sparse copy of' : 'qemu-img convert of'} the raw disk`);
-  await runner.run(diskConvertArgv(i.format, i.raw, i.out), {
+  await runner.run(i.command ?? diskConvertArgv(i.format, i.raw, i.out), {
     ...watchdog(i.out),
     context: `converting the disk to ${i.format}`,
     ...(i.format !== 'raw' && { progress: qemuImgProgress('qemu-img convert') }),

@@ -68,8 +68,13 @@ export function tarArgv(i: TarInputs): string[] {
   ];
 }
 
-export async function buildTar(runner: Runner, logger: Logger, i: TarInputs): Promise<void> {
+/** `command`: the archiving command as planned (tarArgv, paths filled in); made here when absent. */
+export async function buildTar(
+  runner: Runner,
+  logger: Logger,
+  i: TarInputs & { command?: string[] },
+): Promise<void> {
   logger.info(`tar: archiving the configured tree (zstd -${i.level ?? TAR_ZSTD_LEVEL})`);
   // exit code 1: a file changed while read; nothing runs in the tree by now, so it is an error too
-  await runner.run(tarArgv(i), { ...watchdog(i.out), context: 'archiving the tree (tar.zst)' });
+  await runner.run(i.command ?? tarArgv(i), { ...watchdog(i.out), context: 'archiving the tree (tar.zst)' });
 }
