@@ -1,6 +1,6 @@
 // Over 300 lines: the pipeline, to be rewritten as a flat list of planned stages (issue 12 items 1-2); not split before that.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { preferredBootstrapper } from '../native-tools/tools.ts';
 import { Cache, contentKey, defaultCacheDir, entryInfo } from './cache/store.ts';
@@ -395,6 +395,13 @@ async function checkedPlan(opts: BuildOptions, runner: Runner): Promise<BuildPla
   return plan;
 }
 
+/** An output's size: a file's, or the sum of a folder's files (the pxe artifact). */
+function bytesOf(p: string): number {
+  const st = statSync(p);
+  if (!st.isDirectory()) return st.size;
+  return readdirSync(p).reduce((sum, n) => sum + bytesOf(path.join(p, n)), 0);
+}
+
 /** The newest kernel of a rootfs (the one its images boot). */
 function newestKernel(rootfs: string): string {
   const k = installedKernels(rootfs).at(-1);
@@ -414,9 +421,11 @@ async function stageExtras(
   },
 ): Promise<BuildResult['outputs'][number]> {
   const { pub, plan } = c;
-  if (c.signKey) await signFile(c.runner, m.staged, c.signKey, pub.aside(signatureOf(m.final)));
-  else pub.dropAtCommit(signatureOf(m.final));
   const sha256 = await pub.checksum(m.final);
+  // a folder (pxe) is signed through the list of its files' checksums
+  const signed = statSync(m.staged).isDirectory() ? pub.aside(`${m.final}.sha256`) : m.staged;
+  if (c.signKey) await signFile(c.runner, signed, c.signKey, pub.aside(signatureOf(m.final)));
+  else pub.dropAtCommit(signatureOf(m.final));
   pub.write(
     sbomOf(m.final),
     sbomText(m.final, {
@@ -427,7 +436,7 @@ async function stageExtras(
       toolVersion: TOOL_VERSION,
     }),
   );
-  return { format: m.format, path: m.final, sha256, bytes: statSync(m.staged).size };
+  return { format: m.format, path: m.final, sha256, bytes: bytesOf(m.staged) };
 }
 
 /** pid, time and a random part: builds of one bundle run in the same process, maybe the same ms. */

@@ -83,38 +83,46 @@ const live: FamilySteps<'live'> = {
   async prepare(c) {
     // the base is a function of the rootfs alone: stamped with the rootfs's build time
     const squashfs = liveSquashfs(c.plan, c.squashfsThreads, epochOf(c.rootfsStamp));
-    const base = await c.cache.obtain(
-      'squashfs',
-      contentKey({
-        v: SQUASHFS_STAGE_VERSION,
-        rootfs: c.plan.rootfsKey,
-        rootfsStamp: c.rootfsStamp,
-        squashfs: { ...squashfs, threads: undefined },
-      }),
-      {
-        summary: `live base of rootfs ${c.plan.rootfsKey} (${squashfs.compression})`,
-        usedBy: c.plan.profile.name,
-      },
-      async (dir) => {
-        c.logger.info(
-          `live: mksquashfs of the base rootfs (${squashfs.compression}, ${squashfs.threads} threads)`,
+    let base: Promise<string> | undefined;
+    // made (or taken from the cache) only when a format asks for it: pxe packs the whole tree
+    const baseSquashfs = () => {
+      base ??= (async () => {
+        const entry = await c.cache.obtain(
+          'squashfs',
+          contentKey({
+            v: SQUASHFS_STAGE_VERSION,
+            rootfs: c.plan.rootfsKey,
+            rootfsStamp: c.rootfsStamp,
+            squashfs: { ...squashfs, threads: undefined },
+          }),
+          {
+            summary: `live base of rootfs ${c.plan.rootfsKey} (${squashfs.compression})`,
+            usedBy: c.plan.profile.name,
+          },
+          async (dir) => {
+            c.logger.info(
+              `live: mksquashfs of the base rootfs (${squashfs.compression}, ${squashfs.threads} threads)`,
+            );
+            const out = path.join(dir, 'filesystem.squashfs');
+            await mksquashfs(
+              c.runner,
+              c.rootfs,
+              out,
+              squashfs,
+              'creating the base live squashfs',
+              'mksquashfs base',
+            );
+          },
         );
-        const out = path.join(dir, 'filesystem.squashfs');
-        await mksquashfs(
-          c.runner,
-          c.rootfs,
-          out,
-          squashfs,
-          'creating the base live squashfs',
-          'mksquashfs base',
-        );
-      },
-    );
-    c.cacheHit('squashfs', base.hit);
+        c.cacheHit('squashfs', entry.hit);
+        return path.join(entry.dir, 'filesystem.squashfs');
+      })();
+      return base;
+    };
     return {
       family: 'live',
       tree: c.tree,
-      baseSquashfs: path.join(base.dir, 'filesystem.squashfs'),
+      baseSquashfs,
       // the names the ISO has always carried (live-boot stacks them in this order)
       layers: [
         { name: 'config-common', dir: c.uppers.common },

@@ -1,6 +1,7 @@
 import { type Family, type FORMAT_INFO, FORMATS, type Format, familyOf } from '../profile/formats.ts';
 import { raw, vhdx, vmdk } from './disk-images.ts';
 import { iso } from './iso.ts';
+import { pxe } from './pxe.ts';
 import { qcow2 } from './qcow2.ts';
 import { tar } from './tar.ts';
 import type { ImageFormat } from './types.ts';
@@ -10,8 +11,9 @@ import type { ImageFormat } from './types.ts';
  * checker holds them in step). Adding a format: its name, family and suffix in formats.ts, its
  * module here, a unit test of its plan, a line in the README's format table (ARCHITECTURE.md).
  */
-export const IMAGE_FORMATS: { [F in Format]?: ImageFormat<(typeof FORMAT_INFO)[F]['family']> } = {
+export const IMAGE_FORMATS: { [F in Format]: ImageFormat<(typeof FORMAT_INFO)[F]['family']> } = {
   iso,
+  pxe,
   qcow2,
   raw,
   vmdk,
@@ -20,9 +22,7 @@ export const IMAGE_FORMATS: { [F in Format]?: ImageFormat<(typeof FORMAT_INFO)[F
 };
 
 export function formatPlugin(f: Format): ImageFormat {
-  const p = IMAGE_FORMATS[f];
-  if (!p) throw new Error(`TEMP: no plug-in for ${f}`);
-  return p as ImageFormat;
+  return IMAGE_FORMATS[f] as ImageFormat;
 }
 
 /** The formats of a family among these, in registry order. */

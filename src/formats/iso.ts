@@ -21,7 +21,7 @@ export const iso: ImageFormat<'live'> = {
     const { profile, plan, product } = c;
     const seed = idSeed(profile.name, plan.rootfsKey);
     await buildIso(c.runner, c.logger, {
-      layered: { base: product.baseSquashfs, layers: product.layers },
+      layered: { base: await product.baseSquashfs(), layers: product.layers },
       tree: product.tree,
       work: c.paths.work,
       out: c.paths.out,

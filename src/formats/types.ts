@@ -39,8 +39,8 @@ export interface LiveProduct {
   family: 'live';
   /** The configured live tree (rootfs + common + live layers), mounted. */
   tree: string;
-  /** The cached base squashfs (the rootfs alone). */
-  baseSquashfs: string;
+  /** The cached base squashfs (the rootfs alone), made or taken from the cache on first use. */
+  baseSquashfs: () => Promise<string>;
   /** The configuration layers' upper folders, bottom first, as the ISO stacks them. */
   layers: { name: string; dir: string }[];
   kernelVersion: string;

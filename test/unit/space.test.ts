@@ -120,7 +120,9 @@ test('problems: each filesystem is checked against the sum of its folders; enoug
     { ...cache, fs: fs('1', 9 * GiB) },
     { ...output, fs: fs('2', 10 * MiB) },
   ]);
-  assert.equal(out, ['--output /o: 10.0 MiB free, the build needs about 1.0 GiB there (the iso output 1.0 GiB)']);
+  assert.equal(out, [
+    '--output /o: 10.0 MiB free, the build needs about 1.0 GiB there (the iso output 1.0 GiB)',
+  ]);
   // an unknown filesystem is not guessed at
   assert.equal(spaceProblems([{ ...output }]), []);
 });
