@@ -213,7 +213,7 @@ export function spaceFolders(plan: BuildPlan, opts: BuildOptions): Folder[] {
 }
 
 /** The cache entry whose reuse a stage's end event reports. */
-const CACHE_OF_STAGE: Record<string, string> = { rootfs: 'rootfs', live: 'squashfs', disk: 'disk' };
+const CACHE_OF_STAGE: Record<string, string> = { rootfs: 'rootfs', iso: 'squashfs', disk: 'disk' };
 
 export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildResult> {
   const reporter = deps.reporter ?? new BuildReporter({ profile: opts.profile, tee: deps.logger });
@@ -321,6 +321,10 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
           workDir: work,
           configDrive,
           timed,
+          begin: (stage) => {
+            checkpoint();
+            return reporter.begin(stage, () => cacheHits[CACHE_OF_STAGE[stage] ?? '']);
+          },
           aside: (final) => pub.aside(final),
           outDir,
         })),

@@ -25,6 +25,8 @@ export interface FamilyRun extends Omit<FamilyContext, 'tree' | 'uppers' | 'work
   workDir: string;
   configDrive: ConfigDrive;
   timed: <T>(stage: string, fn: () => Promise<T>) => Promise<T>;
+  /** Starts a stage and returns what ends it (see BuildReporter.begin). */
+  begin: (stage: string) => (ok: boolean) => void;
   /** Where an output is staged before it is published under `final`. */
   aside: (final: string) => string;
   outDir: string;
@@ -47,42 +49,48 @@ export async function runFamily(family: Family, r: FamilyRun): Promise<MadeOutpu
   const upper = path.join(r.layersDir, family, 'upper');
   const work = path.join(r.workDir, family);
   mkdirSync(work, { recursive: true });
-  await r.timed(family, async () => {
+  // the family's stage: its layer configured, then mounted again and its product made; it ends
+  // there, while the layer stays mounted for the formats' stages
+  const endFamily = r.begin(family);
+  const made: MadeOutput[] = [];
+  try {
     await withLayer(r.layerDeps, r.layersDir, family, lower, async (merged, inChroot) => {
       await inChroot((chroot) => applyFamilyLayer(r.plan.ops, family, { ...r.applyCtx, chroot }));
       await steps.finishTree?.(r, merged);
     });
     // SOURCE_DATE_EPOCH: what the layer wrote gets clamped mtimes (it is not mounted now)
     if (r.sourceDateEpoch !== undefined) clampTimes(upper, r.sourceDateEpoch);
-  });
-  const made: MadeOutput[] = [];
-  // the outputs are made from the finished layer, mounted again
-  await withLayer(r.layerDeps, r.layersDir, family, lower, async (tree) => {
-    const ctx: FamilyContext = { ...r, tree, work, uppers: { common, family: upper } };
-    const product = await r.timed(family, () => steps.prepare(ctx));
-    for (const step of planned) {
-      const final = path.join(r.outDir, step.output!);
-      const paths = { out: r.aside(final), work: path.join(work, step.format), tree, ...rawOf(product) };
-      mkdirSync(paths.work, { recursive: true });
-      await r.timed(step.format, () =>
-        formatPlugin(step.format).make({
-          runner: r.runner,
-          logger: r.logger,
-          plan: r.plan,
-          profile: r.plan.profile,
-          product: product as never,
-          paths,
-          finalName: path.basename(final),
-          commands: (step.commands ?? []).map((c) => fillCommand(c, paths)),
-          cache: r.cache,
-          sourceDateEpoch: r.sourceDateEpoch,
-          configDrive: r.configDrive,
-        }),
-      );
-      made.push({ format: step.format, final, staged: paths.out });
-    }
-    await removeTree(r.runner, work);
-  });
+    // the outputs are made from the finished layer, mounted again
+    await withLayer(r.layerDeps, r.layersDir, family, lower, async (tree) => {
+      const ctx: FamilyContext = { ...r, tree, work, uppers: { common, family: upper } };
+      const product = await steps.prepare(ctx);
+      endFamily(true);
+      for (const step of planned) {
+        const final = path.join(r.outDir, step.output!);
+        const paths = { out: r.aside(final), work: path.join(work, step.format), tree, ...rawOf(product) };
+        mkdirSync(paths.work, { recursive: true });
+        await r.timed(step.format, () =>
+          formatPlugin(step.format).make({
+            runner: r.runner,
+            logger: r.logger,
+            plan: r.plan,
+            profile: r.plan.profile,
+            product: product as never,
+            paths,
+            finalName: path.basename(final),
+            commands: (step.commands ?? []).map((c) => fillCommand(c, paths)),
+            cache: r.cache,
+            sourceDateEpoch: r.sourceDateEpoch,
+            configDrive: r.configDrive,
+          }),
+        );
+        made.push({ format: step.format, final, staged: paths.out });
+      }
+      await removeTree(r.runner, work);
+    });
+  } finally {
+    endFamily(false);
+  }
   return made;
 }
 

@@ -56,7 +56,18 @@ test('build --json: ordered stages, progress that never goes back, a result whos
   const stageEvents = events.filter((e) => e.type === 'stage-start' || e.type === 'stage-end');
   assert.equal(
     stageEvents.map((e) => `${e.type === 'stage-start' ? '>' : '<'}${e.stage}`),
-    ['>plan', '<plan', '>rootfs', '<rootfs', '>configure', '<configure', '>qcow2', '<qcow2'],
+    [
+      '>plan',
+      '<plan',
+      '>rootfs',
+      '<rootfs',
+      '>configure',
+      '<configure',
+      '>disk',
+      '<disk',
+      '>qcow2',
+      '<qcow2',
+    ],
   );
   for (const e of stageEvents)
     if (e.type === 'stage-end') {
