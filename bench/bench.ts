@@ -125,7 +125,7 @@ async function main(): Promise<number> {
   mkdirSync(scratch, { recursive: true });
   // the raw tools with exactly the arguments the engine gives them
   const { mksquashfsArgv } = await import('../src/stages/iso.ts');
-  const { qemuImgConvertArgv } = await import('../src/stages/qcow2.ts');
+  const { qemuImgConvertArgv } = await import('../src/stages/disk.ts');
   raws.push(
     await rawTool(
       'mksquashfs',

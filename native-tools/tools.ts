@@ -4,12 +4,25 @@
  */
 
 /**
- * The parts of ib-native that need host tools. `inspect` is `ib-native inspect` (reading built
+ * The parts of ib-native that need host tools. `iso` is the live family's (ISO, PXE), `qcow2` the
+ * disk family's (every disk format), `tar` the root filesystem tarball's; `inspect` is `ib-native inspect` (reading built
  * images offline); `install` is `npm ci` compiling node-pty's native part (interactive shells and
  * consoles); `test` is only the test suite (local apt repo, proxy).
  */
-export const STAGES = ['rootfs', 'configure', 'iso', 'qcow2', 'boot', 'inspect', 'install', 'test'] as const;
+export const STAGES = [
+  'rootfs',
+  'configure',
+  'iso',
+  'qcow2',
+  'tar',
+  'boot',
+  'inspect',
+  'install',
+  'test',
+] as const;
 export type Stage = (typeof STAGES)[number];
+
+import { FORMAT_INFO, type Format } from '../src/profile/formats.ts';
 
 export const BOOTSTRAPPERS = ['debootstrap', 'mmdebstrap'] as const;
 export type Bootstrapper = (typeof BOOTSTRAPPERS)[number];
@@ -125,8 +138,9 @@ export const HOST_TOOLS: readonly HostTool[] = [
   {
     name: 'tar',
     check: cmd('tar'),
-    neededFor: "find the opaque folders of the ISO's configuration layers (GNU tar reads their xattrs)",
-    stages: ['iso'],
+    neededFor:
+      "find the opaque folders of the ISO's configuration layers (GNU tar reads their xattrs); write the tar output",
+    stages: ['iso', 'tar'],
     packages: pkg('tar'),
   },
   {
@@ -256,8 +270,8 @@ export const HOST_TOOLS: readonly HostTool[] = [
   {
     name: 'zstd',
     check: cmd('zstd'),
-    neededFor: 'compress and unpack the cached root filesystem',
-    stages: ['rootfs'],
+    neededFor: 'compress and unpack the cached root filesystem; compress the tar output',
+    stages: ['rootfs', 'tar'],
     packages: pkg('zstd'),
   },
   // inspect (reading built images offline)
@@ -354,13 +368,14 @@ export const HOST_TOOLS: readonly HostTool[] = [
 
 /** Stages a build needs: the root filesystem and its configuration, then each output format. */
 export function stagesFor(opts: {
-  formats?: readonly ('iso' | 'qcow2')[];
+  formats?: readonly Format[];
   boot?: boolean;
   /** `ib-native inspect` (the tests use its readers too). */
   inspect?: boolean;
   forTests?: boolean;
 }): Stage[] {
-  const stages: Stage[] = ['rootfs', 'configure', ...(opts.formats ?? ['iso', 'qcow2'])];
+  const formats = opts.formats ?? (['iso', 'qcow2'] as const);
+  const stages: Stage[] = ['rootfs', 'configure', ...new Set(formats.map((f) => FORMAT_INFO[f].tools))];
   if (opts.boot || opts.forTests) stages.push('boot');
   if (opts.inspect || opts.forTests) stages.push('inspect');
   if (opts.forTests) stages.push('test');

@@ -12,23 +12,24 @@ import { GRAMMAR } from './profile/schema.ts';
 import { processRunner, type Runner } from './run/runner.ts';
 import { checkSigningKey } from './sign.ts';
 import { checkSpace, type Folder } from './space.ts';
+import { qcow2Compression, qemuImgWritesZstd, ZSTD_QEMU_IMG } from './stages/disk.ts';
 import { readConfigDrive } from './stages/iso.ts';
-import { qcow2Compression, qemuImgWritesZstd, ZSTD_QEMU_IMG } from './stages/qcow2.ts';
+import type { BuildPlan } from './stages/plan.ts';
 import { chooseBlockDevice } from './sys/blockdev.ts';
 
 /**
  * Every check of a build's inputs that can be made before anything is written: flags, files
  * named by flags, every profile of the bundle, host tools, root, free space, the distro keyring
  * and the signing key. `ib-native build` runs it first, so a typo writes no log file, no cache
- * entry and no output folder. Returns the profiles' resolved names.
+ * entry and no output folder. Returns each build's plan, which the build then runs as it is.
  */
 export async function checkBuildInputs(
   builds: readonly BuildOptions[],
   runner: Runner = processRunner({ logger: silentLogger }),
-): Promise<string[]> {
-  const names: string[] = [];
+): Promise<BuildPlan[]> {
+  const plans: BuildPlan[] = [];
   const first = builds[0];
-  if (!first) return names;
+  if (!first) return plans;
   checkFolderFlag('--output', first.outputDir);
   checkFolderFlag('--cache-dir', first.cacheDir);
   checkCacheDirChars(first.cacheDir);
@@ -47,26 +48,26 @@ export async function checkBuildInputs(
     // repo keys: checked, and pinned ones downloaded (cached only once their fingerprint matched)
     const keys = repoKeyResolver({ runner, dir: keysDir(b.cacheDir), env: b.netEnv, refresh: b.refresh });
     const plan = await planBuild(b.profile, b.overrides, process.cwd(), b.bootstrapper, keys);
-    names.push(plan.profile.name);
+    plans.push(plan);
     const q = qcow2Compression(plan.profile.qcow2);
     if (plan.profile.formats.includes('qcow2') && q.compress && q.compressionType === 'zstd')
       zstd.push(plan.profile.name);
     preflight({ formats: plan.profile.formats, bootstrapper: plan.rootfs.bootstrapper, requireRoot: true });
     space.push(...spaceFolders(plan, b));
-    if (plan.profile.formats.includes('qcow2')) chooseBlockDevice(b.blockDevice);
+    if (plan.layout) chooseBlockDevice(b.blockDevice);
     const cached = existsSync(path.join(b.cacheDir, 'rootfs', plan.rootfsKey, 'entry.json'));
     const bootstraps = b.noCache || b.refresh || !cached;
     // the host's archive keyring, or one obtained from the archive and checked against the pinned keys
     if (bootstraps)
       await ensureArchiveKeyring(plan.distro, { runner, dir: keyringsDir(b.cacheDir), env: b.netEnv });
   }
-  checkBundleNames(names);
+  checkBundleNames(plans.map((p) => p.profile.name));
   bundleJobs(builds.length, 1, first.jobs);
   // a bundle's builds add up: every image stays in the output folder, every new entry in the cache
   checkSpace(space);
   await checkZstdWriter(runner, zstd);
   if (first.signKey !== undefined) await checkSigningKey(runner, first.signKey);
-  return names;
+  return plans;
 }
 
 /** A zstd QCOW2 needs qemu-img 5.1 or later on the build host (focal has 4.2): refused before any work. */

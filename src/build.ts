@@ -1,24 +1,24 @@
 // Over 300 lines: the pipeline, to be rewritten as a flat list of planned stages (issue 12 items 1-2); not split before that.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { preferredBootstrapper } from '../native-tools/tools.ts';
 import { Cache, contentKey, defaultCacheDir, entryInfo } from './cache/store.ts';
 import { computeLayout, type Layout } from './disk/layout.ts';
-import { populateIssue } from './disk/populate.ts';
 import { getDistro } from './distro/index.ts';
 import { preflight, realProbe } from './doctor.ts';
 import { UserError, ValidationError } from './errors.ts';
+import { FAMILY_STEPS } from './formats/families.ts';
+import { formatPlugin, formatsOf } from './formats/index.ts';
+import { type MadeOutput, runFamily } from './formats/run.ts';
 import { cachedKeyResolver, type KeyResolver, keysDir, repoKeyResolver } from './keys/repo-keys.ts';
 import type { Logger } from './log.ts';
 import { manifestOf, manifestText } from './manifest.ts';
-import { NOT_SHIPPED } from './modules/finalize.ts';
-import { diskCmdline, liveCmdline } from './modules/grub.ts';
 import { planProfile } from './modules/index.ts';
 import { kubernetesPreferences, kubernetesRepo } from './modules/kubernetes.ts';
 import { trustedRepoWarnings } from './modules/repos.ts';
 import { TOOL_VERSION } from './package.ts';
+import { familiesOf, outputName } from './profile/formats.ts';
 import { profileSecrets } from './profile/public.ts';
 import { type ResolvedProfile, type ResolveOverrides, resolveProfile } from './profile/resolve.ts';
 import type { Format } from './profile/schema.ts';
@@ -31,28 +31,13 @@ import { checkSpace, estimateSpace, type Folder, NoSpaceWatch } from './space.ts
 import {
   applyCommonLayer,
   applyContext,
-  applyFormatLayer,
-  CONTEXT_OF,
   type FailureHook,
   obtainRootfs,
   withLayer,
 } from './stages/configure.ts';
-import {
-  buildIso,
-  defaultMetaData,
-  mksquashfs,
-  readConfigDrive,
-  type SquashfsOptions,
-} from './stages/iso.ts';
-import type { BuildPlan } from './stages/plan.ts';
-import {
-  buildBaseDisk,
-  buildQcow2,
-  buildQcow2Reproducible,
-  type DiskTreeInputs,
-  qcow2Compression,
-  writeDiskTree,
-} from './stages/qcow2.ts';
+import { qcow2Compression } from './stages/disk.ts';
+import { readConfigDrive } from './stages/iso.ts';
+import type { BuildPlan, PlannedStage } from './stages/plan.ts';
 import { installedKernels, installSet, ROOTFS_STAGE_VERSION, type RootfsInputs } from './stages/rootfs.ts';
 import { type BlockDeviceKind, chooseBlockDevice, sweepStaleAttachments } from './sys/blockdev.ts';
 import { installedPackages } from './sys/dpkg.ts';
@@ -83,6 +68,8 @@ export interface BuildOptions {
   jobs?: number;
   /** Called when a configure or image stage fails, before its tree is unmounted (`--debug-shell`). */
   onFailure?: FailureHook;
+  /** The plan checkBuildInputs made (and checked) for these options; made here when absent. */
+  plan?: BuildPlan;
 }
 
 export interface BuildDeps {
@@ -160,16 +147,53 @@ export async function planBuild(
     ...(rootfs.repos.some((r) => r.trusted && !r.key) ? { trustedSourcesInImage: 'unsigned' } : {}),
   });
   let layout: Layout | undefined;
-  if (profile.formats.includes('qcow2')) {
+  if (familiesOf(profile.formats).includes('disk')) {
     const { layout: l, issues } = computeLayout(profile.disk?.size, profile.disk?.partitions);
     if (issues.length) throw new ValidationError(profile.sources.at(-1) ?? profile.name, issues);
     layout = l;
   }
-  return { profile, distro, ops, rootfs, rootfsKey, layout, warnings: trustedRepoWarnings(profile) };
+  const plan: BuildPlan = {
+    profile,
+    distro,
+    ops,
+    rootfs,
+    rootfsKey,
+    layout,
+    sourceDateEpoch: sourceDateEpoch(),
+    warnings: trustedRepoWarnings(profile),
+    stages: [],
+  };
+  plan.stages = planStages(plan);
+  return plan;
 }
 
-const SQUASHFS_STAGE_VERSION = 1;
-const DISK_STAGE_VERSION = 1;
+/** Every step of a build, in order (pure): the rootfs, the common layer, each family and its formats. */
+export function planStages(plan: Omit<BuildPlan, 'stages'>): PlannedStage[] {
+  const { profile } = plan;
+  const full = { ...plan, stages: [] };
+  return [
+    {
+      stage: 'rootfs',
+      describe: `${plan.distro.name} with ${installSet(plan.rootfs).length} packages (${plan.rootfs.bootstrapper}), cached by key`,
+      key: plan.rootfsKey,
+    },
+    { stage: 'configure', describe: 'the common layer: every operation meant for all images' },
+    ...familiesOf(profile.formats).flatMap((family): PlannedStage[] => [
+      { stage: family, family, describe: FAMILY_STEPS[family].describe(full) },
+      ...formatsOf(family, profile.formats).map((format): PlannedStage => {
+        const { describe, commands } = formatPlugin(format).plan(full);
+        return {
+          stage: format,
+          family,
+          format,
+          output: outputName(profile.name, format),
+          describe,
+          commands,
+        };
+      }),
+    ]),
+  ];
+}
 
 /** What a build writes into its cache folder (work included) and its output folder. */
 export function spaceFolders(plan: BuildPlan, opts: BuildOptions): Folder[] {
@@ -189,7 +213,7 @@ export function spaceFolders(plan: BuildPlan, opts: BuildOptions): Folder[] {
 }
 
 /** The cache entry whose reuse a stage's end event reports. */
-const CACHE_OF_STAGE: Record<string, string> = { rootfs: 'rootfs', iso: 'squashfs', qcow2: 'disk' };
+const CACHE_OF_STAGE: Record<string, string> = { rootfs: 'rootfs', iso: 'squashfs', disk: 'disk' };
 
 export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildResult> {
   const reporter = deps.reporter ?? new BuildReporter({ profile: opts.profile, tee: deps.logger });
@@ -203,13 +227,16 @@ export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildR
   }
 }
 
+/**
+ * The build, step by step: the plan (made by the caller once, or here), the rootfs, the common
+ * layer, each image family with its formats, then checksums, SBOMs and the manifest, published
+ * together. Every step is the plan's: `plan --json` prints the same list.
+ */
 async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildReporter): Promise<BuildResult> {
   const started = Date.now();
   const logger: Logger = reporter;
-  const noSpace = new NoSpaceWatch({
-    '--output': path.resolve(opts.outputDir),
-    '--cache-dir': opts.cacheDir,
-  });
+  const outDir = path.resolve(opts.outputDir);
+  const noSpace = new NoSpaceWatch({ '--output': outDir, '--cache-dir': opts.cacheDir });
   const runner = noSpace.wrap(scopedRunner(deps.runner, { logger, onProgress: (p) => reporter.progress(p) }));
   const stages = reporter.seconds;
   const cacheHits: Record<string, boolean> = {};
@@ -222,35 +249,21 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
     return reporter.timed(name, fn, () => cacheHits[CACHE_OF_STAGE[name] ?? '']);
   };
 
-  const plan = await timed('plan', () =>
-    planBuild(
-      opts.profile,
-      opts.overrides,
-      process.cwd(),
-      opts.bootstrapper,
-      repoKeyResolver({ runner, dir: keysDir(opts.cacheDir), env: opts.netEnv }),
-    ),
-  );
+  const plan = await timed('plan', async () => opts.plan ?? (await checkedPlan(opts, runner)));
   const { profile } = plan;
-  const sde = sourceDateEpoch();
+  const sde = plan.sourceDateEpoch;
   reporter.rename(profile.name);
   reporter.addSecrets(profileSecrets(profile));
-  reporter.emit({
-    type: 'planned',
-    distro: plan.distro.name,
-    stages: ['rootfs', 'configure', ...profile.formats],
-  });
+  reporter.emit({ type: 'planned', distro: plan.distro.name, stages: plan.stages.map((s) => s.stage) });
   for (const w of plan.warnings) logger.warn(w);
-  preflight({ formats: profile.formats, bootstrapper: plan.rootfs.bootstrapper, requireRoot: true });
-  checkSpace(spaceFolders(plan, opts));
   const configDrive = readConfigDrive({
     userData: opts.userData,
     metaData: opts.metaData,
     networkData: opts.networkData,
   });
-  const outDir = path.resolve(opts.outputDir);
   mkdirSync(outDir, { recursive: true });
-  const blockDevice = profile.formats.includes('qcow2') ? chooseBlockDevice(opts.blockDevice) : 'loop';
+  const needsDisk = plan.stages.some((s) => s.family === 'disk');
+  const blockDevice = needsDisk ? chooseBlockDevice(opts.blockDevice) : 'loop';
 
   const cacheRoot = opts.noCache
     ? path.join(opts.cacheDir, 'work', `nocache-${uniqueSuffix()}`)
@@ -262,198 +275,74 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
   const work = path.join(opts.cacheDir, 'work', `build-${uniqueSuffix()}`);
   mkdirSync(work, { recursive: true });
   const pub = deps.publication ?? new Publication();
-  const outputs: BuildResult['outputs'] = [];
   // the shared parts, and every entry the build obtains, are leased to it until the end (finally):
   // `cache prune` keeps them meanwhile
   await cache.useShared(profile.name);
   try {
-    // entries derived from the rootfs (squashfs, base disk) are keyed by its build time too,
-    // so that --refresh or --max-age rebuilding the rootfs also renews them
-    let rootfsStamp = '';
     const rootfs = await timed('rootfs', async () => {
       const r = await obtainRootfs(cache, plan, opts, { runner, logger });
       cacheHits.rootfs = r.hit;
-      rootfsStamp = r.stamp;
-      return r.tree;
+      return r;
     });
-
-    const kernels = installedKernels(rootfs);
-    const kernelVersion = kernels.at(-1);
-    if (!kernelVersion)
-      throw new UserError(`no kernel in the rootfs ${rootfs}`, 'run with --refresh to rebuild it');
-
-    const layers = path.join(work, 'layers');
+    const kernelVersion = newestKernel(rootfs.tree);
+    const layersDir = path.join(work, 'layers');
     const applyCtx = applyContext({ runner, logger }, opts.netEnv);
     const layerDeps = { runner, logger, netEnv: opts.netEnv, onFailure: opts.onFailure };
 
     await timed('configure', async () => {
-      await withLayer(layerDeps, layers, 'common', [rootfs], async (_merged, inChroot) => {
+      await withLayer(layerDeps, layersDir, 'common', [rootfs.tree], async (_merged, inChroot) => {
         await inChroot((chroot) => applyCommonLayer(plan.ops, { ...applyCtx, chroot }));
       });
       // SOURCE_DATE_EPOCH: what the build wrote gets clamped mtimes (the layer is not mounted now)
-      if (sde !== undefined) clampTimes(path.join(layers, 'common', 'upper'), sde);
+      if (sde !== undefined) clampTimes(path.join(layersDir, 'common', 'upper'), sde);
     });
 
-    for (const format of profile.formats) {
-      const ctx = CONTEXT_OF[format];
-      const final = path.join(outDir, `${profile.name}.${format}`);
-      const tmp = pub.aside(final);
-      const title = `${profile.name} (${plan.distro.name})`;
-      const diskTree: DiskTreeInputs | undefined = plan.layout && {
-        layout: plan.layout,
-        seed: `${plan.rootfsKey}:${contentKey(plan.layout)}`,
-        kernelVersion,
-        cmdline: diskCmdline(profile),
-        title,
-        grubTimeout: profile.grub?.timeout ?? 1,
-        grubSerialCommand: profile.grub?.serialCommand,
-      };
-      await timed(format, async () => {
-        const lower = [path.join(layers, 'common', 'upper'), rootfs];
-        await withLayer(layerDeps, layers, ctx, lower, async (merged, inChroot) => {
-          await inChroot((chroot) => applyFormatLayer(plan.ops, format, { ...applyCtx, chroot }));
-          if (format === 'qcow2') await writeDiskTree(runner, merged, diskTree!);
-        });
-        if (sde !== undefined) clampTimes(path.join(layers, ctx, 'upper'), sde);
-        // the image is made from the finished layer, mounted again
-        await withLayer(layerDeps, layers, ctx, lower, async (merged) => {
-          const fwork = path.join(work, format);
-          mkdirSync(fwork, { recursive: true });
-          if (format === 'iso') {
-            const squashfs: SquashfsOptions = {
-              compression: profile.iso?.compression ?? 'lz4',
-              threads: profile.iso?.threads ?? opts.squashfsThreads ?? os.availableParallelism(),
-              exclude: ['boot', ...NOT_SHIPPED],
-              // the base is a function of the rootfs alone: stamped with the rootfs's build time
-              mkfsTime: epochOf(rootfsStamp),
-            };
-            const base = await cache.obtain(
-              'squashfs',
-              contentKey({
-                v: SQUASHFS_STAGE_VERSION,
-                rootfs: plan.rootfsKey,
-                rootfsStamp,
-                squashfs: { ...squashfs, threads: undefined },
-              }),
-              {
-                summary: `live base of rootfs ${plan.rootfsKey} (${squashfs.compression})`,
-                usedBy: profile.name,
-              },
-              async (dir) => {
-                logger.info(
-                  `iso: mksquashfs of the base rootfs (${squashfs.compression}, ${squashfs.threads} threads)`,
-                );
-                const out = path.join(dir, 'filesystem.squashfs');
-                await mksquashfs(
-                  runner,
-                  rootfs,
-                  out,
-                  squashfs,
-                  'creating the base live squashfs',
-                  'mksquashfs base',
-                );
-              },
-            );
-            cacheHits.squashfs = base.hit;
-            await buildIso(runner, logger, {
-              layered: {
-                base: path.join(base.dir, 'filesystem.squashfs'),
-                layers: [
-                  { name: 'config-common', dir: path.join(layers, 'common', 'upper') },
-                  { name: 'config-iso', dir: path.join(layers, 'iso', 'upper') },
-                ],
-              },
-              tree: merged,
-              work: fwork,
-              out: tmp,
-              kernelVersion,
-              cmdline: liveCmdline(profile),
-              marker: `ib-native-${plan.rootfsKey.slice(0, 12)}`,
-              title,
-              squashfs,
-              idSeed: `${profile.name}:${plan.rootfsKey}`,
-              sourceDateEpoch: sde,
-              configDrive: {
-                ...configDrive,
-                generatedMetaData: defaultMetaData(
-                  uuidFor(`${profile.name}:${plan.rootfsKey}`),
-                  profile.hostname,
-                  profile.name,
-                ),
-              },
-            });
-          } else {
-            const disk = {
-              ...diskTree!,
-              tree: merged,
-              work: fwork,
-              out: tmp,
-              blockDevice,
-              registryDir: path.join(opts.cacheDir, 'attachments'),
-              ...qcow2Compression(profile.qcow2),
-              sourceDateEpoch: sde,
-            };
-            const notReproducible = sde !== undefined ? populateIssue(disk.layout) : undefined;
-            if (notReproducible) logger.warn(`qcow2: ${notReproducible}`);
-            if (sde !== undefined && !notReproducible) {
-              await buildQcow2Reproducible(runner, logger, { ...disk, sourceDateEpoch: sde });
-            } else {
-              const baseInputs = {
-                tree: rootfs,
-                work: path.join(fwork, 'base'),
-                layout: disk.layout,
-                seed: disk.seed,
-                blockDevice,
-                registryDir: disk.registryDir,
-                exclude: NOT_SHIPPED,
-              };
-              const base = await cache.obtain(
-                'disk',
-                contentKey({
-                  v: DISK_STAGE_VERSION,
-                  seed: disk.seed,
-                  rootfsStamp,
-                  layout: plan.layout,
-                  exclude: NOT_SHIPPED,
-                }),
-                { summary: `base disk of rootfs ${plan.rootfsKey}`, usedBy: profile.name },
-                async (dir) => {
-                  mkdirSync(baseInputs.work, { recursive: true });
-                  await buildBaseDisk(runner, logger, baseInputs, path.join(dir, 'disk.raw'));
-                },
-              );
-              cacheHits.disk = base.hit;
-              await buildQcow2(runner, logger, { ...disk, baseDisk: path.join(base.dir, 'disk.raw') });
-            }
-          }
-          await removeTree(runner, fwork);
-        });
-      });
-      checkpoint();
-      // staged beside the previous outputs, published together at the very end
-      if (opts.signKey) await signFile(runner, tmp, opts.signKey, pub.aside(signatureOf(final)));
-      else pub.dropAtCommit(signatureOf(final));
-      const sha256 = await pub.checksum(final);
-      pub.write(
-        sbomOf(final),
-        sbomText(final, {
-          imageSha256: sha256,
-          distro: plan.distro,
-          packages: installedPackages(rootfs),
-          created: sde ?? Math.floor(Date.now() / 1000),
-          toolVersion: TOOL_VERSION,
-        }),
+    const made: MadeOutput[] = [];
+    for (const family of familiesOf(profile.formats))
+      made.push(
+        ...(await runFamily(family, {
+          runner,
+          logger,
+          plan,
+          cache,
+          rootfs: rootfs.tree,
+          rootfsStamp: rootfs.stamp,
+          kernelVersion,
+          sourceDateEpoch: sde,
+          squashfsThreads: opts.squashfsThreads,
+          blockDevice,
+          registryDir: path.join(opts.cacheDir, 'attachments'),
+          cacheHit: (kind, hit) => {
+            cacheHits[kind] = hit;
+          },
+          layerDeps,
+          applyCtx,
+          layersDir,
+          workDir: work,
+          configDrive,
+          timed,
+          begin: (stage) => {
+            checkpoint();
+            return reporter.begin(stage, () => cacheHits[CACHE_OF_STAGE[stage] ?? '']);
+          },
+          aside: (final) => pub.aside(final),
+          outDir,
+        })),
       );
-      outputs.push({ format, path: final, sha256, bytes: statSync(tmp).size });
-    }
+    checkpoint();
 
+    // staged beside the previous outputs, published together at the very end
+    const packages = installedPackages(rootfs.tree);
+    const outputs: BuildResult['outputs'] = [];
+    for (const m of made)
+      outputs.push(await stageExtras(m, { runner, pub, signKey: opts.signKey, plan, packages }));
     const manifestPath = path.join(outDir, `${profile.name}.manifest.json`);
     const manifest = manifestOf({
       profile,
       distro: plan.distro,
       rootfsKey: plan.rootfsKey,
       kernel: kernelVersion,
-      packages: installedPackages(rootfs),
+      packages,
       outputs,
       hostTools: await hostToolVersions(runner),
       stages,
@@ -496,18 +385,65 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
   }
 }
 
-/** Seconds since 1970 of an ISO date (a cache entry's createdAt), undefined when there is none. */
-function epochOf(iso: string): number | undefined {
-  const ms = Date.parse(iso);
-  return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
+/** The plan of a build whose inputs were not checked by the caller: checked here the same way. */
+async function checkedPlan(opts: BuildOptions, runner: Runner): Promise<BuildPlan> {
+  const plan = await planBuild(
+    opts.profile,
+    opts.overrides,
+    process.cwd(),
+    opts.bootstrapper,
+    repoKeyResolver({ runner, dir: keysDir(opts.cacheDir), env: opts.netEnv }),
+  );
+  preflight({ formats: plan.profile.formats, bootstrapper: plan.rootfs.bootstrapper, requireRoot: true });
+  checkSpace(spaceFolders(plan, opts));
+  return plan;
+}
+
+/** An output's size: a file's, or the sum of a folder's files (the pxe artifact). */
+function bytesOf(p: string): number {
+  const st = statSync(p);
+  if (!st.isDirectory()) return st.size;
+  return readdirSync(p).reduce((sum, n) => sum + bytesOf(path.join(p, n)), 0);
+}
+
+/** The newest kernel of a rootfs (the one its images boot). */
+function newestKernel(rootfs: string): string {
+  const k = installedKernels(rootfs).at(-1);
+  if (!k) throw new UserError(`no kernel in the rootfs ${rootfs}`, 'run with --refresh to rebuild it');
+  return k;
+}
+
+/** An output's signature (or the removal of an old one), checksum and SBOM, staged for publication. */
+async function stageExtras(
+  m: MadeOutput,
+  c: {
+    runner: Runner;
+    pub: Publication;
+    signKey?: string;
+    plan: BuildPlan;
+    packages: ReturnType<typeof installedPackages>;
+  },
+): Promise<BuildResult['outputs'][number]> {
+  const { pub, plan } = c;
+  const sha256 = await pub.checksum(m.final);
+  // a folder (pxe) is signed through the list of its files' checksums
+  const signed = statSync(m.staged).isDirectory() ? pub.aside(`${m.final}.sha256`) : m.staged;
+  if (c.signKey) await signFile(c.runner, signed, c.signKey, pub.aside(signatureOf(m.final)));
+  else pub.dropAtCommit(signatureOf(m.final));
+  pub.write(
+    sbomOf(m.final),
+    sbomText(m.final, {
+      imageSha256: sha256,
+      distro: plan.distro,
+      packages: c.packages,
+      created: plan.sourceDateEpoch ?? Math.floor(Date.now() / 1000),
+      toolVersion: TOOL_VERSION,
+    }),
+  );
+  return { format: m.format, path: m.final, sha256, bytes: bytesOf(m.staged) };
 }
 
 /** pid, time and a random part: builds of one bundle run in the same process, maybe the same ms. */
 function uniqueSuffix(): string {
   return `${process.pid}-${Date.now()}-${randomBytes(3).toString('hex')}`;
-}
-
-function uuidFor(seed: string): string {
-  const h = sha256Text(seed);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FORMATS } from './profile/formats.ts';
 
 /**
  * The events of a build: one typed union that the pipeline emits and every display subscribes
@@ -18,7 +19,7 @@ const base = {
 const stage = z.string().min(1);
 
 const output = z.object({
-  format: z.enum(['iso', 'qcow2']),
+  format: z.enum(FORMATS),
   path: z.string(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   bytes: z.number().int().nonnegative(),

@@ -162,19 +162,33 @@ export class BuildReporter implements Logger {
     if (!ok) this.failedStage ??= stage;
   }
 
-  /** Run one stage: its start and end events (with its time and cache hit) around `fn`. */
-  async timed<T>(stage: string, fn: () => Promise<T>, cacheHit?: () => boolean | undefined): Promise<T> {
+  /**
+   * Start a stage whose end the caller marks (once; later calls do nothing): for a stage whose
+   * work ends inside a scope that outlives it (a family's layer stays mounted for its formats).
+   */
+  begin(stage: string, cacheHit?: () => boolean | undefined): (ok: boolean) => void {
     const t0 = this.now();
     this.stageStart(stage);
+    let ended = false;
+    return (ok) => {
+      if (ended) return;
+      ended = true;
+      const s = (this.now() - t0) / 1000;
+      this.seconds[stage] = (this.seconds[stage] ?? 0) + s;
+      this.stageEnd(stage, s, ok, cacheHit?.());
+    };
+  }
+
+  /** Run one stage: its start and end events (with its time and cache hit) around `fn`. */
+  async timed<T>(stage: string, fn: () => Promise<T>, cacheHit?: () => boolean | undefined): Promise<T> {
+    const end = this.begin(stage, cacheHit);
     let ok = false;
     try {
       const r = await fn();
       ok = true;
       return r;
     } finally {
-      const s = (this.now() - t0) / 1000;
-      this.seconds[stage] = (this.seconds[stage] ?? 0) + s;
-      this.stageEnd(stage, s, ok, cacheHit?.());
+      end(ok);
     }
   }
 

@@ -2,7 +2,7 @@ import { existsSync, statfsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { formatBytes } from './doctor.ts';
 import { CommandError, isNoSpace, UserError } from './errors.ts';
-import type { Format } from './profile/schema.ts';
+import { FORMAT_INFO, type Format, familiesOf } from './profile/formats.ts';
 import type { Runner } from './run/runner.ts';
 
 /**
@@ -30,7 +30,6 @@ export const SIZES = {
   isoExtra: 128 * MiB,
   diskRatio: 1.05,
   diskExtra: 128 * MiB,
-  qcow2Ratio: 0.45,
 } as const;
 
 export interface SpaceInputs {
@@ -72,22 +71,18 @@ export function estimateSpace(i: SpaceInputs): SpaceNeeds {
       { what: 'downloaded packages', bytes: SIZES.downloadsBase + SIZES.downloadsPerPackage * i.packages },
     );
   cache.push({ what: 'the configuration layers', bytes: SIZES.layers });
-  if (i.formats.includes('iso')) {
-    const squashfs = Math.ceil(rootfs * SIZES.squashfsRatio);
+  const raw = Math.min(Math.ceil(rootfs * SIZES.diskRatio) + SIZES.diskExtra, i.diskBytes ?? Infinity);
+  const squashfs = Math.ceil(rootfs * SIZES.squashfsRatio);
+  const families = familiesOf(i.formats);
+  if (families.includes('live'))
     cache.push(
       { what: 'the live base squashfs', bytes: squashfs },
-      { what: 'the ISO tree', bytes: squashfs + SIZES.isoExtra },
+      { what: 'the live work folder', bytes: squashfs + SIZES.isoExtra },
     );
-    output.push({ what: 'the ISO', bytes: squashfs + SIZES.isoExtra });
-  }
-  if (i.formats.includes('qcow2')) {
-    const raw = Math.min(Math.ceil(rootfs * SIZES.diskRatio) + SIZES.diskExtra, i.diskBytes ?? Infinity);
+  if (families.includes('disk'))
     cache.push({ what: 'the base disk', bytes: raw }, { what: 'the disk being configured', bytes: raw });
-    output.push({
-      what: 'the QCOW2',
-      bytes: i.compressQcow2 ? Math.ceil(rootfs * SIZES.qcow2Ratio) : raw,
-    });
-  }
+  const basis = { squashfs, raw, rootfs, compressQcow2: i.compressQcow2 };
+  for (const f of i.formats) output.push({ what: `the ${f} output`, bytes: FORMAT_INFO[f].size(basis) });
   return { cache, output };
 }
 

@@ -5,6 +5,7 @@
  *
  *   node --import tsx test/run.ts [unit|integration] [filter]
  *   node --import tsx test/run.ts distros [jammy,noble,...]   (the release matrix; never by default)
+ *   node --import tsx test/run.ts distros <file>              (one file of test/distros, e.g. formats)
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -17,9 +18,12 @@ const KINDS = ['unit', 'integration', 'distros'];
 const which =
   process.argv[2] && KINDS.includes(process.argv[2]) ? [process.argv[2]] : ['unit', 'integration'];
 const arg = process.argv.find((a, i) => i >= 2 && !KINDS.includes(a));
-// for distros the argument names releases (test/distros/releases.test.ts reads it), not files
-const filter = which[0] === 'distros' ? undefined : arg;
-if (which[0] === 'distros' && arg) process.env.IB_NATIVE_DISTROS = arg;
+// for distros the argument names a file of test/distros, or else releases (then only the release
+// matrix runs: test/distros/releases.test.ts reads them)
+const distroFiles = which[0] === 'distros' ? readdirSync(path.join(here, 'distros')) : [];
+const namesFile = arg !== undefined && distroFiles.some((n) => n.startsWith(`${arg}.`));
+const filter = which[0] === 'distros' ? (namesFile ? `/${arg}.` : arg ? '/releases.' : undefined) : arg;
+if (which[0] === 'distros' && arg && !namesFile) process.env.IB_NATIVE_DISTROS = arg;
 
 function files(dir: string): string[] {
   const out: string[] = [];

@@ -137,7 +137,7 @@ export async function withQemu<T>(
   if (!existsSync(image)) {
     throw new UserError(
       `image not found: ${image}`,
-      'build it with `ib-native build`, or pass an existing .iso or .qcow2',
+      'build it with `ib-native build`, or pass an existing .iso, .qcow2, .img, .vmdk or .vhdx',
     );
   }
   if (opts.seedDir && !existsSync(opts.seedDir))
@@ -162,7 +162,7 @@ export async function withQemu<T>(
             await copyFile(uefi.vars, firmware.vars);
           }
         }
-        const disk = kind === 'qcow2' ? await createOverlay(runner, image, tmp) : image;
+        const disk = kind === 'iso' ? image : await createOverlay(runner, image, tmp, kind);
         const seedIso = opts.seedDir
           ? await buildSeedIso(runner, opts.seedDir, join(tmp, 'seed.iso'))
           : undefined;

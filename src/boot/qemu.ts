@@ -1,10 +1,12 @@
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { execa } from 'execa';
+import { type ImageFileKind, imageKindOfExtension, imageKindOfHead, MAGIC_BYTES } from '../disk/magic.ts';
 import { InternalError, UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Runner } from '../run/runner.ts';
+import { PXE_FILES, PXE_SUFFIX } from '../sys/pxe-layout.ts';
 
 export { BootFailedError, BootTimeoutError } from './console.ts';
 
@@ -13,7 +15,7 @@ export { BootFailedError, BootTimeoutError } from './console.ts';
  * one long-running process ib-native starts outside the Runner (QEMU runs until we kill it).
  */
 
-export type ImageKind = 'iso' | 'qcow2';
+export type ImageKind = ImageFileKind | 'pxe';
 export type FirmwareKind = 'bios' | 'uefi';
 export type Accel = 'kvm' | 'tcg';
 
@@ -22,7 +24,7 @@ export type FirmwareSpec = { type: 'bios' } | { type: 'uefi'; code: string; vars
 
 export interface QemuArgsOptions {
   kind: ImageKind;
-  /** The ISO, or for qcow2 the throw-away overlay (never the image itself). */
+  /** The ISO, for a disk the throw-away QCOW2 overlay (never the image itself), for pxe the artifact folder (served read-only). */
   disk: string;
   firmware: FirmwareSpec;
   accel: Accel;
@@ -45,7 +47,7 @@ export function qemuArgs(o: QemuArgsOptions): string[] {
   argv.push('-m', String(o.memoryMiB ?? 2048), '-smp', String(o.smp ?? 2));
   // The serial console on stdout, nothing graphical, no monitor; exit instead of rebooting.
   argv.push('-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot');
-  argv.push('-nic', 'user,model=virtio-net-pci');
+  argv.push('-nic', o.kind === 'pxe' ? pxeNic(o.disk) : 'user,model=virtio-net-pci');
   if (o.firmware.type === 'uefi') {
     if (o.firmware.vars) {
       argv.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${driveValue(o.firmware.code)}`);
@@ -54,11 +56,26 @@ export function qemuArgs(o: QemuArgsOptions): string[] {
       argv.push('-bios', o.firmware.code);
     }
   }
-  if (o.kind === 'iso') argv.push('-cdrom', o.disk, '-boot', 'order=d');
+  if (o.kind === 'pxe') argv.push(...PXE_BOOT);
+  else if (o.kind === 'iso') argv.push('-cdrom', o.disk, '-boot', 'order=d');
   else argv.push('-drive', `file=${driveValue(o.disk)},if=virtio,format=qcow2`, '-boot', 'order=c');
   if (o.seedIso) argv.push('-drive', `file=${driveValue(o.seedIso)},if=virtio,format=raw,readonly=on`);
   return argv;
 }
+
+/**
+ * The netboot NIC: QEMU's user networking serves `folder` read-only over its built-in TFTP
+ * server (10.0.2.2, also the DHCP next-server) and names the iPXE script as the DHCP boot file.
+ * The virtio NIC's option ROM (efi-virtio.rom of ipxe-qemu: iPXE, legacy PXE and EFI in one)
+ * runs it under SeaBIOS and OVMF alike. No network outside QEMU is needed.
+ */
+export function pxeNic(folder: string): string {
+  if (!folder.startsWith('/')) throw new InternalError(`pxeNic needs an absolute path, got ${folder}`);
+  return `user,model=virtio-net-pci,tftp=${driveValue(folder)},bootfile=${PXE_FILES.script}`;
+}
+
+/** Boot from the network first (SeaBIOS; OVMF reaches the NIC once the empty drives failed). */
+export const PXE_BOOT: readonly string[] = ['-boot', 'n'];
 
 /** Where Debian and Ubuntu put OVMF, best first. */
 export const OVMF_CANDIDATES: readonly { code: string; vars?: string }[] = [
@@ -85,9 +102,23 @@ export function findUefiFirmware(exists: (path: string) => boolean = existsSync)
   return found;
 }
 
-/** ISO or QCOW2, from the file's magic bytes (falling back on its extension). */
+/** A pxe artifact: a folder holding its boot script. */
+function isPxeFolder(path: string): boolean {
+  if (!statSync(path, { throwIfNoEntry: false })?.isDirectory()) return false;
+  if (existsSync(join(path, PXE_FILES.script))) return true;
+  throw new UserError(
+    `${path} is a folder without ${PXE_FILES.script}`,
+    `boot an .iso, a disk image or a ${PXE_SUFFIX} folder built by ib-native`,
+  );
+}
+
+/**
+ * ISO, QCOW2, raw, VMDK or VHDX, from the file's magic bytes (falling back on its extension);
+ * pxe for a folder with its boot script.
+ */
 export function detectImageKind(path: string): ImageKind {
-  const head = Buffer.alloc(0x8006);
+  if (isPxeFolder(path)) return 'pxe';
+  const head = Buffer.alloc(MAGIC_BYTES);
   let n = 0;
   try {
     const fd = openSync(path, 'r');
@@ -99,23 +130,25 @@ export function detectImageKind(path: string): ImageKind {
   } catch (e) {
     throw new UserError(`cannot read the image ${path}: ${(e as Error).message}`);
   }
-  if (n >= 4 && head.subarray(0, 4).equals(Buffer.from([0x51, 0x46, 0x49, 0xfb]))) return 'qcow2';
-  if (n >= 0x8006 && head.subarray(0x8001, 0x8006).toString('latin1') === 'CD001') return 'iso';
-  const ext = extname(path).toLowerCase();
-  if (ext === '.iso') return 'iso';
-  if (ext === '.qcow2') return 'qcow2';
+  const kind = imageKindOfHead(head.subarray(0, n)) ?? imageKindOfExtension(extname(path));
+  if (kind) return kind;
   throw new UserError(
-    `${path} is neither an ISO 9660 image nor a QCOW2 image`,
-    'boot an .iso or .qcow2 built by ib-native (convert raw disks with: qemu-img convert -O qcow2 in.img out.qcow2)',
+    `${path} is neither an ISO 9660 image nor a disk image (QCOW2, raw with a partition table, VMDK, VHDX)`,
+    'boot an .iso, .qcow2, .img, .vmdk or .vhdx built by ib-native',
   );
 }
 
-/** Creates a throw-away QCOW2 overlay on top of the image, so booting never changes the image. */
-export async function createOverlay(runner: Runner, absImage: string, dir: string): Promise<string> {
+/** Creates a throw-away QCOW2 overlay on top of the disk image, so booting never changes the image. */
+export async function createOverlay(
+  runner: Runner,
+  absImage: string,
+  dir: string,
+  backingFormat: Exclude<ImageKind, 'iso'> = 'qcow2',
+): Promise<string> {
   if (!absImage.startsWith('/'))
     throw new InternalError(`createOverlay needs an absolute path, got ${absImage}`);
   const overlay = join(dir, 'overlay.qcow2');
-  await runner.run(['qemu-img', 'create', '-f', 'qcow2', '-F', 'qcow2', '-b', absImage, overlay], {
+  await runner.run(['qemu-img', 'create', '-f', 'qcow2', '-F', backingFormat, '-b', absImage, overlay], {
     context: 'create a throw-away overlay for the boot check',
   });
   return overlay;

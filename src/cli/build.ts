@@ -11,6 +11,7 @@ import { netEnv, PROXY_ENV, proxySecrets } from '../proxy.ts';
 import { BuildReporter } from '../reporter.ts';
 import { interruptibleRunner } from '../run/interrupt.ts';
 import { debugShellHook } from '../shell/debug.ts';
+import type { BuildPlan } from '../stages/plan.ts';
 import { Publication } from '../sys/files.ts';
 import { realPath } from '../sys/mounts.ts';
 import { insideNamespace, reexecInNamespace } from '../sys/namespace.ts';
@@ -70,9 +71,9 @@ export async function runBuild(argv: Record<string, unknown>): Promise<number> {
   const reporterFor = (profile: string, logFile?: string) =>
     new BuildReporter({ profile, sink: display.sink, logFile, secrets, verbose: Boolean(argv.verbose) });
   // bad input fails here, before a log file, a cache entry or an output folder is written
-  let names: string[];
+  let plans: BuildPlan[];
   try {
-    names = await checkBuildInputs(profiles.map(optionsFor));
+    plans = await checkBuildInputs(profiles.map(optionsFor));
   } catch (e) {
     reporterFor(profiles[0]!).fail(e);
     display.close();
@@ -91,13 +92,15 @@ export async function runBuild(argv: Record<string, unknown>): Promise<number> {
   try {
     const reporters: BuildReporter[] = [];
     const results = await buildBundle(
-      profiles.map((p) => ({ ...optionsFor(p), onFailure })),
+      // each build runs the plan checked above (made once)
+      profiles.map((p, i) => ({ ...optionsFor(p), onFailure, plan: plans[i] })),
       {
         runner,
         interrupted,
         publication,
         reporterFor: (o, i) => {
-          const r = reporterFor(names[i] ?? o.profile, logFile(names[i] ?? 'build'));
+          const name = plans[i]?.profile.name;
+          const r = reporterFor(name ?? o.profile, logFile(name ?? 'build'));
           reporters[i] = r;
           reporter ??= r;
           return r;

@@ -34,7 +34,7 @@ export function withCommands(cli: Argv, done: (code: number) => void): Argv {
           })
           .option('format', {
             type: 'string',
-            describe: 'iso, qcow2 or iso,qcow2 (default: the profile formats)',
+            describe: `comma-separated, any of ${FORMATS.join(', ')} (default: the profile formats)`,
           })
           .option('output', { alias: 'o', type: 'string', default: './out', describe: 'output folder' })
           .option('mirror', {
@@ -174,7 +174,7 @@ export function withCommands(cli: Argv, done: (code: number) => void): Argv {
         y
           .option('profile', { alias: 'p', type: 'string', demandOption: true })
           .option('distro', { type: 'string', choices: DISTROS as unknown as string[] })
-          .option('format', { type: 'string' })
+          .option('format', { type: 'string', describe: `comma-separated, any of ${FORMATS.join(', ')}` })
           .option('mirror', { type: 'string', describe: 'replace the main archive' })
           .option('suite-mirror', {
             type: 'string',
@@ -205,7 +205,11 @@ export function withCommands(cli: Argv, done: (code: number) => void): Argv {
       'boot an image in QEMU and wait for login: on the serial console',
       (y) =>
         y
-          .positional('image', { type: 'string', demandOption: true })
+          .positional('image', {
+            type: 'string',
+            demandOption: true,
+            describe: 'an .iso, a disk image (.qcow2, .img, .vmdk, .vhdx) or a .pxe folder made by build',
+          })
           .option('firmware', { type: 'string', choices: ['bios', 'uefi'], default: 'bios' })
           .option('timeout', { type: 'number', default: 300, describe: 'seconds' })
           .option('seed', {
@@ -408,13 +412,13 @@ export function inspectCommandModule(done: (code: number) => void): CommandModul
   return {
     command: 'inspect <image>',
     describe:
-      'what a built ISO or QCOW2 holds (manifest, packages, cmdline, partitions, files), read without booting it',
+      'what a built ISO or disk image holds (manifest, packages, cmdline, partitions, files), read without booting it',
     builder: (y: Argv) =>
       y
         .positional('image', {
           type: 'string',
           demandOption: true,
-          describe: 'a .iso or .qcow2 made by build',
+          describe: 'an image made by build (.iso, .qcow2, .img, .vmdk, .vhdx)',
         })
         .option('cat', {
           type: 'string',

@@ -10,7 +10,6 @@ import { publicProfile } from '../profile/public.ts';
 import type { DistroName, Format } from '../profile/schema.ts';
 import { netEnv } from '../proxy.ts';
 import { processRunner } from '../run/runner.ts';
-import { describeQcow2Compression, qcow2Compression } from '../stages/qcow2.ts';
 import { aptSources, installSet } from '../stages/rootfs.ts';
 
 /** `ib-native plan`: returns the exit code; printing happens here, exiting in main.ts. */
@@ -48,24 +47,24 @@ export async function planCommand(o: {
   const sources = aptSources(plan.rootfs);
   const { profile } = plan;
   for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
-  const stages = [
-    {
-      stage: 'rootfs',
-      key: plan.rootfsKey,
-      bootstrapper: plan.rootfs.bootstrapper,
-      distro: plan.distro.name,
-      mirror: plan.distro.mirror,
-      sources: sources.map(({ name, uris, suites, components }) => ({ name, uris, suites, components })),
-      packages: installSet(plan.rootfs),
-      repos: plan.rootfs.repos.map((r) => r.name),
-      blocked: plan.rootfs.blockedPackages,
-    },
-    { stage: 'configure', operations: plan.ops.map((op) => ({ ...publicOp(op), describe: describeOp(op) })) },
-    ...profile.formats.map((f) => ({
-      stage: f,
-      ...(f === 'qcow2' && plan.layout ? { disk: plan.layout } : {}),
-    })),
-  ];
+  // the build's own steps (`build` runs exactly these), each with what a reader needs to check it
+  const stages = plan.stages.map((st) => {
+    if (st.stage === 'rootfs')
+      return {
+        ...st,
+        bootstrapper: plan.rootfs.bootstrapper,
+        distro: plan.distro.name,
+        mirror: plan.distro.mirror,
+        sources: sources.map(({ name, uris, suites, components }) => ({ name, uris, suites, components })),
+        packages: installSet(plan.rootfs),
+        repos: plan.rootfs.repos.map((r) => r.name),
+        blocked: plan.rootfs.blockedPackages,
+      };
+    if (st.stage === 'configure')
+      return { ...st, operations: plan.ops.map((op) => ({ ...publicOp(op), describe: describeOp(op) })) };
+    if (st.stage === 'disk' && !st.format) return { ...st, disk: plan.layout };
+    return st;
+  });
   if (o.json) {
     process.stdout.write(`${JSON.stringify({ profile: publicProfile(profile), stages }, null, 2)}\n`);
     return 0;
@@ -90,19 +89,17 @@ export async function planCommand(o: {
       `   [${op.module}${op.contexts.join(',') === 'common' ? '' : ` @${op.contexts.join(',')}`}] ${describeOp(op)}`,
     );
   let n = 3;
-  for (const f of profile.formats) {
+  for (const st of plan.stages.filter((x) => x.family)) {
     out.push('');
-    if (f === 'iso')
-      out.push(`${n++}. iso: mksquashfs, grub (BIOS+UEFI), xorriso -> ${profile.name}.iso (volume config-2)`);
-    else {
-      out.push(
-        `${n++}. qcow2: ${formatBytes(plan.layout!.sizeBytes)} GPT disk, grub (BIOS+UEFI), qemu-img convert (${describeQcow2Compression(qcow2Compression(profile.qcow2))}) -> ${profile.name}.qcow2`,
-      );
-      for (const p of plan.layout!.partitions)
+    out.push(`${n++}. ${st.stage}: ${st.describe}${st.output ? ` -> ${st.output}` : ''}`);
+    if (st.stage === 'disk' && plan.layout) {
+      out.push(`   ${formatBytes(plan.layout.sizeBytes)} GPT disk, GRUB for BIOS and UEFI`);
+      for (const p of plan.layout.partitions)
         out.push(
           `   ${p.number}. ${p.name.padEnd(6)} ${p.start}-${p.end} ${p.filesystem}${p.mountpoint ? ` ${p.mountpoint}` : ''}${p.flags.length ? ` [${p.flags.join(',')}]` : ''}`,
         );
     }
+    for (const c of st.commands ?? []) out.push(`   $ ${c.join(' ')}`);
   }
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;

@@ -6,6 +6,7 @@ import { preflight } from '../doctor.ts';
 import { InterruptedError, UserError } from '../errors.ts';
 import { keysDir, repoKeyResolver } from '../keys/repo-keys.ts';
 import { consoleLogger, silentLogger } from '../log.ts';
+import { familyOf } from '../profile/formats.ts';
 import type { DistroName, Format } from '../profile/schema.ts';
 import { proxySecrets } from '../proxy.ts';
 import { interruptibleRunner } from '../run/interrupt.ts';
@@ -16,8 +17,7 @@ import type { Chroot } from '../stages/chroot.ts';
 import {
   applyCommonLayer,
   applyContext,
-  applyFormatLayer,
-  CONTEXT_OF,
+  applyFamilyLayer,
   obtainRootfs,
   withLayer,
 } from '../stages/configure.ts';
@@ -115,18 +115,19 @@ export async function shellCommand(o: ShellCommandOptions): Promise<number> {
     const actx = applyContext(deps, o.netEnv);
     const layerDeps = { ...deps, netEnv: o.netEnv };
     const format = o.format;
+    const family = format ? familyOf(format) : undefined;
     const status = await withLayer(layerDeps, layers, 'common', [rootfs], (_merged, inChroot) =>
       inChroot(async (chroot) => {
         await applyCommonLayer(plan.ops, { ...actx, chroot });
         return format ? undefined : shell(chroot, 'common configuration layer');
       }),
     );
-    if (!format) return status!;
+    if (!format || !family) return status!;
     const lower = [path.join(layers, 'common', 'upper'), rootfs];
-    return await withLayer(layerDeps, layers, CONTEXT_OF[format], lower, (_merged, inChroot) =>
+    return await withLayer(layerDeps, layers, family, lower, (_merged, inChroot) =>
       inChroot(async (chroot) => {
-        await applyFormatLayer(plan.ops, format, { ...actx, chroot });
-        return shell(chroot, `common and ${format} layers, finalized as in the ${format} image`);
+        await applyFamilyLayer(plan.ops, family, { ...actx, chroot });
+        return shell(chroot, `common and ${family} layers, finalized as in the ${format} image`);
       }),
     );
   } finally {

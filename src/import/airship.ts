@@ -171,7 +171,7 @@ export async function importAirship(dir: string, outDir: string, base = 'base'):
   // scripts/common ran while the shared rootfs was built, scripts/qcow (copied into it) for every QCOW
   const scripts = [
     ...m.scripts.common.map((f) => ({ f, contexts: undefined })),
-    ...m.scripts.qcow.map((f) => ({ f, contexts: ['qcow2'] })),
+    ...m.scripts.qcow.map((f) => ({ f, contexts: ['disk'] })),
   ].map(({ f, contexts }) => ({
     name: `scripts-${contexts ? 'qcow' : 'common'}-${path.basename(f).replace(/[^A-Za-z0-9_.@+-]/g, '-')}`,
     file: path.relative(out, f),

@@ -143,7 +143,7 @@ export function mapQcowVars(obj: unknown, opts: MapOptions = {}): MapResult {
   if (v.qcow_container_runtime_scripts !== undefined)
     c.skip(
       'qcow_container_runtime_scripts',
-      "declared by image-builder's qcow role but run by none of its tasks; to run such scripts, give them as user_scripts with run_contexts [qcow] (userScripts with contexts ['qcow2'])",
+      "declared by image-builder's qcow role but run by none of its tasks; to run such scripts, give them as user_scripts with run_contexts [qcow] (userScripts with contexts ['disk'])",
     );
   if (v.partitions !== undefined) {
     if (!Array.isArray(v.partitions)) c.skip('partitions', `${show(v.partitions)} is not a list`);

@@ -157,7 +157,7 @@ export function contextsOf(
   v: unknown,
   names: ContextNames,
   scope: 'rootfs' | 'qcow-bundle',
-): { contexts?: ('common' | 'qcow2')[] } | { problem: string } {
+): { contexts?: ('common' | 'disk')[] } | { problem: string } {
   if (v === undefined) return {};
   const list = Array.isArray(v) ? v : [v];
   if (!list.length) return { problem: 'its run_contexts is empty, so image-builder never ran it' };
@@ -166,11 +166,11 @@ export function contextsOf(
   const qcow = list.includes(names.qcow);
   if (scope === 'qcow-bundle')
     return qcow
-      ? { contexts: ['qcow2'] }
+      ? { contexts: ['disk'] }
       : {
           problem: `its run_contexts lack ${show(names.qcow)}, so image-builder never ran it for this QCOW (a bundle's osconfig-vars only run in the qcow context)`,
         };
-  return list.includes(names.common) ? {} : qcow ? { contexts: ['qcow2'] } : {};
+  return list.includes(names.common) ? {} : qcow ? { contexts: ['disk'] } : {};
 }
 
 /**

@@ -188,7 +188,7 @@ export interface DiskImage {
   root?: ReturnType<typeof ext4Reader>;
 }
 
-/** Convert, read the partition table, probe and mount-map a QCOW2 (or raw) disk; `scratch` holds the raw copy. */
+/** Convert, read the partition table, probe and mount-map a QCOW2, raw, VMDK or VHDX disk; `scratch` holds the raw copy. */
 export async function openDisk(runner: Runner, image: string, scratch: string): Promise<DiskImage> {
   const info = JSON.parse(
     (await runner.run(['qemu-img', 'info', '--output=json', image], { context: `reading ${image}` })).stdout,

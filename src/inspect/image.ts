@@ -1,7 +1,8 @@
 /**
- * `ib-native inspect IMAGE`: what a produced ISO or QCOW2 holds, read offline (no boot, no mount):
- * its build manifest, the installed packages, the kernel command line of its boot menu, the
- * partition table (QCOW2), the layers (ISO), and any file or folder of the system it boots.
+ * `ib-native inspect IMAGE`: what a produced ISO or disk (QCOW2, raw, VMDK, VHDX: all read through
+ * a raw copy) holds, read offline (no boot, no mount): its build manifest, the installed packages,
+ * the kernel command line of its boot menu, the partition table (disks), the layers (ISO), and any
+ * file or folder of the system it boots.
  */
 import {
   closeSync,
@@ -14,6 +15,7 @@ import {
   statSync,
 } from 'node:fs';
 import path from 'node:path';
+import { type ImageFileKind, imageKindOfHead, MAGIC_BYTES } from '../disk/magic.ts';
 import { preflight } from '../doctor.ts';
 import { UserError } from '../errors.ts';
 import type { Runner } from '../run/runner.ts';
@@ -25,14 +27,10 @@ import { openIso } from './iso.ts';
 import { type GrubEntry, parseGrubCfg } from './parsers.ts';
 import { type ImageFs, normalPath, resolvePath } from './paths.ts';
 
-export type ImageFormat = 'iso' | 'qcow2';
+export type ImageFormat = ImageFileKind;
 
-/** What the first bytes of a file say it is (pure): a QCOW2 header, or an ISO 9660 volume descriptor. */
-export function detectFormat(head: Buffer): ImageFormat | undefined {
-  if (head.subarray(0, 4).equals(Buffer.from([0x51, 0x46, 0x49, 0xfb]))) return 'qcow2';
-  if (head.subarray(0x8001, 0x8006).toString('latin1') === 'CD001') return 'iso';
-  return undefined;
-}
+/** What the first bytes of a file say it is (pure): an ISO, or a QCOW2, raw, VMDK or VHDX disk. */
+export const detectFormat = imageKindOfHead;
 
 /** The sidecar manifest of an image: `out/minimal.qcow2` -> `out/minimal.manifest.json`. */
 export function manifestPathOf(image: string): string {
@@ -73,7 +71,7 @@ export interface ImageReport {
   manifest?: ManifestSummary;
   packages: InstalledPackage[];
   boot: { config: string; entries: GrubEntry[] };
-  /** QCOW2: the GPT and what each partition holds. */
+  /** A disk (QCOW2, raw, VMDK, VHDX): the GPT and what each partition holds. */
   disk?: { guid: string; sectors: number; sectorSize: number; partitions: DiskPartition[] };
   /** ISO: the squashfs layers, bottom first. */
   layers?: { name: string; bytes: number; entries: number; whiteouts: number; opaque: string[] }[];
@@ -84,7 +82,7 @@ export interface ImageReport {
 export interface InspectOptions {
   cat?: readonly string[];
   ls?: readonly string[];
-  /** Where the scratch folder (a QCOW2's raw copy) goes; removed before returning. */
+  /** Where the scratch folder (a disk's raw copy) goes; removed before returning. */
   tmpDir?: string;
   /** Check the image against the sha256 its manifest records (reads the whole image; default true). */
   verify?: boolean;
@@ -116,7 +114,7 @@ async function readManifest(image: string, verify: boolean): Promise<ManifestSum
 function readHead(file: string): Buffer {
   const fd = openSync(file, 'r');
   try {
-    const b = Buffer.alloc(0x8006);
+    const b = Buffer.alloc(MAGIC_BYTES);
     const n = readSync(fd, b, 0, b.length, 0);
     return b.subarray(0, n);
   } finally {
@@ -148,20 +146,21 @@ async function resolveOrFail(fs: ImageFs, image: string, asked: string, want: 'f
   return r.path;
 }
 
+const IMAGES = 'a .iso, .qcow2, .img, .vmdk or .vhdx';
+
 export async function inspectImage(
   runner: Runner,
   image: string,
   o: InspectOptions = {},
 ): Promise<ImageReport> {
   if (!existsSync(image))
-    throw new UserError(`${image}: no such file`, 'give the path of a .iso or .qcow2 that ib-native built');
-  if (!statSync(image).isFile())
-    throw new UserError(`${image} is not a file`, 'give the path of a .iso or .qcow2 image');
+    throw new UserError(`${image}: no such file`, `give the path of ${IMAGES} that ib-native built`);
+  if (!statSync(image).isFile()) throw new UserError(`${image} is not a file`, `give the path of ${IMAGES}`);
   const format = detectFormat(readHead(image));
   if (!format)
     throw new UserError(
-      `${image} is neither an ISO nor a QCOW2 image`,
-      'give the path of a .iso or .qcow2 that ib-native built',
+      `${image} is neither an ISO nor a disk image (QCOW2, raw, VMDK, VHDX)`,
+      `give the path of ${IMAGES} that ib-native built`,
     );
   // the tools it reads the image with, all at once, with the apt-get line that installs them
   preflight({ stages: ['inspect'] });

@@ -9,6 +9,7 @@ import { structuredPatch } from 'diff';
 import type { PlacedPartition } from '../disk/layout.ts';
 import { diskCmdline, liveCmdline } from '../modules/grub.ts';
 import type { Op } from '../ops/types.ts';
+import { familyOf } from '../profile/formats.ts';
 import type { Context, Format, Repo } from '../profile/schema.ts';
 import type { BuildPlan } from '../stages/plan.ts';
 import { installSet } from '../stages/rootfs.ts';
@@ -31,10 +32,10 @@ export interface PathState {
 
 /**
  * The operations of one image in the order the build applies them (see build.ts): the common
- * ones, then those scoped to the format, then finalize's common and format-scoped ones.
+ * ones, then those scoped to the format's family, then finalize's common and family-scoped ones.
  */
 export function imageOps(ops: readonly Op[], format: Format): Op[] {
-  const ctx: Context = format;
+  const ctx: Context = familyOf(format);
   const config = ops.filter((o) => o.module !== 'finalize');
   const final = ops.filter((o) => o.module === 'finalize');
   const scoped = (list: Op[], c: Context) => list.filter((o) => o.contexts.includes(c));
@@ -301,8 +302,12 @@ export function diffPlans(a: BuildPlan, b: BuildPlan): PlanDiff {
   setting('hostname', a.profile.hostname, b.profile.hostname);
   const cmdline: PlanDiff['cmdline'] = [];
   const lines = [
-    ...(formats.includes('iso') ? [['live', liveCmdline(a.profile), liveCmdline(b.profile)] as const] : []),
-    ...(formats.includes('qcow2') ? [['disk', diskCmdline(a.profile), diskCmdline(b.profile)] as const] : []),
+    ...(formats.some((f) => familyOf(f) === 'live')
+      ? [['live', liveCmdline(a.profile), liveCmdline(b.profile)] as const]
+      : []),
+    ...(formats.some((f) => familyOf(f) === 'disk')
+      ? [['disk', diskCmdline(a.profile), diskCmdline(b.profile)] as const]
+      : []),
   ];
   for (const [image, x, y] of lines) if (!same(x, y)) cmdline.push({ image, a: x, b: y, ...listDiff(x, y) });
   return {

@@ -39,7 +39,7 @@ export const apparmorModule: ConfigModule = {
     if (!enabled(p)) return [];
     const service = [
       ...ops(NAME, undefined, { kind: 'unit', name: 'apparmor.service', action: 'enable' }),
-      ...ops(NAME, ['iso'], {
+      ...ops(NAME, ['live'], {
         kind: 'writeFile',
         path: APPARMOR_LIVE_DROPIN,
         mode: '0644',

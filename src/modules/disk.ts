@@ -1,4 +1,5 @@
 import { computeLayout } from '../disk/layout.ts';
+import { familyOf } from '../profile/formats.ts';
 import type { ConfigModule } from './types.ts';
 
 const NAME = 'disk';
@@ -12,7 +13,7 @@ export const diskModule: ConfigModule = {
   name: NAME,
   plan: () => [],
   validate(p) {
-    if (!p.formats.includes('qcow2') || !p.disk?.partitions) return [];
+    if (!p.formats.some((f) => familyOf(f) === 'disk') || !p.disk?.partitions) return [];
     if (p.disk.size?.endsWith('%'))
       return [{ path: 'disk.size', message: 'must be an absolute size such as 19G' }];
     return computeLayout(p.disk.size, p.disk.partitions).issues;

@@ -88,7 +88,7 @@ export const grubModule: ConfigModule = {
   name: NAME,
   plan(p) {
     if (!p.grub) return [];
-    return ops(NAME, ['common', 'qcow2'], {
+    return ops(NAME, ['common', 'disk'], {
       kind: 'writeFile',
       path: GRUB_DEFAULTS_FILE,
       mode: '0644',

@@ -3,16 +3,26 @@ import { z } from 'zod';
 import { DISTRO_NAMES, type DistroName } from '../distro/index.ts';
 import { mirrorUrlProblem, SUITE_NAME } from '../distro/mirrors.ts';
 import { normalizeFingerprint } from '../keys/openpgp.ts';
-import { FORMATS, type Format } from './formats.ts';
+import { CONTEXT_ALIASES, FAMILIES, FORMATS, type Format } from './formats.ts';
 
 /**
  * The profile schema: what users write (every field optional, defaults documented in README and
  * set by the shipped `base` profile), validated strictly so a misspelt key is an error.
  */
 
-export const CONTEXTS = ['common', 'iso', 'qcow2'] as const;
+/** Where an operation applies: every image, or one image family's tree (see formats.ts). */
+export const CONTEXTS = ['common', ...FAMILIES] as const;
 export type Context = (typeof CONTEXTS)[number];
-export const contexts = z.array(z.enum(CONTEXTS)).min(1).optional();
+const contextName = z
+  .enum([...CONTEXTS, ...(Object.keys(CONTEXT_ALIASES) as (keyof typeof CONTEXT_ALIASES)[])])
+  .transform((c): Context => (c === 'iso' || c === 'qcow2' ? CONTEXT_ALIASES[c] : c));
+export const contexts = z
+  .array(contextName)
+  .min(1)
+  .optional()
+  .describe(
+    `Where it applies: common (every image, the default), live, disk or tree (one image family); the original's iso and qcow2 mean live and disk.`,
+  );
 
 const octalMode = z
   .string()

@@ -5,7 +5,8 @@ import { keyringsDir } from '../keys/archive-keyring.ts';
 import type { Logger } from '../log.ts';
 import { type ApplyContext, applyOps } from '../ops/apply.ts';
 import type { Op } from '../ops/types.ts';
-import type { Context, Format } from '../profile/schema.ts';
+import type { Family } from '../profile/formats.ts';
+import type { Context } from '../profile/schema.ts';
 import type { Runner } from '../run/runner.ts';
 import { download } from '../sys/download.ts';
 import { type MountScope, withMounts } from '../sys/mounts.ts';
@@ -73,8 +74,6 @@ export async function obtainRootfs(
   };
 }
 
-export const CONTEXT_OF: Record<Format, Context> = { iso: 'iso', qcow2: 'qcow2' };
-
 /** Everything an operation needs but the chroot session. */
 export function applyContext(
   { runner, logger }: StageDeps,
@@ -97,21 +96,20 @@ export async function applyCommonLayer(ops: readonly Op[], ctx: ApplyContext): P
   ctx.logger.info(`configure: ${n} common operations applied`);
 }
 
-/** An image's layer: the operations scoped to its format, then finalize (common, then format-scoped). */
-export async function applyFormatLayer(ops: readonly Op[], format: Format, ctx: ApplyContext): Promise<void> {
+/** A family's layer: the operations scoped to the family, then finalize (common, then family-scoped). */
+export async function applyFamilyLayer(ops: readonly Op[], family: Family, ctx: ApplyContext): Promise<void> {
   const { common, final } = splitOps(ops);
-  const context = CONTEXT_OF[format];
-  const n = await applyOps(common, context, ctx);
+  const n = await applyOps(common, family, ctx);
   await applyOps(final, 'common', ctx);
-  await applyOps(final, context, ctx);
-  ctx.logger.info(`${format}: ${n} ${format}-only operations applied, finalized`);
+  await applyOps(final, family, ctx);
+  ctx.logger.info(`${family}: ${n} ${family}-only operations applied, finalized`);
 }
 
 /** Where a build failed, handed to BuildOptions.onFailure while the tree is still mounted. */
 export interface FailureContext {
   /** The tree being worked on: the merged view of the layer, still mounted. */
   tree: string;
-  /** The stage that failed: `configure` (the common layer), `iso` or `qcow2`. */
+  /** The stage that failed: `configure` (the common layer) or a family's (`live`, `disk`, `tree`). */
   stage: string;
   error: unknown;
   /** The chroot session, when the failure happened inside one (its mounts are then in place). */

@@ -10,10 +10,10 @@ import type { Runner } from '../run/runner.ts';
 import { watchdog } from '../run/watchdog.ts';
 import { removeTree } from '../sys/files.ts';
 import { opaqueFoldersOf } from '../sys/opaque.ts';
+import { rsyncArgv } from './disk.ts';
 import { GRUB_I386, type MenuEntry, renderEarlyConfig, renderGrubCfg } from './grub.ts';
 import { buildStandaloneImage } from './grub-standalone.ts';
 import { pruneHidden } from './layers.ts';
-import { rsyncArgv } from './qcow2.ts';
 
 export const ISO_VOLUME_ID = 'config-2';
 
@@ -216,10 +216,30 @@ export interface IsoInputs {
   idSeed: string;
   /** SOURCE_DATE_EPOCH: every time the ISO records is fixed by it (see README "Reproducible outputs"). */
   sourceDateEpoch?: number;
+  /** The xorriso command as planned (isoCommand, paths filled in); made here when absent. */
+  command?: string[];
+}
+
+/** Where buildIso stages the ISO's tree and boot images inside its work folder. */
+export function isoWorkPaths(work: string) {
+  return {
+    root: path.join(work, 'iso-root'),
+    biosImg: path.join(work, 'bios.img'),
+    efiImg: path.join(work, 'efiboot.img'),
+  };
+}
+
+/** The command that writes the ISO (pure): planned by the iso format, run by buildIso. */
+export function isoCommand(work: string, out: string, idSeed: string, sourceDateEpoch?: number): string[] {
+  const p = isoWorkPaths(work);
+  return xorrisoArgv(p.root, out, p.biosImg, p.efiImg, {
+    gptDiskGuid: stableUuid(`${idSeed}:iso:gpt`),
+    date: sourceDateEpoch,
+  });
 }
 
 export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Promise<void> {
-  const root = path.join(i.work, 'iso-root');
+  const { root, biosImg, efiImg } = isoWorkPaths(i.work);
   for (const d of ['live', 'boot/grub', 'openstack/latest'])
     mkdirSync(path.join(root, d), { recursive: true });
 
@@ -299,7 +319,6 @@ export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Pr
 
   const early = path.join(i.work, 'early-grub.cfg');
   writeFileSync(early, renderEarlyConfig({ kind: 'file', file: `/${i.marker}` }, '/boot/grub/grub.cfg'));
-  const biosImg = path.join(i.work, 'bios.img');
   const efi = path.join(i.work, 'bootx64.efi');
   const sde = i.sourceDateEpoch;
   for (const [format, output] of [
@@ -307,18 +326,11 @@ export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Pr
     ['x86_64-efi', efi],
   ] as const)
     await buildStandaloneImage(runner, { format, output, earlyCfg: early, work: i.work, mtime: sde ?? 0 });
-  const efiImg = path.join(i.work, 'efiboot.img');
   await makeEfiImage(runner, efi, efiImg, undefined, sde);
   // the ISO records each file's mtime (atime and ctime are set to it by xorriso)
   if (sde !== undefined) for (const t of [root, biosImg]) clampTimes(t, sde);
   logger.info('iso: xorriso');
-  await runner.run(
-    xorrisoArgv(root, i.out, biosImg, efiImg, {
-      gptDiskGuid: stableUuid(`${i.idSeed}:iso:gpt`),
-      date: sde,
-    }),
-    { context: 'writing the ISO' },
-  );
+  await runner.run(i.command ?? isoCommand(i.work, i.out, i.idSeed, sde), { context: 'writing the ISO' });
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   readdirSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -40,7 +41,8 @@ export async function removeTree(
 
 export async function sha256File(file: string): Promise<string> {
   const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  // large reads: a sparse raw disk is gigabytes of holes, and 64 KiB chunks make hashing it crawl
+  for await (const chunk of createReadStream(file, { highWaterMark: 8 << 20 })) h.update(chunk as Buffer);
   return h.digest('hex');
 }
 
@@ -53,9 +55,38 @@ export function asideName(finalPath: string): string {
   return path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.partial-${process.pid}`);
 }
 
+/** The name an output folder's previous version is moved to during `commit()`, then removed. */
+function previousName(finalPath: string): string {
+  return path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.previous-${process.pid}`);
+}
+
+/**
+ * sha256sum lines of every file in a folder (byte order, subfolders walked), each named
+ * `<name>/<path>` so that `sha256sum -c` checks them from the folder's parent. Links are refused.
+ */
+export async function folderSums(dir: string, name: string): Promise<string> {
+  const lines: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    const names = readdirSync(path.join(dir, rel)).sort((a, b) =>
+      Buffer.compare(Buffer.from(a), Buffer.from(b)),
+    );
+    for (const n of names) {
+      const r = rel ? `${rel}/${n}` : n;
+      const st = lstatSync(path.join(dir, r));
+      if (st.isDirectory()) await walk(r);
+      else if (st.isFile()) lines.push(`${await sha256File(path.join(dir, r))}  ${name}/${r}`);
+      else throw new InternalError(`output folder ${dir} holds ${r}, neither a file nor a folder`);
+    }
+  };
+  await walk('');
+  return lines.map((l) => `${l}\n`).join('');
+}
+
 /**
  * The outputs of a build, each written beside its final name (`asideName`) and renamed into
- * place together by `commit()` once everything is written. `commit()` is synchronous, so no
+ * place together by `commit()` once everything is written. An output may be a folder (the pxe
+ * artifact): its previous version is moved aside before the new one is renamed in, and removed
+ * after, all in the same synchronous step. `commit()` is synchronous, so no
  * SIGINT/SIGTERM handler can run in the middle of it: an interrupted or failed build publishes
  * nothing (the previous images stay, matching their manifest), a finished one everything.
  */
@@ -74,9 +105,18 @@ export class Publication {
     writeFileSync(this.aside(finalPath), content);
   }
 
-  /** sha256 of the staged file, staged as `<final>.sha256` (sha256sum format) too. */
+  /**
+   * sha256 of the staged file, staged as `<final>.sha256` (sha256sum format) too. For a folder,
+   * `<final>.sha256` lists each of its files (see folderSums) and the sha256 returned is that list's.
+   */
   async checksum(finalPath: string): Promise<string> {
-    const sum = await sha256File(this.aside(finalPath));
+    const aside = this.aside(finalPath);
+    if (statSync(aside).isDirectory()) {
+      const list = await folderSums(aside, path.basename(finalPath));
+      this.write(`${finalPath}.sha256`, list);
+      return sha256Text(list);
+    }
+    const sum = await sha256File(aside);
     this.write(`${finalPath}.sha256`, `${sum}  ${path.basename(finalPath)}\n`);
     return sum;
   }
@@ -90,8 +130,17 @@ export class Publication {
   commit(): string[] {
     const missing = [...this.staged.values()].filter((a) => !existsSync(a));
     if (missing.length) throw new InternalError(`nothing was written to ${missing.join(', ')}`);
-    for (const [finalPath, aside] of this.staged) renameSync(aside, finalPath);
-    for (const f of this.stale) if (!this.staged.has(f)) rmSync(f, { force: true });
+    const previous: string[] = [];
+    for (const [finalPath, aside] of this.staged) {
+      // rename() cannot replace a folder that holds files: move the old one out of the way first
+      if (lstatSync(finalPath, { throwIfNoEntry: false })?.isDirectory()) {
+        renameSync(finalPath, previousName(finalPath));
+        previous.push(previousName(finalPath));
+      }
+      renameSync(aside, finalPath);
+    }
+    for (const p of previous) rmSync(p, { recursive: true, force: true });
+    for (const f of this.stale) if (!this.staged.has(f)) rmSync(f, { force: true, recursive: true });
     const done = [...this.staged.keys()];
     this.staged.clear();
     this.stale.clear();

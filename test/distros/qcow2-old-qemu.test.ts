@@ -18,7 +18,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { qemuImgConvertArgv } from '../../src/stages/qcow2.ts';
+import { qemuImgConvertArgv } from '../../src/stages/disk.ts';
 import { cli, DISTRO, SCRATCH, writeProfile } from '../helpers/host.ts';
 import { OLD_QEMUS, oldQemuImg, oldQemuTree, unavailable } from '../helpers/old-qemu.ts';
 

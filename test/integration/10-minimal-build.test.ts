@@ -74,7 +74,7 @@ test('minimal builds an ISO and a QCOW2 with checksums and a manifest', async ()
     !m.packages.some((p: { name: string }) => p.name === 'unattended-upgrades'),
     'blocked package installed',
   );
-  for (const s of ['rootfs', 'configure', 'iso', 'qcow2'])
+  for (const s of ['rootfs', 'configure', 'live', 'iso', 'disk', 'qcow2'])
     assert.type(m.stages[s], 'number', `stage ${s} not timed`);
   assert.match(m.hostTools.mksquashfs, /mksquashfs/);
   assertCleanHost(assert, 'after build');
@@ -83,6 +83,44 @@ test('minimal builds an ISO and a QCOW2 with checksums and a manifest', async ()
     [],
     'work folder not cleaned',
   );
+});
+
+test('the build ran the plan: its stages in order, and every planned command as planned', async () => {
+  const r = await cli([
+    'plan',
+    '--profile',
+    'minimal',
+    '--distro',
+    DISTRO,
+    '--format',
+    'iso,qcow2',
+    '--json',
+  ]);
+  assert.is(r.exitCode, 0, r.all);
+  const stages = JSON.parse(r.stdout).stages as { stage: string; commands?: string[][] }[];
+  const log = readFileSync(path.join(OUT, 'minimal.build.log'), 'utf8');
+  // the stages as the build started them (a family's stage runs in two parts: counted once)
+  const started = [...new Set([...log.matchAll(/ stage (\S+): start$/gm)].map((m) => m[1]))];
+  assert.equal(
+    started,
+    ['plan', ...stages.map((s) => s.stage)],
+    'the build ran other stages than plan prints',
+  );
+  const run = log.split('\n').filter((l) => l.includes(' $ '));
+  let checked = 0;
+  for (const s of stages)
+    for (const c of s.commands ?? []) {
+      // a placeholder ({out}, {work}, {raw}, {tree}) is a path only the build knows: any non-blank text
+      const re = new RegExp(
+        `\\$ ${c.map((a) => a.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{(out|work|raw|tree)\\?\}/g, '\\S+')).join(' ')}(\\s|$)`,
+      );
+      assert.ok(
+        run.some((l) => re.test(l)),
+        `${s.stage}: planned command not run as planned: ${c.join(' ')}`,
+      );
+      checked++;
+    }
+  assert.ok(checked >= 2, 'no planned command to check');
 });
 
 test('the QCOW2 carries fstab by UUID and no loop/nbd device names', async () => {

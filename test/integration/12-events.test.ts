@@ -52,11 +52,22 @@ test('build --json: ordered stages, progress that never goes back, a result whos
   // stages: each starts, then ends, in pipeline order, nothing interleaved
   const planned = events.find((e) => e.type === 'planned');
   assert.ok(planned?.type === 'planned');
-  assert.equal(planned.stages, ['rootfs', 'configure', 'qcow2']);
+  assert.equal(planned.stages, ['rootfs', 'configure', 'disk', 'qcow2']);
   const stageEvents = events.filter((e) => e.type === 'stage-start' || e.type === 'stage-end');
   assert.equal(
     stageEvents.map((e) => `${e.type === 'stage-start' ? '>' : '<'}${e.stage}`),
-    ['>plan', '<plan', '>rootfs', '<rootfs', '>configure', '<configure', '>qcow2', '<qcow2'],
+    [
+      '>plan',
+      '<plan',
+      '>rootfs',
+      '<rootfs',
+      '>configure',
+      '<configure',
+      '>disk',
+      '<disk',
+      '>qcow2',
+      '<qcow2',
+    ],
   );
   for (const e of stageEvents)
     if (e.type === 'stage-end') {

@@ -183,7 +183,7 @@ const DISK_FULL: Point[] = [
     what: 'the work folder fills up as the ISO stage starts',
     format: 'iso',
     fill: 'cache',
-    command: /^mount -t overlay .*\/layers\/iso\/merged$/,
+    command: /^mount -t overlay .*\/layers\/live\/merged$/,
   },
 ];
 

@@ -25,6 +25,27 @@ function reporter(extra: Partial<ConstructorParameters<typeof BuildReporter>[0]>
   return { r, events, tick: (ms: number) => (clock += ms) };
 }
 
+test('begin: a stage ended by its caller ends once, with its time; a later end does nothing', () => {
+  const { r, events, tick } = reporter();
+  const end = r.begin('disk', () => true);
+  tick(1500);
+  end(true);
+  tick(500);
+  end(false);
+  assert.equal(
+    events.map((e) => [
+      e.type,
+      'stage' in e ? e.stage : '',
+      e.type === 'stage-end' ? [e.seconds, e.ok, e.cacheHit] : [],
+    ]),
+    [
+      ['stage-start', 'disk', []],
+      ['stage-end', 'disk', [1.5, true, true]],
+    ],
+  );
+  assert.equal(r.seconds, { disk: 1.5 });
+});
+
 test('progressGate: first, completion and news after the interval pass; backwards never', () => {
   assert.ok(progressGate(undefined, { step: 's', fraction: 0.5 }, 0));
   const prev = { fraction: 0.5, at: 1000 };

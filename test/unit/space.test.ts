@@ -27,13 +27,13 @@ test('estimate: a rootfs to build is sized from its package count and counted wi
       'downloaded packages',
       'the configuration layers',
       'the live base squashfs',
-      'the ISO tree',
+      'the live work folder',
     ],
   );
   assert.is(e.cache[0]!.bytes, rootfs);
   // the measured minimal rootfs (954 MiB) fits the estimate
   assert.ok(rootfs >= 954 * MiB);
-  assert.equal(e.output, [{ what: 'the ISO', bytes: Math.ceil(rootfs * 0.45) + 128 * MiB }]);
+  assert.equal(e.output, [{ what: 'the iso output', bytes: Math.ceil(rootfs * 0.45) + 128 * MiB }]);
 });
 
 test('estimate: a cached rootfs of known size costs nothing new and sizes everything derived from it', () => {
@@ -51,7 +51,7 @@ test('estimate: a cached rootfs of known size costs nothing new and sizes everyt
   assert.equal(e.cache.find((n) => n.what === 'the disk being configured')?.bytes, raw);
   assert.equal(
     e.output.map((n) => n.what),
-    ['the ISO', 'the QCOW2'],
+    ['the iso output', 'the qcow2 output'],
   );
   assert.is(e.output[1]!.bytes, Math.ceil(GiB * 0.45));
 });
@@ -69,14 +69,35 @@ test('estimate: an uncompressed QCOW2 is as large as the raw disk, which never e
   assert.is(small.cache.find((n) => n.what === 'the base disk')!.bytes, 2 * GiB);
   // ISO only: no disk anywhere
   const iso = estimateSpace({ formats: ['iso'], packages: 11, rootfsCached: true, compressQcow2: true });
-  assert.not.ok([...iso.cache, ...iso.output].some((n) => /disk|QCOW2/.test(n.what)));
+  assert.not.ok([...iso.cache, ...iso.output].some((n) => /disk|qcow2/.test(n.what)));
+});
+
+test('estimate: a family is made once for all its formats, each format adds its output', () => {
+  const e = estimateSpace({
+    formats: ['qcow2', 'raw', 'vmdk', 'tar'],
+    packages: 11,
+    rootfsCached: true,
+    rootfsBytes: GiB,
+    diskBytes: 19 * GiB,
+    compressQcow2: true,
+  });
+  // one base disk and one disk being configured, whatever the number of disk formats
+  assert.is(e.cache.filter((n) => n.what === 'the base disk').length, 1);
+  assert.is(e.cache.filter((n) => n.what === 'the disk being configured').length, 1);
+  assert.not.ok(e.cache.some((n) => /squashfs/.test(n.what)));
+  assert.equal(
+    e.output.map((n) => n.what),
+    ['the qcow2 output', 'the raw output', 'the vmdk output', 'the tar output'],
+  );
+  // the raw disk is sparse in the output, but the check counts its allocated worst case
+  assert.is(e.output[1]!.bytes, Math.ceil(GiB * 1.05) + 128 * MiB);
 });
 
 const fs = (id: string, freeBytes: number): Filesystem => ({ id, freeBytes });
 
 test('problems: each filesystem is checked against the sum of its folders; enough room is no problem', () => {
   const cache = { flag: '--cache-dir', dir: '/c', needs: [{ what: 'a', bytes: 3 * GiB }] };
-  const output = { flag: '--output', dir: '/o', needs: [{ what: 'the ISO', bytes: GiB }] };
+  const output = { flag: '--output', dir: '/o', needs: [{ what: 'the iso output', bytes: GiB }] };
   assert.equal(
     spaceProblems([
       { ...cache, fs: fs('1', 4 * GiB) },
@@ -92,14 +113,16 @@ test('problems: each filesystem is checked against the sum of its folders; enoug
   assert.is(shared.length, 1);
   assert.match(
     shared[0]!,
-    /^--cache-dir \/c and --output \/o \(one filesystem\): 3\.5 GiB free, the build needs about 4\.0 GiB there \(a 3\.0 GiB, the ISO 1\.0 GiB\)$/,
+    /^--cache-dir \/c and --output \/o \(one filesystem\): 3\.5 GiB free, the build needs about 4\.0 GiB there \(a 3\.0 GiB, the iso output 1\.0 GiB\)$/,
   );
   // only the short one is named
   const out = spaceProblems([
     { ...cache, fs: fs('1', 9 * GiB) },
     { ...output, fs: fs('2', 10 * MiB) },
   ]);
-  assert.equal(out, ['--output /o: 10.0 MiB free, the build needs about 1.0 GiB there (the ISO 1.0 GiB)']);
+  assert.equal(out, [
+    '--output /o: 10.0 MiB free, the build needs about 1.0 GiB there (the iso output 1.0 GiB)',
+  ]);
   // an unknown filesystem is not guessed at
   assert.equal(spaceProblems([{ ...output }]), []);
 });
@@ -107,7 +130,7 @@ test('problems: each filesystem is checked against the sum of its folders; enoug
 test('checkSpace: one UserError listing each short folder, with a hint', () => {
   const folders = [
     { flag: '--cache-dir', dir: '/c', needs: [{ what: 'the base disk', bytes: 2 * GiB }] },
-    { flag: '--output', dir: '/o', needs: [{ what: 'the QCOW2', bytes: GiB }] },
+    { flag: '--output', dir: '/o', needs: [{ what: 'the qcow2 output', bytes: GiB }] },
   ];
   try {
     checkSpace(folders, (d) => (d === '/c' ? fs('c', GiB) : fs('o', 100 * MiB)));

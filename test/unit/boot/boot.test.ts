@@ -93,6 +93,39 @@ test('boots an ISO directly with BIOS: no overlay, no seed', async () => {
   }
 });
 
+test('boots a raw, VMDK or VHDX disk on a QCOW2 overlay backed in its own format', async () => {
+  const w = workspace();
+  try {
+    for (const [name, at, magic, kind] of [
+      ['node.img', 512, 'EFI PART', 'raw'],
+      ['node.vmdk', 0, 'KDMV', 'vmdk'],
+      ['node.vhdx', 0, 'vhdxfile', 'vhdx'],
+    ] as const) {
+      const image = join(w.dir, name);
+      const bytes = Buffer.alloc(4096);
+      bytes.write(magic, at, 'latin1');
+      writeFileSync(image, bytes);
+      const runner = recordingRunner();
+      const { spawn, state } = fakeQemu(({ stdout }) => stdout.write('node login: '));
+      await bootImage(runner, {
+        image,
+        kvm: false,
+        timeoutSec: 5,
+        tmpDir: w.tmp,
+        logger: recordingLogger(),
+        spawn,
+      });
+      const [create] = runner.calls as [string[]];
+      assert.equal(create.slice(0, 8), ['qemu-img', 'create', '-f', 'qcow2', '-F', kind, '-b', image]);
+      assert.ok(state.argv.includes(`file=${create[8]},if=virtio,format=qcow2`), name);
+      assert.not.ok(state.argv.some((a) => a.includes(image)));
+      assert.equal(readFileSync(image), bytes);
+    }
+  } finally {
+    rmSync(w.dir, { recursive: true, force: true });
+  }
+});
+
 test('a timeout throws BootTimeoutError with the console tail and a hint, and still kills QEMU', async () => {
   const w = workspace();
   try {

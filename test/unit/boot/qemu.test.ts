@@ -153,10 +153,25 @@ test('detectImageKind reads the magic bytes, then the extension', () => {
     const emptyIso = join(dir, 'empty.iso');
     writeFileSync(emptyIso, '');
     assert.is(detectImageKind(emptyIso), 'iso');
-    const raw = join(dir, 'raw.img');
-    writeFileSync(raw, Buffer.alloc(4096));
+    const disks: [string, number, string, string][] = [
+      ['node.img', 510, '\x55\xaa', 'raw'],
+      ['gpt.bin', 512, 'EFI PART', 'raw'],
+      ['node.vmdk', 0, 'KDMV', 'vmdk'],
+      ['node.vhdx', 0, 'vhdxfile', 'vhdx'],
+    ];
+    for (const [name, at, magic, kind] of disks) {
+      const b = Buffer.alloc(4096);
+      b.write(magic, at, 'latin1');
+      writeFileSync(join(dir, name), b);
+      assert.is(detectImageKind(join(dir, name)), kind, name);
+    }
+    // a raw disk still empty: its extension
+    writeFileSync(join(dir, 'empty.img'), '');
+    assert.is(detectImageKind(join(dir, 'empty.img')), 'raw');
+    const blank = join(dir, 'blank.bin');
+    writeFileSync(blank, Buffer.alloc(4096));
     assert.throws(
-      () => detectImageKind(raw),
+      () => detectImageKind(blank),
       (e: unknown) => e instanceof UserError && /neither/.test(e.message),
     );
     assert.throws(
@@ -185,6 +200,9 @@ test('createOverlay runs qemu-img create with the absolute backing image', async
       '/tmp/boot-x/overlay.qcow2',
     ],
   ]);
+  // a raw, VMDK or VHDX disk is the overlay's backing file in its own format
+  await createOverlay(runner, '/images/node.vhdx', '/tmp/boot-y', 'vhdx');
+  assert.equal(runner.calls[1]!.slice(4, 8), ['-F', 'vhdx', '-b', '/images/node.vhdx']);
   await createOverlay(runner, 'relative.qcow2', '/tmp').then(
     () => assert.unreachable('a relative backing path would be resolved against the overlay folder'),
     (e: Error) => assert.match(e.message, /absolute/),

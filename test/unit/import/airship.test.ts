@@ -323,7 +323,7 @@ test('osconfig (rootfs): replaced lists against base, modes, run contexts, unmap
     p.files?.map((f) => [f.path, f.mode, f.contexts]),
     [
       ['/opt/site/hello.sh', '0755', undefined],
-      ['/etc/qcow-only', '0644', ['qcow2']],
+      ['/etc/qcow-only', '0644', ['disk']],
     ],
   );
   assert.equal(p.systemd?.[0]?.enabled, true);
@@ -368,7 +368,7 @@ test('osconfig (qcow bundle): only qcow entries ran; common-only variables were 
         mode: '0644',
         owner: 'root',
         group: 'root',
-        contexts: ['qcow2'],
+        contexts: ['disk'],
       },
     ],
   });
@@ -397,7 +397,7 @@ test('osconfig (qcow bundle): only qcow entries ran; common-only variables were 
     {
       name: 'data-plane-user-script-1',
       content: '#!/bin/sh\necho data-plane > /etc/node-role\n',
-      contexts: ['qcow2'],
+      contexts: ['disk'],
     },
   ]);
   assert.is(dp.profile.remove, undefined);
@@ -556,7 +556,7 @@ test('importAirship: the fixture becomes airship-base plus one profile per bundl
     ab!.userScripts?.map((s) => [s.name, s.file && existsSync(s.file), s.contexts]),
     [
       ['scripts-common-10-common.sh', true, undefined],
-      ['scripts-qcow-10-qcow.sh', true, ['qcow2']],
+      ['scripts-qcow-10-qcow.sh', true, ['disk']],
     ],
   );
   assert.equal(cp!.formats, ['qcow2']);
@@ -575,7 +575,7 @@ test('importAirship: the fixture becomes airship-base plus one profile per bundl
   // scripts/qcow ran for every QCOW, whatever its osconfig-vars set
   for (const q of [cp!, dp!])
     assert.ok(
-      q.userScripts?.some((x) => x.name === 'scripts-qcow-10-qcow.sh' && x.contexts?.includes('qcow2')),
+      q.userScripts?.some((x) => x.name === 'scripts-qcow-10-qcow.sh' && x.contexts?.includes('disk')),
     );
   assert.not.ok(written.some((w) => w.unmapped.some((u) => /scripts|did not run/.test(u))));
   assert.equal(

@@ -34,15 +34,20 @@ function profile(name: string, body: Record<string, unknown>): string {
 
 test('imageOps: common ops, then the format’s, then finalize’s common and format ones (the build order)', () => {
   const list = [
-    ...ops('a', ['qcow2'], { kind: 'mkdir', path: '/q' }),
+    ...ops('a', ['disk'], { kind: 'mkdir', path: '/q' }),
     ...ops('b', undefined, { kind: 'mkdir', path: '/c' }),
-    ...ops('finalize', ['iso'], { kind: 'remove', path: '/fi' }),
+    ...ops('finalize', ['live'], { kind: 'remove', path: '/fi' }),
     ...ops('finalize', undefined, { kind: 'remove', path: '/fc' }),
-    ...ops('c', ['iso'], { kind: 'mkdir', path: '/i' }),
+    ...ops('c', ['live'], { kind: 'mkdir', path: '/i' }),
   ];
-  const paths = (f: 'iso' | 'qcow2') => imageOps(list, f).map((o) => (o as { path: string }).path);
+  const paths = (f: 'iso' | 'qcow2' | 'pxe' | 'vmdk' | 'tar') =>
+    imageOps(list, f).map((o) => (o as { path: string }).path);
   assert.equal(paths('iso'), ['/c', '/i', '/fc', '/fi']);
   assert.equal(paths('qcow2'), ['/c', '/q', '/fc']);
+  // a family's formats get the same operations
+  assert.equal(paths('pxe'), paths('iso'));
+  assert.equal(paths('vmdk'), paths('qcow2'));
+  assert.equal(paths('tar'), ['/c', '/fc']);
 });
 
 test('imageEffects: a later op wins, remove drops what was written below, chmod keeps the content', () => {
@@ -54,7 +59,7 @@ test('imageEffects: a later op wins, remove drops what was written below, chmod 
     ...ops('perm', undefined, { kind: 'chmod', path: '/usr/bin/su', mode: '4755' }),
     ...ops('clean', undefined, { kind: 'remove', path: '/etc/a' }),
     ...ops('units', undefined, { kind: 'unit', name: 'x.service', action: 'enable' }),
-    ...ops('units', ['iso'], { kind: 'unit', name: 'x.service', action: 'mask' }),
+    ...ops('units', ['live'], { kind: 'unit', name: 'x.service', action: 'mask' }),
     ...ops('scripts', undefined, { kind: 'run', argv: ['true'], description: 'nothing' }),
   ];
   const iso = imageEffects(list, 'iso');

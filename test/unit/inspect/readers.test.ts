@@ -366,6 +366,13 @@ test('image format from its first bytes; the manifest beside an image; unsquashf
   iso.write('CD001', 0x8001, 'latin1');
   assert.is(detectFormat(iso), 'iso');
   assert.is(detectFormat(Buffer.from('hello')), undefined);
+  // raw, VMDK and VHDX disks are read like a QCOW2, through a raw copy
+  const disk = (at: number, magic: string) => {
+    const b = Buffer.alloc(0x8006);
+    b.write(magic, at, 'latin1');
+    return detectFormat(b);
+  };
+  assert.equal([disk(512, 'EFI PART'), disk(0, 'KDMV'), disk(0, 'vhdxfile')], ['raw', 'vmdk', 'vhdx']);
   assert.is(manifestPathOf('/out/minimal.qcow2'), '/out/minimal.manifest.json');
   assert.is(manifestPathOf('out/site.v2.iso'), 'out/site.v2.manifest.json');
   assert.is(unsquashfsPattern('/etc/a*b?[c]'), '/etc/a\\*b\\?\\[c\\]');

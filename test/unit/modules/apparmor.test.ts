@@ -27,7 +27,7 @@ test('apparmor: service enabled, profile written then parsed without loading', (
   ]);
   assert.equal(
     ops.map((o) => o.contexts),
-    [['common'], ['iso'], ['qcow2'], ['qcow2']],
+    [['common'], ['live'], ['disk'], ['disk']],
   );
   assert.equal(apparmorModule.packages!(p), ['apparmor']);
   assert.equal(apparmorKernelArgs(p), ['apparmor=1', 'security=apparmor']);

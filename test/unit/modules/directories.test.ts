@@ -18,7 +18,7 @@ test('directories: mkdir with mode and ownership, in the entry contexts', () => 
   ]);
   assert.equal(
     ops.map((o) => o.contexts),
-    [['iso'], ['common']],
+    [['live'], ['common']],
   );
 });
 

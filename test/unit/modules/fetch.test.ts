@@ -23,7 +23,7 @@ test('fetch: into /tmp/url_resources, named by the URL or by name, with contexts
     },
     { kind: 'fetch', url: 'https://example.com/get', sha256: SHA, path: '/tmp/url_resources/agent.bin' },
   ]);
-  assert.equal(ops[1]!.contexts, ['qcow2']);
+  assert.equal(ops[1]!.contexts, ['disk']);
 });
 
 test('fetch: unusable or clashing file names are errors', () => {

@@ -14,7 +14,7 @@ test('filePermissions: chmod/chown of existing files, in the entry contexts', ()
   assert.equal(bodies(ops), [
     { kind: 'chmod', path: '/usr/bin/ping', mode: '4755', owner: 'root', group: 'root' },
   ]);
-  assert.equal(ops[0]!.contexts, ['qcow2']);
+  assert.equal(ops[0]!.contexts, ['disk']);
 });
 
 test('filePermissions: an entry that changes nothing is an error', () => {

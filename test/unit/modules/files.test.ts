@@ -26,7 +26,7 @@ test('files: content written exactly as given, with mode, ownership and contexts
       owner: 'root',
     },
   ]);
-  assert.equal(ops[0]!.contexts, ['qcow2']);
+  assert.equal(ops[0]!.contexts, ['disk']);
   assert.equal(filesModule.plan(profile()), []);
 });
 

@@ -24,7 +24,7 @@ test('grub: /etc/default/grub with timeout, terminal, serial command and the com
     kdump: { crashkernel: '768M' },
   });
   const ops = grubModule.plan(p);
-  assert.equal(ops[0]!.contexts, ['common', 'qcow2']);
+  assert.equal(ops[0]!.contexts, ['common', 'disk']);
   assert.is(
     withoutHeader(written(ops, GRUB_DEFAULTS_FILE)),
     [

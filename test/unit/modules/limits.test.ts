@@ -26,7 +26,7 @@ test('limits: one file per entry, "domain type item value", entry contexts honou
   );
   assert.equal(
     ops.map((o) => o.contexts),
-    [['common'], ['qcow2']],
+    [['common'], ['disk']],
   );
 });
 

@@ -129,7 +129,7 @@ test('findConflicts: chmod against chmod, and copies, are compared too', () => {
       { kind: 'chmod', path: '/x', mode: '0600' },
       { kind: 'copyIn', source: '/h/1', path: '/y' },
     ),
-    ...ops('b', ['qcow2'], { kind: 'chmod', path: '/x', mode: '0600' }),
+    ...ops('b', ['disk'], { kind: 'chmod', path: '/x', mode: '0600' }),
     ...ops(
       'b',
       undefined,

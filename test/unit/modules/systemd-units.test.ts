@@ -23,7 +23,7 @@ test('systemd: content written to /etc/systemd/system, then enabled; masking and
     { kind: 'unit', name: 'rsync.service', action: 'unmask' },
     { kind: 'unit', name: 'rsync.service', action: 'disable' },
   ]);
-  assert.equal(ops[0]!.contexts, ['qcow2']);
+  assert.equal(ops[0]!.contexts, ['disk']);
 });
 
 test('systemd: contradictory or empty entries are errors', () => {

@@ -36,7 +36,7 @@ test('userScripts: written (or copied), run through the launcher with the path a
   });
   assert.equal(
     ops.map((o) => o.contexts[0]),
-    ['qcow2', 'qcow2', 'qcow2', 'common', 'common', 'common'],
+    ['disk', 'disk', 'disk', 'common', 'common', 'common'],
   );
 });
 

@@ -41,18 +41,18 @@ test('withLayer: mounts the overlay over the lower layers and opens a chroot on 
   const s = setup();
   try {
     const upper = path.join(s.dir, 'below');
-    const r = await withLayer(s, s.layers, 'iso', [upper, s.rootfs], async (merged, inChroot) => {
+    const r = await withLayer(s, s.layers, 'live', [upper, s.rootfs], async (merged, inChroot) => {
       const inside = await inChroot(async (chroot) => chroot.root);
       return { merged, inside };
     });
-    const merged = path.join(s.layers, 'iso', 'merged');
+    const merged = path.join(s.layers, 'live', 'merged');
     assert.equal(r, { merged, inside: merged });
     assert.equal(s.runner.calls[0], [
       'mount',
       '-t',
       'overlay',
       '-o',
-      `lowerdir=${upper}:${s.rootfs},upperdir=${s.layers}/iso/upper,workdir=${s.layers}/iso/work`,
+      `lowerdir=${upper}:${s.rootfs},upperdir=${s.layers}/live/upper,workdir=${s.layers}/live/work`,
       'overlay',
       merged,
     ]);
@@ -91,13 +91,13 @@ test('withLayer: a failure inside the chroot reaches the hook once, inside the s
 test('withLayer: a failure after the chroot (an image tool) reaches the hook without a session', async () => {
   const s = setup();
   try {
-    const err = await withLayer(s, s.layers, 'qcow2', [s.rootfs], async (_m, inChroot) => {
+    const err = await withLayer(s, s.layers, 'disk', [s.rootfs], async (_m, inChroot) => {
       await inChroot(async () => undefined);
       throw new Error('mksquashfs failed');
     }).catch((e: unknown) => e);
     assert.match(String(err), /mksquashfs failed/);
     assert.is(s.calls.length, 1);
-    assert.is(s.calls[0]!.ctx.stage, 'qcow2');
+    assert.is(s.calls[0]!.ctx.stage, 'disk');
     assert.is(s.calls[0]!.ctx.chroot, undefined);
     assert.is(s.calls[0]!.policyRcD, false);
   } finally {
@@ -137,7 +137,7 @@ test('withLayer: a failing hook is logged and never hides the build error; no ho
 
 test('layerStage and splitOps: the common layer is the configure stage; finalize runs last', () => {
   assert.is(layerStage('common'), 'configure');
-  assert.is(layerStage('iso'), 'iso');
+  assert.is(layerStage('live'), 'live');
   const op = (module: string, path: string): Op =>
     ({ module, contexts: ['common'], kind: 'remove', path }) as unknown as Op;
   const ops = [op('files', '/a'), op('finalize', '/etc/machine-id'), op('sysctl', '/b')];

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UserError } from '../../../src/errors.ts';
+import { rsyncArgv } from '../../../src/stages/disk.ts';
 import {
   defaultMetaData,
   ISO_VOLUME_ID,
@@ -13,7 +14,6 @@ import {
   readConfigDrive,
   xorrisoArgv,
 } from '../../../src/stages/iso.ts';
-import { rsyncArgv } from '../../../src/stages/qcow2.ts';
 
 test('mksquashfsArgv: without a source date and without excludes', () => {
   assert.equal(mksquashfsArgv('/t', '/o/fs.squashfs', { compression: 'zstd', threads: 4, exclude: [] }), [

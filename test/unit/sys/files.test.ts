@@ -96,6 +96,39 @@ test('Publication: discard removes what was staged and leaves the previous files
   assert.equal(readdirSync(out), ['x.qcow2']);
 });
 
+test('Publication: a folder output (pxe) replaces its previous version at commit; its .sha256 lists its files', async () => {
+  const out = path.join(dir, 'pub3');
+  const final = path.join(out, 'w.pxe');
+  mkdirSync(path.join(final), { recursive: true });
+  writeFileSync(path.join(final, 'vmlinuz'), 'old kernel');
+  writeFileSync(path.join(final, 'gone'), 'only in the old version');
+  const pub = new Publication();
+  const aside = pub.aside(final);
+  mkdirSync(path.join(aside, 'sub'), { recursive: true });
+  writeFileSync(path.join(aside, 'vmlinuz'), 'new kernel');
+  writeFileSync(path.join(aside, 'boot.ipxe'), '#!ipxe\n');
+  writeFileSync(path.join(aside, 'sub', 'f'), 'f');
+  const sum = await pub.checksum(final);
+  assert.is(readFileSync(path.join(final, 'vmlinuz'), 'utf8'), 'old kernel', 'published before commit');
+  pub.commit();
+  assert.equal(readdirSync(out).sort(), ['w.pxe', 'w.pxe.sha256']);
+  assert.equal(readdirSync(final).sort(), ['boot.ipxe', 'sub', 'vmlinuz']);
+  assert.is(readFileSync(path.join(final, 'vmlinuz'), 'utf8'), 'new kernel');
+  const list = readFileSync(`${final}.sha256`, 'utf8');
+  assert.equal(
+    list.split('\n').map((l) => l.split('  ')[1]),
+    ['w.pxe/boot.ipxe', 'w.pxe/sub/f', 'w.pxe/vmlinuz', undefined],
+  );
+  assert.is(sum, sha256Text(list));
+  const r = await processRunner({ logger: silentLogger }).run(
+    ['sha256sum', '--check', '--status', 'w.pxe.sha256'],
+    {
+      cwd: out,
+    },
+  );
+  assert.is(r.exitCode, 0);
+});
+
 test('removeTree: removes a plain tree (links are removed, not followed); a missing folder is fine', async () => {
   const outside = path.join(dir, 'outside');
   mkdirSync(outside);

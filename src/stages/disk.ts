@@ -1,4 +1,4 @@
-// Over 300 lines: the QCOW2 stage's fast and reproducible paths share the layout and boot loader steps; the coming plan refactor (issue 12) reshapes it.
+// Over 300 lines: the disk family's fast and reproducible ways of making the raw disk share the layout and boot loader steps.
 import { lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -20,19 +20,17 @@ import { InternalError, UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { resolveInRoot } from '../ops/apply.ts';
 import { sourceDateEpochEnv, walkTree } from '../repro/times.ts';
-import { qemuImgProgress } from '../run/progress.ts';
 import type { Runner } from '../run/runner.ts';
-import { watchdog } from '../run/watchdog.ts';
 import { attach, type BlockDeviceKind } from '../sys/blockdev.ts';
 import { type MountScope, withMounts } from '../sys/mounts.ts';
 import { GRUB_I386, renderEarlyConfig, renderGrubCfg } from './grub.ts';
 import { coreEarlyConfig, grubMkimageBiosArgv, writeBiosBoot } from './grub-bios.ts';
 import { buildStandaloneImage } from './grub-standalone.ts';
 
-export interface Qcow2Inputs extends Qcow2Compression {
+/** What makes the disk family's raw disk (every disk format is converted from it). */
+export interface DiskInputs {
   tree: string;
   work: string;
-  out: string;
   layout: Layout;
   /** Seed for filesystem/partition UUIDs (stable per profile and rootfs). */
   seed: string;
@@ -43,7 +41,7 @@ export interface Qcow2Inputs extends Qcow2Compression {
   grubSerialCommand?: string;
   blockDevice: BlockDeviceKind;
   registryDir: string;
-  /** SOURCE_DATE_EPOCH: the disk is made reproducibly (see buildQcow2Reproducible). */
+  /** SOURCE_DATE_EPOCH: the disk is made reproducibly (see makeRawDiskReproducible). */
   sourceDateEpoch?: number;
 }
 
@@ -174,12 +172,12 @@ async function withDisk(
   runner: Runner,
   logger: Logger,
   raw: string,
-  i: Pick<Qcow2Inputs, 'layout' | 'seed' | 'blockDevice' | 'registryDir' | 'work'>,
+  i: Pick<DiskInputs, 'layout' | 'seed' | 'blockDevice' | 'registryDir' | 'work'>,
   makeFilesystems: boolean,
   fn: (d: DiskSession) => Promise<void>,
 ): Promise<void> {
   const dev = await attach(runner, raw, i.layout.partitions.length, i.blockDevice, i.registryDir);
-  logger.info(`qcow2: disk attached as ${dev.device} (${dev.kind})`);
+  logger.info(`disk: disk attached as ${dev.device} (${dev.kind})`);
   try {
     if (makeFilesystems)
       for (const p of i.layout.partitions) {
@@ -214,7 +212,7 @@ function treeExcludes(fat: readonly PlacedPartition[]): string[] {
 }
 
 export interface BaseDiskInputs
-  extends Pick<Qcow2Inputs, 'layout' | 'seed' | 'blockDevice' | 'registryDir' | 'work'> {
+  extends Pick<DiskInputs, 'layout' | 'seed' | 'blockDevice' | 'registryDir' | 'work'> {
   /** The unconfigured rootfs. */
   tree: string;
   /** Root-relative patterns left out (what finalize removes; see NOT_SHIPPED in modules/finalize.ts). */
@@ -234,14 +232,14 @@ export async function buildBaseDisk(
   await runner.run(['truncate', '--size', String(i.layout.sizeBytes), raw]);
   await runner.run(sgdiskArgv(raw, i.layout, i.seed), { context: 'partitioning the disk' });
   await withDisk(runner, logger, raw, i, true, async ({ mnt, fat }) => {
-    logger.info('qcow2: copying the base rootfs into the base disk');
+    logger.info('disk: copying the base rootfs into the base disk');
     const excludes = [...treeExcludes(fat), ...(i.exclude ?? []).map((p) => `/${p}`)];
     await runner.run(rsyncArgv(i.tree, mnt, excludes), { context: 'copying the rootfs into the disk' });
   });
 }
 
 export type DiskTreeInputs = Pick<
-  Qcow2Inputs,
+  DiskInputs,
   'layout' | 'seed' | 'kernelVersion' | 'cmdline' | 'title' | 'grubTimeout' | 'grubSerialCommand'
 >;
 
@@ -275,7 +273,7 @@ interface BootLoaders {
 }
 
 /** The disk's standalone UEFI loader and BIOS core image, both finding /boot by its UUID. */
-async function bootLoaders(runner: Runner, i: Qcow2Inputs): Promise<BootLoaders> {
+async function bootLoaders(runner: Runner, i: DiskInputs): Promise<BootLoaders> {
   const { bootPart, prefix } = bootRelative(i.layout);
   const uuid = fstabUuid(bootPart, i.seed);
   const early = path.join(i.work, 'early-grub-disk.cfg');
@@ -301,7 +299,7 @@ async function bootLoaders(runner: Runner, i: Qcow2Inputs): Promise<BootLoaders>
 /** EFI/BOOT/BOOTX64.EFI into every ESP; `image(p)` names its FAT for mtools' -i. */
 async function installEfi(
   runner: Runner,
-  i: Qcow2Inputs,
+  i: DiskInputs,
   efi: string,
   image: (p: PlacedPartition) => string,
 ): Promise<void> {
@@ -312,44 +310,40 @@ async function installEfi(
   }
 }
 
-async function finishDisk(runner: Runner, logger: Logger, i: Qcow2Inputs, raw: string, core?: Buffer) {
+/** The BIOS core image into the bios_grub partition: the raw disk is then finished. */
+function finishRaw(i: DiskInputs, raw: string, core?: Buffer): string {
   const biosGrub = i.layout.partitions.find((p) => p.flags.includes('bios_grub'));
   if (biosGrub && core) writeBiosBoot(raw, core, biosGrub);
-  const reproducible = i.sourceDateEpoch !== undefined;
-  logger.info(
-    `qcow2: qemu-img convert (${describeQcow2Compression(i)}${reproducible ? ', clusters in order' : ''})`,
-  );
-  await runner.run(qemuImgConvertArgv(raw, i.out, i.compress, i.compressionType, 2, !reproducible), {
-    ...watchdog(i.out),
-    context: 'converting to qcow2',
-    progress: qemuImgProgress('qemu-img convert'),
-  });
+  return raw;
 }
+
+/** The raw disk's path in a disk work folder. */
+export const rawDiskPath = (work: string) => path.join(work, 'disk.raw');
 
 /**
  * The fast way: a copy of the cached base disk, mounted, the configured tree synced in with
  * rsync --delete. Not reproducible: the kernel's ext4 stamps the superblock and the journal
  * with mount and commit times and the mount path, allocates blocks per CPU and keeps ctimes.
  */
-export async function buildQcow2(
+export async function makeRawDisk(
   runner: Runner,
   logger: Logger,
-  i: Qcow2Inputs & { baseDisk: string },
-): Promise<void> {
-  const raw = path.join(i.work, 'disk.raw');
+  i: DiskInputs & { baseDisk: string },
+): Promise<string> {
+  const raw = rawDiskPath(i.work);
   await runner.run(['cp', '--sparse=always', '--reflink=auto', '--', i.baseDisk, raw], {
     context: 'copying the base disk',
   });
-  logger.info('qcow2: installing GRUB (BIOS, UEFI)');
+  logger.info('disk: installing GRUB (BIOS, UEFI)');
   const { efi, core } = await bootLoaders(runner, i);
   await withDisk(runner, logger, raw, i, false, async ({ mnt, fat, partition }) => {
-    logger.info('qcow2: syncing the configured tree into the disk');
+    logger.info('disk: syncing the configured tree into the disk');
     await runner.run([...rsyncArgv(i.tree, mnt, treeExcludes(fat)), '--delete'], {
       context: 'syncing the configured tree into the disk',
     });
     await installEfi(runner, i, efi, (p) => partition(p.number));
   });
-  await finishDisk(runner, logger, i, raw, core);
+  return finishRaw(i, raw, core);
 }
 
 /**
@@ -360,14 +354,14 @@ export async function buildQcow2(
  * atime, mtime and ctime; the ESP made as a file by `mkfs.vfat --invariant` and mtools, then
  * copied in; qemu-img writes clusters in order. Same tree and SOURCE_DATE_EPOCH, same bytes.
  */
-export async function buildQcow2Reproducible(
+export async function makeRawDiskReproducible(
   runner: Runner,
   logger: Logger,
-  i: Qcow2Inputs & { sourceDateEpoch: number },
-): Promise<void> {
+  i: DiskInputs & { sourceDateEpoch: number },
+): Promise<string> {
   const issue = populateIssue(i.layout);
-  if (issue) throw new InternalError(`buildQcow2Reproducible: ${issue}`);
-  const raw = path.join(i.work, 'disk.raw');
+  if (issue) throw new InternalError(`makeRawDiskReproducible: ${issue}`);
+  const raw = rawDiskPath(i.work);
   const fakeTime = { E2FSPROGS_FAKE_TIME: String(i.sourceDateEpoch) };
   await runner.run(['truncate', '--size', String(i.layout.sizeBytes), raw]);
   await runner.run(sgdiskArgv(raw, i.layout, i.seed), { context: 'partitioning the disk' });
@@ -375,7 +369,7 @@ export async function buildQcow2Reproducible(
   await withMounts(runner, async (m) => {
     for (const p of ext4) {
       const populateFrom = await partitionView(m, i.tree, i.layout, p, path.join(i.work, 'views', p.name));
-      logger.info(`qcow2: making and filling the ${p.name} filesystem (ext4)`);
+      logger.info(`disk: making and filling the ${p.name} filesystem (ext4)`);
       await runner.run(mkfsArgv(p, raw, i.seed, { ...p, populateFrom })!, {
         env: fakeTime,
         context: `making the ${p.name} filesystem`,
@@ -392,7 +386,7 @@ export async function buildQcow2Reproducible(
     }));
     const script = path.join(i.work, `times-${p.name}.debugfs`);
     writeFileSync(script, debugfsTimesScript(entries));
-    logger.info(`qcow2: fixing the times of ${entries.length} inodes of ${p.name} (debugfs)`);
+    logger.info(`disk: fixing the times of ${entries.length} inodes of ${p.name} (debugfs)`);
     const r = await runner.run(debugfsArgv(raw, p, script), {
       env: fakeTime,
       context: `setting inode times in the ${p.name} filesystem`,
@@ -404,7 +398,7 @@ export async function buildQcow2Reproducible(
       );
     rmSync(script, { force: true });
   }
-  logger.info('qcow2: installing GRUB (BIOS, UEFI)');
+  logger.info('disk: installing GRUB (BIOS, UEFI)');
   const { efi, core } = await bootLoaders(runner, i);
   const fat = i.layout.partitions.filter((p) => p.filesystem === 'vfat');
   const fatFile = (p: PlacedPartition) => path.join(i.work, `${p.name}.fat`);
@@ -415,7 +409,7 @@ export async function buildQcow2Reproducible(
     await runner.run(ddIntoArgv(fatFile(p), raw, p), { context: `writing the ${p.name} filesystem` });
     rmSync(fatFile(p), { force: true });
   }
-  await finishDisk(runner, logger, i, raw, core);
+  return finishRaw(i, raw, core);
 }
 
 /**

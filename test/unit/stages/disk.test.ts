@@ -4,14 +4,14 @@ import { computeLayout, fstabUuid, type Layout } from '../../../src/disk/layout.
 import { UserError } from '../../../src/errors.ts';
 import type { Partition } from '../../../src/profile/schema.ts';
 import {
+  type DiskInputs,
   describeQcow2Compression,
   diskGrubCfg,
-  type Qcow2Inputs,
   qcow2Compression,
   qemuImgConvertArgv,
   qemuImgWritesZstd,
   rsyncArgv,
-} from '../../../src/stages/qcow2.ts';
+} from '../../../src/stages/disk.ts';
 
 test('qemuImgConvertArgv: compressed with zstd or zlib, or not compressed', () => {
   assert.equal(qemuImgConvertArgv('/w/disk.raw', '/o/x.qcow2', true, 'zstd'), [
@@ -127,11 +127,10 @@ test('rsyncArgv: archive with hard links, ACLs, xattrs, numeric ids; excludes; t
   assert.equal(rsyncArgv('/a', '/b/', []).slice(-3), ['--sparse', '/a/', '/b/']);
 });
 
-function inputs(layout: Layout, extra: Partial<Qcow2Inputs> = {}): Qcow2Inputs {
+function inputs(layout: Layout, extra: Partial<DiskInputs> = {}): DiskInputs {
   return {
     tree: '/t',
     work: '/w',
-    out: '/o/x.qcow2',
     layout,
     seed: 'seed-1',
     kernelVersion: '6.1.0-13-amd64',
@@ -140,8 +139,6 @@ function inputs(layout: Layout, extra: Partial<Qcow2Inputs> = {}): Qcow2Inputs {
     grubTimeout: 1,
     blockDevice: 'loop',
     registryDir: '/r',
-    compress: true,
-    compressionType: 'zstd',
     ...extra,
   };
 }

@@ -1,0 +1,229 @@
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type Cache, contentKey } from '../cache/store.ts';
+import { populateIssue } from '../disk/populate.ts';
+import { InternalError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { NOT_SHIPPED } from '../modules/finalize.ts';
+import { diskCmdline } from '../modules/grub.ts';
+import type { Family } from '../profile/formats.ts';
+import type { Runner } from '../run/runner.ts';
+import {
+  buildBaseDisk,
+  type DiskInputs,
+  type DiskTreeInputs,
+  makeRawDisk,
+  makeRawDiskReproducible,
+  writeDiskTree,
+} from '../stages/disk.ts';
+import { mksquashfs, type SquashfsOptions } from '../stages/iso.ts';
+import type { BuildPlan } from '../stages/plan.ts';
+import type { BlockDeviceKind } from '../sys/blockdev.ts';
+import type { ProductOf } from './types.ts';
+
+/**
+ * The image families: what each makes once, from the configured tree of its own layer, for all
+ * its formats. `live`: the cached base squashfs of the rootfs; `disk`: the finished raw disk (a
+ * copy of the cached base disk with the configured tree synced in, or made in user space from
+ * the tree when reproducible); `tree`: the configured tree itself.
+ */
+
+const SQUASHFS_STAGE_VERSION = 1;
+const DISK_STAGE_VERSION = 1;
+
+/** What the families' steps get from the build. */
+export interface FamilyContext {
+  runner: Runner;
+  logger: Logger;
+  plan: BuildPlan;
+  cache: Cache;
+  /** The cached rootfs's tree, and its build time (derived entries are keyed by it too). */
+  rootfs: string;
+  rootfsStamp: string;
+  kernelVersion: string;
+  /** The family's work folder. */
+  work: string;
+  /** The family's configured tree, mounted (rootfs + common + family layers). */
+  tree: string;
+  /** The configuration layers' upper folders, bottom first. */
+  uppers: { common: string; family: string };
+  sourceDateEpoch?: number;
+  squashfsThreads?: number;
+  blockDevice: BlockDeviceKind;
+  /** Where loop/nbd attachments are recorded (the next build detaches what a killed one left). */
+  registryDir: string;
+  /** Reports whether a cached entry was reused (by the entry's kind). */
+  cacheHit: (kind: string, hit: boolean) => void;
+}
+
+export interface FamilySteps<F extends Family> {
+  /** After the profile's operations in the family's layer, before its times are clamped. */
+  finishTree?(ctx: Pick<FamilyContext, 'runner' | 'plan' | 'kernelVersion'>, tree: string): Promise<void>;
+  /** What its formats are made from. */
+  prepare(ctx: FamilyContext): Promise<ProductOf<F>>;
+  /** Pure: what the family's stage does, for `plan`. */
+  describe(plan: BuildPlan): string;
+}
+
+/** The live squashfs settings of a profile (threads: the profile's, the caller's, or every core). */
+export function liveSquashfs(plan: BuildPlan, threads?: number, mkfsTime?: number): SquashfsOptions {
+  const iso = plan.profile.iso;
+  return {
+    compression: iso?.compression ?? 'lz4',
+    threads: iso?.threads ?? threads ?? os.availableParallelism(),
+    exclude: ['boot', ...NOT_SHIPPED],
+    mkfsTime,
+  };
+}
+
+const live: FamilySteps<'live'> = {
+  describe: (plan) =>
+    `configure the live layer; live base squashfs of the rootfs (${liveSquashfs(plan, 1).compression}, cached)`,
+  async prepare(c) {
+    // the base is a function of the rootfs alone: stamped with the rootfs's build time
+    const squashfs = liveSquashfs(c.plan, c.squashfsThreads, epochOf(c.rootfsStamp));
+    let base: Promise<string> | undefined;
+    // made (or taken from the cache) only when a format asks for it: pxe packs the whole tree
+    const baseSquashfs = () => {
+      base ??= (async () => {
+        const entry = await c.cache.obtain(
+          'squashfs',
+          contentKey({
+            v: SQUASHFS_STAGE_VERSION,
+            rootfs: c.plan.rootfsKey,
+            rootfsStamp: c.rootfsStamp,
+            squashfs: { ...squashfs, threads: undefined },
+          }),
+          {
+            summary: `live base of rootfs ${c.plan.rootfsKey} (${squashfs.compression})`,
+            usedBy: c.plan.profile.name,
+          },
+          async (dir) => {
+            c.logger.info(
+              `live: mksquashfs of the base rootfs (${squashfs.compression}, ${squashfs.threads} threads)`,
+            );
+            const out = path.join(dir, 'filesystem.squashfs');
+            await mksquashfs(
+              c.runner,
+              c.rootfs,
+              out,
+              squashfs,
+              'creating the base live squashfs',
+              'mksquashfs base',
+            );
+          },
+        );
+        c.cacheHit('squashfs', entry.hit);
+        return path.join(entry.dir, 'filesystem.squashfs');
+      })();
+      return base;
+    };
+    return {
+      family: 'live',
+      tree: c.tree,
+      baseSquashfs,
+      // the names the ISO has always carried (live-boot stacks them in this order)
+      layers: [
+        { name: 'config-common', dir: c.uppers.common },
+        { name: 'config-iso', dir: c.uppers.family },
+      ],
+      kernelVersion: c.kernelVersion,
+      squashfs,
+    };
+  },
+};
+
+/** Seed of the disk's derived ids (partition and filesystem UUIDs, a VHDX's GUIDs): per rootfs and layout. */
+export function diskSeed(plan: BuildPlan): string {
+  if (!plan.layout) throw new InternalError('a disk family without a layout');
+  return `${plan.rootfsKey}:${contentKey(plan.layout)}`;
+}
+
+/** The disk family's tree inputs (fstab, grub.cfg, boot loaders) of a plan. */
+export function diskTreeInputs(plan: BuildPlan, kernelVersion: string): DiskTreeInputs {
+  const { profile, layout } = plan;
+  if (!layout) throw new InternalError('a disk family without a layout');
+  return {
+    layout,
+    seed: diskSeed(plan),
+    kernelVersion,
+    cmdline: diskCmdline(profile),
+    title: `${profile.name} (${plan.distro.name})`,
+    grubTimeout: profile.grub?.timeout ?? 1,
+    grubSerialCommand: profile.grub?.serialCommand,
+  };
+}
+
+/** Whether the disk is made reproducibly (SOURCE_DATE_EPOCH and a layout mke2fs -d can fill). */
+export function diskReproducible(plan: BuildPlan): boolean {
+  return plan.sourceDateEpoch !== undefined && plan.layout !== undefined && !populateIssue(plan.layout);
+}
+
+const disk: FamilySteps<'disk'> = {
+  describe: (plan) =>
+    diskReproducible(plan)
+      ? 'configure the disk layer; raw disk made from the tree in user space (reproducible)'
+      : 'configure the disk layer; raw disk: a copy of the cached base disk, the tree synced in',
+  finishTree: (c, tree) => writeDiskTree(c.runner, tree, diskTreeInputs(c.plan, c.kernelVersion)),
+  async prepare(c) {
+    const inputs: DiskInputs = {
+      ...diskTreeInputs(c.plan, c.kernelVersion),
+      tree: c.tree,
+      work: c.work,
+      blockDevice: c.blockDevice,
+      registryDir: c.registryDir,
+      sourceDateEpoch: c.sourceDateEpoch,
+    };
+    const sde = c.sourceDateEpoch;
+    const notReproducible = sde !== undefined ? populateIssue(inputs.layout) : undefined;
+    if (notReproducible) c.logger.warn(`disk: ${notReproducible}`);
+    if (sde !== undefined && !notReproducible)
+      return {
+        family: 'disk',
+        raw: await makeRawDiskReproducible(c.runner, c.logger, { ...inputs, sourceDateEpoch: sde }),
+      };
+    const baseInputs = {
+      tree: c.rootfs,
+      work: path.join(c.work, 'base'),
+      layout: inputs.layout,
+      seed: inputs.seed,
+      blockDevice: c.blockDevice,
+      registryDir: c.registryDir,
+      exclude: NOT_SHIPPED,
+    };
+    const base = await c.cache.obtain(
+      'disk',
+      contentKey({
+        v: DISK_STAGE_VERSION,
+        seed: inputs.seed,
+        rootfsStamp: c.rootfsStamp,
+        layout: c.plan.layout,
+        exclude: NOT_SHIPPED,
+      }),
+      { summary: `base disk of rootfs ${c.plan.rootfsKey}`, usedBy: c.plan.profile.name },
+      async (dir) => {
+        mkdirSync(baseInputs.work, { recursive: true });
+        await buildBaseDisk(c.runner, c.logger, baseInputs, path.join(dir, 'disk.raw'));
+      },
+    );
+    c.cacheHit('disk', base.hit);
+    return {
+      family: 'disk',
+      raw: await makeRawDisk(c.runner, c.logger, { ...inputs, baseDisk: path.join(base.dir, 'disk.raw') }),
+    };
+  },
+};
+
+const tree: FamilySteps<'tree'> = {
+  describe: () => 'configure the tree layer',
+  prepare: async (c) => ({ family: 'tree', tree: c.tree }),
+};
+
+export const FAMILY_STEPS: { [F in Family]: FamilySteps<F> } = { live, disk, tree };
+
+/** Seconds since 1970 of an ISO date (a cache entry's createdAt), undefined when there is none. */
+function epochOf(iso: string): number | undefined {
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
+}

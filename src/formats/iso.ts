@@ -1,0 +1,47 @@
+import { liveCmdline } from '../modules/grub.ts';
+import { buildIso, defaultMetaData, isoCommand } from '../stages/iso.ts';
+import { sha256Text } from '../sys/files.ts';
+import type { ImageFormat } from './types.ts';
+
+/** Seed of the ISO's generated ids and config-drive uuid: stable per profile and rootfs. */
+const idSeed = (profile: string, rootfsKey: string) => `${profile}:${rootfsKey}`;
+
+/** The live ISO: the base squashfs and one squashfs per configuration layer, GRUB for BIOS and UEFI, a config drive. */
+export const iso: ImageFormat<'live'> = {
+  name: 'iso',
+  family: 'live',
+  opens: 'iso',
+  plan: (plan) => ({
+    describe: 'live ISO: base squashfs + config-common + config-iso layers, GRUB BIOS/UEFI, config drive',
+    commands: [
+      isoCommand('{work}', '{out}', idSeed(plan.profile.name, plan.rootfsKey), plan.sourceDateEpoch),
+    ],
+  }),
+  async make(c) {
+    const { profile, plan, product } = c;
+    const seed = idSeed(profile.name, plan.rootfsKey);
+    await buildIso(c.runner, c.logger, {
+      layered: { base: await product.baseSquashfs(), layers: product.layers },
+      tree: product.tree,
+      work: c.paths.work,
+      out: c.paths.out,
+      kernelVersion: product.kernelVersion,
+      cmdline: liveCmdline(profile),
+      marker: `ib-native-${plan.rootfsKey.slice(0, 12)}`,
+      title: `${profile.name} (${plan.distro.name})`,
+      squashfs: product.squashfs,
+      idSeed: seed,
+      sourceDateEpoch: c.sourceDateEpoch,
+      configDrive: {
+        ...c.configDrive,
+        generatedMetaData: defaultMetaData(uuidFor(seed), profile.hostname, profile.name),
+      },
+      command: c.commands[0],
+    });
+  },
+};
+
+function uuidFor(seed: string): string {
+  const h = sha256Text(seed);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
