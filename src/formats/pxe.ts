@@ -7,6 +7,9 @@ import type { ImageFormat } from './types.ts';
  * tree as one root squashfs and an iPXE script (src/stages/pxe.ts). Served from any TFTP/HTTP root;
  * `boot` netboots it over QEMU's own TFTP.
  */
+/** The pxe root's compression. */
+export const PXE_SQUASHFS = { compression: 'zstd', level: 3 } as const;
+
 export const pxe: ImageFormat<'live'> = {
   name: 'pxe',
   family: 'live',
@@ -26,7 +29,9 @@ export const pxe: ImageFormat<'live'> = {
       out: c.paths.out,
       kernelVersion: c.product.kernelVersion,
       cmdline: liveCmdline(c.profile),
-      squashfs: c.product.squashfs,
+      // the root crosses the network (QEMU's TFTP moves about 1 MiB/s under TCG): zstd at a
+      // fast level makes it a third smaller than the ISO's lz4 for a few seconds more of packing
+      squashfs: { ...c.product.squashfs, ...PXE_SQUASHFS },
       sourceDateEpoch: c.sourceDateEpoch,
     });
   },

@@ -19,6 +19,8 @@ export const ISO_VOLUME_ID = 'config-2';
 
 export interface SquashfsOptions {
   compression: 'gzip' | 'lz4' | 'lzo' | 'xz' | 'zstd';
+  /** The compressor's level (gzip, xz: 1-9, zstd: 1-22); mksquashfs's default when absent. */
+  level?: number;
   threads: number;
   /** Paths (relative to the tree) left out. */
   exclude: string[];
@@ -39,6 +41,7 @@ export function mksquashfsArgv(tree: string, out: string, o: SquashfsOptions): s
     // the progress bar is read by mksquashfsProgress (src/run/progress.ts)
     '-comp',
     o.compression,
+    ...(o.level !== undefined ? ['-Xcompression-level', String(o.level)] : []),
     '-processors',
     String(o.threads),
     ...(o.mkfsTime !== undefined ? ['-mkfs-time', String(o.mkfsTime)] : []),

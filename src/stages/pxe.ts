@@ -59,9 +59,10 @@ export function checkIpxeInputs(o: IpxeScriptOptions): void {
       'the pxe kernel command line has no boot=live',
       'the pxe artifact boots with live-boot: keep boot=live in the live command line',
     );
-  if (o.baseUrl !== undefined && !BASE_URL.test(o.baseUrl))
+  // live-boot hands busybox tftp the host part as it is: a port would be taken for a host name
+  if (o.baseUrl !== undefined && (!BASE_URL.test(o.baseUrl) || /^tftp:\/\/[^/]*:/.test(o.baseUrl)))
     throw new UserError(
-      `pxe base URL ${JSON.stringify(o.baseUrl)} is not a tftp, http or ftp URL ending in /`,
+      `pxe base URL ${JSON.stringify(o.baseUrl)} is not a tftp (without port), http or ftp URL ending in /`,
       'for example tftp://192.0.2.1/images/worker.pxe/ (no spaces, quotes or $)',
     );
 }

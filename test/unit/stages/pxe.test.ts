@@ -88,6 +88,7 @@ test('renderIpxeScript refuses a base URL of another scheme, without its final /
     'https://x/',
     'file:///srv/',
     'tftp://x/images',
+    'tftp://192.0.2.1:69/images/',
     `${DEFAULT_PXE_BASE_URL}images/`,
     'http://x/a b/',
     'http://x/\nshell/',
