@@ -162,7 +162,8 @@ export async function withQemu<T>(
             await copyFile(uefi.vars, firmware.vars);
           }
         }
-        const disk = kind === 'iso' ? image : await createOverlay(runner, image, tmp, kind);
+        // a disk boots through a throw-away overlay; the ISO and a pxe folder are only read
+        const disk = kind === 'iso' || kind === 'pxe' ? image : await createOverlay(runner, image, tmp, kind);
         const seedIso = opts.seedDir
           ? await buildSeedIso(runner, opts.seedDir, join(tmp, 'seed.iso'))
           : undefined;

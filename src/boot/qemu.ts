@@ -143,7 +143,7 @@ export async function createOverlay(
   runner: Runner,
   absImage: string,
   dir: string,
-  backingFormat: Exclude<ImageKind, 'iso'> = 'qcow2',
+  backingFormat: Exclude<ImageKind, 'iso' | 'pxe'> = 'qcow2',
 ): Promise<string> {
   if (!absImage.startsWith('/'))
     throw new InternalError(`createOverlay needs an absolute path, got ${absImage}`);

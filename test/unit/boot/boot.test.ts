@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -88,6 +88,29 @@ test('boots an ISO directly with BIOS: no overlay, no seed', async () => {
     assert.ok(state.argv.includes('kvm'));
     assert.not.ok(state.argv.includes('-bios'));
     assert.equal(readdirSync(w.tmp), []);
+  } finally {
+    rmSync(w.dir, { recursive: true, force: true });
+  }
+});
+
+test('netboots a pxe folder directly: no overlay, QEMU serves the folder by TFTP', async () => {
+  const w = workspace();
+  try {
+    const folder = join(w.dir, 'node.pxe');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'boot.ipxe'), '#!ipxe\n');
+    const runner = recordingRunner();
+    const { spawn, state } = fakeQemu(({ stdout }) => stdout.write('node login: '));
+    await bootImage(runner, {
+      image: folder,
+      kvm: false,
+      timeoutSec: 5,
+      tmpDir: w.tmp,
+      logger: recordingLogger(),
+      spawn,
+    });
+    assert.equal(runner.calls, [], 'no qemu-img overlay for a folder');
+    assert.ok(state.argv.some((a) => a.includes(`tftp=${folder}`)));
   } finally {
     rmSync(w.dir, { recursive: true, force: true });
   }
