@@ -1,4 +1,4 @@
-// Over 300 lines: the pipeline, to be rewritten as a flat list of planned stages (issue 12 items 1-2); not split before that.
+// Over 300 lines: the plan (planBuild, planStages, the rootfs key, the space estimate) and the pipeline that runs it, kept together so the two cannot drift.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
