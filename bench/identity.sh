@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/identity.sh BEFORE_COMMIT PROFILE [DISTRO]: builds PROFILE (iso + qcow2) under SOURCE_DATE_EPOCH
+# bench/identity.sh BEFORE_COMMIT PROFILE [DISTRO] (PROFILE: a name or a file): builds PROFILE (iso + qcow2) under SOURCE_DATE_EPOCH
 # with ib-native at BEFORE_COMMIT and with this checkout, sharing one cache (so the same rootfs),
 # and compares the images' sha256. Issue 12: the refactor must leave them byte-identical.
 # Needs root. Env: IB_NATIVE_IDENTITY_CACHE (default /var/cache/ib-native-identity), SOURCE_DATE_EPOCH.
@@ -15,9 +15,10 @@ if [ ! -d "$src" ]; then
   ln -s "$repo/node_modules" "$src/node_modules"
 fi
 args=(build --profile "$profile" --format iso,qcow2 ${distro:+--distro "$distro"})
+tag=$(basename "$profile" .ts)
 for side in before after; do
   dir=$([ $side = before ] && echo "$src" || echo "$repo")
-  out="$root/out-$side-$profile"
+  out="$root/out-$side-$tag"
   rm -rf "$out"
   t0=$(date +%s)
   IB_NATIVE_FROM_SOURCE=1 node "$dir/bin/ib-native.mjs" --cache-dir "$cache" "${args[@]}" --output "$out" >/dev/null
@@ -25,8 +26,8 @@ for side in before after; do
 done
 status=0
 for f in iso qcow2; do
-  a=$(sha256sum < "$root/out-before-$profile/$profile.$f" | cut -c1-64)
-  b=$(sha256sum < "$root/out-after-$profile/$profile.$f" | cut -c1-64)
-  if [ "$a" = "$b" ]; then echo "$profile.$f identical ($a)"; else echo "$profile.$f DIFFERS: $a vs $b"; status=1; fi
+  a=$(cat "$root/out-before-$tag/"*."$f" | sha256sum | cut -c1-64)
+  b=$(cat "$root/out-after-$tag/"*."$f" | sha256sum | cut -c1-64)
+  if [ "$a" = "$b" ]; then echo "$tag.$f identical ($a)"; else echo "$tag.$f DIFFERS: $a vs $b"; status=1; fi
 done
 exit $status
