@@ -19,7 +19,7 @@ export const pxe: ImageFormat<'live'> = {
     renderIpxeScript({ cmdline: liveCmdline(plan.profile) });
     return {
       describe:
-        'network boot folder: vmlinuz, initrd.img, filesystem.squashfs of the configured live tree, boot.ipxe',
+        'network boot folder: vmlinuz, initrd.img, filesystem.squashfs (zstd -3) of the configured live tree, boot.ipxe',
       commands: [],
     };
   },
