@@ -97,7 +97,7 @@ const CLI_CASES: BadInput[] = [
   {
     name: 'inspect of a file that is no image',
     args: () => ['inspect', path.join(SANDBOX, 'image.qcow2'), '--cat', '/etc/hostname'],
-    names: /image\.qcow2 is neither an ISO nor a QCOW2 image/,
+    names: /image\.qcow2 is neither an ISO nor a disk image/,
   },
   {
     name: 'inspect without an image',
