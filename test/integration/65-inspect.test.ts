@@ -202,7 +202,7 @@ test('bad input takes the UserError path; no scratch file is left', async () => 
   assert.match(missing.stderr, /no such file/);
   const notImage = await cli(['inspect', PROFILE], { env });
   assert.is(notImage.exitCode, 2);
-  assert.match(notImage.stderr, /neither an ISO nor a QCOW2/);
+  assert.match(notImage.stderr, /neither an ISO nor a disk image/);
   const folder = await inspect('qcow2', '--cat', '/etc');
   assert.is(folder.exitCode, 2);
   assert.match(folder.stderr, /\/etc is a folder/);
