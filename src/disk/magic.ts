@@ -1,3 +1,5 @@
+import { FORMAT_INFO, type FormatInfo } from '../profile/formats.ts';
+
 /** The image files ib-native makes and reads, told apart by their first bytes. */
 export type ImageFileKind = 'iso' | 'qcow2' | 'raw' | 'vmdk' | 'vhdx';
 
@@ -25,18 +27,11 @@ export function imageKindOfHead(head: Buffer): ImageFileKind | undefined {
   return undefined;
 }
 
-/** The kind a file's extension names, when its bytes said nothing (an empty or unfinished file). */
+/** The kind a file's name names (its format's suffix), when its bytes said nothing (an empty or unfinished file). */
 export function imageKindOfExtension(ext: string): ImageFileKind | undefined {
-  const e = ext.toLowerCase();
-  return e === '.iso'
-    ? 'iso'
-    : e === '.qcow2'
-      ? 'qcow2'
-      : e === '.img' || e === '.raw'
-        ? 'raw'
-        : e === '.vmdk'
-          ? 'vmdk'
-          : e === '.vhdx'
-            ? 'vhdx'
-            : undefined;
+  const e = ext.toLowerCase().replace(/^\./, '');
+  if (e === 'raw') return 'raw';
+  for (const info of Object.values(FORMAT_INFO) as FormatInfo[])
+    if (info.suffix === e && info.opens && info.opens !== 'pxe') return info.opens;
+  return undefined;
 }

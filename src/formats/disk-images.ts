@@ -11,7 +11,6 @@ function diskImage(name: DiskFormat, describe: string): ImageFormat<'disk'> {
   return {
     name,
     family: 'disk',
-    opens: 'disk',
     plan: () => ({ describe, commands: [diskConvertArgv(name, '{raw}', '{out}')] }),
     async make(c) {
       await convertDisk(c.runner, c.logger, {

@@ -10,7 +10,6 @@ const idSeed = (profile: string, rootfsKey: string) => `${profile}:${rootfsKey}`
 export const iso: ImageFormat<'live'> = {
   name: 'iso',
   family: 'live',
-  opens: 'iso',
   plan: (plan) => ({
     describe: 'live ISO: base squashfs + config-common + config-iso layers, GRUB BIOS/UEFI, config drive',
     commands: [

@@ -13,7 +13,6 @@ export const PXE_SQUASHFS = { compression: 'zstd', level: 3 } as const;
 export const pxe: ImageFormat<'live'> = {
   name: 'pxe',
   family: 'live',
-  opens: 'pxe',
   plan(plan) {
     // the script is rendered (and its every value checked) at plan time: bad input fails before any work
     renderIpxeScript({ cmdline: liveCmdline(plan.profile) });

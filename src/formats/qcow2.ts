@@ -7,7 +7,6 @@ import type { ImageFormat } from './types.ts';
 export const qcow2: ImageFormat<'disk'> = {
   name: 'qcow2',
   family: 'disk',
-  opens: 'disk',
   plan(plan) {
     const c = qcow2Compression(plan.profile.qcow2);
     const inOrder = plan.sourceDateEpoch !== undefined;

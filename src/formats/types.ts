@@ -80,8 +80,6 @@ export interface MakeContext<F extends Family = Family> {
 export interface ImageFormat<F extends Family = Family> {
   name: Format;
   family: F;
-  /** How `boot` and `inspect` open the output; none: it does not boot (tar). */
-  opens?: 'iso' | 'disk' | 'pxe';
   /** Pure: this format's steps for a plan. */
   plan(plan: BuildPlan): PlannedFormat;
   /** Makes the output at `paths.out` from the family's product. */

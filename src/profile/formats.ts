@@ -28,6 +28,8 @@ export interface FormatInfo {
   suffix: string;
   /** One line for --help and the README. */
   summary: string;
+  /** How `boot` and `inspect` open it (the image kind its bytes show); none: it does not boot. */
+  opens?: 'iso' | 'qcow2' | 'raw' | 'vmdk' | 'vhdx' | 'pxe';
   /** The host tools it needs: a stage of native-tools/tools.ts (its family's, or its own). */
   tools: 'iso' | 'qcow2' | 'tar';
   /** The output's estimated size, for the up-front space check. */
@@ -38,6 +40,7 @@ const MiB = 1024 * 1024;
 
 export const FORMAT_INFO = {
   iso: {
+    opens: 'iso',
     tools: 'iso',
     family: 'live',
     suffix: 'iso',
@@ -45,6 +48,7 @@ export const FORMAT_INFO = {
     size: (s) => s.squashfs + 128 * MiB,
   },
   pxe: {
+    opens: 'pxe',
     tools: 'iso',
     family: 'live',
     suffix: 'pxe',
@@ -52,6 +56,7 @@ export const FORMAT_INFO = {
     size: (s) => s.squashfs + 96 * MiB,
   },
   qcow2: {
+    opens: 'qcow2',
     tools: 'qcow2',
     family: 'disk',
     suffix: 'qcow2',
@@ -59,6 +64,7 @@ export const FORMAT_INFO = {
     size: (s) => (s.compressQcow2 ? Math.ceil(s.rootfs * 0.45) : s.raw),
   },
   raw: {
+    opens: 'raw',
     tools: 'qcow2',
     family: 'disk',
     suffix: 'img',
@@ -66,6 +72,7 @@ export const FORMAT_INFO = {
     size: (s) => s.raw,
   },
   vmdk: {
+    opens: 'vmdk',
     tools: 'qcow2',
     family: 'disk',
     suffix: 'vmdk',
@@ -73,6 +80,7 @@ export const FORMAT_INFO = {
     size: (s) => Math.ceil(s.rootfs * 0.45),
   },
   vhdx: {
+    opens: 'vhdx',
     tools: 'qcow2',
     family: 'disk',
     suffix: 'vhdx',

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { planBuild } from '../../src/build.ts';
+import { imageKindOfExtension } from '../../src/disk/magic.ts';
 import { IMAGE_FORMATS } from '../../src/formats/index.ts';
 import { fillCommand } from '../../src/formats/types.ts';
 import { REPO_ROOT } from '../../src/package.ts';
@@ -40,6 +41,15 @@ test('every format has one plug-in, of the family its name is listed with', () =
     assert.is(p.name, f);
     assert.is(p.family, FORMAT_INFO[f].family, `${f}'s plug-in is of another family`);
   }
+});
+
+test('boot and inspect open each bootable format by its suffix, as its vocabulary says', () => {
+  for (const f of FORMATS) {
+    const { opens, suffix } = FORMAT_INFO[f] as { opens?: string; suffix: string };
+    if (!opens || opens === 'pxe') continue;
+    assert.is(imageKindOfExtension(`.${suffix}`), opens, f);
+  }
+  assert.is(imageKindOfExtension('.tar.zst'), undefined, 'the tar does not boot');
 });
 
 test('the stages: rootfs, the common layer, then each family once followed by its formats', async () => {
