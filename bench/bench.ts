@@ -199,7 +199,8 @@ async function main(): Promise<number> {
   const coldWarm = runs[1]!;
   // an output's time is its family's stage (layer, base squashfs or raw disk) plus its own
   const FAMILY_OF: Record<string, string> = { iso: 'live', qcow2: 'disk' };
-  const stage = (r: Run, s: string) => (r.stages[s] ?? 0) + (FAMILY_OF[s] ? (r.stages[FAMILY_OF[s]] ?? 0) : 0);
+  const stage = (r: Run, s: string) =>
+    (r.stages[s] ?? 0) + (FAMILY_OF[s] ? (r.stages[FAMILY_OF[s]] ?? 0) : 0);
   const coldIso =
     stage(coldWarm, 'plan') +
     stage(coldWarm, 'rootfs') +
