@@ -1,6 +1,6 @@
 /**
- * The formats matrix (`npm run test:distros formats`; too long for CI, which boots pxe and vhdx
- * with BIOS in test/integration/47-formats): every output of one build of `minimal` with
+ * The formats matrix (`npm run test:distros formats`; too long for CI, which netboots pxe with
+ * BIOS in test/integration/47-formats): every output of one build of `minimal` with
  * SOURCE_DATE_EPOCH, made twice from the same cached rootfs (each must be the same bytes), then
  * each bootable output booted with BIOS and UEFI to login:. Prints one line per row for the
  * README's "Formats" table.
@@ -75,6 +75,7 @@ for (const [suffix, firmware] of [
   ['img', 'uefi'],
   ['vmdk', 'bios'],
   ['vmdk', 'uefi'],
+  ['vhdx', 'bios'],
   ['vhdx', 'uefi'],
 ] as const)
   test(`${NAME}.${suffix} boots to login: with ${firmware}`, async () => {

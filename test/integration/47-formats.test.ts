@@ -1,9 +1,9 @@
 /**
  * Issue 12 item 3: the outputs added as format plug-ins, built by the engine from the shared
  * cached rootfs in one build: `pxe` (netbooted over QEMU's own TFTP to login:), `raw` (sparse),
- * `vmdk` (stream-optimized) and `vhdx` (checked by qemu-img; the VHDX boots), `tar` (extracted:
+ * `vmdk` (stream-optimized) and `vhdx` (checked by qemu-img), `tar` (extracted:
  * owners, modes, setuid, a file capability and the family contexts survive). Each has its .sha256,
- * SBOM and manifest entry. The raw and VMDK boots, and the UEFI boots, are in the formats matrix
+ * SBOM and manifest entry. The raw, VMDK and VHDX boots, and pxe with UEFI, are in the formats matrix
  * (`npm run test:distros formats`).
  */
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -155,10 +155,9 @@ test('the tar extracts with owners, modes, setuid, a capability; family contexts
   rmSync(x, { recursive: true, force: true });
 });
 
-for (const [image, firmware] of [
-  ['pxe', 'bios'],
-  ['vhdx', 'bios'],
-] as const)
+// CI boots the pxe folder (its own boot path); the disk formats boot in the formats matrix, through
+// the same overlay path as the QCOW2 that 20-minimal-boot boots
+for (const [image, firmware] of [['pxe', 'bios']] as const)
   test(`the ${image} boots to login: (${firmware}${image === 'pxe' ? ", over QEMU's TFTP" : ''})`, async () => {
     const log = path.join(DIR, `${image}-${firmware}.console`);
     const r = await cli([
