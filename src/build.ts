@@ -8,7 +8,7 @@ import { computeLayout, type Layout } from './disk/layout.ts';
 import { getDistro } from './distro/index.ts';
 import { preflight, realProbe } from './doctor.ts';
 import { UserError, ValidationError } from './errors.ts';
-import { FAMILY_STEPS } from './formats/families.ts';
+import { FAMILY_STEPS, familyCacheEntry } from './formats/families.ts';
 import { formatPlugin, formatsOf } from './formats/index.ts';
 import { type MadeOutput, runFamily } from './formats/run.ts';
 import { cachedKeyResolver, type KeyResolver, keysDir, repoKeyResolver } from './keys/repo-keys.ts';
@@ -198,11 +198,17 @@ export function planStages(plan: Omit<BuildPlan, 'stages'>): PlannedStage[] {
 /** What a build writes into its cache folder (work included) and its output folder. */
 export function spaceFolders(plan: BuildPlan, opts: BuildOptions): Folder[] {
   const entry = opts.noCache || opts.refresh ? undefined : entryInfo(opts.cacheDir, 'rootfs', plan.rootfsKey);
+  // a cached rootfs keeps its build time, which keys the entries made from it
+  const familiesCached = familiesOf(plan.profile.formats).filter((f) => {
+    const e = entry && familyCacheEntry(f, plan, entry.createdAt);
+    return e !== undefined && entryInfo(opts.cacheDir, e.kind, e.key) !== undefined;
+  });
   const needs = estimateSpace({
     formats: plan.profile.formats,
     packages: installSet(plan.rootfs).length,
     rootfsCached: entry !== undefined,
     rootfsBytes: entry?.bytes,
+    familiesCached,
     diskBytes: plan.layout?.sizeBytes,
     compressQcow2: qcow2Compression(plan.profile.qcow2).compress,
   });

@@ -2,7 +2,7 @@ import { existsSync, statfsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { formatBytes } from './doctor.ts';
 import { CommandError, isNoSpace, UserError } from './errors.ts';
-import { FORMAT_INFO, type Format, familiesOf } from './profile/formats.ts';
+import { type Family, FORMAT_INFO, type Format, familiesOf } from './profile/formats.ts';
 import type { Runner } from './run/runner.ts';
 
 /**
@@ -40,6 +40,8 @@ export interface SpaceInputs {
   rootfsCached: boolean;
   /** Its size when the cache entry recorded it. */
   rootfsBytes?: number;
+  /** Families whose base entry (live squashfs, base disk) the cache holds already. */
+  familiesCached?: readonly Family[];
   /** Virtual size of the QCOW2 disk: no raw copy of it holds more. */
   diskBytes?: number;
   compressQcow2: boolean;
@@ -58,8 +60,8 @@ export interface SpaceNeeds {
 }
 
 /**
- * What one build writes, per folder (pure). Conservative: the live base squashfs and the base
- * disk are counted as if they had to be made anew, although a cached rootfs usually has them.
+ * What one build writes, per folder (pure). A cached live base squashfs or base disk is not
+ * made again, so it is not counted; the copy of the base disk being configured always is.
  */
 export function estimateSpace(i: SpaceInputs): SpaceNeeds {
   const rootfs = i.rootfsBytes ?? SIZES.rootfsBase + SIZES.rootfsPerPackage * i.packages;
@@ -74,13 +76,15 @@ export function estimateSpace(i: SpaceInputs): SpaceNeeds {
   const raw = Math.min(Math.ceil(rootfs * SIZES.diskRatio) + SIZES.diskExtra, i.diskBytes ?? Infinity);
   const squashfs = Math.ceil(rootfs * SIZES.squashfsRatio);
   const families = familiesOf(i.formats);
-  if (families.includes('live'))
-    cache.push(
-      { what: 'the live base squashfs', bytes: squashfs },
-      { what: 'the live work folder', bytes: squashfs + SIZES.isoExtra },
-    );
-  if (families.includes('disk'))
-    cache.push({ what: 'the base disk', bytes: raw }, { what: 'the disk being configured', bytes: raw });
+  const cached = (f: Family) => i.familiesCached?.includes(f) ?? false;
+  if (families.includes('live')) {
+    if (!cached('live')) cache.push({ what: 'the live base squashfs', bytes: squashfs });
+    cache.push({ what: 'the live work folder', bytes: squashfs + SIZES.isoExtra });
+  }
+  if (families.includes('disk')) {
+    if (!cached('disk')) cache.push({ what: 'the base disk', bytes: raw });
+    cache.push({ what: 'the disk being configured', bytes: raw });
+  }
   const basis = { squashfs, raw, rootfs, compressQcow2: i.compressQcow2 };
   for (const f of i.formats) output.push({ what: `the ${f} output`, bytes: FORMAT_INFO[f].size(basis) });
   return { cache, output };
@@ -148,7 +152,7 @@ export function checkSpace(
   if (!problems.length) return;
   throw new UserError(
     `not enough free disk space:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
-    'free some space, or point --cache-dir / --output at a bigger disk (the estimate counts the cached live squashfs and base disk as if they had to be made again)',
+    'free some space (`ib-native cache prune --older-than N` removes old cache entries), or point --cache-dir / --output at a bigger disk',
   );
 }
 

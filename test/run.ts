@@ -8,7 +8,7 @@
  *   node --import tsx test/run.ts distros <file>              (one file of test/distros, e.g. formats)
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statfsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,6 +39,24 @@ interface Counts {
   passed: number;
   failed: number;
   skipped: number;
+}
+
+// integration files fill the test cache and scratch folders: each result line says what is left
+const SPACE_DIRS = [
+  process.env.IB_NATIVE_TEST_CACHE ?? '/var/cache/ib-native-test',
+  process.env.IB_NATIVE_TEST_SCRATCH ?? '/var/tmp/ib-native-test',
+];
+
+function freeSpace(): string {
+  const seen = new Map<string, string>();
+  for (let d of SPACE_DIRS) {
+    while (!existsSync(d) && path.dirname(d) !== d) d = path.dirname(d);
+    const s = statfsSync(d);
+    const key = `${statSync(d).dev}`;
+    if (!seen.has(key))
+      seen.set(key, `${((Number(s.bavail) * Number(s.bsize)) / 2 ** 30).toFixed(1)} GiB free in ${d}`);
+  }
+  return [...seen.values()].join(', ');
 }
 
 function runFile(file: string): Promise<Counts & { file: string; seconds: number }> {
@@ -74,8 +92,9 @@ function runFile(file: string): Promise<Counts & { file: string; seconds: number
       if (code !== 0 && counts.failed === 0) counts.failed = 1;
       const seconds = (Date.now() - t0) / 1000;
       const mark = counts.failed ? 'FAIL' : 'ok  ';
+      const space = rel.startsWith('test/unit/') ? '' : `; ${freeSpace()}`;
       process.stdout.write(
-        `${mark} ${rel}  (${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped, ${seconds.toFixed(1)}s)\n`,
+        `${mark} ${rel}  (${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped, ${seconds.toFixed(1)}s${space})\n`,
       );
       if (counts.failed && !process.env.TEST_VERBOSE)
         process.stdout.write(
@@ -107,7 +126,9 @@ const totals: Counts = { passed: 0, failed: 0, skipped: 0 };
 for (const kind of which) {
   const list = files(path.join(here, kind)).filter((f) => !filter || f.includes(filter));
   if (!list.length) continue;
-  process.stdout.write(`\n# ${kind} tests (${list.length} files)\n`);
+  process.stdout.write(
+    `\n# ${kind} tests (${list.length} files)${kind === 'unit' ? '' : `; ${freeSpace()}`}\n`,
+  );
   const results = await pool(list, kind === 'unit' ? 2 : 1, runFile);
   for (const r of results) {
     totals.passed += r.passed;

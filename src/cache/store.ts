@@ -63,6 +63,26 @@ export function contentKey(parts: unknown): string {
   return sha256Text(canonicalJson(parts)).slice(0, 24);
 }
 
+/** What `prune` removes: see Cache.prune. */
+export interface PruneOptions {
+  olderThanDays?: number;
+  /** Profile names: entries no other profile used. */
+  onlyUsedBy?: readonly string[];
+  all?: boolean;
+}
+
+/** Whether prune (without `all`) removes an entry (pure); neither criterion given: none. */
+export function prunable(e: { ageDays: number; usedBy: readonly string[] }, o: PruneOptions): boolean {
+  if (o.olderThanDays === undefined && o.onlyUsedBy === undefined) return false;
+  if (o.olderThanDays !== undefined && e.ageDays < o.olderThanDays) return false;
+  if (
+    o.onlyUsedBy !== undefined &&
+    !(e.usedBy.length > 0 && e.usedBy.every((u) => o.onlyUsedBy!.includes(u)))
+  )
+    return false;
+  return true;
+}
+
 /** What `prune` removed, and what it kept because a running build uses it. */
 export interface PruneResult {
   removed: string[];
@@ -220,11 +240,12 @@ export class Cache {
   }
 
   /**
-   * Remove entries older than `olderThanDays` (or all, and the shared parts, with `all`). An
-   * entry a running build holds (leased, or locked while being made or taken) is kept and
-   * reported; so are the shared parts while any build runs.
+   * Remove entries older than `olderThanDays`, or used by none but the `onlyUsedBy` profiles
+   * (both, when both are given), or all, and the shared parts, with `all`. An entry a running
+   * build holds (leased, or locked while being made or taken) is kept and reported; so are the
+   * shared parts while any build runs.
    */
-  async prune(opts: { olderThanDays?: number; all?: boolean }): Promise<PruneResult> {
+  async prune(opts: PruneOptions): Promise<PruneResult> {
     const removed: string[] = [];
     const kept: string[] = [];
     /** Remove under `name`'s lock unless a running build holds it (`remove` says what went). */
@@ -247,7 +268,7 @@ export class Cache {
       }
     };
     for (const e of this.list()) {
-      if (!opts.all && (opts.olderThanDays === undefined || e.ageDays < opts.olderThanDays)) continue;
+      if (!opts.all && !prunable(e, opts)) continue;
       const what = `${e.kind}/${e.key}`;
       await unlessInUse(`${e.kind}-${e.key}`, what, async () => {
         await removeTree(this.runner, this.entryDir(e.kind, e.key));

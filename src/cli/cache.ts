@@ -8,6 +8,7 @@ export async function cacheCommand(o: {
   action: 'list' | 'prune';
   cacheDir: string;
   olderThan?: number;
+  profiles?: string[];
   all: boolean;
 }): Promise<number> {
   const cache = new Cache(o.cacheDir, processRunner({ logger: silentLogger }), silentLogger);
@@ -20,11 +21,16 @@ export async function cacheCommand(o: {
       );
     return 0;
   }
-  if (!o.all && o.olderThan === undefined) {
-    process.stderr.write('error: cache prune needs --older-than DAYS or --all\n');
+  const profiles = o.profiles?.length ? o.profiles : undefined;
+  if (!o.all && o.olderThan === undefined && !profiles) {
+    process.stderr.write('error: cache prune needs --older-than DAYS, --profile NAME or --all\n');
     return 2;
   }
-  const { removed, kept } = await cache.prune({ olderThanDays: o.olderThan, all: o.all });
+  const { removed, kept } = await cache.prune({
+    olderThanDays: o.olderThan,
+    onlyUsedBy: profiles,
+    all: o.all,
+  });
   process.stdout.write(removed.length ? `removed: ${removed.join(', ')}\n` : 'nothing to remove\n');
   for (const k of kept) process.stdout.write(`${k}\n`);
   return 0;

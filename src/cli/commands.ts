@@ -271,9 +271,18 @@ export function withCommands(cli: Argv, done: (code: number) => void): Argv {
         y
           .positional('action', { choices: ['list', 'prune'] as const, demandOption: true })
           .option('older-than', { type: 'number', describe: 'prune: entries older than this many days' })
+          .option('profile', {
+            type: 'string',
+            array: true,
+            describe: 'prune: entries no profile but these used (repeat, or a comma list)',
+          })
           .option('all', { type: 'boolean', describe: 'prune: everything, package cache included' })
           .example('$0 cache list', 'entries with key, size, age and the profiles that used them')
-          .example('sudo $0 cache prune --older-than 14', 'remove entries older than two weeks'),
+          .example('sudo $0 cache prune --older-than 14', 'remove entries older than two weeks')
+          .example(
+            'sudo $0 cache prune --profile old-worker',
+            'remove what only the retired profile old-worker used',
+          ),
       async (a) => {
         const [{ cacheCommand }, { realPath }] = await Promise.all([
           import('./cache.ts'),
@@ -284,6 +293,7 @@ export function withCommands(cli: Argv, done: (code: number) => void): Argv {
             action: a.action as 'list' | 'prune',
             cacheDir: realPath(String(a.cacheDir)),
             olderThan: a.olderThan,
+            profiles: (a.profile ?? []).flatMap((p) => String(p).split(',')).filter(Boolean),
             all: Boolean(a.all),
           }),
         );

@@ -66,6 +66,43 @@ export interface FamilySteps<F extends Family> {
   describe(plan: BuildPlan): string;
 }
 
+/** The cache key of the live base squashfs of a rootfs (made at `rootfsStamp`). */
+export function liveBaseKey(plan: BuildPlan, rootfsStamp: string): string {
+  const squashfs = liveSquashfs(plan, undefined, epochOf(rootfsStamp));
+  return contentKey({
+    v: SQUASHFS_STAGE_VERSION,
+    rootfs: plan.rootfsKey,
+    rootfsStamp,
+    squashfs: { ...squashfs, threads: undefined },
+  });
+}
+
+/** The cache key of the base disk of a rootfs (made at `rootfsStamp`) in the plan's layout. */
+export function baseDiskKey(plan: BuildPlan, rootfsStamp: string): string {
+  return contentKey({
+    v: DISK_STAGE_VERSION,
+    seed: diskSeed(plan),
+    rootfsStamp,
+    layout: plan.layout,
+    exclude: NOT_SHIPPED,
+  });
+}
+
+/**
+ * The cache entry a family reads besides the rootfs, if any (pure): what a build with a cached
+ * rootfs may find made already. A reproducible disk is made from the tree and reads none.
+ */
+export function familyCacheEntry(
+  family: Family,
+  plan: BuildPlan,
+  rootfsStamp: string,
+): { kind: 'squashfs' | 'disk'; key: string } | undefined {
+  if (family === 'live') return { kind: 'squashfs', key: liveBaseKey(plan, rootfsStamp) };
+  if (family === 'disk' && !diskReproducible(plan))
+    return { kind: 'disk', key: baseDiskKey(plan, rootfsStamp) };
+  return undefined;
+}
+
 /** The live squashfs settings of a profile (threads: the profile's, the caller's, or every core). */
 export function liveSquashfs(plan: BuildPlan, threads?: number, mkfsTime?: number): SquashfsOptions {
   const iso = plan.profile.iso;
@@ -89,12 +126,7 @@ const live: FamilySteps<'live'> = {
       base ??= (async () => {
         const entry = await c.cache.obtain(
           'squashfs',
-          contentKey({
-            v: SQUASHFS_STAGE_VERSION,
-            rootfs: c.plan.rootfsKey,
-            rootfsStamp: c.rootfsStamp,
-            squashfs: { ...squashfs, threads: undefined },
-          }),
+          liveBaseKey(c.plan, c.rootfsStamp),
           {
             summary: `live base of rootfs ${c.plan.rootfsKey} (${squashfs.compression})`,
             usedBy: c.plan.profile.name,
@@ -194,13 +226,7 @@ const disk: FamilySteps<'disk'> = {
     };
     const base = await c.cache.obtain(
       'disk',
-      contentKey({
-        v: DISK_STAGE_VERSION,
-        seed: inputs.seed,
-        rootfsStamp: c.rootfsStamp,
-        layout: c.plan.layout,
-        exclude: NOT_SHIPPED,
-      }),
+      baseDiskKey(c.plan, c.rootfsStamp),
       { summary: `base disk of rootfs ${c.plan.rootfsKey}`, usedBy: c.plan.profile.name },
       async (dir) => {
         mkdirSync(baseInputs.work, { recursive: true });

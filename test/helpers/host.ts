@@ -2,6 +2,8 @@
  * Helpers for integration tests: run the real CLI, and snapshot host state (mounts, loop
  * devices, stray processes, folder listings) to prove that nothing is left behind.
  */
+
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   closeSync,
@@ -24,6 +26,25 @@ export const BIN = path.join(REPO, 'bin/ib-native.mjs');
 /** One cache shared by every integration test, so the base rootfs is built once. */
 export const CACHE = process.env.IB_NATIVE_TEST_CACHE ?? '/var/cache/ib-native-test';
 export const SCRATCH = process.env.IB_NATIVE_TEST_SCRATCH ?? '/var/tmp/ib-native-test';
+/**
+ * A test file's own folder under SCRATCH, removed when the file's process exits (its images are
+ * read by no other file), so that the suite's outputs do not pile up on a small disk.
+ * IB_NATIVE_TEST_KEEP=1 keeps them for a look afterwards.
+ */
+export function ownScratch(name: string): string {
+  const dir = path.join(SCRATCH, name);
+  if (!process.env.IB_NATIVE_TEST_KEEP)
+    process.once('exit', () => {
+      try {
+        // never into a mount a failed test may have left (the host checks report those)
+        execFileSync('rm', ['-rf', '--one-file-system', dir], { stdio: 'ignore' });
+      } catch {
+        // what could not be removed stays; the next run of the file empties it first
+      }
+    });
+  return dir;
+}
+
 /** The distro integration tests build (IB_NATIVE_TEST_DISTRO, e.g. ubuntu-focal; default debian-bookworm). */
 export const DISTRO: DistroName = testDistro(process.env.IB_NATIVE_TEST_DISTRO);
 

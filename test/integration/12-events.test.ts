@@ -13,9 +13,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type BuildEvent, build, InterruptedError, parseEvent, UserError } from '../../src/index.ts';
 import { sha256File } from '../../src/sys/files.ts';
-import { assertCleanHost, CACHE, cli, DISTRO, SCRATCH } from '../helpers/host.ts';
+import { assertCleanHost, CACHE, cli, DISTRO, ownScratch } from '../helpers/host.ts';
 
-const DIR = path.join(SCRATCH, 'events');
+const DIR = ownScratch('events');
 // biome-ignore lint/suspicious/noControlCharactersInRegex: what must never reach a pipe
 const CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/;
 

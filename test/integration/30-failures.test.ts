@@ -12,12 +12,12 @@ import {
   cacheLeftovers,
   cli,
   DISTRO,
-  SCRATCH,
+  ownScratch,
   snapshot,
   writeProfile,
 } from '../helpers/host.ts';
 
-const DIR = path.join(SCRATCH, 'failures');
+const DIR = ownScratch('failures');
 const OUT = path.join(DIR, 'out');
 
 const profile = (name: string, extra: string) => writeProfile(DIR, name, extra);

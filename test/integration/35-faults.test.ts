@@ -33,16 +33,16 @@ import {
   cli,
   cliProcess,
   DISTRO,
+  ownScratch,
   type Proc,
   processesInNamespaces,
   processTree,
   REPO,
-  SCRATCH,
   snapshot,
   stillRunning,
 } from '../helpers/host.ts';
 
-const DIR = path.join(SCRATCH, 'faults');
+const DIR = ownScratch('faults');
 const OUT = path.join(DIR, 'out');
 /** A small tmpfs (mounted here) for the disk-full points: an output folder and a cache folder. */
 const SMALL = path.join(DIR, 'small');

@@ -17,6 +17,7 @@ import {
   CACHE,
   cli,
   DISTRO,
+  ownScratch,
   processesMentioning,
   REPO,
   SCRATCH,
@@ -25,7 +26,7 @@ import {
   writeProfile,
 } from '../helpers/host.ts';
 
-const DIR = path.join(SCRATCH, 'pty');
+const DIR = ownScratch('pty');
 const OUT = path.join(DIR, 'out');
 /** The boot's temporary folder (overlay, seed) goes here, so that the test can see it removed. */
 const BOOT_TMP = path.join(DIR, 'boot-tmp');

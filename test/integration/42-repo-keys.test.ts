@@ -21,9 +21,9 @@ import {
   stopGpgAgent,
 } from '../helpers/apt-repo.ts';
 import { childProfile, treeListing } from '../helpers/bad-input.ts';
-import { cli, DISTRO, SCRATCH } from '../helpers/host.ts';
+import { cli, DISTRO, ownScratch } from '../helpers/host.ts';
 
-const DIR = path.join(SCRATCH, 'repo-keys');
+const DIR = ownScratch('repo-keys');
 const CACHE = path.join(DIR, 'cache');
 const OUT = path.join(DIR, 'out');
 const GNUPG = path.join(DIR, 'gnupg');

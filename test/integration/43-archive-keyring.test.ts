@@ -22,9 +22,9 @@ import {
   stopGpgAgent,
 } from '../helpers/apt-repo.ts';
 import { treeListing } from '../helpers/bad-input.ts';
-import { cli, SCRATCH } from '../helpers/host.ts';
+import { cli, ownScratch } from '../helpers/host.ts';
 
-const DIR = path.join(SCRATCH, 'archive-keyring');
+const DIR = ownScratch('archive-keyring');
 const GNUPG = path.join(DIR, 'gnupg');
 const NO_HOST_KEYRINGS = path.join(DIR, 'no-host-keyrings');
 const REAL_DEB = 'pool/main/u/ubuntu-keyring/ubuntu-keyring_2020.02.11.2_all.deb';

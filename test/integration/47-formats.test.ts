@@ -11,9 +11,9 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assertCleanHost, cli, DISTRO, SCRATCH, writeProfile } from '../helpers/host.ts';
+import { assertCleanHost, cli, DISTRO, ownScratch, writeProfile } from '../helpers/host.ts';
 
-const DIR = path.join(SCRATCH, 'formats');
+const DIR = ownScratch('formats');
 const OUT = path.join(DIR, 'out');
 const NAME = 'formats';
 // the pxe root crosses QEMU's TFTP at about 1 MiB/s under TCG

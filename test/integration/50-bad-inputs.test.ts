@@ -15,9 +15,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { nbdAvailable } from '../../src/sys/blockdev.ts';
 import { assertRejected, type BadInput, childProfile, hostState, rawFile } from '../helpers/bad-input.ts';
-import { BIN, DISTRO, SCRATCH } from '../helpers/host.ts';
+import { BIN, DISTRO, ownScratch } from '../helpers/host.ts';
 
-const DIR = path.join(SCRATCH, 'bad-inputs');
+const DIR = ownScratch('bad-inputs');
 const CACHE = path.join(DIR, 'cache');
 const OUT = path.join(DIR, 'out');
 

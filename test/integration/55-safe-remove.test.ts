@@ -22,11 +22,11 @@ import { Chroot } from '../../src/stages/chroot.ts';
 import { removeTree } from '../../src/sys/files.ts';
 import { isMountPoint, mountPoints } from '../../src/sys/mounts.ts';
 import { insideNamespace, reexecInNamespace } from '../../src/sys/namespace.ts';
-import { SCRATCH } from '../helpers/host.ts';
+import { ownScratch } from '../helpers/host.ts';
 
 if (!insideNamespace()) process.exit(await reexecInNamespace());
 
-const DIR = path.join(SCRATCH, 'safe-remove');
+const DIR = ownScratch('safe-remove');
 
 test('a bind mount under a work folder is unmounted, never emptied', async () => {
   rmSync(DIR, { recursive: true, force: true });

@@ -16,13 +16,13 @@ import {
   CACHE,
   DISTRO,
   hostMountsUnder,
-  SCRATCH,
+  ownScratch,
   strayProcesses,
   workLeft,
   writeProfile,
 } from '../helpers/host.ts';
 
-const DIR = path.join(SCRATCH, 'host-safety');
+const DIR = ownScratch('host-safety');
 const LINK = path.join(DIR, 'cache-link');
 
 async function build(profile: string) {

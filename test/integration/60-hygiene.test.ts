@@ -24,7 +24,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { IsoLayer } from '../../src/inspect/iso.ts';
 import { MINIMAL } from '../helpers/bad-input.ts';
-import { CACHE, cli, DISTRO, SCRATCH } from '../helpers/host.ts';
+import { CACHE, cli, DISTRO, ownScratch } from '../helpers/host.ts';
 import { readDisk, readIso } from '../helpers/image.ts';
 import {
   children,
@@ -35,7 +35,7 @@ import {
   isoView,
 } from '../helpers/image-view.ts';
 
-const DIR = path.join(SCRATCH, 'hygiene');
+const DIR = ownScratch('hygiene');
 const OUT = path.join(DIR, 'out');
 const GNUPGHOME = path.join(DIR, 'gnupg');
 const PROXY = 'http://ib-native-hygiene-proxy.invalid:3128';

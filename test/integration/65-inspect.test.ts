@@ -14,9 +14,9 @@ import * as assert from 'uvu/assert';
 import { planBuild } from '../../src/build.ts';
 import { diskCmdline, liveCmdline } from '../../src/modules/grub.ts';
 import { MINIMAL } from '../helpers/bad-input.ts';
-import { cli, DISTRO, SCRATCH } from '../helpers/host.ts';
+import { cli, DISTRO, ownScratch } from '../helpers/host.ts';
 
-const DIR = path.join(SCRATCH, 'inspect');
+const DIR = ownScratch('inspect');
 const OUT = path.join(DIR, 'out');
 const TMP = path.join(DIR, 'tmp');
 const NAME = 'inspected';

@@ -7,10 +7,10 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assertCleanHost, cli, DISTRO, SCRATCH } from '../helpers/host.ts';
+import { assertCleanHost, cli, DISTRO, ownScratch } from '../helpers/host.ts';
 import { minimalVariant } from '../helpers/profiles.ts';
 
-const DIR = path.join(SCRATCH, 'cache');
+const DIR = ownScratch('cache');
 const OUT = path.join(DIR, 'out');
 const TIMEOUT = process.env.IB_NATIVE_BOOT_TIMEOUT ?? '600';
 

@@ -12,11 +12,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SYSCTL_FILE } from '../../src/modules/sysctl.ts';
 import { sha256File } from '../../src/sys/files.ts';
-import { assertCleanHost, cli, DISTRO, SCRATCH } from '../helpers/host.ts';
+import { assertCleanHost, cli, DISTRO, ownScratch } from '../helpers/host.ts';
 import { ext4Cat, partitionTable } from '../helpers/image.ts';
 import { minimalVariant } from '../helpers/profiles.ts';
 
-const DIR = path.join(SCRATCH, 'reproducible');
+const DIR = ownScratch('reproducible');
 const SDE = 1700000000; // 2023-11-14T22:13:20Z
 const MARK = 'IBN-REPRO-5c1e';
 const NAME = 'repro';

@@ -10,9 +10,9 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assertCleanHost, BIN, cli, DISTRO, SCRATCH } from '../helpers/host.ts';
+import { assertCleanHost, BIN, cli, DISTRO, ownScratch } from '../helpers/host.ts';
 
-const DIR = path.join(SCRATCH, 'proxy');
+const DIR = ownScratch('proxy');
 const CACHE = path.join(DIR, 'cache');
 const OUT = path.join(DIR, 'out');
 const PORT = 3129;

@@ -9,9 +9,9 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assertCleanHost, cli, DISTRO, SCRATCH, snapshot } from '../helpers/host.ts';
+import { assertCleanHost, cli, DISTRO, ownScratch, snapshot } from '../helpers/host.ts';
 
-const DIR = path.join(SCRATCH, 'mirror-faults');
+const DIR = ownScratch('mirror-faults');
 const OUT = path.join(DIR, 'out');
 type Fault = 'error' | 'truncate' | 'stall';
 const servers: Server[] = [];

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SCRATCH } from '../helpers/host.ts';
+import { ownScratch } from '../helpers/host.ts';
 import {
   checkUserData,
   EPHEMERAL_PROFILE_NAME,
@@ -27,7 +27,7 @@ import {
 } from '../helpers/worker.ts';
 import { bootNode, buildNode, CHECKS } from '../helpers/worker-node.ts';
 
-const DIR = path.join(SCRATCH, 'ephemeral');
+const DIR = ownScratch('ephemeral');
 const OUT = path.join(DIR, 'out-iso');
 const IMAGE = path.join(OUT, `${EPHEMERAL_PROFILE_NAME}.iso`);
 

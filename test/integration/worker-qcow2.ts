@@ -15,7 +15,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CACHE, SCRATCH } from '../helpers/host.ts';
+import { CACHE, ownScratch } from '../helpers/host.ts';
 import {
   checkUserData,
   EXPECT,
@@ -28,7 +28,7 @@ import {
 } from '../helpers/worker.ts';
 import { bootNode, buildNode, CHECKS } from '../helpers/worker-node.ts';
 
-const DIR = path.join(SCRATCH, 'worker');
+const DIR = ownScratch('worker');
 const OUT = path.join(DIR, 'out-qcow2');
 const IMAGE = path.join(OUT, `${PROFILE_NAME}.qcow2`);
 

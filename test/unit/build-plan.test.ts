@@ -3,13 +3,14 @@
  * them (rootfs, common layer, each family once, then its formats), with each output's name and
  * the commands that make it; the registry has one plug-in per format name.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { planBuild } from '../../src/build.ts';
+import { type BuildOptions, planBuild, spaceFolders } from '../../src/build.ts';
 import { imageKindOfExtension } from '../../src/disk/magic.ts';
+import { familyCacheEntry } from '../../src/formats/families.ts';
 import { IMAGE_FORMATS } from '../../src/formats/index.ts';
 import { fillCommand } from '../../src/formats/types.ts';
 import { REPO_ROOT } from '../../src/package.ts';
@@ -105,6 +106,34 @@ test('fillCommand: placeholders become the build paths; one the step does not ha
     'x/wy',
   ]);
   assert.throws(() => fillCommand(['tar', '-C', '{tree}'], { out: '/o', work: '/w' }), /needs \{tree\}/);
+});
+
+test('the space estimate leaves out the base entries the cache holds for this rootfs, found by their keys', async () => {
+  const p = await plan(['iso', 'qcow2']);
+  const cacheDir = mkdtempSync(path.join(tmpdir(), 'ibn-space-'));
+  const entry = (kind: string, key: string, createdAt: string) => {
+    mkdirSync(path.join(cacheDir, kind, key), { recursive: true });
+    writeFileSync(
+      path.join(cacheDir, kind, key, 'entry.json'),
+      JSON.stringify({ kind, key, createdAt, summary: '', usedBy: [] }),
+    );
+  };
+  const needs = () =>
+    spaceFolders(p, { profile: 'p', cacheDir, outputDir: dir } as BuildOptions)[0]!.needs.map((n) => n.what);
+  const stamp = '2026-12-01T10:00:00.000Z';
+  entry('rootfs', p.rootfsKey, stamp);
+  assert.ok(needs().includes('the live base squashfs'));
+  // an entry made from an older build of the same rootfs key does not count
+  entry('squashfs', familyCacheEntry('live', p, '2026-11-01T10:00:00.000Z')!.key, stamp);
+  assert.ok(needs().includes('the live base squashfs'));
+  entry('squashfs', familyCacheEntry('live', p, stamp)!.key, stamp);
+  assert.not.ok(needs().includes('the live base squashfs'));
+  assert.ok(needs().includes('the base disk'));
+  entry('disk', familyCacheEntry('disk', p, stamp)!.key, stamp);
+  assert.equal(needs(), ['the configuration layers', 'the live work folder', 'the disk being configured']);
+  // a reproducible disk is made from the tree: no base disk is read
+  const repro = await plan(['qcow2'], '', '1700000000');
+  assert.is(familyCacheEntry('disk', repro, stamp), undefined);
 });
 
 test.run();

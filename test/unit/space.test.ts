@@ -56,6 +56,26 @@ test('estimate: a cached rootfs of known size costs nothing new and sizes everyt
   assert.is(e.output[1]!.bytes, Math.ceil(GiB * 0.45));
 });
 
+test('estimate: a cached live base squashfs or base disk is not counted, the work copies are', () => {
+  const e = estimateSpace({
+    formats: ['iso', 'qcow2'],
+    packages: 77,
+    rootfsCached: true,
+    rootfsBytes: GiB,
+    familiesCached: ['disk'],
+    compressQcow2: true,
+  });
+  assert.equal(
+    e.cache.map((n) => n.what),
+    [
+      'the configuration layers',
+      'the live base squashfs',
+      'the live work folder',
+      'the disk being configured',
+    ],
+  );
+});
+
 test('estimate: an uncompressed QCOW2 is as large as the raw disk, which never exceeds the virtual size', () => {
   const small = estimateSpace({
     formats: ['qcow2'],

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { liveLeases, processStart, takeLease } from '../../../src/cache/lease.ts';
-import { Cache, canonicalJson, contentKey } from '../../../src/cache/store.ts';
+import { Cache, canonicalJson, contentKey, prunable } from '../../../src/cache/store.ts';
 import { recordingLogger, silentLogger } from '../../../src/log.ts';
 import { processRunner } from '../../../src/run/runner.ts';
 
@@ -225,6 +225,31 @@ test('list and prune: only complete entries; prune --all removes them and the pa
   mkdirSync(path.join(c.root, 'keyrings'));
   assert.equal(await c.prune({ all: true }), { removed: ['packages', 'keys', 'keyrings'], kept: [] });
   assert.not.ok(existsSync(path.join(c.root, 'keys')) || existsSync(path.join(c.root, 'keyrings')));
+});
+
+test('prune --profile removes the entries no other profile used, with --older-than both must hold', async () => {
+  const e = (usedBy: string[], ageDays = 0) => ({ usedBy, ageDays });
+  assert.ok(prunable(e(['a']), { onlyUsedBy: ['a', 'b'] }));
+  assert.ok(prunable(e(['a', 'b']), { onlyUsedBy: ['a', 'b'] }));
+  assert.not.ok(prunable(e(['a', 'c']), { onlyUsedBy: ['a', 'b'] }));
+  assert.not.ok(prunable(e([]), { onlyUsedBy: ['a'] }));
+  assert.not.ok(prunable(e(['a'], 1), { onlyUsedBy: ['a'], olderThanDays: 2 }));
+  assert.ok(prunable(e(['a'], 3), { onlyUsedBy: ['a'], olderThanDays: 2 }));
+  assert.not.ok(prunable(e(['a'], 3), {}));
+  const c = cache();
+  await c.obtain('rootfs', 'mine', { ...opts, usedBy: 'p1' }, async (dir) =>
+    writeFileSync(path.join(dir, 'f'), '1'),
+  );
+  await c.obtain('rootfs', 'shared', { ...opts, usedBy: 'p1' }, async (dir) =>
+    writeFileSync(path.join(dir, 'f'), '1'),
+  );
+  await sameRoot(c).obtain('rootfs', 'shared', { ...opts, usedBy: 'p2' }, async () => undefined);
+  c.release();
+  assert.equal(await c.prune({ onlyUsedBy: ['p1'] }), { removed: ['rootfs/mine'], kept: [] });
+  assert.equal(
+    c.list().map((x) => x.key),
+    ['shared'],
+  );
 });
 
 /** Another handle on the same cache folder: another build, as far as leases go. */
