@@ -25,5 +25,15 @@ for dir in /lib/modules/*; do
     exit 1
   fi
   depmod "$kver"
+  # dkms writes the build's date on make.log's second line: under SOURCE_DATE_EPOCH (a
+  # reproducible build) it says that date instead, so two builds write the same bytes
+  if [ -n "${SOURCE_DATE_EPOCH:-}" ]; then
+    stamp=$(LC_ALL=C date -u -d "@$SOURCE_DATE_EPOCH")
+    for log in /var/lib/dkms/"$name"/"$version"/"$kver"/*/log/make.log; do
+      [ -f "$log" ] || continue
+      line=$(sed -n 2p "$log")
+      if [ -n "$line" ] && LC_ALL=C date -d "$line" >/dev/null 2>&1; then sed -i "2s/.*/$stamp/" "$log"; fi
+    done
+  fi
 done
 [ "$found" = 1 ] || { echo "dkms-build: no kernel installed in the image" >&2; exit 4; }
