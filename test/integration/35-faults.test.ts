@@ -441,7 +441,10 @@ test('not enough space is refused before any work, naming the folder', async () 
     r.stderr,
     new RegExp(`not enough free disk space:\\n {2}- --output ${SMALL_OUT}: .* free, the build needs about`),
   );
-  assert.match(r.stderr, /hint: free some space, or point --cache-dir \/ --output at a bigger disk/);
+  assert.match(
+    r.stderr,
+    /hint: free some space \(`ib-native cache prune --older-than N` removes old cache entries\), or point --cache-dir \/ --output at a bigger disk/,
+  );
   assert.equal(snapshot(SMALL_OUT), before);
   // room for the up-front estimate; the points below fill it while the build runs
   await execa('mount', ['-o', 'remount,size=1536m', SMALL]);
