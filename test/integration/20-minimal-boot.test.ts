@@ -56,6 +56,14 @@ for (const [file, firmware, expect] of [
     ]);
     assert.equal(r.exitCode, 0, `boot failed:\n${r.all.slice(-3000)}`);
     assert.match(r.stdout, /login: reached in \d+(\.\d+)? s/);
+    if (expect.length)
+      // the line came from cloud-init's final stage, after its locale module: the image's locale
+      // was kept (nothing generated at first boot, no update-locale error: issue 13)
+      assert.not.match(
+        readFileSync(log, 'utf8'),
+        /Generating locales|update-locale: Error/,
+        'cloud-init changed the locale at first boot',
+      );
     const id = new RegExp(`${IDENTITY}(\\w+) hostkey=(\\S+)`).exec(readFileSync(log, 'utf8'));
     if (file.endsWith('.qcow2')) {
       assert.ok(id, 'machine-id / host key line not found on the console');
