@@ -38,7 +38,13 @@ import {
 import { qcow2Compression } from './stages/disk.ts';
 import { readConfigDrive } from './stages/iso.ts';
 import type { BuildPlan, PlannedStage } from './stages/plan.ts';
-import { installedKernels, installSet, ROOTFS_STAGE_VERSION, type RootfsInputs } from './stages/rootfs.ts';
+import {
+  INITRAMFS_HOOKS,
+  installedKernels,
+  installSet,
+  ROOTFS_STAGE_VERSION,
+  type RootfsInputs,
+} from './stages/rootfs.ts';
 import { type BlockDeviceKind, chooseBlockDevice, sweepStaleAttachments } from './sys/blockdev.ts';
 import { installedPackages } from './sys/dpkg.ts';
 import { Publication, removeTree, sha256Text, sweepStaleWork } from './sys/files.ts';
@@ -143,6 +149,7 @@ export async function planBuild(
     blocked: rootfs.blockedPackages,
     pins: rootfs.kubernetesPreferences,
     bootstrapper: rootfs.bootstrapper,
+    initramfsHooks: INITRAMFS_HOOKS.map((h) => fileDigest(h.source)),
     // a rootfs of a trusted repo keeps its source without `Trusted: yes` (cached ones made before did not)
     ...(rootfs.repos.some((r) => r.trusted && !r.key) ? { trustedSourcesInImage: 'unsigned' } : {}),
   });

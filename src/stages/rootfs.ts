@@ -25,6 +25,7 @@ import type { Logger } from '../log.ts';
 import { BLOCKED_PREFERENCES, renderBlockedPreferences } from '../modules/blocked-packages.ts';
 import { KUBERNETES_PREFERENCES } from '../modules/kubernetes.ts';
 import { resolveInRoot } from '../ops/apply.ts';
+import { REPO_ROOT } from '../package.ts';
 import { APT_STATUS_ARGS, aptProgress, debootstrapProgress } from '../run/progress.ts';
 import type { Runner } from '../run/runner.ts';
 import { stallMs } from '../run/watchdog.ts';
@@ -339,6 +340,7 @@ async function buildRootfsOnce(ctx: RootfsContext, given: RootfsInputs, target: 
         'no kernel was installed in the image',
         'keep the distro kernel package in the package list',
       );
+    installInitramfsHooks(target);
     for (const k of kernels) {
       logger.info(`rootfs: generating initramfs for ${k}`);
       await c.run(['update-initramfs', '-c', '-k', k], { context: 'update-initramfs' });
@@ -362,6 +364,25 @@ async function buildRootfsOnce(ctx: RootfsContext, given: RootfsInputs, target: 
     const dest = resolveInRoot(target, `/etc/apt/sources.list.d/${s.name}.sources`);
     rmSync(dest, { force: true });
     writeFileSync(dest, renderDeb822(s), { flag: 'wx', mode: 0o644 });
+  }
+}
+
+/** initramfs-tools hooks the image gets (chroot-scripts/), part of the rootfs key. */
+export const INITRAMFS_HOOKS: readonly { source: string; path: string }[] = [
+  {
+    source: path.join(REPO_ROOT, 'chroot-scripts/initramfs-fsck-hook.sh'),
+    path: '/etc/initramfs-tools/hooks/ib-native-fsck',
+  },
+];
+
+/** Into an image with initramfs-tools (the packages ran their scripts: resolved inside the tree). */
+function installInitramfsHooks(target: string): void {
+  if (!existsSync(path.join(target, 'usr/share/initramfs-tools/hook-functions'))) return;
+  for (const h of INITRAMFS_HOOKS) {
+    const dest = resolveInRoot(target, h.path);
+    mkdirSync(path.dirname(dest), { recursive: true });
+    rmSync(dest, { force: true });
+    writeFileSync(dest, readFileSync(h.source), { flag: 'wx', mode: 0o755 });
   }
 }
 

@@ -64,6 +64,12 @@ for (const [file, firmware, expect] of [
         /Generating locales|update-locale: Error/,
         'cloud-init changed the locale at first boot',
       );
+    if (file.endsWith('.qcow2')) {
+      // the initramfs checks the root filesystem before mounting it (issue 13: it had no fsck)
+      const text = readFileSync(log, 'utf8');
+      assert.not.match(text, /fsck not present/, 'the initramfs has no fsck');
+      assert.match(text, /clean, \d+\/\d+ files/, 'no fsck of the root filesystem on the console');
+    }
     const id = new RegExp(`${IDENTITY}(\\w+) hostkey=(\\S+)`).exec(readFileSync(log, 'utf8'));
     if (file.endsWith('.qcow2')) {
       assert.ok(id, 'machine-id / host key line not found on the console');
