@@ -7,7 +7,7 @@
  *   node --import tsx test/run.ts distros [jammy,noble,...]   (the release matrix; never by default)
  *   node --import tsx test/run.ts distros <file>              (one file of test/distros, e.g. formats)
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statfsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,7 +41,8 @@ interface Counts {
   skipped: number;
 }
 
-// integration files fill the test cache and scratch folders: each result line says what is left
+// integration files fill the test cache and scratch folders: each result line says how much the
+// two hold (du) and what is left on their filesystems
 const SPACE_DIRS = [
   process.env.IB_NATIVE_TEST_CACHE ?? '/var/cache/ib-native-test',
   process.env.IB_NATIVE_TEST_SCRATCH ?? '/var/tmp/ib-native-test',
@@ -56,7 +57,12 @@ function freeSpace(): string {
     if (!seen.has(key))
       seen.set(key, `${((Number(s.bavail) * Number(s.bsize)) / 2 ** 30).toFixed(1)} GiB free in ${d}`);
   }
-  return [...seen.values()].join(', ');
+  const held = SPACE_DIRS.filter((d) => existsSync(d)).map((d) => {
+    const r = spawnSync('du', ['-sx', '--block-size=1M', d], { encoding: 'utf8' });
+    return Number(r.stdout.split('\t')[0]) || 0;
+  });
+  const total = held.reduce((a, b) => a + b, 0);
+  return `cache+scratch ${(total / 1024).toFixed(1)} GiB, ${[...seen.values()].join(', ')}`;
 }
 
 function runFile(file: string): Promise<Counts & { file: string; seconds: number }> {
