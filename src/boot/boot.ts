@@ -74,7 +74,33 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
+/** Signals with which QEMU itself crashes (TCG has been seen to segfault), as opposed to being stopped. */
+const CRASH_SIGNALS = ['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGABRT', 'SIGFPE'];
+
+/** The signal of an emulator crash a boot may be retried after (pure), else undefined. */
+export function emulatorCrash(e: unknown): string | undefined {
+  const s = e instanceof BootFailedError ? e.crashSignal : undefined;
+  return s && CRASH_SIGNALS.includes(s) ? s : undefined;
+}
+
+/**
+ * Boots the image until `login:` (and every expected string). When QEMU itself crashes, the boot
+ * says so and starts once more from a fresh overlay: the image was not at fault.
+ */
 export async function bootImage(runner: Runner, opts: BootOptions): Promise<BootResult> {
+  try {
+    return await bootOnce(runner, opts);
+  } catch (e) {
+    const signal = emulatorCrash(e);
+    if (!signal || opts.signal?.aborted) throw e;
+    opts.logger.warn(
+      `QEMU crashed (${signal}), a fault of the emulator, not of the image: booting once more`,
+    );
+    return await bootOnce(runner, opts);
+  }
+}
+
+async function bootOnce(runner: Runner, opts: BootOptions): Promise<BootResult> {
   const { logger } = opts;
   const timeoutSec = opts.timeoutSec ?? 300;
   const waitFor = ['login:', ...(opts.expect ?? [])].map((s) => JSON.stringify(s)).join(', ');
@@ -244,6 +270,7 @@ async function explain(
       e.pending,
       `${where}; -no-reboot makes QEMU exit when the guest reboots or panics`,
     );
+    if (exit?.signal) err.crashSignal = exit.signal;
     return err;
   }
   return e;

@@ -39,6 +39,8 @@ export class BootFailedError extends Error {
   ) {
     super(`${message}\n--- last ${CONSOLE_TAIL_LINES} lines of the console ---\n${consoleTail || '(empty)'}`);
   }
+  /** The signal that ended QEMU itself (a crash of the emulator, not of the guest), if one did. */
+  crashSignal?: string;
 }
 
 // Serial output is full of control characters: these patterns match them on purpose.

@@ -209,6 +209,49 @@ test('QEMU exiting early throws BootFailedError with its exit code and messages'
   }
 });
 
+test('QEMU crashing (SIGSEGV) boots once more from a fresh overlay; a second crash is the error', async () => {
+  const w = workspace();
+  try {
+    const crashFirst = fakeQemu(({ stdout, crash, run }) => {
+      stdout.write('[    0.75] PCI host bridge to bus 0000:00\r\n');
+      if (run === 1) setTimeout(() => crash('SIGSEGV'), 5);
+      else stdout.write('node login: ');
+    });
+    const logger = recordingLogger();
+    const runner = recordingRunner();
+    const opts = {
+      image: w.image,
+      kvm: false,
+      timeoutSec: 5,
+      tmpDir: w.tmp,
+      logger,
+      spawn: crashFirst.spawn,
+    };
+    const r = await bootImage(runner, opts);
+    assert.match(r.console, /node login:/);
+    assert.ok(logger.lines.some((l) => /^warn QEMU crashed \(SIGSEGV\).*booting once more/.test(l)));
+    assert.is(runner.calls.filter((c) => c[1] === 'create').length, 2, 'a new overlay for the second boot');
+    assert.equal(readdirSync(w.tmp), []);
+
+    const always = fakeQemu(({ crash }) => setTimeout(() => crash('SIGSEGV'), 5));
+    const err = await bootImage(recordingRunner(), { ...opts, spawn: always.spawn }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.instance(err, BootFailedError);
+    assert.match((err as Error).message, /QEMU was killed by SIGSEGV while waiting for login prompt/);
+    // the guest's own failure (QEMU exits with a code) is not retried
+    const panics = fakeQemu(({ exit, run }) => setTimeout(() => exit(run), 5));
+    const e2 = await bootImage(recordingRunner(), { ...opts, spawn: panics.spawn }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.match((e2 as Error).message, /QEMU exited with code 1 /);
+  } finally {
+    rmSync(w.dir, { recursive: true, force: true });
+  }
+});
+
 test('an abort kills QEMU and throws InterruptedError', async () => {
   const w = workspace();
   try {

@@ -6,7 +6,15 @@ import type { LongProcess, SpawnLong } from '../../../src/boot/qemu.ts';
 
 /** A fake QEMU: records its argv and kill signals; the test drives its console. */
 export function fakeQemu(
-  script: (p: { stdout: PassThrough; stderr: PassThrough; exit(code: number): void }) => void,
+  script: (p: {
+    stdout: PassThrough;
+    stderr: PassThrough;
+    exit(code: number): void;
+    /** QEMU dies of a signal (a crash of the emulator). */
+    crash(signal: string): void;
+    /** Which start of QEMU this is, from 1. */
+    run: number;
+  }) => void,
 ) {
   const state = {
     argv: [] as string[],
@@ -15,8 +23,10 @@ export function fakeQemu(
     /** What was typed into the console (spawned with stdin: true). */
     typed: '',
   };
+  let runs = 0;
   const spawn: SpawnLong = (argv, _logger, o = {}) => {
     state.argv = [...argv];
+    const run = ++runs;
     const stdin = o.stdin ? new PassThrough() : undefined;
     stdin?.on('data', (d: Buffer) => {
       state.typed += d.toString();
@@ -48,6 +58,11 @@ export function fakeQemu(
             stdout.end();
             exit({ exitCode: code });
           },
+          crash(signal) {
+            stdout.end();
+            exit({ signal });
+          },
+          run,
         }),
       1,
     );
