@@ -8,9 +8,11 @@
  *   node --import tsx test/run.ts distros <file>              (one file of test/distros, e.g. formats)
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statfsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { formatBytes } from '../src/doctor.ts';
+import { filesystemOf } from '../src/space.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const KINDS = ['unit', 'integration', 'distros'];
@@ -49,20 +51,17 @@ const SPACE_DIRS = [
 ];
 
 function freeSpace(): string {
-  const seen = new Map<string, string>();
-  for (let d of SPACE_DIRS) {
-    while (!existsSync(d) && path.dirname(d) !== d) d = path.dirname(d);
-    const s = statfsSync(d);
-    const key = `${statSync(d).dev}`;
-    if (!seen.has(key))
-      seen.set(key, `${((Number(s.bavail) * Number(s.bsize)) / 2 ** 30).toFixed(1)} GiB free in ${d}`);
+  // one figure per filesystem (the engine's own probe: the folder or its nearest existing parent)
+  const free = new Map<string, string>();
+  for (const d of SPACE_DIRS) {
+    const fs = filesystemOf(d);
+    if (fs && !free.has(fs.id)) free.set(fs.id, `${formatBytes(fs.freeBytes)} free in ${d}`);
   }
   const held = SPACE_DIRS.filter((d) => existsSync(d)).map((d) => {
-    const r = spawnSync('du', ['-sx', '--block-size=1M', d], { encoding: 'utf8' });
+    const r = spawnSync('du', ['-sx', '--block-size=1', d], { encoding: 'utf8' });
     return Number(r.stdout.split('\t')[0]) || 0;
   });
-  const total = held.reduce((a, b) => a + b, 0);
-  return `cache+scratch ${(total / 1024).toFixed(1)} GiB, ${[...seen.values()].join(', ')}`;
+  return `cache+scratch ${formatBytes(held.reduce((a, b) => a + b, 0))}, ${[...free.values()].join(', ')}`;
 }
 
 function runFile(file: string): Promise<Counts & { file: string; seconds: number }> {

@@ -33,7 +33,8 @@ export const localeModule: ConfigModule = {
         kind: 'writeFile',
         path: CLOUD_INIT_LOCALE,
         mode: '0644',
-        content: `${header('locale')}locale: ${p.locale ?? 'false'}\n`,
+        // quoted: a name YAML would read as another type (no, off, 1) stays a string
+        content: `${header('locale')}locale: ${p.locale === undefined ? 'false' : JSON.stringify(p.locale)}\n`,
       });
     return ops(NAME, undefined, ...bodies);
   },
