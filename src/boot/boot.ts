@@ -85,19 +85,35 @@ export function emulatorCrash(e: unknown): string | undefined {
 
 /**
  * Boots the image until `login:` (and every expected string). When QEMU itself crashes, the boot
- * says so and starts once more from a fresh overlay: the image was not at fault.
+ * says so and starts once more from a fresh overlay: the image was not at fault. A crash under KVM
+ * (a nested hypervisor that refuses the host CPU's registers aborts QEMU at start) boots once more
+ * with TCG emulation instead.
  */
 export async function bootImage(runner: Runner, opts: BootOptions): Promise<BootResult> {
+  const kvm = opts.kvm ?? realProbe.hasKvm();
   try {
-    return await bootOnce(runner, opts);
+    return await bootOnce(runner, { ...opts, kvm });
   } catch (e) {
     const signal = emulatorCrash(e);
     if (!signal || opts.signal?.aborted) throw e;
     opts.logger.warn(
-      `QEMU crashed (${signal}), a fault of the emulator, not of the image: booting once more`,
+      kvm
+        ? `QEMU crashed (${signal}) under KVM (${firstLine(e)}): this host's KVM cannot run the machine, booting once more with TCG emulation (slow)`
+        : `QEMU crashed (${signal}), a fault of the emulator, not of the image: booting once more`,
     );
-    return await bootOnce(runner, opts);
+    return await bootOnce(runner, { ...opts, kvm: false });
   }
+}
+
+/** The first line of what QEMU said before it crashed, for the warning. */
+function firstLine(e: unknown): string {
+  const said = e instanceof BootFailedError ? e.qemuStderr : undefined;
+  return (
+    said
+      ?.split('\n')
+      .find((l) => l.trim())
+      ?.trim() ?? 'no message'
+  );
 }
 
 async function bootOnce(runner: Runner, opts: BootOptions): Promise<BootResult> {
@@ -271,6 +287,7 @@ async function explain(
       `${where}; -no-reboot makes QEMU exit when the guest reboots or panics`,
     );
     if (exit?.signal) err.crashSignal = exit.signal;
+    err.qemuStderr = tail(stderr(), 10);
     return err;
   }
   return e;

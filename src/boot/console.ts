@@ -41,6 +41,8 @@ export class BootFailedError extends Error {
   }
   /** The signal that ended QEMU itself (a crash of the emulator, not of the guest), if one did. */
   crashSignal?: string;
+  /** What QEMU wrote to stderr (its tail), when it exited. */
+  qemuStderr?: string;
 }
 
 // Serial output is full of control characters: these patterns match them on purpose.

@@ -138,6 +138,7 @@ export function mmdebstrapArgv(d: Distro, target: string, cacheDir: string): str
     `--keyring=${d.keyring}`,
     `--include=${BASE_INCLUDE.join(',')}`,
     '--aptopt=Acquire::Retries "3"',
+    `--dpkgopt=${DPKG_UNSAFE_IO}`,
     '--setup-hook=mkdir -p "$1/var/cache/apt/archives/"',
     `--setup-hook=sync-in ${cacheDir} /var/cache/apt/archives/`,
     `--customize-hook=sync-out /var/cache/apt/archives ${cacheDir}`,
@@ -156,6 +157,12 @@ export function bootstrapArgv(
   return b === 'mmdebstrap' ? mmdebstrapArgv(d, target, cacheDir) : debootstrapArgv(d, target, cacheDir);
 }
 
+/**
+ * dpkg without fsync: the tree being built is thrown away on any failure, and what it holds is read
+ * from the page cache by the later stages, so the syncs only cost time (issue 13).
+ */
+export const DPKG_UNSAFE_IO = 'force-unsafe-io';
+
 /** `extra`: more apt options (e.g. APT_STATUS_ARGS for progress). */
 export function aptInstallArgv(pkgs: readonly string[], extra: readonly string[] = []): string[] {
   return [
@@ -166,6 +173,8 @@ export function aptInstallArgv(pkgs: readonly string[], extra: readonly string[]
     'Dpkg::Options::=--force-confdef',
     '-o',
     'Dpkg::Options::=--force-confold',
+    '-o',
+    `Dpkg::Options::=--${DPKG_UNSAFE_IO}`,
     '-o',
     'Acquire::Retries=3',
     ...extra,

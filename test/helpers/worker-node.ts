@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import * as assert from 'uvu/assert';
+import { assertCleanFirstBoot, FIRST_BOOT_DONE } from './first-boot.ts';
 import { assertCleanHost, cli, DISTRO } from './host.ts';
 import { EXPECT, K8S_REPO_PATH, KUBE_VERSION, parseChecks, type WorkerFixture } from './worker.ts';
 
@@ -17,8 +18,8 @@ export type Format = 'qcow2' | 'iso';
 export const consoles: Partial<Record<Format, string>> = {};
 
 const TIMEOUT = process.env.IB_NATIVE_BOOT_TIMEOUT ?? '900';
-/** The check script's last line. */
-export const DONE = 'IBN-CHECKS-DONE';
+/** The last line of a node's checks (the first-boot status script prints it). */
+export const DONE = FIRST_BOOT_DONE;
 
 /**
  * Build one format of the fixture's profile into `out` (emptied first) and check the result: exit
@@ -127,6 +128,14 @@ export function keyed(format: Format, name: string, key: string): string | undef
 
 /** Every fact the check script reports, judged the same way for both images. */
 export const CHECKS: { what: string; verify: (f: Format) => void }[] = [
+  {
+    what: 'a clean first boot: cloud-init done without errors, no failed systemd unit',
+    verify: (f) => {
+      const text = consoles[f];
+      assert.ok(text, `no console from the ${f} boot (did it fail?)`);
+      assertCleanFirstBoot(text!, `${f} boot`);
+    },
+  },
   {
     what: 'sysctl values are live',
     verify: (f) => {

@@ -21,7 +21,10 @@ import {
   serveRepo,
   stopGpgAgent,
 } from './apt-repo.ts';
+import { STATUS_RUNCMD, statusScriptFile } from './first-boot.ts';
 import { DISTRO, REPO, SCRATCH } from './host.ts';
+
+export { parseChecks } from './first-boot.ts';
 
 /** What the test profile asks for: an exact patch, so the pin must pass over the newer one. */
 export const KUBE_REQUEST = '1.31.1';
@@ -236,7 +239,10 @@ export async function setUpWorkerFixture(
   };
 }
 
-/** #cloud-config that installs the check script and runs it (NoCloud seed or config drive). */
+/**
+ * #cloud-config that installs the check script and runs it (NoCloud seed or config drive), then
+ * the first-boot status script, whose report ends with IBN-CHECKS-DONE.
+ */
 export function checkUserData(): string {
   const script = readFileSync(CHECK_SCRIPT).toString('base64');
   return [
@@ -246,19 +252,10 @@ export function checkUserData(): string {
     "    permissions: '0755'",
     '    encoding: b64',
     `    content: ${script}`,
+    ...statusScriptFile(),
     'runcmd:',
     '  - [ /bin/sh, /usr/local/sbin/ibn-check ]',
+    STATUS_RUNCMD,
     '',
   ].join('\n');
-}
-
-/** `IBN-CHECK <name> <value>` lines of a console log: name -> values in order. */
-export function parseChecks(consoleText: string): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const m of consoleText.replace(/\r/g, '').matchAll(/IBN-CHECK (\S+) ([^\n]*)/g)) {
-    const list = out.get(m[1]!) ?? [];
-    list.push(m[2]!.trim());
-    out.set(m[1]!, list);
-  }
-  return out;
 }

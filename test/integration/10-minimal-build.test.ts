@@ -8,6 +8,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { firstBootUserData } from '../helpers/first-boot.ts';
 import { assertCleanHost, CACHE, cli, DISTRO, SCRATCH } from '../helpers/host.ts';
 import { catText, withDisk } from '../helpers/image.ts';
 
@@ -18,7 +19,8 @@ test('minimal builds an ISO and a QCOW2 with checksums and a manifest', async ()
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
   const userData = path.join(SCRATCH, 'user_data');
-  writeFileSync(userData, `#cloud-config\nruncmd:\n  - [ sh, -c, "echo ${MARKER} > /dev/ttyS0" ]\n`);
+  // the marker, then the first-boot status (20-minimal-boot judges both on the console)
+  writeFileSync(userData, firstBootUserData([`  - [ sh, -c, "echo ${MARKER} > /dev/ttyS0" ]`]));
   const r = await cli([
     'build',
     '--profile',

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { assertCleanFirstBoot, FIRST_BOOT_DONE, firstBootUserData } from '../helpers/first-boot.ts';
 import { cli, SCRATCH } from '../helpers/host.ts';
 
 const OUT = path.join(SCRATCH, 'minimal-out');
@@ -22,23 +23,24 @@ function identitySeed(): string {
   mkdirSync(SEED, { recursive: true });
   writeFileSync(
     path.join(SEED, 'user-data'),
-    `#cloud-config
-runcmd:
-  - |
-    fp=$(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d " " -f 2)
-    echo "${IDENTITY}$(cat /etc/machine-id) hostkey=$fp" > /dev/ttyS0
-`,
+    firstBootUserData([
+      '  - |',
+      '    fp=$(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d " " -f 2)',
+      `    echo "${IDENTITY}$(cat /etc/machine-id) hostkey=$fp" > /dev/ttyS0`,
+    ]),
   );
   return SEED;
 }
 
+// every boot runs the first-boot status script (the ISO from its config drive, the QCOW2 from the
+// seed) and waits for its report: cloud-init done without errors, no failed unit (issue 13)
 for (const [file, firmware, expect] of [
-  ['minimal.iso', 'bios', [MARKER]],
-  ['minimal.qcow2', 'bios', [IDENTITY]],
-  ['minimal.qcow2', 'uefi', [IDENTITY]],
-  ['minimal.iso', 'uefi', []],
+  ['minimal.iso', 'bios', [MARKER, FIRST_BOOT_DONE]],
+  ['minimal.qcow2', 'bios', [IDENTITY, FIRST_BOOT_DONE]],
+  ['minimal.qcow2', 'uefi', [IDENTITY, FIRST_BOOT_DONE]],
+  ['minimal.iso', 'uefi', [FIRST_BOOT_DONE]],
 ] as const) {
-  test(`${file} boots to login: with ${firmware}${expect.length ? ' and runs the config drive' : ''}`, async () => {
+  test(`${file} boots to login: with ${firmware}, runs its user-data and first-boots cleanly`, async () => {
     const image = path.join(OUT, file);
     assert.ok(existsSync(image), `${image} missing: did 10-minimal-build pass?`);
     const log = path.join(SCRATCH, `${file}-${firmware}.console`);
@@ -56,14 +58,14 @@ for (const [file, firmware, expect] of [
     ]);
     assert.equal(r.exitCode, 0, `boot failed:\n${r.all.slice(-3000)}`);
     assert.match(r.stdout, /login: reached in \d+(\.\d+)? s/);
-    if (expect.length)
-      // the line came from cloud-init's final stage, after its locale module: the image's locale
-      // was kept (nothing generated at first boot, no update-locale error: issue 13)
-      assert.not.match(
-        readFileSync(log, 'utf8'),
-        /Generating locales|update-locale: Error/,
-        'cloud-init changed the locale at first boot',
-      );
+    assertCleanFirstBoot(readFileSync(log, 'utf8'), `${file} (${firmware})`);
+    // the report came after cloud-init's final stage, after its locale module: the image's locale
+    // was kept (nothing generated at first boot, no update-locale error: issue 13)
+    assert.not.match(
+      readFileSync(log, 'utf8'),
+      /Generating locales|update-locale: Error/,
+      'cloud-init changed the locale at first boot',
+    );
     if (file.endsWith('.qcow2')) {
       // the initramfs checks the root filesystem before mounting it (issue 13: it had no fsck)
       const text = readFileSync(log, 'utf8');

@@ -252,6 +252,45 @@ test('QEMU crashing (SIGSEGV) boots once more from a fresh overlay; a second cra
   }
 });
 
+test('QEMU aborting under KVM (a nested hypervisor refusing the CPU) boots once more with TCG', async () => {
+  const w = workspace();
+  try {
+    const accels: string[] = [];
+    const q = fakeQemu(({ stdout, stderr, crash, run }) => {
+      if (run === 1) {
+        stderr.write('qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69\n');
+        setTimeout(() => crash('SIGABRT'), 5);
+      } else stdout.write('node login: ');
+    });
+    const spawn: typeof q.spawn = (argv, logger, o) => {
+      accels.push(argv[argv.indexOf('-accel') + 1]!);
+      return q.spawn(argv, logger, o);
+    };
+    const logger = recordingLogger();
+    const r = await bootImage(recordingRunner(), {
+      image: w.image,
+      kvm: true,
+      timeoutSec: 5,
+      tmpDir: w.tmp,
+      logger,
+      spawn,
+    });
+    assert.match(r.console, /node login:/);
+    assert.equal(accels, ['kvm', 'tcg']);
+    assert.ok(
+      logger.lines.some((l) =>
+        /^warn QEMU crashed \(SIGABRT\) under KVM \(qemu-system-x86_64: error: failed to set MSR.*TCG/.test(
+          l,
+        ),
+      ),
+      logger.lines.join('\n'),
+    );
+    assert.equal(readdirSync(w.tmp), []);
+  } finally {
+    rmSync(w.dir, { recursive: true, force: true });
+  }
+});
+
 test('an abort kills QEMU and throws InterruptedError', async () => {
   const w = workspace();
   try {

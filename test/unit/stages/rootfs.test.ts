@@ -182,7 +182,7 @@ test('debootstrapArgv: exact', () => {
   ]);
 });
 
-test('aptInstallArgv: keeps existing config files, retries downloads, no recommends', () => {
+test('aptInstallArgv: keeps existing config files, retries downloads, no recommends, no fsync', () => {
   assert.equal(aptInstallArgv(['a', 'b=1']), [
     'apt-get',
     '-y',
@@ -191,6 +191,8 @@ test('aptInstallArgv: keeps existing config files, retries downloads, no recomme
     'Dpkg::Options::=--force-confdef',
     '-o',
     'Dpkg::Options::=--force-confold',
+    '-o',
+    'Dpkg::Options::=--force-unsafe-io',
     '-o',
     'Acquire::Retries=3',
     '--no-install-recommends',
@@ -371,6 +373,8 @@ test('mmdebstrapArgv: apt is in the base on Ubuntu too (it is Priority important
   assert.ok(argv.includes('--include=apt,ca-certificates,gnupg'), argv.join(' '));
   assert.ok(argv.includes('--components=main,restricted,universe'));
   assert.equal(argv.slice(-3), ['focal', '/t', 'http://archive.ubuntu.com/ubuntu']);
+  // dpkg unpacks the base without fsync, as the one apt transaction after it does
+  assert.ok(argv.includes('--dpkgopt=force-unsafe-io'));
 });
 
 test('install diversions: update-initramfs is a no-op stub, mkinitramfs is moved away (kernel hooks skip)', () => {

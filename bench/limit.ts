@@ -1,0 +1,416 @@
+/**
+ * npm run bench:limit — issue 13: one cold build of workload W against the physical limit and a
+ * debos-style raw pipeline on the same machine, then the boot of every W image with
+ * `systemd-analyze` from inside it. A benchmark (a script), never a test.
+ *
+ * W = Debian 12 with linux-image-amd64, systemd-sysv, openssh-server, cloud-init, sudo, iproute2,
+ * containerd (and what `minimal` needs to boot on a network: ifupdown, isc-dhcp-client).
+ *
+ *   engine   `build` of W, ISO + QCOW2, from an empty cache (stage and package caches)
+ *   limit    the sum of, each measured on its own:
+ *            (a) downloading W's package set (every .deb the image holds) from the mirror, 8 at once
+ *            (b) mmdebstrap unpacking and configuring the set from local .debs with no fsync and
+ *                no initramfs
+ *            (c) one initramfs of that tree at the fastest zstd level (-1), MODULES=most as the
+ *                images need (a bare-metal node boots from whatever disk controller it has)
+ *            (d) packing both outputs at once: mksquashfs of the tree ‖ mkfs.ext4 -d + qemu-img
+ *                convert (zlib clusters, as the engine writes)
+ *   peer     a debos-style pipeline for one uncompressed QCOW2: debootstrap (minbase) + apt-get
+ *            of the set in the chroot (with fsync and initramfs, downloading), mkfs.ext4 -d,
+ *            qemu-img convert; no boot loader, so it is a lower bound of such a pipeline
+ *   boots    each W image booted in QEMU (BIOS/UEFI, QCOW2/ISO): seconds to `login:`, and
+ *            `systemd-analyze time` and `blame` printed by the booted image
+ *
+ * Prints a table and JSON, and writes bench/limit-results.json. Needs root; re-executes itself in
+ * a private mount namespace like the CLI. IB_NATIVE_BENCH_BOOTS=0 skips the boots.
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bootImage } from '../src/boot/boot.ts';
+import { build, planBuild } from '../src/build.ts';
+import { silentLogger } from '../src/log.ts';
+import { processRunner } from '../src/run/runner.ts';
+import { qemuImgConvertArgv } from '../src/stages/disk.ts';
+import { mksquashfsArgv } from '../src/stages/iso.ts';
+import { installSet, mmdebstrapArgv } from '../src/stages/rootfs.ts';
+import { insideNamespace, reexecInNamespace } from '../src/sys/namespace.ts';
+
+const ROOT = process.env.IB_NATIVE_BENCH_DIR ?? '/var/tmp/ib-native-bench-limit';
+const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const DISTRO = 'debian-bookworm' as const;
+const W_PACKAGES = [
+  'cloud-init',
+  'openssh-server',
+  'sudo',
+  'iproute2',
+  'containerd',
+  'ifupdown',
+  'isc-dhcp-client',
+  'less',
+];
+const BLAME_DONE = 'IBN-BLAME-DONE';
+
+const runner = processRunner({ logger: silentLogger });
+const seconds = (t0: number) => (Date.now() - t0) / 1000;
+const say = (s: string) => process.stderr.write(`  ${s}\n`);
+
+/** One command, timed; runs through the engine's runner (so a failure names the command). */
+async function timedRun(name: string, argv: string[], env?: Record<string, string>): Promise<number> {
+  const t0 = Date.now();
+  await runner.run(argv, { context: name, ...(env ? { env } : {}) });
+  const s = seconds(t0);
+  say(`${name}: ${s.toFixed(1)} s`);
+  return s;
+}
+
+/** `sh -c script` in a nested private mount namespace: its mounts vanish with it. */
+const privately = (script: string, ...args: string[]) => [
+  'unshare',
+  '--mount',
+  '--propagation',
+  'private',
+  'sh',
+  '-c',
+  script,
+  'sh',
+  ...args,
+];
+
+function profileW(dir: string): string {
+  const file = path.join(dir, 'w.ts');
+  writeFileSync(
+    file,
+    `import { defineProfile } from 'ib-native';
+export default defineProfile({
+  name: 'w',
+  extends: '${path.join(REPO, 'profiles/minimal.ts')}',
+  distro: '${DISTRO}',
+  packages: ${JSON.stringify(W_PACKAGES)},
+});
+`,
+  );
+  return file;
+}
+
+/** Prints systemd's view of the boot once it is over, then the done marker. */
+const BLAME_SCRIPT = `#!/bin/sh
+systemctl is-system-running --wait >/dev/null 2>&1
+cloud-init status --wait >/dev/null 2>&1
+{ echo "IBN-BLAME time $(systemd-analyze time 2>&1 | head -n 1)"
+  systemd-analyze blame 2>&1 | head -n 12 | sed 's/^ */IBN-BLAME unit /'
+  echo "IBN-BLAME critical $(systemd-analyze critical-chain --no-pager 2>&1 | tail -n +3 | head -n 8 | tr -s ' ' | tr '\\n' ';')"
+  echo ${BLAME_DONE}; } >/dev/ttyS0
+`;
+
+function blameUserData(): string {
+  return [
+    '#cloud-config',
+    'write_files:',
+    '  - path: /usr/local/sbin/ibn-blame',
+    "    permissions: '0755'",
+    '    encoding: b64',
+    `    content: ${Buffer.from(BLAME_SCRIPT).toString('base64')}`,
+    'runcmd:',
+    '  - [ systemd-run, --unit=ibn-blame, /bin/sh, /usr/local/sbin/ibn-blame ]',
+    '',
+  ].join('\n');
+}
+
+interface Boot {
+  image: string;
+  firmware: 'bios' | 'uefi';
+  login?: number;
+  failed?: string;
+  time?: string;
+  blame: string[];
+  critical?: string;
+}
+
+async function bootW(image: string, firmware: 'bios' | 'uefi', seedDir?: string): Promise<Boot> {
+  const log = `${image}.${firmware}.console`;
+  const b: Boot = { image: path.basename(image), firmware, blame: [] };
+  try {
+    const r = await bootImage(runner, {
+      image,
+      firmware,
+      timeoutSec: 900,
+      expect: [BLAME_DONE],
+      consoleLog: log,
+      logger: silentLogger,
+      ...(seedDir ? { seedDir } : {}),
+    });
+    b.login = r.seconds;
+  } catch (e) {
+    b.failed = (e as Error).message.split('\n')[0];
+  }
+  const text = readFileSync(log, 'utf8').replace(/\r/g, '');
+  for (const m of text.matchAll(/IBN-BLAME (time|unit|critical) ([^\n]*)/g)) {
+    if (m[1] === 'time') b.time = m[2]!.trim();
+    else if (m[1] === 'critical') b.critical = m[2]!.trim();
+    else b.blame.push(m[2]!.trim());
+  }
+  say(`boot ${b.image} ${firmware}: ${b.failed ?? `login: in ${b.login?.toFixed(1)} s`}; ${b.time ?? ''}`);
+  return b;
+}
+
+async function main(): Promise<number> {
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('bench:limit needs root (it builds images)\n');
+    return 2;
+  }
+  if (!insideNamespace()) return reexecInNamespace();
+  rmSync(ROOT, { recursive: true, force: true });
+  mkdirSync(ROOT, { recursive: true });
+  const w = profileW(ROOT);
+  const cache = path.join(ROOT, 'cache');
+  const out = path.join(ROOT, 'out');
+  const scratch = path.join(ROOT, 'scratch');
+  mkdirSync(scratch, { recursive: true });
+  const userData = path.join(ROOT, 'user_data');
+  writeFileSync(userData, blameUserData());
+  process.stderr.write(
+    `bench:limit: ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), ${Math.round(os.totalmem() / 2 ** 30)} GiB\n`,
+  );
+
+  // the engine, cold: empty stage and package caches
+  let t0 = Date.now();
+  const r = await build(
+    { profile: w, overrides: {}, outputDir: out, cacheDir: cache, userData },
+    { runner, logger: silentLogger },
+  );
+  const engine = { wall: seconds(t0), stages: r.stages };
+  say(`engine cold W (ISO + QCOW2): ${engine.wall.toFixed(1)} s`);
+
+  const plan = await planBuild(w, {});
+  const pkgs = installSet(plan.rootfs);
+  const packages = path.join(cache, 'packages');
+  const rootfs = path.join(
+    cache,
+    'rootfs',
+    readdirSync(path.join(cache, 'rootfs')).find((n) => !n.startsWith('.'))!,
+  );
+  const tree = path.join(rootfs, 'tree');
+
+  // (a) the download of every .deb the image holds, 8 at once, from the URIs apt gives for them
+  const uris = await runner.run(
+    [
+      'chroot',
+      tree,
+      'sh',
+      '-c',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's format, not a JS template
+      "apt-get -qq download --print-uris $(dpkg-query -W -f='${binary:Package}=${Version} ')",
+    ],
+    { context: 'package URIs' },
+  );
+  const debs = [...uris.stdout.matchAll(/^'([^']+)' (\S+) (\d+) /gm)].map((m) => ({
+    url: m[1]!,
+    file: m[2]!,
+    size: Number(m[3]),
+  }));
+  const dl = path.join(scratch, 'download');
+  mkdirSync(dl, { recursive: true });
+  const curlConfig = path.join(scratch, 'curl.cfg');
+  writeFileSync(
+    curlConfig,
+    debs.map((d) => `url = "${d.url}"\noutput = "${path.join(dl, d.file)}"\n`).join(''),
+  );
+  const download = await timedRun(`(a) download ${debs.length} .debs`, [
+    'curl',
+    '--fail',
+    '--silent',
+    '--show-error',
+    '--parallel',
+    '--parallel-max',
+    '8',
+    '--config',
+    curlConfig,
+  ]);
+  const setBytes = debs.reduce((a, d) => a + d.size, 0);
+  rmSync(dl, { recursive: true, force: true });
+
+  // (b) unpack + configure from local .debs, no fsync, no initramfs (a stub during the install)
+  const limitTree = path.join(scratch, 'limit-tree');
+  const mm = mmdebstrapArgv(plan.distro, limitTree, packages).filter(
+    (a) => !a.startsWith('--customize-hook'),
+  );
+  const include = mm.findIndex((a) => a.startsWith('--include='));
+  mm[include] = `${mm[include]},${pkgs.join(',')}`;
+  mm.splice(
+    1,
+    0,
+    '--essential-hook=chroot "$1" dpkg-divert --local --rename --add /usr/sbin/update-initramfs && ln -s /bin/true "$1/usr/sbin/update-initramfs"',
+  );
+  const unpack = await timedRun('(b) mmdebstrap the set, no fsync, no initramfs', mm);
+
+  // (c) one initramfs at zstd -1, MODULES=most
+  const kver = readdirSync(path.join(limitTree, 'lib/modules'))[0]!;
+  const initramfs = await timedRun(
+    '(c) one initramfs (zstd -1, MODULES=most)',
+    privately(
+      'mount -t proc proc "$1/proc" && mount -t sysfs sys "$1/sys" && exec chroot "$1" mkinitramfs -c zstd -l 1 -o /boot/initrd.img-"$2" "$2"',
+      limitTree,
+      kver,
+    ),
+  );
+
+  // (d) both outputs packed at once from the finished tree
+  const rawDisk = path.join(scratch, 'disk.raw');
+  t0 = Date.now();
+  await Promise.all([
+    timedRun(
+      '(d) mksquashfs',
+      mksquashfsArgv(limitTree, path.join(scratch, 'fs.squashfs'), {
+        compression: 'lz4',
+        threads: os.availableParallelism(),
+        exclude: ['boot'],
+      }),
+    ),
+    (async () => {
+      await timedRun('(d) mkfs.ext4 -d', [
+        'sh',
+        '-c',
+        'truncate -s 4G "$1" && mkfs.ext4 -q -F -d "$2" "$1"',
+        'sh',
+        rawDisk,
+        limitTree,
+      ]);
+      await timedRun(
+        '(d) qemu-img convert (zlib)',
+        qemuImgConvertArgv(
+          rawDisk,
+          path.join(scratch, 'limit.qcow2'),
+          true,
+          'zlib',
+          os.availableParallelism(),
+        ),
+      );
+    })(),
+  ]);
+  const pack = seconds(t0);
+  say(`(d) both packed at once: ${pack.toFixed(1)} s`);
+  rmSync(limitTree, { recursive: true, force: true });
+  for (const f of ['fs.squashfs', 'limit.qcow2', 'disk.raw']) rmSync(path.join(scratch, f), { force: true });
+
+  // the peer: debos-style, one uncompressed QCOW2, cold (its own empty package cache)
+  const peerTree = path.join(scratch, 'peer-tree');
+  const peerCache = path.join(scratch, 'peer-packages');
+  mkdirSync(peerCache, { recursive: true });
+  t0 = Date.now();
+  await timedRun('peer debootstrap minbase', [
+    'debootstrap',
+    '--variant=minbase',
+    `--cache-dir=${peerCache}`,
+    plan.distro.suite,
+    peerTree,
+    plan.distro.mirror,
+  ]);
+  await timedRun(
+    'peer apt-get install (set, fsync, initramfs)',
+    privately(
+      [
+        'mount -t proc proc "$1/proc"',
+        'mount -t sysfs sys "$1/sys"',
+        'mount --rbind /dev "$1/dev"',
+        'mount --bind "$2" "$1/var/cache/apt/archives"',
+        `printf 'deb %s %s main\\n' "$3" "$4" > "$1/etc/apt/sources.list"`,
+        'chroot "$1" apt-get -q update',
+        `exec chroot "$1" env DEBIAN_FRONTEND=noninteractive apt-get -y -q --no-install-recommends install linux-image-amd64 systemd-sysv ${pkgs.join(' ')}`,
+      ].join(' && '),
+      peerTree,
+      peerCache,
+      plan.distro.mirror,
+      plan.distro.suite,
+    ),
+  );
+  await timedRun('peer mkfs.ext4 -d', [
+    'sh',
+    '-c',
+    'truncate -s 4G "$1" && mkfs.ext4 -q -F -d "$2" "$1"',
+    'sh',
+    rawDisk,
+    peerTree,
+  ]);
+  await timedRun('peer qemu-img convert (uncompressed)', [
+    'qemu-img',
+    'convert',
+    '-f',
+    'raw',
+    '-O',
+    'qcow2',
+    rawDisk,
+    path.join(scratch, 'peer.qcow2'),
+  ]);
+  const peer = seconds(t0);
+  say(`peer (debos-style single QCOW2): ${peer.toFixed(1)} s`);
+  rmSync(scratch, { recursive: true, force: true });
+
+  const limit = download + unpack + initramfs + pack;
+  const size = (f: string) => statSync(path.join(out, f)).size;
+
+  // the boots, with systemd's own account of each
+  const boots: Boot[] = [];
+  if (process.env.IB_NATIVE_BENCH_BOOTS !== '0') {
+    const seed = path.join(ROOT, 'seed');
+    mkdirSync(seed, { recursive: true });
+    writeFileSync(path.join(seed, 'user-data'), blameUserData());
+    for (const fw of ['bios', 'uefi'] as const) {
+      boots.push(await bootW(path.join(out, 'w.qcow2'), fw, seed));
+      boots.push(await bootW(path.join(out, 'w.iso'), fw));
+    }
+  }
+
+  const result = {
+    machine: {
+      cpus: os.cpus().length,
+      model: os.cpus()[0]?.model,
+      memGiB: Math.round(os.totalmem() / 2 ** 30),
+      kernel: os.release(),
+      load: os.loadavg()[0],
+    },
+    workload: { packages: W_PACKAGES, debs: debs.length, setMiB: setBytes / 2 ** 20 },
+    engine: { ...engine, isoMiB: size('w.iso') / 2 ** 20, qcow2MiB: size('w.qcow2') / 2 ** 20 },
+    limit: { download, unpack, initramfs, pack, sum: limit },
+    peer,
+    ratios: { engineVsLimit: engine.wall / limit, engineVsPeer: engine.wall / peer },
+    boots,
+  };
+  const f1 = (n: number) => n.toFixed(1);
+  process.stdout.write(
+    [
+      '| | seconds |',
+      '|---|---|',
+      `| engine: cold W, ISO ${f1(result.engine.isoMiB)} MiB + QCOW2 ${f1(result.engine.qcow2MiB)} MiB | ${f1(engine.wall)} (${Object.entries(
+        engine.stages,
+      )
+        .map(([k, v]) => `${k} ${f1(v)}`)
+        .join(', ')}) |`,
+      `| (a) download ${debs.length} .debs, ${f1(setBytes / 2 ** 20)} MiB | ${f1(download)} |`,
+      `| (b) unpack + configure, no fsync | ${f1(unpack)} |`,
+      `| (c) one initramfs, zstd -1 | ${f1(initramfs)} |`,
+      `| (d) ISO ‖ QCOW2 packing | ${f1(pack)} |`,
+      `| physical limit (a+b+c+d) | ${f1(limit)} |`,
+      `| peer: debos-style single QCOW2 | ${f1(peer)} |`,
+      '',
+      `engine / limit = ${result.ratios.engineVsLimit.toFixed(2)}x, engine / peer = ${result.ratios.engineVsPeer.toFixed(2)}x`,
+      '',
+      ...boots.map(
+        (b) =>
+          `boot ${b.image} ${b.firmware}: ${b.failed ?? `login: ${f1(b.login!)} s`}; ${b.time ?? 'no systemd-analyze'}\n  slowest units: ${b.blame.slice(0, 6).join(', ')}`,
+      ),
+      '',
+    ].join('\n'),
+  );
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(path.join(REPO, 'bench/limit-results.json'), `${JSON.stringify(result, null, 2)}\n`);
+  return 0;
+}
+
+main().then(
+  (c) => process.exit(c),
+  (e) => {
+    process.stderr.write(`bench:limit failed: ${(e as Error).stack}\n`);
+    process.exit(1);
+  },
+);
