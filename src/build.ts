@@ -310,38 +310,46 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
       if (sde !== undefined) clampTimes(path.join(layersDir, 'common', 'upper'), sde);
     });
 
-    const made: MadeOutput[] = [];
-    for (const family of familiesOf(profile.formats))
-      made.push(
-        ...(await runFamily(family, {
-          runner,
-          logger,
-          plan,
-          cache,
-          rootfs: rootfs.tree,
-          rootfsStamp: rootfs.stamp,
-          kernelVersion,
-          sourceDateEpoch: sde,
-          squashfsThreads: opts.squashfsThreads,
-          blockDevice,
-          registryDir: path.join(opts.cacheDir, 'attachments'),
-          cacheHit: (kind, hit) => {
-            cacheHits[kind] = hit;
-          },
-          layerDeps,
-          applyCtx,
-          layersDir,
-          workDir: work,
-          configDrive,
-          timed,
-          begin: (stage) => {
-            checkpoint();
-            return reporter.begin(stage, () => cacheHits[CACHE_OF_STAGE[stage] ?? '']);
-          },
-          aside: (final) => pub.aside(final),
-          outDir,
-        })),
-      );
+    // the families are packed at the same time (the ISO's squashfs while the disk is filled and
+    // converted): each is its own stage, its logs and progress told as that stage's. A family that
+    // fails lets the other finish its cleanup before the build fails with the first error.
+    const families = await Promise.allSettled(
+      familiesOf(profile.formats).map((family) =>
+        reporter.within(family, () =>
+          runFamily(family, {
+            runner,
+            logger,
+            plan,
+            cache,
+            rootfs: rootfs.tree,
+            rootfsStamp: rootfs.stamp,
+            kernelVersion,
+            sourceDateEpoch: sde,
+            squashfsThreads: opts.squashfsThreads,
+            blockDevice,
+            registryDir: path.join(opts.cacheDir, 'attachments'),
+            cacheHit: (kind, hit) => {
+              cacheHits[kind] = hit;
+            },
+            layerDeps,
+            applyCtx,
+            layersDir,
+            workDir: work,
+            configDrive,
+            timed,
+            begin: (stage) => {
+              checkpoint();
+              return reporter.begin(stage, () => cacheHits[CACHE_OF_STAGE[stage] ?? '']);
+            },
+            aside: (final) => pub.aside(final),
+            outDir,
+          }),
+        ),
+      ),
+    );
+    const failed = families.find((f): f is PromiseRejectedResult => f.status === 'rejected');
+    if (failed) throw failed.reason;
+    const made: MadeOutput[] = families.flatMap((f) => (f.status === 'fulfilled' ? f.value : []));
     checkpoint();
 
     // staged beside the previous outputs, published together at the very end

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { closeSync, copyFileSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { CommandError, exitCodeFor, hintOf, InterruptedError, UserError } from './errors.ts';
@@ -58,6 +59,9 @@ export class BuildReporter implements Logger {
   private fd: number | undefined;
   private currentStage: string | undefined;
   private failedStage: string | undefined;
+  /** The stage the calling code runs in, when stages run at once (the image families). */
+  private readonly context = new AsyncLocalStorage<string>();
+  /** Per stage and step (`stage\0step`): the last progress sent. */
   private steps = new Map<string, StepState>();
   private readonly now: () => number;
   /** Seconds spent in each stage so far. */
@@ -76,7 +80,20 @@ export class BuildReporter implements Logger {
     return this.o.logFile;
   }
   get stage(): string | undefined {
-    return this.currentStage;
+    return this.here;
+  }
+
+  /** The stage of the calling code: the one it runs within, else the last one begun. */
+  private get here(): string | undefined {
+    return this.context.getStore() ?? this.currentStage;
+  }
+
+  /**
+   * Run `fn` as part of `stage` (begun and ended by the caller): its logs and its commands'
+   * progress are told as that stage's, even while another stage runs at the same time.
+   */
+  within<T>(stage: string, fn: () => Promise<T>): Promise<T> {
+    return this.context.run(stage, fn);
   }
 
   /** Mask these too from now on (the profile's password hashes, known once it is resolved). */
@@ -122,21 +139,21 @@ export class BuildReporter implements Logger {
     const m = this.mask(msg);
     this.write('INFO', m);
     this.o.tee?.info(m);
-    this.emit({ type: 'log', level: 'info', message: m, stage: this.currentStage });
+    this.emit({ type: 'log', level: 'info', message: m, stage: this.here });
   }
 
   warn(msg: string): void {
     const m = this.mask(msg);
     this.write('WARN', m);
     this.o.tee?.warn(m);
-    this.emit({ type: 'warning', message: m, stage: this.currentStage });
+    this.emit({ type: 'warning', message: m, stage: this.here });
   }
 
   debug(msg: string): void {
     const m = this.mask(msg);
     this.write('DEBUG', m);
     this.o.tee?.debug(m);
-    if (this.o.verbose) this.emit({ type: 'log', level: 'debug', message: m, stage: this.currentStage });
+    if (this.o.verbose) this.emit({ type: 'log', level: 'debug', message: m, stage: this.here });
   }
 
   output(line: string): void {
@@ -145,21 +162,27 @@ export class BuildReporter implements Logger {
 
   stageStart(stage: string): void {
     this.currentStage = stage;
-    this.steps.clear();
+    this.forgetSteps(stage);
     this.write('INFO', `stage ${stage}: start`);
     this.emit({ type: 'stage-start', stage });
   }
 
   stageEnd(stage: string, seconds: number, ok: boolean, cacheHit?: boolean): void {
-    for (const [step, s] of this.steps) if (s.held) this.sendProgress(stage, { ...s.held, step });
-    this.steps.clear();
+    for (const [key, s] of this.steps)
+      if (key.startsWith(`${stage}\0`) && s.held)
+        this.sendProgress(stage, { ...s.held, step: key.slice(stage.length + 1) });
+    this.forgetSteps(stage);
     this.write(
       'INFO',
       `stage ${stage}: ${ok ? 'done' : 'failed'} in ${seconds.toFixed(1)}s${cacheHit ? ' (from cache)' : ''}`,
     );
     this.emit({ type: 'stage-end', stage, seconds, ok, ...(cacheHit === undefined ? {} : { cacheHit }) });
-    this.currentStage = undefined;
+    if (this.currentStage === stage) this.currentStage = undefined;
     if (!ok) this.failedStage ??= stage;
+  }
+
+  private forgetSteps(stage: string): void {
+    for (const key of [...this.steps.keys()]) if (key.startsWith(`${stage}\0`)) this.steps.delete(key);
   }
 
   /**
@@ -184,7 +207,7 @@ export class BuildReporter implements Logger {
     const end = this.begin(stage, cacheHit);
     let ok = false;
     try {
-      const r = await fn();
+      const r = await this.within(stage, fn);
       ok = true;
       return r;
     } finally {
@@ -194,9 +217,9 @@ export class BuildReporter implements Logger {
 
   /** A parsed progress line of the running command; throttled, never backwards. */
   progress(p: ProgressUpdate): void {
-    const stage = this.currentStage;
+    const stage = this.here;
     if (!stage) return;
-    const prev = this.steps.get(p.step);
+    const prev = this.steps.get(`${stage}\0${p.step}`);
     const now = this.now();
     if (!progressGate(prev, p, now, this.o.progressIntervalMs)) {
       if (prev && this.isAhead(prev, p)) prev.held = p;
@@ -211,7 +234,7 @@ export class BuildReporter implements Logger {
   }
 
   private sendProgress(stage: string, p: ProgressUpdate): void {
-    this.steps.set(p.step, { fraction: p.fraction, done: p.done, at: this.now() });
+    this.steps.set(`${stage}\0${p.step}`, { fraction: p.fraction, done: p.done, at: this.now() });
     this.emit({ type: 'progress', stage, ...p });
   }
 
@@ -220,7 +243,7 @@ export class BuildReporter implements Logger {
     const body = errorEventBody(err, interruptedBy, this.o.secrets);
     const e = {
       ...body,
-      stage: this.currentStage ?? this.failedStage,
+      stage: this.here ?? this.failedStage,
       log: this.o.logFile,
     };
     this.write('ERROR', e.message);

@@ -180,6 +180,46 @@ test('the runner logs commands and output into the build log and reports progres
   );
 });
 
+test('two stages at once (the families): logs and command progress are told as the stage that made them', async () => {
+  const { r, events } = reporter();
+  const runner = scopedRunner(processRunner({ logger: silentLogger }), {
+    logger: r,
+    onProgress: (p) => r.progress(p),
+  });
+  const { qemuImgProgress } = await import('../../src/run/progress.ts');
+  // real processes whose output arrives interleaved: the stage comes from where each was started
+  const family = (stage: string, pause: string) =>
+    r.within(stage, async () => {
+      const end = r.begin(stage);
+      r.info(`${stage}: begins`);
+      await runner.run(
+        ['sh', '-c', `printf "  (0.00/100%%)\\r"; sleep ${pause}; printf "  (100.00/100%%)\\r\\n"`],
+        { progress: qemuImgProgress(`${stage}-step`) },
+      );
+      r.info(`${stage}: ends`);
+      end(true);
+    });
+  await Promise.all([family('live', '0.3'), family('disk', '0.1')]);
+  for (const stage of ['live', 'disk']) {
+    const mine = events.filter(
+      (e) =>
+        (e.type === 'progress' && e.step === `${stage}-step`) ||
+        (e.type === 'log' && e.message.startsWith(`${stage}:`)),
+    );
+    assert.is(mine.length, 4, JSON.stringify(mine));
+    assert.ok(
+      mine.every((e) => (e.type === 'progress' || e.type === 'log') && e.stage === stage),
+      JSON.stringify(mine),
+    );
+  }
+  // disk started second and ended first: both ends are there, each with its own stage
+  const ends = events
+    .filter((e) => e.type === 'stage-end')
+    .map((e) => (e.type === 'stage-end' ? e.stage : ''));
+  assert.equal(ends, ['disk', 'live']);
+  assert.is(r.stage, undefined, 'no stage is left current once both ended');
+});
+
 test('stageLog copies the log so far, published beside the outputs at commit', async () => {
   const file = path.join(dir, 'p.log');
   const { r } = reporter({ logFile: file });
