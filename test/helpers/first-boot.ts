@@ -53,7 +53,8 @@ export function assertCleanFirstBoot(consoleText: string, what: string): void {
   };
   const ci = one('cloud-init');
   assert.match(ci, /^rc=0 /, `${what}: cloud-init status failed: ${ci}`);
-  assert.match(ci, /(^|\|)\s*status: done(\||$)/, `${what}: cloud-init did not finish cleanly: ${ci}`);
+  // `rc=0 status: done|...` (cloud-init 23+), `rc=0 |status: done|...` (22.4 prints a line of dots)
+  assert.match(ci, /(^rc=0 |\|)\s*status: done(\||$)/, `${what}: cloud-init did not finish cleanly: ${ci}`);
   // cloud-init 23.4+ lists errors (and recoverable ones) even when the status is done
   for (const m of ci.matchAll(/(?:^|\|)\s*((?:recoverable_)?errors): ?([^|]*)/g))
     assert.ok(['', '[]', '{}'].includes(m[2]!.trim()), `${what}: cloud-init reported ${m[1]}: ${ci}`);
