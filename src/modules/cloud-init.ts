@@ -6,6 +6,8 @@ const NAME = 'cloudInit';
 
 export const CLOUD_CFG_DIR = '/etc/cloud/cloud.cfg.d';
 export const MACHINE_ID_DROPIN = '/etc/systemd/system/cloud-init-local.service.d/ib-native-machine-id.conf';
+/** Live images only: their root is an overlay in RAM, nothing to grow or resize. */
+export const LIVE_CFG = `${CLOUD_CFG_DIR}/93_ib_native_live.cfg`;
 
 /**
  * cloud-init: preferred network renderers, the datasource list, ssh.socket masked (so cloud-init can
@@ -16,7 +18,18 @@ export const cloudInitModule: ConfigModule = {
   name: NAME,
   plan(p) {
     const c = p.cloudInit;
-    if (!c) return [];
+    // a live root (overlay over squashfs) has no partition to grow: cloud-init's growpart and
+    // resizefs would end the first boot "degraded" (Device '/dev/overlay' did not exist)
+    const live =
+      p.packages.includes('cloud-init') || c
+        ? ops(NAME, ['live'], {
+            kind: 'writeFile',
+            path: LIVE_CFG,
+            mode: '0644',
+            content: `${header('cloudInit (live images)')}growpart:\n  mode: "off"\nresize_rootfs: false\n`,
+          })
+        : [];
+    if (!c) return live;
     const bodies: OpBody[] = [];
     if (c.renderers?.length)
       bodies.push({
@@ -40,6 +53,6 @@ export const cloudInitModule: ConfigModule = {
         mode: '0644',
         content: `${header('cloudInit.machineIdSetup')}[Service]\nExecStartPre=/bin/systemd-machine-id-setup\n`,
       });
-    return ops(NAME, undefined, ...bodies);
+    return [...ops(NAME, undefined, ...bodies), ...live];
   },
 };
