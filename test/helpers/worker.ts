@@ -240,6 +240,28 @@ export async function setUpWorkerFixture(
 }
 
 /**
+ * The node's network, as a site gives it (matched by MAC: QEMU's first NIC is 52:54:00:12:34:56).
+ * Without it cloud-init falls back to the first NIC it finds, and the fixture's `dummy` module
+ * (numdummies=2) can make that `dummy0`: DHCP there never ends, and systemd-networkd-wait-online
+ * fails the first boot (seen on the focal ephemeral ISO).
+ */
+export const NODE_MAC = '52:54:00:12:34:56';
+
+/** NoCloud `network-config` (v2) for a QCOW2 boot's seed. */
+export function seedNetworkConfig(): string {
+  return `version: 2\nethernets:\n  nic0:\n    match:\n      macaddress: "${NODE_MAC}"\n    dhcp4: true\n`;
+}
+
+/** The config drive's network_data.json (OpenStack) for an ISO build. */
+export function configDriveNetworkData(): string {
+  return `${JSON.stringify({
+    links: [{ id: 'nic0', type: 'phy', ethernet_mac_address: NODE_MAC }],
+    networks: [{ id: 'net0', type: 'ipv4_dhcp', link: 'nic0', network_id: 'net0' }],
+    services: [],
+  })}\n`;
+}
+
+/**
  * #cloud-config that installs the check script and runs it (NoCloud seed or config drive), then
  * the first-boot status script, whose report ends with IBN-CHECKS-DONE.
  */

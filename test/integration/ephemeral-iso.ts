@@ -19,6 +19,7 @@ import * as assert from 'uvu/assert';
 import { ownScratch } from '../helpers/host.ts';
 import {
   checkUserData,
+  configDriveNetworkData,
   EPHEMERAL_PROFILE_NAME,
   EXPECT,
   KUBE_VERSION,
@@ -46,7 +47,9 @@ test.after(async () => {
 test('the ephemeral ISO builds with kubelet, kubeadm, kubectl (pinned) and the distro containerd', async () => {
   const userData = path.join(DIR, 'iso-user-data');
   writeFileSync(userData, checkUserData());
-  await buildNode(fx!, 'iso', OUT, timings, ['--user-data', userData]);
+  const networkData = path.join(DIR, 'iso-network-data.json');
+  writeFileSync(networkData, configDriveNetworkData());
+  await buildNode(fx!, 'iso', OUT, timings, ['--user-data', userData, '--network-data', networkData]);
   const m = JSON.parse(readFileSync(path.join(OUT, `${EPHEMERAL_PROFILE_NAME}.manifest.json`), 'utf8'));
   const pkgs = new Map<string, string>(
     m.packages.map((p: { name: string; version: string }) => [p.name, p.version]),

@@ -23,10 +23,11 @@ import {
   KUBE_NEWER,
   KUBE_VERSION,
   PROFILE_NAME,
+  seedNetworkConfig,
   setUpWorkerFixture,
   type WorkerFixture,
 } from '../helpers/worker.ts';
-import { bootNode, buildNode, CHECKS } from '../helpers/worker-node.ts';
+import { bootNode, buildNode, CHECKS, consoles } from '../helpers/worker-node.ts';
 
 const DIR = ownScratch('worker');
 const OUT = path.join(DIR, 'out-qcow2');
@@ -175,10 +176,18 @@ test('the QCOW2 boots (NoCloud seed) and runs the checks', async () => {
     path.join(seed, 'meta-data'),
     'instance-id: iid-ibn-worker-qcow2\nlocal-hostname: ibn-worker\n',
   );
+  writeFileSync(path.join(seed, 'network-config'), seedNetworkConfig());
   await bootNode(IMAGE, 'qcow2', 'bios', path.join(DIR, 'qcow2-bios.console'), timings, seed);
 });
 
 for (const c of CHECKS) test(`qcow2: ${c.what}`, () => c.verify('qcow2'));
+
+test('qcow2: the initramfs checked the root filesystem before mounting it', () => {
+  const text = consoles.qcow2 ?? '';
+  assert.ok(text, 'no console from the qcow2 boot (did it fail?)');
+  assert.not.match(text, /fsck not present/, 'the initramfs has no fsck');
+  assert.match(text, /clean, \d+\/\d+ files/, 'no fsck of the root filesystem on the console');
+});
 
 test('the QCOW2 boot left the image untouched', async () => {
   const recorded = readFileSync(`${IMAGE}.sha256`, 'utf8').split(' ')[0];
