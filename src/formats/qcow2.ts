@@ -1,6 +1,11 @@
 import { qemuImgProgress } from '../run/progress.ts';
 import { watchdog } from '../run/watchdog.ts';
-import { describeQcow2Compression, qcow2Compression, qemuImgConvertArgv } from '../stages/disk.ts';
+import {
+  describeQcow2Compression,
+  QEMU_IMG_COROUTINES,
+  qcow2Compression,
+  qemuImgConvertArgv,
+} from '../stages/disk.ts';
 import type { ImageFormat } from './types.ts';
 
 /** QCOW2: the finished raw disk converted by qemu-img (zlib clusters by default; in order when reproducible). */
@@ -12,7 +17,9 @@ export const qcow2: ImageFormat<'disk'> = {
     const inOrder = plan.sourceDateEpoch !== undefined;
     return {
       describe: `QCOW2 (${describeQcow2Compression(c)}${inOrder ? ', clusters in order' : ''})`,
-      commands: [qemuImgConvertArgv('{raw}', '{out}', c.compress, c.compressionType, 2, !inOrder)],
+      commands: [
+        qemuImgConvertArgv('{raw}', '{out}', c.compress, c.compressionType, QEMU_IMG_COROUTINES, !inOrder),
+      ],
     };
   },
   async make(c) {

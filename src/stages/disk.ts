@@ -87,6 +87,13 @@ export function qemuImgWritesZstd(version: string): boolean | undefined {
 }
 
 /**
+ * In-flight requests of the QCOW2 convert (`-m`, qemu-img's maximum): compressed clusters are
+ * compressed on qemu's thread pool, and more requests keep every core busy. Measured on 2 cores
+ * (W's 19 GiB base disk, zlib, out of order): -m 2 20.7 s, -m 8 16.8 s, -m 16 14.8 s.
+ */
+export const QEMU_IMG_COROUTINES = 16;
+
+/**
  * qemu-img convert argv. zlib is qcow2's own default, so it is asked for with no option at all:
  * qemu-img before 5.1 does not know `compression_type` and refuses it, and a host that old can
  * still make a zlib image. `outOfOrder` (-W) lets the coroutines write clusters as they finish:

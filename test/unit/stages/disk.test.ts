@@ -7,6 +7,7 @@ import {
   type DiskInputs,
   describeQcow2Compression,
   diskGrubCfg,
+  QEMU_IMG_COROUTINES,
   qcow2Compression,
   qemuImgConvertArgv,
   qemuImgWritesZstd,
@@ -95,6 +96,18 @@ test('qcow2Compression: compressed with zlib unless the profile says otherwise; 
   const argv = qemuImgConvertArgv('r', 'o', c.compress, c.compressionType);
   assert.ok(argv.includes('-c'));
   assert.not.ok(argv.some((a) => a.includes('compression_type')));
+});
+
+test('the qcow2 format converts with 16 requests in flight, out of order unless reproducible', async () => {
+  const { qcow2 } = await import('../../../src/formats/qcow2.ts');
+  const argvOf = (sde?: number) => qcow2.plan({ profile: {}, sourceDateEpoch: sde } as never).commands[0]!;
+  const fast = argvOf();
+  assert.is(fast[fast.indexOf('-m') + 1], String(QEMU_IMG_COROUTINES));
+  assert.is(QEMU_IMG_COROUTINES, 16);
+  assert.ok(fast.includes('-W'));
+  const repro = argvOf(1_700_000_000);
+  assert.is(repro[repro.indexOf('-m') + 1], '16');
+  assert.not.ok(repro.includes('-W'));
 });
 
 test('qemuImgWritesZstd: 5.1 and later (first line of qemu-img --version, as each release prints it)', () => {
