@@ -99,15 +99,26 @@ test('the build ran the plan: its stages in order, and every planned command as 
     '--json',
   ]);
   assert.is(r.exitCode, 0, r.all);
-  const stages = JSON.parse(r.stdout).stages as { stage: string; commands?: string[][] }[];
+  const stages = JSON.parse(r.stdout).stages as { stage: string; family?: string; commands?: string[][] }[];
   const log = readFileSync(path.join(OUT, 'minimal.build.log'), 'utf8');
   // the stages as the build started them (a family's stage runs in two parts: counted once)
-  const started = [...new Set([...log.matchAll(/ stage (\S+): start$/gm)].map((m) => m[1]))];
+  const started = [...new Set([...log.matchAll(/ stage (\S+): start$/gm)].map((m) => m[1]!))];
   assert.equal(
-    started,
-    ['plan', ...stages.map((s) => s.stage)],
+    [...started].sort(),
+    ['plan', ...stages.map((s) => s.stage)].sort(),
     'the build ran other stages than plan prints',
   );
+  // in order: plan, rootfs, configure, then the families at the same time, each in its planned order
+  const shared = stages.filter((s) => !s.family).map((s) => s.stage);
+  assert.equal(started.slice(0, shared.length + 1), ['plan', ...shared], 'shared stages out of order');
+  for (const family of new Set(stages.flatMap((s) => (s.family ? [s.family] : [])))) {
+    const planned = stages.filter((s) => s.family === family).map((s) => s.stage);
+    assert.equal(
+      started.filter((s) => planned.includes(s)),
+      planned,
+      `the ${family} family's stages ran out of order`,
+    );
+  }
   const run = log.split('\n').filter((l) => l.includes(' $ '));
   let checked = 0;
   for (const s of stages)
