@@ -13,6 +13,7 @@ import {
 import { HostNotReadyError } from './errors.ts';
 import { REPO_ROOT } from './package.ts';
 import type { Format } from './profile/schema.ts';
+import { kvmUsable } from './sys/kvm.ts';
 
 /** The installer shipped with ib-native, wherever it is installed. */
 const INSTALL_SH = join(REPO_ROOT, 'native-tools', 'install.sh');
@@ -27,7 +28,7 @@ export interface HostProbe {
   which(command: string): string | undefined;
   exists(path: string): boolean;
   isRoot(): boolean;
-  /** /dev/kvm exists and we may open it. */
+  /** /dev/kvm exists, we may open it, and QEMU starts a machine on it (src/sys/kvm.ts). */
   hasKvm(): boolean;
   /** /dev/nbd0 exists, or the nbd module is loaded or can be loaded with modprobe. */
   hasNbd(): boolean;
@@ -257,10 +258,11 @@ export const realProbe: HostProbe = {
   hasKvm() {
     try {
       accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
-      return true;
     } catch {
       return false;
     }
+    // the device is there: QEMU must also be able to start a machine on it
+    return kvmUsable().usable;
   },
   hasNbd() {
     if (existsSync('/dev/nbd0') || existsSync('/sys/module/nbd')) return true;
