@@ -16,7 +16,8 @@ import path from 'node:path';
 import { type Bootstrapper, build } from '../src/build.ts';
 import { silentLogger } from '../src/log.ts';
 import { processRunner } from '../src/run/runner.ts';
-import { insideNamespace, reexecInNamespace } from '../src/sys/namespace.ts';
+
+import { machine, startBench } from './common.ts';
 
 const ROOT = process.env.IB_NATIVE_BENCH_DIR ?? '/var/tmp/ib-native-bench';
 const DISTRO = 'debian-bookworm' as const;
@@ -75,20 +76,12 @@ async function rawTool(
 }
 
 async function main(): Promise<number> {
-  if (process.getuid?.() !== 0) {
-    process.stderr.write('bench needs root (it builds images)\n');
-    return 2;
-  }
-  if (!insideNamespace()) return reexecInNamespace();
-  rmSync(ROOT, { recursive: true, force: true });
-  mkdirSync(ROOT, { recursive: true });
+  const stop = await startBench('bench', ROOT);
+  if (stop !== undefined) return stop;
   const coldCache = path.join(ROOT, 'cache-cold');
   const warmCache = path.join(ROOT, 'cache-warm-packages');
   const mmCache = path.join(ROOT, 'cache-warm-packages-mmdebstrap');
   const runs: Run[] = [];
-  process.stderr.write(
-    `bench: ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), ${Math.round(os.totalmem() / 2 ** 30)} GiB\n`,
-  );
 
   runs.push(await timedBuild('cold', coldCache, 'minimal', ['iso', 'qcow2']));
   mkdirSync(path.join(warmCache, 'packages'), { recursive: true });
@@ -215,12 +208,7 @@ async function main(): Promise<number> {
   const warmIso = runs.find((r) => r.name === 'warm-iso')!.wall;
   const warmQcow = runs.find((r) => r.name === 'warm-qcow2')!.wall;
   const result = {
-    machine: {
-      cpus: os.cpus().length,
-      model: os.cpus()[0]?.model,
-      memGiB: Math.round(os.totalmem() / 2 ** 30),
-      kernel: os.release(),
-    },
+    machine: machine(),
     runs,
     raw: raws,
     ratios: {

@@ -31,10 +31,11 @@ import { bootImage } from '../src/boot/boot.ts';
 import { build, planBuild } from '../src/build.ts';
 import { silentLogger } from '../src/log.ts';
 import { processRunner } from '../src/run/runner.ts';
-import { qemuImgConvertArgv } from '../src/stages/disk.ts';
+import { QEMU_IMG_COROUTINES, qemuImgConvertArgv } from '../src/stages/disk.ts';
 import { mksquashfsArgv } from '../src/stages/iso.ts';
 import { installSet, mmdebstrapArgv } from '../src/stages/rootfs.ts';
-import { insideNamespace, reexecInNamespace } from '../src/sys/namespace.ts';
+
+import { machine, startBench } from './common.ts';
 
 const ROOT = process.env.IB_NATIVE_BENCH_DIR ?? '/var/tmp/ib-native-bench-limit';
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -75,6 +76,16 @@ const privately = (script: string, ...args: string[]) => [
   script,
   'sh',
   ...args,
+];
+
+/** A 4 GiB ext4 image filled from a tree with `mkfs.ext4 -d` (no mount, no copy). */
+const mkfsFromTree = (raw: string, tree: string) => [
+  'sh',
+  '-c',
+  'truncate -s 4G "$1" && mkfs.ext4 -q -F -d "$2" "$1"',
+  'sh',
+  raw,
+  tree,
 ];
 
 function profileW(dir: string): string {
@@ -155,13 +166,8 @@ async function bootW(image: string, firmware: 'bios' | 'uefi', seedDir?: string)
 }
 
 async function main(): Promise<number> {
-  if (process.getuid?.() !== 0) {
-    process.stderr.write('bench:limit needs root (it builds images)\n');
-    return 2;
-  }
-  if (!insideNamespace()) return reexecInNamespace();
-  rmSync(ROOT, { recursive: true, force: true });
-  mkdirSync(ROOT, { recursive: true });
+  const stop = await startBench('bench:limit', ROOT);
+  if (stop !== undefined) return stop;
   const w = profileW(ROOT);
   const cache = path.join(ROOT, 'cache');
   const out = path.join(ROOT, 'out');
@@ -169,9 +175,6 @@ async function main(): Promise<number> {
   mkdirSync(scratch, { recursive: true });
   const userData = path.join(ROOT, 'user_data');
   writeFileSync(userData, blameUserData());
-  process.stderr.write(
-    `bench:limit: ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), ${Math.round(os.totalmem() / 2 ** 30)} GiB\n`,
-  );
 
   // the engine, cold: empty stage and package caches
   let t0 = Date.now();
@@ -268,23 +271,10 @@ async function main(): Promise<number> {
       }),
     ),
     (async () => {
-      await timedRun('(d) mkfs.ext4 -d', [
-        'sh',
-        '-c',
-        'truncate -s 4G "$1" && mkfs.ext4 -q -F -d "$2" "$1"',
-        'sh',
-        rawDisk,
-        limitTree,
-      ]);
+      await timedRun('(d) mkfs.ext4 -d', mkfsFromTree(rawDisk, limitTree));
       await timedRun(
         '(d) qemu-img convert (zlib)',
-        qemuImgConvertArgv(
-          rawDisk,
-          path.join(scratch, 'limit.qcow2'),
-          true,
-          'zlib',
-          os.availableParallelism(),
-        ),
+        qemuImgConvertArgv(rawDisk, path.join(scratch, 'limit.qcow2'), true, 'zlib', QEMU_IMG_COROUTINES),
       );
     })(),
   ]);
@@ -324,24 +314,11 @@ async function main(): Promise<number> {
       plan.distro.suite,
     ),
   );
-  await timedRun('peer mkfs.ext4 -d', [
-    'sh',
-    '-c',
-    'truncate -s 4G "$1" && mkfs.ext4 -q -F -d "$2" "$1"',
-    'sh',
-    rawDisk,
-    peerTree,
-  ]);
-  await timedRun('peer qemu-img convert (uncompressed)', [
-    'qemu-img',
-    'convert',
-    '-f',
-    'raw',
-    '-O',
-    'qcow2',
-    rawDisk,
-    path.join(scratch, 'peer.qcow2'),
-  ]);
+  await timedRun('peer mkfs.ext4 -d', mkfsFromTree(rawDisk, peerTree));
+  await timedRun(
+    'peer qemu-img convert (uncompressed)',
+    qemuImgConvertArgv(rawDisk, path.join(scratch, 'peer.qcow2'), false, 'zlib', QEMU_IMG_COROUTINES),
+  );
   const peer = seconds(t0);
   say(`peer (debos-style single QCOW2): ${peer.toFixed(1)} s`);
   rmSync(scratch, { recursive: true, force: true });
@@ -362,13 +339,7 @@ async function main(): Promise<number> {
   }
 
   const result = {
-    machine: {
-      cpus: os.cpus().length,
-      model: os.cpus()[0]?.model,
-      memGiB: Math.round(os.totalmem() / 2 ** 30),
-      kernel: os.release(),
-      load: os.loadavg()[0],
-    },
+    machine: machine(),
     workload: { packages: W_PACKAGES, debs: debs.length, setMiB: setBytes / 2 ** 20 },
     engine: { ...engine, isoMiB: size('w.iso') / 2 ** 20, qcow2MiB: size('w.qcow2') / 2 ** 20 },
     limit: { download, unpack, initramfs, pack, sum: limit },
