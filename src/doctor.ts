@@ -28,8 +28,10 @@ export interface HostProbe {
   which(command: string): string | undefined;
   exists(path: string): boolean;
   isRoot(): boolean;
-  /** /dev/kvm exists, we may open it, and QEMU starts a machine on it (src/sys/kvm.ts). */
+  /** /dev/kvm exists and we may open it. */
   hasKvm(): boolean;
+  /** QEMU starts a machine under KVM (src/sys/kvm.ts: spawns QEMU once); absent means yes. */
+  kvmRuns?(): boolean;
   /** /dev/nbd0 exists, or the nbd module is loaded or can be loaded with modprobe. */
   hasNbd(): boolean;
   /** Bytes available to us on the file system holding dir (or its nearest existing parent). */
@@ -113,7 +115,8 @@ export function checkHost(opts: CheckHostOptions = {}, probe: HostProbe = realPr
     family: detected ?? 'debian',
     familyDetected: detected !== undefined,
     root: probe.isRoot(),
-    kvm: probe.hasKvm(),
+    // QEMU is asked only when booting is in question (never in a build's preflight)
+    kvm: probe.hasKvm() && (!opts.boot || (probe.kvmRuns?.() ?? true)),
     nbd: probe.hasNbd(),
     ...(opts.dir ? { freeSpace: { dir: opts.dir, bytes: probe.freeBytes(opts.dir) } } : {}),
     missingRequired: rows.filter((r) => !r.ok && !r.optional),
@@ -258,12 +261,12 @@ export const realProbe: HostProbe = {
   hasKvm() {
     try {
       accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
+      return true;
     } catch {
       return false;
     }
-    // the device is there: QEMU must also be able to start a machine on it
-    return kvmUsable().usable;
   },
+  kvmRuns: () => kvmUsable().usable,
   hasNbd() {
     if (existsSync('/dev/nbd0') || existsSync('/sys/module/nbd')) return true;
     return kernelHasModule('nbd') && realProbe.which('modprobe') !== undefined;

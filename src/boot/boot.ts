@@ -6,6 +6,7 @@ import { realProbe } from '../doctor.ts';
 import { InterruptedError, UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { type Runner, tail } from '../run/runner.ts';
+import { kvmUsable } from '../sys/kvm.ts';
 import { BootFailedError, BootTimeoutError, watchConsole } from './console.ts';
 import {
   type Accel,
@@ -74,6 +75,9 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
+/** KVM is used when the device is there and QEMU can start a machine on it (asked once per process). */
+const kvmHere = (): boolean => realProbe.hasKvm() && kvmUsable().usable;
+
 /** Signals with which QEMU itself crashes (TCG has been seen to segfault), as opposed to being stopped. */
 const CRASH_SIGNALS = ['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGABRT', 'SIGFPE'];
 
@@ -90,7 +94,7 @@ export function emulatorCrash(e: unknown): string | undefined {
  * with TCG emulation instead.
  */
 export async function bootImage(runner: Runner, opts: BootOptions): Promise<BootResult> {
-  const kvm = opts.kvm ?? realProbe.hasKvm();
+  const kvm = opts.kvm ?? kvmHere();
   try {
     return await bootOnce(runner, { ...opts, kvm });
   } catch (e) {
@@ -186,7 +190,7 @@ export async function withQemu<T>(
     throw new UserError(`seed folder not found: ${opts.seedDir}`);
   const kind = opts.kind ?? detectImageKind(image);
   const firmwareKind = opts.firmware ?? 'bios';
-  const accel: Accel = (opts.kvm ?? realProbe.hasKvm()) ? 'kvm' : 'tcg';
+  const accel: Accel = (opts.kvm ?? kvmHere()) ? 'kvm' : 'tcg';
   const uefi = firmwareKind === 'uefi' ? (opts.uefi ?? findUefiFirmware()) : undefined;
 
   // the overlay, the UEFI variables and the seed: a private folder removed with all in it at the end

@@ -6,6 +6,10 @@ const NAME = 'cloudInit';
 
 export const CLOUD_CFG_DIR = '/etc/cloud/cloud.cfg.d';
 export const MACHINE_ID_DROPIN = '/etc/systemd/system/cloud-init-local.service.d/ib-native-machine-id.conf';
+/** Whether the image runs cloud-init: in the package list, or configured by the profile. */
+export const hasCloudInit = (p: { packages: readonly string[]; cloudInit?: unknown }): boolean =>
+  p.packages.includes('cloud-init') || p.cloudInit !== undefined;
+
 /** Live images only: their root is an overlay in RAM, nothing to grow or resize. */
 export const LIVE_CFG = `${CLOUD_CFG_DIR}/93_ib_native_live.cfg`;
 
@@ -20,15 +24,14 @@ export const cloudInitModule: ConfigModule = {
     const c = p.cloudInit;
     // a live root (overlay over squashfs) has no partition to grow: cloud-init's growpart and
     // resizefs would end the first boot "degraded" (Device '/dev/overlay' did not exist)
-    const live =
-      p.packages.includes('cloud-init') || c
-        ? ops(NAME, ['live'], {
-            kind: 'writeFile',
-            path: LIVE_CFG,
-            mode: '0644',
-            content: `${header('cloudInit (live images)')}growpart:\n  mode: "off"\nresize_rootfs: false\n`,
-          })
-        : [];
+    const live = hasCloudInit(p)
+      ? ops(NAME, ['live'], {
+          kind: 'writeFile',
+          path: LIVE_CFG,
+          mode: '0644',
+          content: `${header('cloudInit (live images)')}growpart:\n  mode: "off"\nresize_rootfs: false\n`,
+        })
+      : [];
     if (!c) return live;
     const bodies: OpBody[] = [];
     if (c.renderers?.length)

@@ -1,5 +1,5 @@
 import { type OpBody, ops } from '../ops/types.ts';
-import { CLOUD_CFG_DIR } from './cloud-init.ts';
+import { CLOUD_CFG_DIR, hasCloudInit } from './cloud-init.ts';
 import { header } from './render.ts';
 import type { ConfigModule } from './types.ts';
 
@@ -28,7 +28,7 @@ export const localeModule: ConfigModule = {
         mode: '0644',
         content: `${header('locale')}${VARIABLES.map((v) => `${v}=${p.locale}\n`).join('')}`,
       });
-    if (p.packages.includes('cloud-init') || p.cloudInit !== undefined)
+    if (hasCloudInit(p))
       bodies.push({
         kind: 'writeFile',
         path: CLOUD_INIT_LOCALE,

@@ -178,6 +178,23 @@ test('install.sh parses, and prints the same list with node and without, on eith
 
 // --- checkHost -------------------------------------------------------------------------------
 
+test('KVM: QEMU is asked only when booting is in question; a /dev/kvm it cannot run on is no KVM', () => {
+  let asked = 0;
+  const probe = (runs: boolean): HostProbe => ({
+    ...fakeProbe({ kvm: true }),
+    kvmRuns: () => {
+      asked++;
+      return runs;
+    },
+  });
+  assert.ok(checkHost({}, probe(false)).kvm, 'a build preflight does not start QEMU');
+  assert.is(asked, 0);
+  assert.not.ok(checkHost({ boot: true }, probe(false)).kvm);
+  assert.ok(checkHost({ boot: true }, probe(true)).kvm);
+  assert.is(asked, 2);
+  assert.not.ok(checkHost({ boot: true }, { ...fakeProbe({ kvm: false }), kvmRuns: () => true }).kvm);
+});
+
 test('a complete host: nothing missing, every row found', () => {
   const r = checkHost({ forTests: true, dir: '/var/tmp' }, fakeProbe({ kvm: true }));
   assert.equal(r.missingRequired, []);
