@@ -17,6 +17,7 @@ import { manifestOf, manifestText } from './manifest.ts';
 import { planProfile } from './modules/index.ts';
 import { kubernetesPreferences, kubernetesRepo } from './modules/kubernetes.ts';
 import { trustedRepoWarnings } from './modules/repos.ts';
+import { secureBootWarnings } from './modules/secure-boot.ts';
 import { TOOL_VERSION } from './package.ts';
 import { familiesOf, outputName } from './profile/formats.ts';
 import { profileSecrets } from './profile/public.ts';
@@ -167,7 +168,7 @@ export async function planBuild(
     rootfsKey,
     layout,
     sourceDateEpoch: sourceDateEpoch(),
-    warnings: trustedRepoWarnings(profile),
+    warnings: [...trustedRepoWarnings(profile), ...secureBootWarnings(profile)],
     stages: [],
   };
   plan.stages = planStages(plan);

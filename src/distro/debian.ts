@@ -17,6 +17,17 @@ export const debianBookworm = {
   resolvedPackages: ['systemd-resolved'],
   aptReadsArmoredKeys: true,
   arch: 'amd64',
+  signedChain: {
+    // shim-signed depends on shim-helpers-amd64-signed (MokManager) and grub-efi-amd64-bin
+    packages: ['shim-signed', 'grub-efi-amd64-signed'],
+    vendor: 'debian',
+    shim: '/usr/lib/shim/shimx64.efi.signed',
+    mokManager: '/usr/lib/shim/mmx64.efi.signed',
+    grub: '/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed',
+    grubCd: '/usr/lib/grub/x86_64-efi-signed/gcdx64.efi.signed',
+    grubSerial: true,
+    unsignedKernel: /^linux-image-.*-unsigned$/,
+  },
 } as const satisfies Distro;
 
 /**

@@ -39,6 +39,31 @@ export interface Distro {
    */
   readonly debootstrapScript?: string;
   readonly arch: 'amd64';
+  /**
+   * The distribution's signed UEFI boot chain (shim signed by the UEFI CA, its own signed GRUB, its
+   * signed kernel), taken from the image's own packages. Absent: no signed chain (Secure Boot refused).
+   */
+  readonly signedChain?: SignedBootChain;
+}
+
+/** Where a distribution's signed boot chain lives in its packages, and how its GRUB finds grub.cfg. */
+export interface SignedBootChain {
+  /** Packages that carry the signed binaries (installed in the image: the node keeps them updated). */
+  readonly packages: readonly string[];
+  /** Folder of the ESP the distro installs into, EFI/<vendor>: its signed GRUB's prefix, where it reads grub.cfg. */
+  readonly vendor: string;
+  /** shim signed by the Microsoft UEFI CA, in the image. */
+  readonly shim: string;
+  /** MokManager, signed by the distro (shim starts it to enrol keys). */
+  readonly mokManager: string;
+  /** The signed GRUB for disks (prefix /EFI/<vendor>). */
+  readonly grub: string;
+  /** The signed GRUB for CDs (prefix /boot/grub of the medium, found by /.disk/info). */
+  readonly grubCd: string;
+  /** Whether the signed GRUB has the serial terminal built in (no module can be loaded under Secure Boot). */
+  readonly grubSerial: boolean;
+  /** Kernel packages known to hold an unsigned kernel (a profile adding one cannot boot under Secure Boot). */
+  readonly unsignedKernel: RegExp;
 }
 
 /** The archive's own keyring package and the signing keys it must hold. */

@@ -29,6 +29,19 @@ export const ubuntuFocal = {
   headersPackages: ['linux-headers-generic'],
   resolvedPackages: [],
   aptReadsArmoredKeys: false,
+  signedChain: {
+    packages: ['shim-signed', 'grub-efi-amd64-signed'],
+    vendor: 'ubuntu',
+    // the .deb ships .latest and .previous; postinst links shimx64.efi.signed to one by an alternative
+    shim: '/usr/lib/shim/shimx64.efi.signed.latest',
+    // signed by Canonical despite the name
+    mokManager: '/usr/lib/shim/mmx64.efi',
+    grub: '/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed',
+    grubCd: '/usr/lib/grub/x86_64-efi-signed/gcdx64.efi.signed',
+    // Ubuntu builds its signed GRUB without the serial module: the menu is on the firmware's console
+    grubSerial: false,
+    unsignedKernel: /^linux-image-unsigned-/,
+  },
 } as const satisfies Distro;
 
 /** Ubuntu 22.04: focal on the next suites, with apt 2.4 (armored keys in signed-by). */

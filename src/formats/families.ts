@@ -7,6 +7,7 @@ import { InternalError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { NOT_SHIPPED } from '../modules/finalize.ts';
 import { diskCmdline } from '../modules/grub.ts';
+import { secureBootChain } from '../modules/secure-boot.ts';
 import type { Family } from '../profile/formats.ts';
 import type { Runner } from '../run/runner.ts';
 import {
@@ -184,6 +185,7 @@ export function diskTreeInputs(plan: BuildPlan, kernelVersion: string): DiskTree
     title: `${profile.name} (${plan.distro.name})`,
     grubTimeout: profile.grub?.timeout ?? 1,
     grubSerialCommand: profile.grub?.serialCommand,
+    signedChain: secureBootChain(profile),
   };
 }
 

@@ -1,4 +1,5 @@
 import { liveCmdline } from '../modules/grub.ts';
+import { secureBootChain } from '../modules/secure-boot.ts';
 import { buildIso, defaultMetaData, isoCommand } from '../stages/iso.ts';
 import { sha256Text } from '../sys/files.ts';
 import type { ImageFormat } from './types.ts';
@@ -36,6 +37,7 @@ export const iso: ImageFormat<'live'> = {
         generatedMetaData: defaultMetaData(uuidFor(seed), profile.hostname, profile.name),
       },
       command: c.commands[0],
+      signedChain: secureBootChain(profile),
     });
   },
 };

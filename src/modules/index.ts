@@ -26,6 +26,7 @@ import { localeModule } from './locale.ts';
 import { nicNamingModule } from './nic-naming.ts';
 import { reposModule } from './repos.ts';
 import { resolvedModule } from './resolved.ts';
+import { secureBootModule } from './secure-boot.ts';
 import { sysctlModule } from './sysctl.ts';
 import { systemdBaseModule } from './systemd-base.ts';
 import { systemdUnitsModule } from './systemd-units.ts';
@@ -48,6 +49,7 @@ export const MODULES: readonly ConfigModule[] = [
   limitsModule,
   sysctlModule,
   grubModule,
+  secureBootModule,
   kdumpModule,
   cpuModule,
   apparmorModule,

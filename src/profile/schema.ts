@@ -411,6 +411,12 @@ export const profileSchema = z
       .describe(
         'Extra kernel command line (name -> value), modules to load or blacklist, extra kernel packages.',
       ),
+    secureBoot: z
+      .boolean()
+      .optional()
+      .describe(
+        "UEFI boot through the distro's signed chain (shim, its signed GRUB and kernel), so images boot with Secure Boot enforced. Default: true where the distro ships one and the kernel is signed; false builds ib-native's own unsigned GRUB (custom kernels, unsigned DKMS modules).",
+      ),
     limits: z.array(limitSchema).optional().describe('One /etc/security/limits.d file per entry.'),
     grub: z
       .object({

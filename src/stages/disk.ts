@@ -16,13 +16,15 @@ import {
   nestedMountpoints,
   populateIssue,
 } from '../disk/populate.ts';
+import type { SignedBootChain } from '../distro/types.ts';
 import { InternalError, UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { resolveInRoot } from '../ops/apply.ts';
-import { sourceDateEpochEnv, walkTree } from '../repro/times.ts';
+import { walkTree } from '../repro/times.ts';
 import type { Runner } from '../run/runner.ts';
 import { attach, type BlockDeviceKind } from '../sys/blockdev.ts';
 import { type MountScope, withMounts } from '../sys/mounts.ts';
+import { copyIntoFat, diskEspFiles, type EspFile } from './efi-boot.ts';
 import { GRUB_I386, renderEarlyConfig, renderGrubCfg } from './grub.ts';
 import { coreEarlyConfig, grubMkimageBiosArgv, writeBiosBoot } from './grub-bios.ts';
 import { buildStandaloneImage } from './grub-standalone.ts';
@@ -39,6 +41,8 @@ export interface DiskInputs {
   title: string;
   grubTimeout: number;
   grubSerialCommand?: string;
+  /** The distro's signed UEFI chain (Secure Boot), or undefined for ib-native's own GRUB. */
+  signedChain?: SignedBootChain;
   blockDevice: BlockDeviceKind;
   registryDir: string;
   /** SOURCE_DATE_EPOCH: the disk is made reproducibly (see makeRawDiskReproducible). */
@@ -155,7 +159,8 @@ export function diskGrubCfg(i: DiskTreeInputs): string {
   return renderGrubCfg({
     timeout: i.grubTimeout,
     finder: { kind: 'uuid', uuid: fstabUuid(bootPart, i.seed) },
-    serial: true,
+    // the signed GRUB of some distros has no serial terminal (and loads no module under Secure Boot)
+    serial: i.signedChain && !i.signedChain.grubSerial ? 'if-present' : true,
     serialCommand: i.grubSerialCommand,
     entries: [
       {
@@ -247,7 +252,14 @@ export async function buildBaseDisk(
 
 export type DiskTreeInputs = Pick<
   DiskInputs,
-  'layout' | 'seed' | 'kernelVersion' | 'cmdline' | 'title' | 'grubTimeout' | 'grubSerialCommand'
+  | 'layout'
+  | 'seed'
+  | 'kernelVersion'
+  | 'cmdline'
+  | 'title'
+  | 'grubTimeout'
+  | 'grubSerialCommand'
+  | 'signedChain'
 >;
 
 /**
@@ -273,48 +285,53 @@ export async function writeDiskTree(runner: Runner, tree: string, i: DiskTreeInp
 }
 
 interface BootLoaders {
-  /** EFI/BOOT/BOOTX64.EFI of the ESP. */
-  efi: string;
+  /** What the ESP holds: the signed chain or the standalone UEFI GRUB (./efi-boot.ts). */
+  esp: EspFile[];
   /** core.img for the bios_grub partition, when there is one. */
   core?: Buffer;
 }
 
-/** The disk's standalone UEFI loader and BIOS core image, both finding /boot by its UUID. */
+/**
+ * The disk's UEFI boot files and BIOS core image, all finding /boot by its UUID: the signed chain's
+ * GRUB reads the early config from EFI/<vendor>/grub.cfg, the standalone one has it built in.
+ */
 async function bootLoaders(runner: Runner, i: DiskInputs): Promise<BootLoaders> {
   const { bootPart, prefix } = bootRelative(i.layout);
   const uuid = fstabUuid(bootPart, i.seed);
   const early = path.join(i.work, 'early-grub-disk.cfg');
   writeFileSync(early, renderEarlyConfig({ kind: 'uuid', uuid }, `${prefix}/grub/grub.cfg`));
-  const efi = path.join(i.work, 'grubx64.efi');
-  await buildStandaloneImage(runner, {
-    format: 'x86_64-efi',
-    output: efi,
-    earlyCfg: early,
-    work: i.work,
-    mtime: i.sourceDateEpoch ?? 0,
-  });
-  if (!i.layout.partitions.some((p) => p.flags.includes('bios_grub'))) return { efi };
+  let esp: EspFile[];
+  if (i.signedChain) esp = diskEspFiles({ chain: i.signedChain, tree: i.tree }, early);
+  else {
+    const standalone = path.join(i.work, 'grubx64.efi');
+    await buildStandaloneImage(runner, {
+      format: 'x86_64-efi',
+      output: standalone,
+      earlyCfg: early,
+      work: i.work,
+      mtime: i.sourceDateEpoch ?? 0,
+    });
+    esp = diskEspFiles({ standalone }, early);
+  }
+  if (!i.layout.partitions.some((p) => p.flags.includes('bios_grub'))) return { esp };
   const coreCfg = path.join(i.work, 'core-early.cfg');
   writeFileSync(coreCfg, coreEarlyConfig(uuid, `${prefix}/grub`));
   const core = path.join(i.work, 'core.img');
   await runner.run(grubMkimageBiosArgv(core, coreCfg, `${prefix}/grub`), {
     context: 'building the BIOS GRUB core image',
   });
-  return { efi, core: readFileSync(core) };
+  return { esp, core: readFileSync(core) };
 }
 
-/** EFI/BOOT/BOOTX64.EFI into every ESP; `image(p)` names its FAT for mtools' -i. */
+/** The UEFI boot files into every ESP; `image(p)` names its FAT for mtools' -i. */
 async function installEfi(
   runner: Runner,
   i: DiskInputs,
-  efi: string,
+  esp: readonly EspFile[],
   image: (p: PlacedPartition) => string,
 ): Promise<void> {
-  const env = sourceDateEpochEnv(i.sourceDateEpoch);
-  for (const p of i.layout.partitions.filter((f) => f.filesystem === 'vfat' && f.flags.includes('esp'))) {
-    await runner.run(['mmd', '-D', 's', '-i', image(p), '::/EFI', '::/EFI/BOOT'], { okExitCodes: [1], env });
-    await runner.run(['mcopy', '-o', '-i', image(p), efi, '::/EFI/BOOT/BOOTX64.EFI'], { env });
-  }
+  for (const p of i.layout.partitions.filter((f) => f.filesystem === 'vfat' && f.flags.includes('esp')))
+    await copyIntoFat(runner, image(p), esp, i.sourceDateEpoch);
 }
 
 /** The BIOS core image into the bios_grub partition: the raw disk is then finished. */
@@ -342,13 +359,13 @@ export async function makeRawDisk(
     context: 'copying the base disk',
   });
   logger.info('disk: installing GRUB (BIOS, UEFI)');
-  const { efi, core } = await bootLoaders(runner, i);
+  const { esp, core } = await bootLoaders(runner, i);
   await withDisk(runner, logger, raw, i, false, async ({ mnt, fat, partition }) => {
     logger.info('disk: syncing the configured tree into the disk');
     await runner.run([...rsyncArgv(i.tree, mnt, treeExcludes(fat)), '--delete'], {
       context: 'syncing the configured tree into the disk',
     });
-    await installEfi(runner, i, efi, (p) => partition(p.number));
+    await installEfi(runner, i, esp, (p) => partition(p.number));
   });
   return finishRaw(i, raw, core);
 }
@@ -406,12 +423,12 @@ export async function makeRawDiskReproducible(
     rmSync(script, { force: true });
   }
   logger.info('disk: installing GRUB (BIOS, UEFI)');
-  const { efi, core } = await bootLoaders(runner, i);
+  const { esp, core } = await bootLoaders(runner, i);
   const fat = i.layout.partitions.filter((p) => p.filesystem === 'vfat');
   const fatFile = (p: PlacedPartition) => path.join(i.work, `${p.name}.fat`);
   for (const p of fat)
     await runner.run(mkfsArgv(p, fatFile(p), i.seed, p)!, { context: `making the ${p.name} filesystem` });
-  await installEfi(runner, i, efi, fatFile);
+  await installEfi(runner, i, esp, fatFile);
   for (const p of fat) {
     await runner.run(ddIntoArgv(fatFile(p), raw, p), { context: `writing the ${p.name} filesystem` });
     rmSync(fatFile(p), { force: true });

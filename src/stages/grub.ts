@@ -34,8 +34,11 @@ export interface MenuEntry {
 export interface GrubConfig {
   timeout: number;
   finder: Finder;
-  /** Serial console for the menu (the kernel's console is on the command line). */
-  serial: boolean;
+  /**
+   * Serial console for the menu (the kernel's console is on the command line); 'if-present' where
+   * the GRUB that reads the config may lack the serial terminal (then the firmware's console only).
+   */
+  serial: boolean | 'if-present';
   serialCommand?: string;
   entries: readonly MenuEntry[];
 }
@@ -71,8 +74,12 @@ export function renderGrubCfg(c: GrubConfig): string {
     'insmod all_video',
   ];
   if (c.serial) {
-    lines.push(serialLine(c.serialCommand ?? 'serial --speed=115200 --unit=0 --word=8 --parity=no --stop=1'));
-    lines.push('terminal_input serial console', 'terminal_output serial console');
+    const serial = serialLine(
+      c.serialCommand ?? 'serial --speed=115200 --unit=0 --word=8 --parity=no --stop=1',
+    );
+    const terminals = ['terminal_input serial console', 'terminal_output serial console'];
+    if (c.serial === 'if-present') lines.push(`if ${serial}; then`, ...terminals.map((t) => `  ${t}`), 'fi');
+    else lines.push(serial, ...terminals);
   }
   lines.push(search(c.finder), `set timeout=${c.timeout}`, 'set default=0', '');
   for (const e of c.entries) {

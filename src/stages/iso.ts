@@ -2,16 +2,24 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stableUuid } from '../disk/layout.ts';
+import type { SignedBootChain } from '../distro/types.ts';
 import { UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { clampTimes, isoVolumeDate, sourceDateEpochEnv } from '../repro/times.ts';
+import { clampTimes, isoVolumeDate } from '../repro/times.ts';
 import { mksquashfsProgress } from '../run/progress.ts';
 import type { Runner } from '../run/runner.ts';
 import { watchdog } from '../run/watchdog.ts';
 import { removeTree } from '../sys/files.ts';
 import { opaqueFoldersOf } from '../sys/opaque.ts';
 import { rsyncArgv } from './disk.ts';
-import { GRUB_I386, type MenuEntry, renderEarlyConfig, renderGrubCfg } from './grub.ts';
+import { copyIntoFat, type EspFile, isoEspFiles } from './efi-boot.ts';
+import {
+  GRUB_I386,
+  type MenuEntry,
+  renderEarlyConfig,
+  renderGrubCfg,
+  type StandaloneFormat,
+} from './grub.ts';
 import { buildStandaloneImage } from './grub-standalone.ts';
 import { pruneHidden } from './layers.ts';
 
@@ -221,7 +229,12 @@ export interface IsoInputs {
   sourceDateEpoch?: number;
   /** The xorriso command as planned (isoCommand, paths filled in); made here when absent. */
   command?: string[];
+  /** The distro's signed UEFI chain (Secure Boot), or undefined for ib-native's own GRUB. */
+  signedChain?: SignedBootChain;
 }
+
+/** The file a CD's signed GRUB searches for when it booted from the FAT image (its /boot/grub is on the ISO). */
+export const DISK_INFO = '.disk/info';
 
 /** Where buildIso stages the ISO's tree and boot images inside its work folder. */
 export function isoWorkPaths(work: string) {
@@ -298,7 +311,8 @@ export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Pr
   const cfg = renderGrubCfg({
     timeout: 0,
     finder: { kind: 'file', file: `/${i.marker}` },
-    serial: true,
+    // the signed GRUB of some distros has no serial terminal (and loads no module under Secure Boot)
+    serial: i.signedChain && !i.signedChain.grubSerial ? 'if-present' : true,
     entries: [
       {
         title: i.title,
@@ -309,6 +323,11 @@ export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Pr
     ],
   });
   writeFileSync(path.join(root, 'boot/grub/grub.cfg'), cfg);
+
+  if (i.signedChain) {
+    mkdirSync(path.join(root, '.disk'), { recursive: true });
+    writeFileSync(path.join(root, DISK_INFO), `${i.title}\n`);
+  }
 
   const latest = path.join(root, 'openstack/latest');
   writeFileSync(
@@ -322,14 +341,18 @@ export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Pr
 
   const early = path.join(i.work, 'early-grub.cfg');
   writeFileSync(early, renderEarlyConfig({ kind: 'file', file: `/${i.marker}` }, '/boot/grub/grub.cfg'));
-  const efi = path.join(i.work, 'bootx64.efi');
   const sde = i.sourceDateEpoch;
-  for (const [format, output] of [
-    ['i386-pc-eltorito', biosImg],
-    ['x86_64-efi', efi],
-  ] as const)
-    await buildStandaloneImage(runner, { format, output, earlyCfg: early, work: i.work, mtime: sde ?? 0 });
-  await makeEfiImage(runner, efi, efiImg, undefined, sde);
+  const standalone = async (format: StandaloneFormat, output: string) =>
+    buildStandaloneImage(runner, { format, output, earlyCfg: early, work: i.work, mtime: sde ?? 0 });
+  await standalone('i386-pc-eltorito', biosImg);
+  let esp: EspFile[];
+  if (i.signedChain) esp = isoEspFiles({ chain: i.signedChain, tree: i.tree }, early);
+  else {
+    const efi = path.join(i.work, 'bootx64.efi');
+    await standalone('x86_64-efi', efi);
+    esp = isoEspFiles({ standalone: efi }, early);
+  }
+  await makeEfiImage(runner, esp, efiImg, undefined, sde);
   // the ISO records each file's mtime (atime and ctime are set to it by xorriso)
   if (sde !== undefined) for (const t of [root, biosImg]) clampTimes(t, sde);
   logger.info('iso: xorriso');
@@ -337,18 +360,19 @@ export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Pr
 }
 
 /**
- * A FAT image holding EFI/BOOT/BOOTX64.EFI, filled with mtools (no vfat mount needed). Fixed
- * volume id; `--invariant` makes mkfs.vfat's time fields constants; mtools dates its directory
- * entries with SOURCE_DATE_EPOCH when given.
+ * The El Torito FAT image holding the UEFI boot files, filled with mtools (no vfat mount needed).
+ * Fixed volume id; `--invariant` makes mkfs.vfat's time fields constants; mtools dates its
+ * directory entries with SOURCE_DATE_EPOCH when given.
  */
 export async function makeEfiImage(
   runner: Runner,
-  efiBinary: string,
+  files: readonly EspFile[],
   out: string,
   volumeId = '1B00C0DE',
   sourceDateEpoch?: number,
 ): Promise<void> {
-  const kib = Math.ceil(statSync(efiBinary).size / 1024) + 1024;
+  const bytes = files.reduce((sum, f) => sum + statSync(f.from).size, 0);
+  const kib = Math.ceil(bytes / 1024) + 1024;
   await runner.run([
     'mkfs.vfat',
     '-C',
@@ -360,9 +384,7 @@ export async function makeEfiImage(
     out,
     String(Math.max(kib, 2048)),
   ]);
-  const env = sourceDateEpochEnv(sourceDateEpoch);
-  await runner.run(['mmd', '-i', out, '::/EFI', '::/EFI/BOOT'], { env });
-  await runner.run(['mcopy', '-i', out, efiBinary, '::/EFI/BOOT/BOOTX64.EFI'], { env });
+  await copyIntoFat(runner, out, files, sourceDateEpoch);
 }
 
 /**

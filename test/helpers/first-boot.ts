@@ -64,6 +64,14 @@ export function assertCleanFirstBoot(consoleText: string, what: string): void {
   assert.is(one('system-state'), 'running', `${what}: systemd is not running cleanly`);
 }
 
+/** Secure Boot as the booted image saw it: its SecureBoot variable (and mokutil's line when present). */
+export function secureBootSeen(consoleText: string): { state: string; mokutil: string } | undefined {
+  const v = parseChecks(consoleText).get('secureboot')?.[0];
+  if (v === undefined) return undefined;
+  const [state, ...rest] = v.split(' ');
+  return { state: state!, mokutil: rest.join(' ') };
+}
+
 /** `IBN-CHECK <name> <value>` lines of a console log: name -> values in order. */
 export function parseChecks(consoleText: string): Map<string, string[]> {
   const out = new Map<string, string[]>();

@@ -1,7 +1,7 @@
 /** The judge of the first-boot report (test/helpers/first-boot.ts) on real consoles' lines. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assertCleanFirstBoot } from '../helpers/first-boot.ts';
+import { assertCleanFirstBoot, secureBootSeen } from '../helpers/first-boot.ts';
 
 const BOOKWORM =
   'IBN-CHECK cloud-init rc=0 |status: done|boot_status_code: enabled-by-generator|last_update: Thu, 03 Dec 2026 00:10:34 +0000|detail:|DataSourceNoCloud [seed=/dev/vdb][dsmode=net]';
@@ -39,6 +39,15 @@ test('an error of cloud-init, a failed unit, a degraded system or a missing line
   );
   assert.match(fails(`${FOCAL}\r\n${CLEAN.replace('running', 'degraded')}`) ?? '', /not running cleanly/);
   assert.match(fails(CLEAN) ?? '', /no "IBN-CHECK cloud-init" line/);
+});
+
+test('secureBootSeen: the state and mokutil line, or nothing when the script printed none', () => {
+  assert.equal(secureBootSeen(`${CLEAN}IBN-CHECK secureboot enabled SecureBoot enabled\r\n`), {
+    state: 'enabled',
+    mokutil: 'SecureBoot enabled',
+  });
+  assert.equal(secureBootSeen('IBN-CHECK secureboot bios \n'), { state: 'bios', mokutil: '' });
+  assert.is(secureBootSeen(CLEAN), undefined);
 });
 
 test.run();

@@ -47,7 +47,15 @@ test("planProfile: ops of every module in order; packages of the profile and the
   );
   const modules = [...new Set(planned.map((o) => o.module))];
   assert.equal(modules, ['sysctl', 'kubelet', 'hostname', 'files', 'finalize']);
-  assert.equal(packages, ['curl', 'kubelet=1.21.2-00', 'kubeadm=1.21.2-00', 'kubectl=1.21.2-00']);
+  // the distro's signed boot chain comes with Secure Boot, on by default
+  assert.equal(packages, [
+    'curl',
+    'kubelet=1.21.2-00',
+    'shim-signed',
+    'grub-efi-amd64-signed',
+    'kubeadm=1.21.2-00',
+    'kubectl=1.21.2-00',
+  ]);
 });
 
 test('planProfile: a user file over a module file names both modules and the path', () => {

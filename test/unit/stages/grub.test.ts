@@ -135,6 +135,30 @@ test('renderGrubCfg: custom serial command; no serial lines without serial', () 
   assert.match(plain, /\ninsmod all_video\nsearch --no-floppy --set=root --file \/m\nset timeout=5\n/);
 });
 
+test("renderGrubCfg: serial 'if-present' guards the terminal switch on the serial command (a signed GRUB without it keeps the console)", () => {
+  const cfg = renderGrubCfg({
+    timeout: 0,
+    finder: { kind: 'file', file: '/m' },
+    serial: 'if-present',
+    entries: [],
+  });
+  assert.match(
+    cfg,
+    '\nif serial --speed=115200 --unit=0 --word=8 --parity=no --stop=1; then\n  terminal_input serial console\n  terminal_output serial console\nfi\nsearch ',
+  );
+  assert.throws(
+    () =>
+      renderGrubCfg({
+        timeout: 0,
+        finder: { kind: 'file', file: '/m' },
+        serial: 'if-present',
+        serialCommand: 'serial; reboot',
+        entries: [],
+      }),
+    /not a GRUB serial command/,
+  );
+});
+
 const MODULES =
   'part_gpt part_msdos ext2 fat iso9660 search search_fs_uuid search_fs_file configfile normal linux echo test serial terminal gzio all_video'.split(
     ' ',
