@@ -22,6 +22,7 @@ export const STAGES = [
 ] as const;
 export type Stage = (typeof STAGES)[number];
 
+import { OVMF_PACKAGE, SECURE_BOOT_OVMF } from '../src/boot/ovmf.ts';
 import { FORMAT_INFO, type Format } from '../src/profile/formats.ts';
 
 export const BOOTSTRAPPERS = ['debootstrap', 'mmdebstrap'] as const;
@@ -43,8 +44,11 @@ export type HostFamily = 'debian' | 'ubuntu';
 export interface HostTool {
   /** What the user sees: a command name, or a short name for a file or folder. */
   readonly name: string;
-  /** How to find it: a command on PATH, or any one of these paths existing. */
-  readonly check: { readonly command: string } | { readonly anyPath: readonly string[] };
+  /** How to find it: a command on PATH, any one of these paths existing, or every path of any one set. */
+  readonly check:
+    | { readonly command: string }
+    | { readonly anyPath: readonly string[] }
+    | { readonly anyPathSet: readonly (readonly string[])[] };
   /** Completes "which is required to …". */
   readonly neededFor: string;
   readonly stages: readonly Stage[];
@@ -312,6 +316,16 @@ export const HOST_TOOLS: readonly HostTool[] = [
     neededFor: 'boot the images with UEFI',
     stages: ['boot'],
     packages: pkg('ovmf'),
+  },
+  {
+    name: 'OVMF Secure Boot firmware',
+    // the code that enforces Secure Boot and its variables with Microsoft's keys: both or nothing
+    check: { anyPathSet: SECURE_BOOT_OVMF.map((c) => [c.code, c.vars]) },
+    neededFor: 'boot the images with UEFI Secure Boot enforced (boot --secure-boot)',
+    stages: ['boot'],
+    packages: pkg(OVMF_PACKAGE),
+    optional: true,
+    fallback: 'boot --secure-boot stops (exit 5); other boots are not affected',
   },
   // npm ci: node-gyp compiles node-pty (ib-native shell, build --debug-shell, boot --console)
   {

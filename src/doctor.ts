@@ -5,6 +5,7 @@ import {
   type Bootstrapper,
   HOST_TOOLS,
   type HostFamily,
+  type HostTool,
   preferredBootstrapper,
   requirement,
   type Stage,
@@ -91,10 +92,7 @@ export function checkHost(opts: CheckHostOptions = {}, probe: HostProbe = realPr
   for (const tool of HOST_TOOLS) {
     const need = requirement(tool, stages, bootstrapper);
     if (!need) continue;
-    const found =
-      'command' in tool.check
-        ? probe.which(tool.check.command)
-        : tool.check.anyPath.find((p) => probe.exists(p));
+    const found = findTool(tool.check, probe);
     const fallback =
       tool.fallback ?? (tool.bootstrapper && tool.bootstrapper !== bootstrapper ? bootstrapper : undefined);
     rows.push({
@@ -122,6 +120,13 @@ export function checkHost(opts: CheckHostOptions = {}, probe: HostProbe = realPr
     missingRequired: rows.filter((r) => !r.ok && !r.optional),
     missingOptional: rows.filter((r) => !r.ok && r.optional),
   };
+}
+
+/** Where a tool is on this host: its command, its first path present, or its first set present in full. */
+function findTool(check: HostTool['check'], probe: HostProbe): string | undefined {
+  if ('command' in check) return probe.which(check.command);
+  if ('anyPath' in check) return check.anyPath.find((p) => probe.exists(p));
+  return check.anyPathSet.find((set) => set.every((p) => probe.exists(p)))?.join(' + ');
 }
 
 /** The one apt-get command that installs these rows' packages, or undefined when there are none. */

@@ -1,3 +1,4 @@
+// Over 300 lines: one boot from its checks to its cleanup, shared by `boot` and `boot --console`.
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -14,13 +15,16 @@ import {
   detectImageKind,
   type FirmwareKind,
   type FirmwareSpec,
+  findSecureBootFirmware,
   findUefiFirmware,
+  firmwareOf,
   type ImageKind,
   type LongProcess,
   qemuArgs,
   type SpawnLong,
   spawnLong,
 } from './qemu.ts';
+import { SECURE_BOOT_FAILURES } from './refusals.ts';
 import { buildSeedIso } from './seed.ts';
 
 /**
@@ -32,8 +36,10 @@ export interface BootOptions {
   image: string;
   /** Default: from the file's magic bytes. */
   kind?: ImageKind;
-  /** Default bios (SeaBIOS). */
+  /** Default bios (SeaBIOS); uefi with `secureBoot`. */
   firmware?: FirmwareKind;
+  /** UEFI with Secure Boot enforced (`findSecureBootFirmware`); a refused loader fails the boot at once. */
+  secureBoot?: boolean;
   /** Default 300 (the original's acceptance test). */
   timeoutSec?: number;
   /** NoCloud seed folder (user-data, meta-data, network-config); attached as a `cidata` ISO. */
@@ -55,7 +61,7 @@ export interface BootOptions {
   tmpDir?: string;
   /** For tests. */
   spawn?: SpawnLong;
-  /** For tests: the UEFI firmware files instead of looking them up. */
+  /** For tests: the UEFI firmware files instead of looking them up (with `secureBoot`: its build). */
   uefi?: { code: string; vars?: string };
 }
 
@@ -94,6 +100,7 @@ export function emulatorCrash(e: unknown): string | undefined {
  * with TCG emulation instead.
  */
 export async function bootImage(runner: Runner, opts: BootOptions): Promise<BootResult> {
+  firmwareOf(opts);
   const kvm = opts.kvm ?? kvmHere();
   try {
     return await bootOnce(runner, { ...opts, kvm });
@@ -126,7 +133,7 @@ async function bootOnce(runner: Runner, opts: BootOptions): Promise<BootResult> 
   const waitFor = ['login:', ...(opts.expect ?? [])].map((s) => JSON.stringify(s)).join(', ');
   const announce = (q: QemuSetup) =>
     logger.info(
-      `booting ${q.image} (${q.kind}, ${q.firmwareKind}, ${q.accel === 'kvm' ? 'KVM' : 'TCG emulation: no KVM, slow'}); ` +
+      `booting ${q.image} (${q.kind}, ${q.firmwareKind}${q.secureBoot ? ' with Secure Boot enforced' : ''}, ${q.accel === 'kvm' ? 'KVM' : 'TCG emulation: no KVM, slow'}); ` +
         `waiting up to ${timeoutSec} s for ${waitFor}`,
     );
   return withQemu(runner, opts, { announce }, async (q) => {
@@ -140,6 +147,7 @@ async function bootOnce(runner: Runner, opts: BootOptions): Promise<BootResult> 
         expect: opts.expect ?? [],
         timeoutMs: timeoutSec * 1000,
         ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(q.secureBoot ? { failOn: SECURE_BOOT_FAILURES } : {}),
       });
       logger.info(`reached the login prompt in ${result.seconds.toFixed(1)} s`);
       return result;
@@ -157,6 +165,7 @@ export interface QemuSetup {
   image: string;
   kind: ImageKind;
   firmwareKind: FirmwareKind;
+  secureBoot: boolean;
   accel: Accel;
   argv: string[];
 }
@@ -179,6 +188,7 @@ export async function withQemu<T>(
   fn: (q: QemuSession) => Promise<T>,
 ): Promise<T> {
   const { logger } = opts;
+  const firmwareKind = firmwareOf(opts);
   const image = resolve(opts.image);
   if (!existsSync(image)) {
     throw new UserError(
@@ -189,9 +199,10 @@ export async function withQemu<T>(
   if (opts.seedDir && !existsSync(opts.seedDir))
     throw new UserError(`seed folder not found: ${opts.seedDir}`);
   const kind = opts.kind ?? detectImageKind(image);
-  const firmwareKind = opts.firmware ?? 'bios';
+  const secureBoot = opts.secureBoot === true;
   const accel: Accel = (opts.kvm ?? kvmHere()) ? 'kvm' : 'tcg';
-  const uefi = firmwareKind === 'uefi' ? (opts.uefi ?? findUefiFirmware()) : undefined;
+  const find = secureBoot ? findSecureBootFirmware : findUefiFirmware;
+  const uefi = firmwareKind === 'uefi' ? (opts.uefi ?? find()) : undefined;
 
   // the overlay, the UEFI variables and the seed: a private folder removed with all in it at the end
   return withDir(
@@ -202,7 +213,7 @@ export async function withQemu<T>(
       try {
         let firmware: FirmwareSpec = { type: 'bios' };
         if (uefi) {
-          firmware = { type: 'uefi', code: uefi.code };
+          firmware = { type: 'uefi', code: uefi.code, ...(secureBoot ? { secureBoot } : {}) };
           if (uefi.vars) {
             firmware.vars = join(tmp, 'OVMF_VARS.fd');
             await copyFile(uefi.vars, firmware.vars);
@@ -222,7 +233,7 @@ export async function withQemu<T>(
           ...(opts.smp ? { smp: opts.smp } : {}),
           ...(seedIso ? { seedIso } : {}),
         });
-        const setup: QemuSetup = { image, kind, firmwareKind, accel, argv };
+        const setup: QemuSetup = { image, kind, firmwareKind, secureBoot, accel, argv };
         how.announce(setup);
         if (opts.consoleLog) {
           await mkdir(dirname(resolve(opts.consoleLog)), { recursive: true });
@@ -272,6 +283,10 @@ async function explain(
     : 'pass a console log file to keep the whole console';
   if (e instanceof BootTimeoutError) {
     e.hint = `${where}${accel === 'tcg' ? '; without KVM a boot is slow: raise the timeout if the console was still progressing' : ''}`;
+    return e;
+  }
+  if (e instanceof BootFailedError && e.reason) {
+    e.hint = [e.hint, where].filter(Boolean).join('; '); // a console line told why; QEMU still runs
     return e;
   }
   if (e instanceof BootFailedError) {

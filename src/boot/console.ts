@@ -1,4 +1,5 @@
 import { tail } from '../run/runner.ts';
+import { type BootFailureReason, type ConsoleFailure, consoleFailure } from './refusals.ts';
 
 /**
  * Watching a serial console: clean the raw bytes (ANSI escapes, carriage returns), and wait until
@@ -43,6 +44,10 @@ export class BootFailedError extends Error {
   crashSignal?: string;
   /** What QEMU wrote to stderr (its tail), when it exited. */
   qemuStderr?: string;
+  /** Set when a line of the console told why (a `ConsoleFailure`): the watch stopped there. */
+  reason?: BootFailureReason;
+  /** That line. */
+  consoleLine?: string;
 }
 
 // Serial output is full of control characters: these patterns match them on purpose.
@@ -103,6 +108,24 @@ export function consoleCleaner(): { push(chunk: string): string; flush(): string
   };
 }
 
+/** The error of a console line that failed the boot: what it means, the line, its `reason`. */
+function failureError(
+  seen: { failure: ConsoleFailure; line: string },
+  text: string,
+  pending: readonly string[],
+): BootFailedError {
+  const err = new BootFailedError(
+    `${seen.failure.says}\nconsole: ${seen.line}`,
+    tail(text, CONSOLE_TAIL_LINES),
+    text,
+    pending,
+    seen.failure.hint,
+  );
+  err.reason = seen.failure.reason;
+  err.consoleLine = seen.line;
+  return err;
+}
+
 export interface WatchConsoleOptions {
   /** Strings that must all appear on the console (in any order, each on a finished line), besides the login prompt. */
   expect?: readonly string[];
@@ -110,6 +133,8 @@ export interface WatchConsoleOptions {
   timeoutMs: number;
   /** Stops waiting; rejects with a BootFailedError naming the reason. */
   signal?: AbortSignal;
+  /** Console lines that fail the boot at once (e.g. SECURE_BOOT_FAILURES), a BootFailedError with their `reason`. */
+  failOn?: readonly ConsoleFailure[];
 }
 
 export interface WatchResult {
@@ -153,7 +178,8 @@ class ConsoleText {
 
 /**
  * Resolves once the login prompt and every expected string have appeared on the stream. Rejects with
- * BootTimeoutError after timeoutMs, with BootFailedError when the stream ends first or on abort.
+ * BootTimeoutError after timeoutMs, with BootFailedError when the stream ends first, on abort, or at
+ * once on a `failOn` line (then with its `reason`).
  */
 export function watchConsole(stream: NodeJS.ReadableStream, opts: WatchConsoleOptions): Promise<WatchResult> {
   const started = Date.now();
@@ -169,12 +195,16 @@ export function watchConsole(stream: NodeJS.ReadableStream, opts: WatchConsoleOp
       return at >= 0 && window.includes('\n', at + s.length);
     });
   }
+  const failOn = opts.failOn ?? [];
   const longest = Math.max(0, ...(opts.expect ?? []).map((s) => s.length));
   const cleaner = consoleCleaner();
   const con = new ConsoleText(Math.max(8192, 2 * longest));
 
   return new Promise<WatchResult>((resolve, reject) => {
+    let over = false;
     const finish = (err?: Error) => {
+      if (over) return; // a failure line in the console's last piece, then its close
+      over = true;
       clearTimeout(timer);
       stream.removeListener('data', onData);
       stream.removeListener('end', onEnd);
@@ -187,6 +217,10 @@ export function watchConsole(stream: NodeJS.ReadableStream, opts: WatchConsoleOp
     const add = (piece: string) => {
       if (!piece) return;
       const { window, from } = con.append(piece);
+      const failed = failOn.length
+        ? consoleFailure(window.slice(windowStart(window, from)), failOn)
+        : undefined;
+      if (failed) return finish(failureError(failed, con.text, [...waiting.keys()]));
       for (const [name, seen] of waiting) if (seen(window, from)) waiting.delete(name);
       if (waiting.size === 0) finish();
     };

@@ -15,7 +15,9 @@ export {
   detectImageKind,
   type FirmwareKind,
   type FirmwareSpec,
+  findSecureBootFirmware,
   findUefiFirmware,
+  firmwareOf,
   type ImageKind,
   type LongProcess,
   type QemuArgsOptions,
@@ -23,4 +25,10 @@ export {
   type SpawnLong,
   spawnLong,
 } from './qemu.ts';
+export {
+  type BootFailureReason,
+  type ConsoleFailure,
+  consoleFailure,
+  SECURE_BOOT_FAILURES,
+} from './refusals.ts';
 export { buildSeedIso, defaultMetaData, seedIsoArgs } from './seed.ts';

@@ -3,10 +3,11 @@ import { extname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { execa } from 'execa';
 import { type ImageFileKind, imageKindOfExtension, imageKindOfHead, MAGIC_BYTES } from '../disk/magic.ts';
-import { InternalError, UserError } from '../errors.ts';
+import { HostNotReadyError, InternalError, UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Runner } from '../run/runner.ts';
 import { PXE_FILES, PXE_SUFFIX } from '../sys/pxe-layout.ts';
+import { OVMF_PACKAGE, SECURE_BOOT_OVMF } from './ovmf.ts';
 
 export { BootFailedError, BootTimeoutError } from './console.ts';
 
@@ -19,8 +20,14 @@ export type ImageKind = ImageFileKind | 'pxe';
 export type FirmwareKind = 'bios' | 'uefi';
 export type Accel = 'kvm' | 'tcg';
 
-/** SeaBIOS (QEMU's default), or OVMF: one combined file, or code plus a writable copy of the variables. */
-export type FirmwareSpec = { type: 'bios' } | { type: 'uefi'; code: string; vars?: string };
+/**
+ * SeaBIOS (QEMU's default), or OVMF: one combined file, or code plus a writable copy of the variables.
+ * `secureBoot`: the code is OVMF's Secure Boot build and the variables enroll the keys; the machine
+ * gets SMM and a secure flash, without which that code aborts (it needs `vars`).
+ */
+export type FirmwareSpec =
+  | { type: 'bios' }
+  | { type: 'uefi'; code: string; vars?: string; secureBoot?: boolean };
 
 export interface QemuArgsOptions {
   kind: ImageKind;
@@ -42,13 +49,18 @@ export const QEMU = 'qemu-system-x86_64';
 const driveValue = (path: string) => path.replace(/,/g, ',,');
 
 export function qemuArgs(o: QemuArgsOptions): string[] {
-  const argv = [QEMU, '-name', 'ib-native-boot', '-machine', 'q35'];
+  const secureBoot = o.firmware.type === 'uefi' && o.firmware.secureBoot === true;
+  const argv = [QEMU, '-name', 'ib-native-boot', '-machine', secureBoot ? 'q35,smm=on' : 'q35'];
   argv.push('-accel', o.accel, '-cpu', o.accel === 'kvm' ? 'host' : 'max');
   argv.push('-m', String(o.memoryMiB ?? 2048), '-smp', String(o.smp ?? 2));
   // The serial console on stdout, nothing graphical, no monitor; exit instead of rebooting.
   argv.push('-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot');
   argv.push('-nic', o.kind === 'pxe' ? pxeNic(o.disk) : 'user,model=virtio-net-pci');
   if (o.firmware.type === 'uefi') {
+    if (secureBoot) {
+      if (!o.firmware.vars) throw new InternalError('Secure Boot firmware needs its variables file');
+      argv.push(...SECURE_BOOT_MACHINE);
+    }
     if (o.firmware.vars) {
       argv.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${driveValue(o.firmware.code)}`);
       argv.push('-drive', `if=pflash,format=raw,unit=1,file=${driveValue(o.firmware.vars)}`);
@@ -77,6 +89,32 @@ export function pxeNic(folder: string): string {
 /** Boot from the network first (SeaBIOS; OVMF reaches the NIC once the empty drives failed). */
 export const PXE_BOOT: readonly string[] = ['-boot', 'n'];
 
+/** The firmware a boot uses: `secureBoot` means UEFI, and cannot go with BIOS (a UserError). Pure. */
+export function firmwareOf(o: {
+  firmware?: FirmwareKind | undefined;
+  secureBoot?: boolean | undefined;
+}): FirmwareKind {
+  if (!o.secureBoot) return o.firmware ?? 'bios';
+  if (o.firmware === 'bios')
+    throw new UserError(
+      '--secure-boot cannot go with --firmware bios: Secure Boot is a UEFI feature',
+      'drop --firmware bios (--secure-boot boots with UEFI firmware)',
+    );
+  return 'uefi';
+}
+
+/**
+ * What OVMF's Secure Boot code needs of the machine besides SMM (`-machine q35,smm=on`): only
+ * SMM code may write the flash holding the variables, so the guest cannot turn Secure Boot off.
+ * S3 (suspend to RAM) off: recommended with OVMF's SMM build, and a boot check never suspends.
+ */
+export const SECURE_BOOT_MACHINE: readonly string[] = [
+  '-global',
+  'driver=cfi.pflash01,property=secure,value=on',
+  '-global',
+  'ICH9-LPC.disable_s3=1',
+];
+
 /** Where Debian and Ubuntu put OVMF, best first. */
 export const OVMF_CANDIDATES: readonly { code: string; vars?: string }[] = [
   { code: '/usr/share/ovmf/OVMF.fd' },
@@ -100,6 +138,25 @@ export function findUefiFirmware(exists: (path: string) => boolean = existsSync)
     );
   }
   return found;
+}
+
+/**
+ * OVMF's Secure Boot build on this host: the code (needs SMM) and the template of variables with
+ * Microsoft's keys enrolled and Secure Boot on (copy it before use, QEMU writes to it). Missing:
+ * a HostNotReadyError (exit 5) naming the package.
+ */
+export function findSecureBootFirmware(exists: (path: string) => boolean = existsSync): {
+  code: string;
+  vars: string;
+} {
+  const found = SECURE_BOOT_OVMF.find((c) => exists(c.code) && exists(c.vars));
+  if (!found) {
+    throw new HostNotReadyError(
+      `Secure Boot firmware (OVMF) not found; looked for ${SECURE_BOOT_OVMF.map((c) => `${c.code} with ${c.vars}`).join(', or ')}`,
+      `install it with: apt-get install ${OVMF_PACKAGE} (or boot without --secure-boot)`,
+    );
+  }
+  return { ...found };
 }
 
 /** A pxe artifact: a folder holding its boot script. */

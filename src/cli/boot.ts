@@ -7,7 +7,9 @@ import { processRunner } from '../run/runner.ts';
 /** `ib-native boot`: boot an image in QEMU until login: (or attach its console); returns the exit code. */
 export async function bootCommand(o: {
   image: string;
-  firmware: 'bios' | 'uefi';
+  /** Default bios; uefi with secureBoot. */
+  firmware?: 'bios' | 'uefi';
+  secureBoot?: boolean;
   timeoutSec: number;
   seedDir?: string;
   expect: string[];

@@ -210,7 +210,17 @@ export function withCommands(cli: Argv, done: (code: number) => void): Argv {
             demandOption: true,
             describe: 'an .iso, a disk image (.qcow2, .img, .vmdk, .vhdx) or a .pxe folder made by build',
           })
-          .option('firmware', { type: 'string', choices: ['bios', 'uefi'], default: 'bios' })
+          .option('firmware', {
+            type: 'string',
+            choices: ['bios', 'uefi'],
+            // no default: --secure-boot implies uefi and refuses an explicit bios
+            defaultDescription: 'bios (uefi with --secure-boot)',
+          })
+          .option('secure-boot', {
+            type: 'boolean',
+            describe:
+              "UEFI with Secure Boot enforced (OVMF's Secure Boot build, Microsoft's keys): an unsigned boot loader is refused",
+          })
           .option('timeout', { type: 'number', default: 300, describe: 'seconds' })
           .option('seed', {
             type: 'string',
@@ -229,6 +239,7 @@ export function withCommands(cli: Argv, done: (code: number) => void): Argv {
             describe: 'attach the serial console to this terminal; Ctrl-] detaches and stops QEMU',
           })
           .example('sudo $0 boot out/minimal.qcow2 --firmware uefi', 'boot the disk with OVMF until login:')
+          .example('sudo $0 boot out/minimal.qcow2 --secure-boot', 'the same with Secure Boot enforced')
           .example(
             'sudo $0 boot out/minimal.iso --expect "Cloud-init" --console-log console.txt',
             'also wait for a text; keep the whole console',
@@ -239,7 +250,8 @@ export function withCommands(cli: Argv, done: (code: number) => void): Argv {
         done(
           await bootCommand({
             image: a.image!,
-            firmware: a.firmware as 'bios' | 'uefi',
+            firmware: a.firmware as 'bios' | 'uefi' | undefined,
+            secureBoot: Boolean(a.secureBoot),
             timeoutSec: a.timeout,
             seedDir: a.seed,
             expect: (a.expect ?? []).map(String),

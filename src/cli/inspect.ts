@@ -1,5 +1,7 @@
 /** `ib-native inspect IMAGE`: what a produced image holds, read offline. */
 import { formatBytes } from '../doctor.ts';
+import { describeSignatures } from '../inspect/authenticode.ts';
+import { type BootChainEntry, chainOf } from '../inspect/boot-chain.ts';
 import { type ImageReport, inspectImage } from '../inspect/image.ts';
 import { GPT_CODES } from '../inspect/parsers.ts';
 import { consoleLogger } from '../log.ts';
@@ -8,6 +10,23 @@ import { writeOut } from './output.ts';
 
 const modeText = (type: string, mode: number) =>
   `${type === 'f' ? '-' : type}${mode.toString(8).padStart(4, '0')}`;
+
+const described = (e: BootChainEntry) => (e.kind === 'config' ? 'GRUB configuration' : describeSignatures(e));
+
+/** The boot chain: one line of what the firmware runs in turn, then every file found (pure). */
+export function formatBootChain(entries: readonly BootChainEntry[]): string[] {
+  const chain = chainOf(entries);
+  const head = !entries.length
+    ? 'no EFI system partition or kernel found'
+    : chain.length
+      ? chain.map((e) => `${e.path} ${described(e)}`).join(' → ')
+      : 'no EFI/BOOT/BOOTX64.EFI on an EFI system partition';
+  const width = Math.max(0, ...entries.map((e) => e.path.length));
+  return [
+    `boot chain (UEFI): ${head}`,
+    ...entries.map((e) => `  ${e.path.padEnd(width)} ${formatBytes(e.bytes).padStart(10)}  ${described(e)}`),
+  ];
+}
 
 /** The report as text (pure). Without --cat or --ls: every section; with them: only what they ask. */
 export function formatReport(r: ImageReport, only = false): string {
@@ -33,6 +52,7 @@ export function formatReport(r: ImageReport, only = false): string {
     out.push('', `boot menu (${r.boot.config}):`);
     if (!r.boot.entries.length) out.push('  (no grub.cfg menu entry found)');
     for (const e of r.boot.entries) out.push(`  ${e.title}: linux ${e.kernel}`, `    ${e.cmdline.join(' ')}`);
+    out.push('', ...formatBootChain(r.bootChain));
     if (r.disk) {
       out.push(
         '',
@@ -91,8 +111,13 @@ export async function inspectCommand(o: {
 }): Promise<number> {
   const runner = processRunner({ logger: consoleLogger({ verbose: o.verbose }) });
   const only = o.cat.length > 0 || o.ls.length > 0;
-  // the checksum is only shown in the summary and the JSON
-  const r = await inspectImage(runner, o.image, { cat: o.cat, ls: o.ls, verify: o.json || !only });
+  // the checksum and the boot chain are only shown in the summary and the JSON
+  const r = await inspectImage(runner, o.image, {
+    cat: o.cat,
+    ls: o.ls,
+    verify: o.json || !only,
+    bootChain: o.json || !only,
+  });
   if (o.json) {
     await writeOut(`${JSON.stringify(reportJson(r), null, 2)}\n`);
     return 0;

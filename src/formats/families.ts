@@ -7,7 +7,7 @@ import { InternalError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { NOT_SHIPPED } from '../modules/finalize.ts';
 import { diskCmdline } from '../modules/grub.ts';
-import { secureBootChain } from '../modules/secure-boot.ts';
+import { describeUefiBoot, secureBootChain } from '../modules/secure-boot.ts';
 import type { Family } from '../profile/formats.ts';
 import type { Runner } from '../run/runner.ts';
 import {
@@ -196,9 +196,11 @@ export function diskReproducible(plan: BuildPlan): boolean {
 
 const disk: FamilySteps<'disk'> = {
   describe: (plan) =>
-    diskReproducible(plan)
-      ? 'configure the disk layer; raw disk made from the tree in user space (reproducible)'
-      : 'configure the disk layer; raw disk: a copy of the cached base disk, the tree synced in',
+    `${
+      diskReproducible(plan)
+        ? 'configure the disk layer; raw disk made from the tree in user space (reproducible)'
+        : 'configure the disk layer; raw disk: a copy of the cached base disk, the tree synced in'
+    }; GRUB BIOS, ${describeUefiBoot(plan.profile)}`,
   finishTree: (c, tree) => writeDiskTree(c.runner, tree, diskTreeInputs(c.plan, c.kernelVersion)),
   async prepare(c) {
     const inputs: DiskInputs = {

@@ -1,5 +1,5 @@
 import { liveCmdline } from '../modules/grub.ts';
-import { secureBootChain } from '../modules/secure-boot.ts';
+import { describeUefiBoot, secureBootChain } from '../modules/secure-boot.ts';
 import { buildIso, defaultMetaData, isoCommand } from '../stages/iso.ts';
 import { sha256Text } from '../sys/files.ts';
 import type { ImageFormat } from './types.ts';
@@ -12,7 +12,7 @@ export const iso: ImageFormat<'live'> = {
   name: 'iso',
   family: 'live',
   plan: (plan) => ({
-    describe: 'live ISO: base squashfs + config-common + config-iso layers, GRUB BIOS/UEFI, config drive',
+    describe: `live ISO: base squashfs + config-common + config-iso layers, GRUB BIOS, ${describeUefiBoot(plan.profile)}, config drive`,
     commands: [
       isoCommand('{work}', '{out}', idSeed(plan.profile.name, plan.rootfsKey), plan.sourceDateEpoch),
     ],

@@ -1,8 +1,9 @@
 /**
  * `ib-native inspect IMAGE`: what a produced ISO or disk (QCOW2, raw, VMDK, VHDX: all read through
  * a raw copy) holds, read offline (no boot, no mount): its build manifest, the installed packages,
- * the kernel command line of its boot menu, the partition table (disks), the layers (ISO), and any
- * file or folder of the system it boots.
+ * the kernel command line of its boot menu, the partition table (disks), the layers (ISO), the UEFI
+ * boot chain (EFI binaries and kernels with their signers), and any file or folder of the system it
+ * boots.
  */
 import {
   closeSync,
@@ -21,6 +22,13 @@ import { UserError } from '../errors.ts';
 import type { Runner } from '../run/runner.ts';
 import { type InstalledPackage, parseDpkgStatus } from '../sys/dpkg.ts';
 import { sha256File } from '../sys/files.ts';
+import {
+  type BootChainEntry,
+  type BootFile,
+  bootChainOf,
+  diskBootFiles,
+  isoBootFiles,
+} from './boot-chain.ts';
 import { type DiskPartition, openDisk } from './disk.ts';
 import type { Entry } from './entries.ts';
 import { openIso } from './iso.ts';
@@ -71,6 +79,8 @@ export interface ImageReport {
   manifest?: ManifestSummary;
   packages: InstalledPackage[];
   boot: { config: string; entries: GrubEntry[] };
+  /** The EFI binaries and grub.cfg files of the EFI system partition, then the kernels; empty when not asked for. */
+  bootChain: BootChainEntry[];
   /** A disk (QCOW2, raw, VMDK, VHDX): the GPT and what each partition holds. */
   disk?: { guid: string; sectors: number; sectorSize: number; partitions: DiskPartition[] };
   /** ISO: the squashfs layers, bottom first. */
@@ -86,6 +96,8 @@ export interface InspectOptions {
   tmpDir?: string;
   /** Check the image against the sha256 its manifest records (reads the whole image; default true). */
   verify?: boolean;
+  /** Read the boot chain: the ESP's EFI binaries and the kernels, with their signers (default true). */
+  bootChain?: boolean;
 }
 
 async function readManifest(image: string, verify: boolean): Promise<ManifestSummary | undefined> {
@@ -166,12 +178,13 @@ export async function inspectImage(
   preflight({ stages: ['inspect'] });
   const scratch = mkdtempSync(path.join(o.tmpDir ?? process.env.TMPDIR ?? '/var/tmp', 'ib-native-inspect-'));
   try {
-    const report: Omit<ImageReport, 'packages' | 'boot' | 'files' | 'listings'> = {
+    const report: Omit<ImageReport, 'packages' | 'boot' | 'bootChain' | 'files' | 'listings'> = {
       image: { path: image, format, bytes: statSync(image).size },
       manifest: await readManifest(image, o.verify ?? true),
     };
     let fs: ImageFs;
     let grub: { config: string; text?: string };
+    let bootFiles: () => Promise<BootFile[]>;
     if (format === 'iso') {
       const iso = await openIso(runner, image, scratch);
       fs = iso.fs;
@@ -186,6 +199,7 @@ export async function inspectImage(
         whiteouts: [...l.listing.values()].filter((e) => e.whiteout).length,
         opaque: [...(l.opaque ?? [])].sort(),
       }));
+      bootFiles = () => isoBootFiles(runner, image, iso);
     } else {
       const disk = await openDisk(runner, image, scratch);
       fs = disk.fs;
@@ -201,6 +215,7 @@ export async function inspectImage(
         config: '/boot/grub/grub.cfg',
         text: cfg.found ? (await fs.read(cfg.path)).toString() : undefined,
       };
+      bootFiles = () => diskBootFiles(runner, disk);
     }
     const status = await resolvePath('/var/lib/dpkg/status', fs.lstat, fs.readlink);
     const packages = status.found ? parseDpkgStatus((await fs.read(status.path)).toString()) : [];
@@ -219,6 +234,7 @@ export async function inspectImage(
       ...report,
       packages,
       boot: { config: grub.config, entries: grub.text ? parseGrubCfg(grub.text) : [] },
+      bootChain: (o.bootChain ?? true) ? await bootChainOf(await bootFiles()) : [],
       files,
       listings,
     };

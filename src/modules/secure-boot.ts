@@ -23,6 +23,12 @@ export function secureBootChain(p: SecureBootFields): SignedBootChain | undefine
   return chain;
 }
 
+/** How a plan names the UEFI boot of a profile's images. */
+export function describeUefiBoot(p: SecureBootFields): string {
+  const chain = secureBootChain(p);
+  return chain ? `UEFI by shim + ${chain.vendor}'s signed GRUB (Secure Boot)` : 'UEFI by own unsigned GRUB';
+}
+
 /** Plan-time warnings: DKMS modules are unsigned, and a kernel locked down by Secure Boot refuses them. */
 export function secureBootWarnings(p: SecureBootFields & Pick<ResolvedProfile, 'dkms'>): string[] {
   if (!secureBootChain(p) || !p.dkms?.length) return [];

@@ -160,7 +160,7 @@ export function diskGrubCfg(i: DiskTreeInputs): string {
     timeout: i.grubTimeout,
     finder: { kind: 'uuid', uuid: fstabUuid(bootPart, i.seed) },
     // the signed GRUB of some distros has no serial terminal (and loads no module under Secure Boot)
-    serial: i.signedChain && !i.signedChain.grubSerial ? 'if-present' : true,
+    serial: i.signedChain && !i.signedChain.grubSerial ? 'bios-only' : true,
     serialCommand: i.grubSerialCommand,
     entries: [
       {

@@ -35,10 +35,11 @@ export interface GrubConfig {
   timeout: number;
   finder: Finder;
   /**
-   * Serial console for the menu (the kernel's console is on the command line); 'if-present' where
-   * the GRUB that reads the config may lack the serial terminal (then the firmware's console only).
+   * Serial console for the menu (the kernel's console is on the command line); 'bios-only' where
+   * the UEFI GRUB that reads the config has no serial terminal (a signed one, which loads no
+   * module): under UEFI the menu is on the firmware's console, which firmware sends to serial too.
    */
-  serial: boolean | 'if-present';
+  serial: boolean | 'bios-only';
   serialCommand?: string;
   entries: readonly MenuEntry[];
 }
@@ -78,7 +79,9 @@ export function renderGrubCfg(c: GrubConfig): string {
       c.serialCommand ?? 'serial --speed=115200 --unit=0 --word=8 --parity=no --stop=1',
     );
     const terminals = ['terminal_input serial console', 'terminal_output serial console'];
-    if (c.serial === 'if-present') lines.push(`if ${serial}; then`, ...terminals.map((t) => `  ${t}`), 'fi');
+    // (GRUB runs on past an unknown command, so `if serial` cannot tell whether it exists)
+    if (c.serial === 'bios-only')
+      lines.push('if [ "$grub_platform" = pc ]; then', ...[serial, ...terminals].map((t) => `  ${t}`), 'fi');
     else lines.push(serial, ...terminals);
   }
   lines.push(search(c.finder), `set timeout=${c.timeout}`, 'set default=0', '');

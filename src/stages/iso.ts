@@ -312,7 +312,7 @@ export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Pr
     timeout: 0,
     finder: { kind: 'file', file: `/${i.marker}` },
     // the signed GRUB of some distros has no serial terminal (and loads no module under Secure Boot)
-    serial: i.signedChain && !i.signedChain.grubSerial ? 'if-present' : true,
+    serial: i.signedChain && !i.signedChain.grubSerial ? 'bios-only' : true,
     entries: [
       {
         title: i.title,

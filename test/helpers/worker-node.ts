@@ -80,7 +80,8 @@ export async function buildNode(
 export async function bootNode(
   image: string,
   format: Format,
-  firmware: 'bios' | 'uefi',
+  /** secure-boot: UEFI with Secure Boot enforced (`boot --secure-boot`). */
+  firmware: 'bios' | 'uefi' | 'secure-boot',
   log: string,
   timings: string[],
   seedDir?: string,
@@ -90,8 +91,7 @@ export async function bootNode(
   const r = await cli([
     'boot',
     image,
-    '--firmware',
-    firmware,
+    ...(firmware === 'secure-boot' ? ['--secure-boot'] : ['--firmware', firmware]),
     '--timeout',
     TIMEOUT,
     '--console-log',

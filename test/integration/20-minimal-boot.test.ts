@@ -3,12 +3,20 @@
  * `ib-native boot`; the ISO runs the config drive's user_data (the marker on the console).
  * Issue 5: the two QCOW2 boots (NoCloud seed) show different machine-ids and SSH host keys,
  * made at first boot.
+ * Issue 14: the UEFI boots have Secure Boot enforced (OVMF's Secure Boot build, Microsoft's keys
+ * enrolled): the images boot through the distro's signed chain, and the booted system says
+ * Secure Boot is enabled.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assertCleanFirstBoot, FIRST_BOOT_DONE, firstBootUserData } from '../helpers/first-boot.ts';
+import {
+  assertCleanFirstBoot,
+  FIRST_BOOT_DONE,
+  firstBootUserData,
+  secureBootSeen,
+} from '../helpers/first-boot.ts';
 import { cli, SCRATCH } from '../helpers/host.ts';
 
 const OUT = path.join(SCRATCH, 'minimal-out');
@@ -40,7 +48,8 @@ for (const [file, firmware, expect] of [
   ['minimal.qcow2', 'uefi', [IDENTITY, FIRST_BOOT_DONE]],
   ['minimal.iso', 'uefi', [FIRST_BOOT_DONE]],
 ] as const) {
-  test(`${file} boots to login: with ${firmware}, runs its user-data and first-boots cleanly`, async () => {
+  const secure = firmware === 'uefi';
+  test(`${file} boots to login: with ${firmware}${secure ? ' and Secure Boot enforced' : ''}, runs its user-data and first-boots cleanly`, async () => {
     const image = path.join(OUT, file);
     assert.ok(existsSync(image), `${image} missing: did 10-minimal-build pass?`);
     const log = path.join(SCRATCH, `${file}-${firmware}.console`);
@@ -49,6 +58,7 @@ for (const [file, firmware, expect] of [
       image,
       '--firmware',
       firmware,
+      ...(secure ? ['--secure-boot'] : []),
       '--timeout',
       TIMEOUT,
       '--console-log',
@@ -59,6 +69,13 @@ for (const [file, firmware, expect] of [
     assert.equal(r.exitCode, 0, `boot failed:\n${r.all.slice(-3000)}`);
     assert.match(r.stdout, /login: reached in \d+(\.\d+)? s/);
     assertCleanFirstBoot(readFileSync(log, 'utf8'), `${file} (${firmware})`);
+    // what the booted system says of Secure Boot: its SecureBoot variable, and mokutil (from shim-signed)
+    const sb = secureBootSeen(readFileSync(log, 'utf8'));
+    assert.ok(sb, 'no secureboot line from the first-boot status script');
+    if (secure) {
+      assert.is(sb!.state, 'enabled', `Secure Boot not enabled in the booted image: ${JSON.stringify(sb)}`);
+      assert.is(sb!.mokutil, 'SecureBoot enabled');
+    } else assert.is(sb!.state, 'bios');
     // the report came after cloud-init's final stage, after its locale module: the image's locale
     // was kept (nothing generated at first boot, no update-locale error: issue 13)
     assert.not.match(

@@ -4,8 +4,9 @@
  * and a folder that is deleted and made again (an opaque folder in the ISO's overlay layer), as an
  * ISO and a QCOW2; then checks what inspect reports: the manifest, the packages (kernel included),
  * the boot command line the profile asks for, the QCOW2's partition table against the profile's
- * layout, file contents as the booted system sees them, deletions honoured (whiteouts, opaque
- * folders), bad input on the UserError path, and no scratch files left.
+ * layout, the boot chain (the ESP's EFI/BOOT/BOOTX64.EFI and the kernel, with their signers), file
+ * contents as the booted system sees them, deletions honoured (whiteouts, opaque folders), bad
+ * input on the UserError path, and no scratch files left.
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -36,6 +37,7 @@ interface Report {
   manifest?: { profile: string; distro: string; matches?: boolean };
   packages: { name: string; version: string }[];
   boot: { entries: { kernel: string; cmdline: string[] }[] };
+  bootChain: { path: string; kind: string; signatures: { subject: string; issuer: string }[] }[];
   disk?: {
     partitions: {
       number: number;
@@ -134,6 +136,44 @@ test("the boot menu's command line is the profile's (live on the ISO, disk on th
   assert.is(ro, 'ro');
   assert.equal(rest, diskCmdline(plan.profile));
   assert.ok(rest.includes('ib_native.inspect=yes'));
+});
+
+test("the boot chain: the ESP holds the distro's signed chain (shim by Microsoft's UEFI CA, its GRUB and kernel by the distro)", async () => {
+  // issue 14: Secure Boot is on by default for debian-bookworm, whose chain is signed so
+  const signer = (e: { signatures: { subject: string; issuer: string }[] } | undefined) =>
+    (e?.signatures ?? []).map((s) => `${s.subject} (${s.issuer})`).join('; ');
+  for (const format of ['iso', 'qcow2']) {
+    const chain = report(format).bootChain;
+    const at = (p: string) => chain.find((e) => e.path.toLowerCase() === p.toLowerCase());
+    const shim = at('EFI/BOOT/BOOTX64.EFI');
+    assert.ok(shim, `${format}: no BOOTX64.EFI in ${JSON.stringify(chain)}`);
+    assert.is(shim!.kind, 'pe');
+    assert.match(
+      signer(shim),
+      /Microsoft Windows UEFI Driver Publisher \(Microsoft Corporation UEFI CA 2011\)/,
+    );
+    assert.match(
+      signer(at('EFI/BOOT/grubx64.efi')),
+      /^Debian Secure Boot Signer [^;]*grub2 \(Debian Secure Boot CA\)$/,
+    );
+    assert.match(
+      signer(at('EFI/BOOT/mmx64.efi')),
+      /Debian Secure Boot Signer [^;]*shim \(Debian Secure Boot CA\)/,
+    );
+    assert.not.ok(at('EFI/BOOT/fbx64.efi'), `${format}: the fallback loader is in EFI/BOOT`);
+    const kernel = chain.find((e) => e.path.startsWith('/boot/vmlinuz'));
+    assert.match(signer(kernel), /Debian Secure Boot Signer [^;]*linux \(Debian Secure Boot CA\)/);
+  }
+  // the disk also has the distro's own folder, with the grub.cfg its signed GRUB reads
+  const disk = report('qcow2').bootChain.map((e) => e.path);
+  for (const f of ['EFI/debian/shimx64.efi', 'EFI/debian/grubx64.efi', 'EFI/debian/grub.cfg'])
+    assert.ok(disk.includes(f), `${f} not on the QCOW2's ESP: ${disk.join(' ')}`);
+  const text = await inspect('iso');
+  assert.is(text.exitCode, 0, text.all);
+  assert.match(
+    text.stdout,
+    /^boot chain \(UEFI\): EFI\/BOOT\/BOOTX64\.EFI signed by Microsoft.* → EFI\/BOOT\/grubx64\.efi signed by Debian.* → \/boot\/vmlinuz/m,
+  );
 });
 
 test("the QCOW2's partition table is the profile's layout, each filesystem where fstab mounts it", async () => {

@@ -85,6 +85,11 @@ const CLI_CASES: BadInput[] = [
     names: /firmware, Given: "coreboot"/,
   },
   {
+    name: 'boot --secure-boot with --firmware bios',
+    args: () => ['boot', path.join(SANDBOX, 'image.qcow2'), '--secure-boot', '--firmware', 'bios'],
+    names: /--secure-boot cannot go with --firmware bios/,
+  },
+  {
     name: 'boot without an image',
     args: () => ['boot'],
     names: /Not enough non-option arguments/,

@@ -19,7 +19,9 @@ import { silentLogger } from '../../src/log.ts';
 import { processRunner } from '../../src/run/runner.ts';
 
 const ALL_COMMANDS = HOST_TOOLS.flatMap((t) => ('command' in t.check ? [t.check.command] : []));
-const ALL_PATHS = HOST_TOOLS.flatMap((t) => ('anyPath' in t.check ? t.check.anyPath : []));
+const ALL_PATHS = HOST_TOOLS.flatMap((t) =>
+  'anyPath' in t.check ? t.check.anyPath : 'anyPathSet' in t.check ? t.check.anyPathSet.flat() : [],
+);
 
 /** A host that has everything except what is listed. */
 function fakeProbe(
@@ -218,6 +220,7 @@ test('rows follow the stages: a qcow2-only build does not need mksquashfs; tests
   assert.ok(names({ boot: true }).includes('qemu-system-x86_64'));
   assert.ok(names({ forTests: true }).includes('squid'));
   assert.equal(names({ stages: ['boot'] }).sort(), [
+    'OVMF Secure Boot firmware',
     'OVMF firmware',
     'qemu-img',
     'qemu-system-x86_64',
@@ -293,6 +296,39 @@ test('a folder of grub modules and the OVMF firmware are checked as paths', () =
   const ovmf = r.rows.find((x) => x.tool === 'OVMF firmware')!;
   assert.ok(ovmf.ok, 'another OVMF layout is present');
   assert.is(ovmf.found, '/usr/share/OVMF/OVMF_CODE_4M.fd');
+});
+
+test('Secure Boot firmware: the code and its Microsoft-keys variables, both, else an optional row naming ovmf', () => {
+  const sb = (missing: string[]) =>
+    checkHost({ boot: true }, fakeProbe({ missing })).rows.find(
+      (x) => x.tool === 'OVMF Secure Boot firmware',
+    )!;
+  const all = sb([]);
+  assert.ok(all.ok && all.optional);
+  assert.is(all.found, '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd + /usr/share/OVMF/OVMF_VARS_4M.ms.fd');
+  // the 4M variables gone: the 2 MB pair of older releases
+  assert.is(
+    sb(['/usr/share/OVMF/OVMF_VARS_4M.ms.fd']).found,
+    '/usr/share/OVMF/OVMF_CODE.secboot.fd + /usr/share/OVMF/OVMF_VARS.ms.fd',
+  );
+  // code without its variables is not a pair
+  const none = sb(['/usr/share/OVMF/OVMF_VARS_4M.ms.fd', '/usr/share/OVMF/OVMF_VARS.ms.fd']);
+  assert.not.ok(none.ok);
+  assert.is(none.package.debian, 'ovmf');
+  assert.is(none.package.ubuntu, 'ovmf');
+  const r = checkHost(
+    { boot: true },
+    fakeProbe({
+      missing: ['/usr/share/OVMF/OVMF_CODE_4M.secboot.fd', '/usr/share/OVMF/OVMF_CODE.secboot.fd'],
+    }),
+  );
+  assert.equal(r.missingRequired, [], 'plain boots still work');
+  const text = formatDoctorReport(r);
+  assert.match(
+    text,
+    /\n {2}absent {3}OVMF Secure Boot firmware \(optional\) +boot the images with UEFI Secure Boot/,
+  );
+  assert.match(text, /Could not find OVMF Secure Boot firmware.*apt-get install ovmf/);
 });
 
 test('installCommand: one apt-get for every package, deduplicated, for the host family', () => {

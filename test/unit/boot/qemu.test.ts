@@ -7,11 +7,13 @@ import {
   createOverlay,
   detectImageKind,
   type FirmwareSpec,
+  findSecureBootFirmware,
   findUefiFirmware,
+  firmwareOf,
   type QemuArgsOptions,
   qemuArgs,
 } from '../../../src/boot/qemu.ts';
-import { UserError } from '../../../src/errors.ts';
+import { EXIT, exitCodeFor, HostNotReadyError, InternalError, UserError } from '../../../src/errors.ts';
 import { recordingRunner } from '../../../src/run/runner.ts';
 
 /** The value following a flag, for each occurrence. */
@@ -63,7 +65,9 @@ for (const kind of ['iso', 'qcow2'] as const) {
             assert.ok(drives.includes('file=/tmp/b/overlay.qcow2,if=virtio,format=qcow2'));
             assert.equal(values(argv, '-boot'), ['order=c']);
           }
-          // firmware
+          // firmware (Secure Boot's machine only with --secure-boot)
+          assert.equal(values(argv, '-machine'), ['q35']);
+          assert.equal(values(argv, '-global'), []);
           const pflash = drives.filter((d) => d.startsWith('if=pflash'));
           if (fwName === 'bios') {
             assert.equal(values(argv, '-bios'), []);
@@ -101,6 +105,95 @@ test('qemuArgs takes memory and CPUs, and doubles commas in -drive paths', () =>
   assert.equal(values(argv, '-smp'), ['4']);
   assert.ok(values(argv, '-drive').includes('file=/tmp/a,,b/overlay.qcow2,if=virtio,format=qcow2'));
   assert.ok(values(argv, '-drive').includes('file=/tmp/a,,b/seed.iso,if=virtio,format=raw,readonly=on'));
+});
+
+for (const kind of ['iso', 'qcow2', 'pxe'] as const) {
+  test(`qemuArgs ${kind} with Secure Boot: SMM, a secure flash, the code read-only in unit 0, the variables copy in unit 1`, () => {
+    const argv = qemuArgs({
+      kind,
+      disk: kind === 'pxe' ? '/images/node.pxe' : '/tmp/b/disk',
+      firmware: {
+        type: 'uefi',
+        code: '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd',
+        vars: '/tmp/b/OVMF_VARS.fd',
+        secureBoot: true,
+      },
+      accel: 'tcg',
+    });
+    assert.equal(values(argv, '-machine'), ['q35,smm=on']);
+    assert.equal(values(argv, '-global'), [
+      'driver=cfi.pflash01,property=secure,value=on',
+      'ICH9-LPC.disable_s3=1',
+    ]);
+    assert.equal(
+      values(argv, '-drive').filter((d) => d.startsWith('if=pflash')),
+      [
+        'if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd',
+        'if=pflash,format=raw,unit=1,file=/tmp/b/OVMF_VARS.fd',
+      ],
+    );
+    assert.equal(values(argv, '-bios'), []);
+  });
+}
+
+test('qemuArgs: Secure Boot code without its variables is a bug of the caller', () => {
+  assert.throws(
+    () =>
+      qemuArgs({
+        kind: 'iso',
+        disk: '/images/live.iso',
+        firmware: { type: 'uefi', code: '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd', secureBoot: true },
+        accel: 'tcg',
+      }),
+    (e: unknown) => e instanceof InternalError,
+  );
+});
+
+test('firmwareOf: bios by default, --secure-boot means uefi and refuses --firmware bios', () => {
+  assert.is(firmwareOf({}), 'bios');
+  assert.is(firmwareOf({ firmware: 'uefi' }), 'uefi');
+  assert.is(firmwareOf({ secureBoot: true }), 'uefi');
+  assert.is(firmwareOf({ secureBoot: true, firmware: 'uefi' }), 'uefi');
+  assert.is(firmwareOf({ secureBoot: false, firmware: 'bios' }), 'bios');
+  assert.throws(
+    () => firmwareOf({ secureBoot: true, firmware: 'bios' }),
+    (e: unknown) =>
+      e instanceof UserError && /--secure-boot/.test(e.message) && /--firmware bios/.test(e.message),
+  );
+});
+
+test('findSecureBootFirmware: the 4M pair, else the 2 MB pair; code without its variables is no pair', () => {
+  const SB4 = {
+    code: '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd',
+    vars: '/usr/share/OVMF/OVMF_VARS_4M.ms.fd',
+  };
+  const SB2 = { code: '/usr/share/OVMF/OVMF_CODE.secboot.fd', vars: '/usr/share/OVMF/OVMF_VARS.ms.fd' };
+  const on = (...paths: string[]) => {
+    const present = new Set(paths);
+    return (p: string) => present.has(p);
+  };
+  assert.equal(
+    findSecureBootFirmware(() => true),
+    SB4,
+  );
+  assert.equal(findSecureBootFirmware(on(SB4.code, SB2.code, SB2.vars)), SB2);
+  // the plain OVMF files are no Secure Boot firmware
+  const plain = on(
+    '/usr/share/ovmf/OVMF.fd',
+    '/usr/share/OVMF/OVMF_CODE_4M.fd',
+    '/usr/share/OVMF/OVMF_VARS_4M.fd',
+  );
+  for (const exists of [plain, on(SB4.code, SB2.code)]) {
+    try {
+      findSecureBootFirmware(exists);
+      assert.unreachable('should have thrown');
+    } catch (e) {
+      assert.instance(e, HostNotReadyError);
+      assert.is(exitCodeFor(e), EXIT.hostNotReady);
+      assert.match((e as UserError).message, /OVMF_CODE_4M\.secboot\.fd with .*OVMF_VARS_4M\.ms\.fd/);
+      assert.match((e as UserError).hint ?? '', /apt-get install ovmf/);
+    }
+  }
 });
 
 test('findUefiFirmware prefers the combined OVMF.fd', () => {

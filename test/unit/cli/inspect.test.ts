@@ -35,6 +35,22 @@ const REPORT: ImageReport = {
       },
     ],
   },
+  bootChain: [
+    {
+      path: 'EFI/BOOT/BOOTX64.EFI',
+      kind: 'pe',
+      bytes: 3 * 1024 ** 2,
+      sha256: 'a'.repeat(64),
+      signatures: [],
+    },
+    {
+      path: '/boot/vmlinuz-6.1.0-56-amd64',
+      kind: 'pe',
+      bytes: 8 * 1024 ** 2,
+      sha256: 'b'.repeat(64),
+      signatures: [{ subject: 'Debian Secure Boot Signer 2022 - linux', issuer: 'Debian Secure Boot CA' }],
+    },
+  ],
   disk: {
     guid: 'G',
     sectors: 39845888,
@@ -81,6 +97,11 @@ test('formatReport: every section, a manifest of another build called out', () =
   assert.match(text, /^image {5}out\/m\.qcow2 \(qcow2, 1\.0 GiB, 19\.0 GiB virtual\)$/m);
   assert.match(text, /does NOT match the image: the manifest is of another build/);
   assert.match(text, /^ {4}root=UUID=x ro quiet$/m);
+  assert.match(
+    text,
+    /^boot chain \(UEFI\): EFI\/BOOT\/BOOTX64\.EFI unsigned → \/boot\/vmlinuz-6\.1\.0-56-amd64 signed by Debian Secure Boot Signer 2022 - linux \(Debian Secure Boot CA\)$/m,
+  );
+  assert.match(text, /^ {2}EFI\/BOOT\/BOOTX64\.EFI +3\.0 MiB {2}unsigned$/m);
   assert.match(text, /^ {2}1 +2629632 +39845854 .*8300 Linux filesystem +root +ext4 +u-1 +\/$/m);
   assert.match(text, /^ {2}2 +2048 .*EF02 BIOS boot partition +bios +- +- +-$/m);
   assert.match(text, /^packages \(1 installed\):\n {2}linux-image-6\.1\.0-56-amd64 6\.1\.158-1 amd64$/m);
@@ -91,8 +112,9 @@ test('formatReport with --cat/--ls: only the listings (file contents are printed
   assert.is(text, '/etc/ssh:\n  -0644 0:0                9  moduli\n');
 });
 
-test('reportJson: text files as text, others as base64', () => {
-  const j = reportJson(REPORT) as { files: Record<string, unknown>[] };
+test('reportJson: text files as text, others as base64; the boot chain as it is', () => {
+  const j = reportJson(REPORT) as { files: Record<string, unknown>[]; bootChain: unknown };
+  assert.equal(j.bootChain, REPORT.bootChain);
   assert.equal(j.files, [
     { path: '/etc/a', resolved: '/etc/a', bytes: 5, content: 'text\n' },
     { path: '/bin/x', resolved: '/usr/bin/x', bytes: 3, base64: '/wCA' },

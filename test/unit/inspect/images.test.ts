@@ -1,7 +1,8 @@
 /**
  * The image readers on small images made here with the real tools (no root, a few seconds): a
- * layered live ISO (a base squashfs and a config layer with whiteouts, packed with xorriso) and a
- * QCOW2 with a GPT, two ext4 filesystems and a FAT one, mounted by the root filesystem's fstab.
+ * layered live ISO (a base squashfs and a config layer with whiteouts, packed with xorriso, an ESP
+ * appended as GPT partition 2) and a QCOW2 with a GPT, two ext4 filesystems and a FAT one, mounted
+ * by the root filesystem's fstab; the boot chain of each (signed PE images from pe-fixtures.ts).
  */
 import { createHash } from 'node:crypto';
 import {
@@ -23,11 +24,15 @@ import { UserError } from '../../../src/errors.ts';
 import { inspectImage } from '../../../src/inspect/image.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { processRunner } from '../../../src/run/runner.ts';
+import { type Keys, makeKeys, pe, sign } from './pe-fixtures.ts';
 
 const DIR = mkdtempSync(path.join(tmpdir(), 'ib-native-images-'));
 const TMP = path.join(DIR, 'tmp');
 const runner = processRunner({ logger: silentLogger });
-test.after(() => rmSync(DIR, { recursive: true, force: true }));
+test.after(() => {
+  rmSync(DIR, { recursive: true, force: true });
+  keys?.remove();
+});
 
 const STATUS = `Package: linux-image-6.1.0-56-amd64
 Status: install ok installed
@@ -60,6 +65,11 @@ function tree(root: string, files: Record<string, string>): string {
 }
 
 const sha256 = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+let keys: Keys;
+/** Signed by Test Leaf (issued by Test CA): the kernel of both images. */
+let kernel: Buffer;
+/** Signed by Test Signer: the ISO's BOOTX64.EFI. */
+let shim: Buffer;
 
 async function makeIso(): Promise<string> {
   const base = tree(path.join(DIR, 'base'), {
@@ -96,8 +106,26 @@ async function makeIso(): Promise<string> {
     '-p',
     'etc/ssh/ssh_host_rsa_key c 000 0 0 0 0',
   );
+  writeFileSync(path.join(root, 'boot/vmlinuz'), kernel);
+  // the ESP, appended as GPT partition 2 as the ISO stage does
+  const efi = path.join(DIR, 'efiboot.img');
+  await execa('mkfs.vfat', ['-C', efi, '2048']);
+  const env = { MTOOLS_SKIP_CHECK: '1' };
+  await execa('mmd', ['-i', efi, '::/EFI', '::/EFI/BOOT'], { env });
+  writeFileSync(path.join(DIR, 'shim.efi'), shim);
+  writeFileSync(path.join(DIR, 'grub.efi'), pe());
+  writeFileSync(path.join(DIR, 'esp-grub.cfg'), 'configfile /boot/grub/grub.cfg\n');
+  for (const [from, to] of [
+    ['shim.efi', 'BOOTX64.EFI'],
+    ['grub.efi', 'grubx64.efi'],
+    ['esp-grub.cfg', 'grub.cfg'],
+  ])
+    await execa('mcopy', ['-i', efi, path.join(DIR, from!), `::/EFI/BOOT/${to}`], { env });
   const iso = path.join(DIR, 'live.iso');
-  await execa('xorriso', ['-as', 'mkisofs', '-quiet', '-R', '-V', 'config-2', '-o', iso, root]);
+  await execa('xorriso', [
+    ...['-as', 'mkisofs', '-quiet', '-R', '-V', 'config-2', '-o', iso],
+    ...['-append_partition', '2', '0xef', efi, '-appended_part_as_gpt', root],
+  ]);
   return iso;
 }
 
@@ -130,6 +158,8 @@ async function makeQcow2(): Promise<string> {
     'grub/grub.cfg': `menuentry 'disk' {\n  linux /vmlinuz-6.1 root=UUID=${ROOT_UUID} ro console=ttyS0,115200n8\n}\n`,
     'efi/': '',
   });
+  writeFileSync(path.join(bootDir, 'vmlinuz-6.1'), kernel);
+  symlinkSync('vmlinuz-6.1', path.join(bootDir, 'vmlinuz'));
   const ext4 = (dir: string, uuid: string, offsetMiB: number, sizeMiB: number) =>
     execa('mkfs.ext4', [
       '-q',
@@ -177,6 +207,9 @@ let iso = '';
 let qcow2 = '';
 test.before(async () => {
   mkdirSync(TMP);
+  keys = makeKeys();
+  kernel = pe([sign(keys, 'leaf')]);
+  shim = pe([sign(keys, 'self')]);
   iso = await makeIso();
   qcow2 = await makeQcow2();
 });
@@ -219,6 +252,23 @@ test('ISO: layers stacked (a later layer wins, whiteouts delete), packages, boot
       cmdline: ['boot=live', 'quiet', 'console=ttyS0'],
     },
   ]);
+  // the ESP of the appended partition, then the kernel of the ISO 9660 tree
+  assert.equal(
+    r.bootChain.map((e) => [e.path, e.kind, e.bytes, e.signatures, e.error ?? e.notPe]),
+    [
+      [
+        'EFI/BOOT/BOOTX64.EFI',
+        'pe',
+        shim.length,
+        [{ subject: 'Test Signer', issuer: 'Test Signer' }],
+        undefined,
+      ],
+      ['EFI/BOOT/grub.cfg', 'config', 31, [], undefined],
+      ['EFI/BOOT/grubx64.efi', 'pe', pe().length, [], undefined],
+      ['/boot/vmlinuz', 'pe', kernel.length, [{ subject: 'Test Leaf', issuer: 'Test CA' }], undefined],
+    ],
+  );
+  assert.is(r.bootChain[0]!.sha256, createHash('sha256').update(shim).digest('hex'));
   try {
     await inspectImage(runner, iso, { cat: ['/etc/issue.net'], tmpDir: TMP });
     assert.unreachable('a deleted file was read');
@@ -276,6 +326,17 @@ test('QCOW2: partitions with their filesystems at the fstab mountpoints; files a
     r.packages.map((p) => p.name),
     ['linux-image-6.1.0-56-amd64', 'sudo'],
   );
+  // the ESP's BOOTX64.EFI (5 bytes) and the kernel of /boot (a link to it is not listed twice)
+  assert.equal(
+    r.bootChain.map((e) => [e.path, e.signatures, e.notPe]),
+    [
+      ['EFI/BOOT/BOOTX64.EFI', [], 'not a PE image (shorter than a DOS header)'],
+      ['/boot/vmlinuz-6.1', [{ subject: 'Test Leaf', issuer: 'Test CA' }], undefined],
+    ],
+  );
+  // without the boot chain, nothing of it is read
+  const bare = await inspectImage(runner, qcow2, { bootChain: false, verify: false, tmpDir: TMP });
+  assert.equal(bare.bootChain, []);
   // the raw scratch copy is gone
   assert.equal(readdirSync(TMP), []);
 });

@@ -135,23 +135,23 @@ test('renderGrubCfg: custom serial command; no serial lines without serial', () 
   assert.match(plain, /\ninsmod all_video\nsearch --no-floppy --set=root --file \/m\nset timeout=5\n/);
 });
 
-test("renderGrubCfg: serial 'if-present' guards the terminal switch on the serial command (a signed GRUB without it keeps the console)", () => {
+test("renderGrubCfg: serial 'bios-only' sets up the serial terminal under BIOS only (a signed UEFI GRUB without it keeps the firmware's console)", () => {
   const cfg = renderGrubCfg({
     timeout: 0,
     finder: { kind: 'file', file: '/m' },
-    serial: 'if-present',
+    serial: 'bios-only',
     entries: [],
   });
   assert.match(
     cfg,
-    '\nif serial --speed=115200 --unit=0 --word=8 --parity=no --stop=1; then\n  terminal_input serial console\n  terminal_output serial console\nfi\nsearch ',
+    '\nif [ "$grub_platform" = pc ]; then\n  serial --speed=115200 --unit=0 --word=8 --parity=no --stop=1\n  terminal_input serial console\n  terminal_output serial console\nfi\nsearch ',
   );
   assert.throws(
     () =>
       renderGrubCfg({
         timeout: 0,
         finder: { kind: 'file', file: '/m' },
-        serial: 'if-present',
+        serial: 'bios-only',
         serialCommand: 'serial; reboot',
         entries: [],
       }),
