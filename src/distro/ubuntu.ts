@@ -67,4 +67,6 @@ export const ubuntuNoble = {
   // systemd-resolved left the systemd package in 23.04
   resolvedPackages: ['systemd-resolved'],
   debootstrapScript: 'gutsy',
+  // noble's signed GRUB (2.12) has the serial terminal built in again
+  signedChain: { ...ubuntuJammy.signedChain, grubSerial: true },
 } as const satisfies Distro;

@@ -131,8 +131,8 @@ for (const name of selected()) {
       const r = await cli([
         'boot',
         image,
-        '--firmware',
-        firmware,
+        // UEFI boots have Secure Boot enforced: the release's signed chain (issue 14)
+        ...(firmware === 'uefi' ? ['--secure-boot'] : ['--firmware', firmware]),
         '--timeout',
         TIMEOUT,
         '--console-log',

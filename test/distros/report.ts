@@ -45,7 +45,7 @@ export function mergeResults(old: readonly ReleaseResult[], run: readonly Releas
 export function renderTable(results: readonly ReleaseResult[], order: readonly string[]): string {
   const rows = [...results].sort((a, b) => order.indexOf(a.distro) - order.indexOf(b.distro));
   const lines = [
-    '| release | result | date (UTC) | os-release (booted) | rootfs | ISO | QCOW2 | QCOW2 BIOS | QCOW2 UEFI | ISO BIOS | load |',
+    '| release | result | date (UTC) | os-release (booted) | rootfs | ISO | QCOW2 | QCOW2 BIOS | QCOW2 UEFI (Secure Boot since 2026-12-03) | ISO BIOS | load |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {

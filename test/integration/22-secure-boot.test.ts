@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { debianBookworm } from '../../src/distro/debian.ts';
+import { getDistro } from '../../src/distro/index.ts';
 import {
   assertCleanFirstBoot,
   FIRST_BOOT_DONE,
@@ -31,8 +31,10 @@ test.before(() => {
   mkdirSync(OUT, { recursive: true });
 });
 
-test('secureBoot: false with the chain packages kept: the cached rootfs is reused, the ESP holds the own unsigned GRUB', async () => {
-  const chain = debianBookworm.signedChain.packages.map((p) => `'${p}'`).join(', ');
+test('secureBoot: false with the chain packages kept: the same rootfs, the ESP holds the own unsigned GRUB', async () => {
+  const chain = getDistro(DISTRO)
+    .signedChain!.packages.map((p) => `'${p}'`)
+    .join(', ');
   const profile = writeProfile(DIR, NAME, `secureBoot: false, packages: [${chain}]`);
   const r = await cli([
     'build',
@@ -46,7 +48,19 @@ test('secureBoot: false with the chain packages kept: the cached rootfs is reuse
     OUT,
   ]);
   assert.is(r.exitCode, 0, `build failed:\n${r.all.slice(-4000)}`);
-  assert.match(r.all, /UEFI by own unsigned GRUB/);
+  // the plan says so, and its rootfs is minimal's (same packages): no second bootstrap in the suite
+  const planOf = async (p: string) => {
+    const out = await cli(['plan', '--profile', p, '--distro', DISTRO, '--json']);
+    assert.is(out.exitCode, 0, out.all);
+    return JSON.parse(out.stdout) as { stages: { stage: string; key?: string; describe: string }[] };
+  };
+  const [own, signed] = [await planOf(profile), await planOf('minimal')];
+  assert.match(own.stages.find((st) => st.stage === 'disk')!.describe, /UEFI by own unsigned GRUB/);
+  assert.match(
+    signed.stages.find((st) => st.stage === 'disk')!.describe,
+    /UEFI by shim \+ debian's signed GRUB/,
+  );
+  assert.is(own.stages[0]!.key, signed.stages[0]!.key, 'secureBoot: false changed the rootfs');
   const j = await cli(['inspect', IMAGE, '--json']);
   assert.is(j.exitCode, 0, j.all);
   const chainSeen = JSON.parse(j.stdout).bootChain as { path: string; signatures: unknown[] }[];

@@ -150,9 +150,10 @@ const POINTS: Point[] = [
   },
   {
     stage: 'qcow2',
-    what: 'grub-mkimage of the UEFI loader',
+    // the signed chain (Secure Boot, the default) copied into the ESP: shim first
+    what: 'mcopy of shim into the ESP',
     format: 'qcow2',
-    command: /^grub-mkimage --format=x86_64-efi /,
+    command: /^mcopy -o -i \S+ \S+ ::\/EFI\/BOOT\/BOOTX64\.EFI$/,
   },
   {
     stage: 'qcow2',

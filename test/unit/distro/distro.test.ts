@@ -10,7 +10,7 @@ import {
   renderDeb822,
   repoSource,
 } from '../../../src/distro/index.ts';
-import type { AptSource } from '../../../src/distro/types.ts';
+import type { AptSource, Distro } from '../../../src/distro/types.ts';
 import { ubuntuFocal, ubuntuJammy, ubuntuNoble } from '../../../src/distro/ubuntu.ts';
 import { UserError } from '../../../src/errors.ts';
 import { profileSchema, DISTROS as SCHEMA_DISTROS } from '../../../src/profile/schema.ts';
@@ -155,6 +155,7 @@ test('descriptors are their predecessor plus what differs', () => {
     'name',
     'resolvedPackages',
     'security',
+    'signedChain',
     'suite',
     'updatesSuites',
   ]);
@@ -240,6 +241,32 @@ test('aptSourceProblems / renderDeb822: values that would break the file or the 
       e instanceof UserError &&
       /apt source "kubernetes" cannot be written: components a flat repo/.test(e.message),
   );
+});
+
+test('signed boot chains: where each release keeps shim, MokManager and its signed GRUBs (read from the .debs)', () => {
+  const row = (d: Distro) => {
+    const c = d.signedChain!;
+    return [d.name, c.vendor, c.shim.split('/').at(-1), c.mokManager.split('/').at(-1), c.grubSerial].join(
+      ' ',
+    );
+  };
+  assert.equal([ubuntuFocal, ubuntuJammy, ubuntuNoble, debianBookworm, debianTrixie].map(row), [
+    'ubuntu-focal ubuntu shimx64.efi.signed.latest mmx64.efi false',
+    'ubuntu-jammy ubuntu shimx64.efi.signed.latest mmx64.efi false',
+    // noble's GRUB 2.12 has the serial terminal built in
+    'ubuntu-noble ubuntu shimx64.efi.signed.latest mmx64.efi true',
+    'debian-bookworm debian shimx64.efi.signed mmx64.efi.signed true',
+    'debian-trixie debian shimx64.efi.signed mmx64.efi.signed true',
+  ]);
+  for (const d of [ubuntuFocal, ubuntuNoble, debianBookworm, debianTrixie]) {
+    assert.is(d.signedChain.grub, '/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed');
+    assert.is(d.signedChain.grubCd, '/usr/lib/grub/x86_64-efi-signed/gcdx64.efi.signed');
+  }
+  // the unsigned kernels of each family, and the signed ones not taken for them
+  assert.ok(ubuntuNoble.signedChain.unsignedKernel.test('linux-image-unsigned-6.8.0-31-generic'));
+  assert.not.ok(ubuntuNoble.signedChain.unsignedKernel.test('linux-image-6.8.0-31-generic'));
+  assert.ok(debianTrixie.signedChain.unsignedKernel.test('linux-image-6.12.48+deb13-amd64-unsigned'));
+  assert.not.ok(debianTrixie.signedChain.unsignedKernel.test('linux-image-amd64'));
 });
 
 test.run();
