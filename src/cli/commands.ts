@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { DISTRO_NAMES as DISTROS, type DistroName } from '../distro/index.ts';
 import { parseSuiteMirrors } from '../distro/mirrors.ts';
-import { EXIT } from '../errors.ts';
+import { EXIT, UserError } from '../errors.ts';
 import { FORMATS, type Format } from '../profile/formats.ts';
 import { parseFormats, requireRoot } from './args.ts';
 
@@ -172,9 +172,25 @@ export function withCommands(cli: Argv, done: (code: number) => void): Argv {
       'print the resolved profile and every operation a build would run (no root, no network)',
       (y) =>
         y
-          .option('profile', { alias: 'p', type: 'string', demandOption: true })
-          .option('distro', { type: 'string', choices: DISTROS as unknown as string[] })
+          .option('profile', {
+            alias: 'p',
+            type: 'string',
+            array: true,
+            demandOption: true,
+            describe: 'profile name or path; with --matrix, repeat for several',
+          })
+          .option('distro', {
+            type: 'string',
+            array: true,
+            choices: DISTROS as unknown as string[],
+            describe: "override the profile's distro; with --matrix, repeat for several",
+          })
           .option('format', { type: 'string', describe: `comma-separated, any of ${FORMATS.join(', ')}` })
+          .option('matrix', {
+            type: 'boolean',
+            describe:
+              'list the independent build units (profile x distro x format), their rootfs keys and the units sharing one',
+          })
           .option('mirror', { type: 'string', describe: 'replace the main archive' })
           .option('suite-mirror', {
             type: 'string',
@@ -184,14 +200,39 @@ export function withCommands(cli: Argv, done: (code: number) => void): Argv {
           })
           .option('json', { type: 'boolean' })
           .example('$0 plan -p minimal --distro debian-bookworm', 'what a build would do, as text')
-          .example('$0 plan -p ./site.yaml --json', 'the resolved profile and operations as JSON'),
+          .example('$0 plan -p ./site.yaml --json', 'the resolved profile and operations as JSON')
+          .example(
+            '$0 plan --matrix --json -p minimal -p base --distro ubuntu-focal --distro debian-bookworm',
+            'the build units for a CI matrix or a Kubernetes Indexed Job',
+          ),
       async (a) => {
-        const { planCommand } = await import('./plan.ts');
+        const { planCommand, planMatrixCommand } = await import('./plan.ts');
+        const profiles = (a.profile as string[]).map(String);
+        const distros = ((a.distro as string[] | undefined) ?? []) as DistroName[];
+        if (a.matrix) {
+          done(
+            await planMatrixCommand({
+              cacheDir: path.resolve(String(a.cacheDir)),
+              profiles,
+              distros,
+              formats: parseFormats(a.format),
+              mirror: a.mirror,
+              mirrors: parseSuiteMirrors(a.suiteMirror),
+              json: Boolean(a.json),
+            }),
+          );
+          return;
+        }
+        if (profiles.length > 1 || distros.length > 1)
+          throw new UserError(
+            `plan takes one --profile and one --distro (given ${profiles.length} and ${distros.length})`,
+            'add --matrix to list the build units of several',
+          );
         done(
           await planCommand({
             cacheDir: path.resolve(String(a.cacheDir)),
-            profile: a.profile,
-            distro: a.distro as DistroName | undefined,
+            profile: profiles[0]!,
+            distro: distros[0],
             formats: parseFormats(a.format),
             mirror: a.mirror,
             mirrors: parseSuiteMirrors(a.suiteMirror),

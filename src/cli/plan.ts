@@ -4,6 +4,7 @@ import { defaultCacheDir } from '../cache/store.ts';
 import { formatBytes } from '../doctor.ts';
 import { type KeyResolver, keysDir, repoKeyResolver } from '../keys/repo-keys.ts';
 import { silentLogger } from '../log.ts';
+import { buildMatrix } from '../matrix.ts';
 import { describeOp } from '../ops/apply.ts';
 import { publicOp } from '../ops/public.ts';
 import { publicProfile } from '../profile/public.ts';
@@ -100,6 +101,44 @@ export async function planCommand(o: {
         );
     }
     for (const c of st.commands ?? []) out.push(`   $ ${c.join(' ')}`);
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+  return 0;
+}
+
+/** `ib-native plan --matrix`: the build units of profiles x distros x formats, for CI or Kubernetes runners. */
+export async function planMatrixCommand(o: {
+  profiles: string[];
+  /** Empty: each profile's own distro. */
+  distros: DistroName[];
+  cacheDir?: string;
+  formats?: Format[];
+  mirror?: string;
+  mirrors?: Record<string, string>;
+  json: boolean;
+}): Promise<number> {
+  const keys = checkedKeys(o.cacheDir);
+  const plans: { ref: string; plan: Awaited<ReturnType<typeof planBuild>> }[] = [];
+  for (const ref of o.profiles)
+    for (const distro of o.distros.length ? o.distros : [undefined]) {
+      const overrides = { distro, formats: o.formats, mirror: o.mirror, mirrors: o.mirrors };
+      const plan = await planBuild(ref, overrides, process.cwd(), undefined, keys);
+      for (const w of plan.warnings) process.stderr.write(`warning: ${plan.profile.name}: ${w}\n`);
+      plans.push({ ref, plan });
+    }
+  const matrix = buildMatrix(plans);
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(matrix, null, 2)}\n`);
+    return 0;
+  }
+  const out = [`${matrix.units.length} units from ${matrix.rootfs.length} rootfs`];
+  const width = Math.max(...matrix.units.map((u) => u.id.length));
+  for (const g of matrix.rootfs) {
+    out.push('', `rootfs ${g.rootfsKey} (${g.distro}): ${g.units.length} unit(s)`);
+    for (const id of g.units) {
+      const u = matrix.units.find((x) => x.id === id)!;
+      out.push(`  ${u.id.padEnd(width)}  ib-native ${u.argv.join(' ')}`);
+    }
   }
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;

@@ -55,6 +55,16 @@ const CLI_CASES: BadInput[] = [
     names: /distro, Given: "bogus"/,
   },
   {
+    name: 'several profiles without --matrix (plan)',
+    args: () => ['plan', '--profile', 'minimal', '--profile', 'base'],
+    names: /plan takes one --profile and one --distro \(given 2 and 0\)/,
+  },
+  {
+    name: 'the same profile twice in a matrix',
+    args: () => ['plan', '--matrix', '--profile', 'minimal', '--profile', 'minimal'],
+    names: /two units are named minimal-ubuntu-focal-iso/,
+  },
+  {
     name: 'missing --profile (plan)',
     args: () => ['plan'],
     names: /Missing required argument: profile/,
