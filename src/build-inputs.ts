@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { type BuildOptions, planBuild, spaceFolders } from './build.ts';
+import { type BuildOptions, planBuild, spaceFolders, withSites } from './build.ts';
 import { bundleJobs, checkBundleNames } from './bundle.ts';
 import { mirrorUrlProblem } from './distro/mirrors.ts';
 import { preflight } from './doctor.ts';
@@ -13,7 +13,7 @@ import { processRunner, type Runner } from './run/runner.ts';
 import { checkSigningKey } from './sign.ts';
 import { checkSpace, type Folder } from './space.ts';
 import { qcow2Compression, qemuImgWritesZstd, ZSTD_QEMU_IMG } from './stages/disk.ts';
-import { readConfigDrive } from './stages/iso.ts';
+import { readConfigDrive, readSite } from './stages/iso.ts';
 import type { BuildPlan } from './stages/plan.ts';
 import { chooseBlockDevice } from './sys/blockdev.ts';
 
@@ -42,12 +42,16 @@ export async function checkBuildInputs(
   for (const m of first.fallbackMirrors ?? []) checkMirrorFlag('--mirror-fallback', m);
   checkUrlFlag('--proxy', first.netEnv?.http_proxy, ['http:', 'https:']);
   readConfigDrive({ userData: first.userData, metaData: first.metaData, networkData: first.networkData });
+  const siteNames = checkSites(builds);
   const space: Folder[] = [];
   const zstd: string[] = [];
   for (const b of builds) {
     // repo keys: checked, and pinned ones downloaded (cached only once their fingerprint matched)
     const keys = repoKeyResolver({ runner, dir: keysDir(b.cacheDir), env: b.netEnv, refresh: b.refresh });
-    const plan = await planBuild(b.profile, b.overrides, process.cwd(), b.bootstrapper, keys);
+    const plan = withSites(
+      await planBuild(b.profile, b.overrides, process.cwd(), b.bootstrapper, keys),
+      siteNames,
+    );
     plans.push(plan);
     const q = qcow2Compression(plan.profile.qcow2);
     if (plan.profile.formats.includes('qcow2') && q.compress && q.compressionType === 'zstd')
@@ -68,6 +72,34 @@ export async function checkBuildInputs(
   await checkZstdWriter(runner, zstd);
   if (first.signKey !== undefined) await checkSigningKey(runner, first.signKey);
   return plans;
+}
+
+/**
+ * `--site DIR...`: each folder read and checked (name, config drive files); one profile only, and
+ * no --user-data/--meta-data/--network-data beside them (each site folder carries its own).
+ */
+function checkSites(builds: readonly BuildOptions[]): string[] {
+  const first = builds[0]!;
+  const dirs = first.sites ?? [];
+  if (!dirs.length) return [];
+  if (builds.length > 1)
+    throw new UserError(
+      `--site makes one profile's ISO per site; ${builds.length} profiles were given`,
+      'build one profile with --site (run one build per profile)',
+    );
+  const flag = first.userData
+    ? '--user-data'
+    : first.metaData
+      ? '--meta-data'
+      : first.networkData
+        ? '--network-data'
+        : undefined;
+  if (flag)
+    throw new UserError(
+      `${flag} and --site were both given`,
+      `each --site folder carries its own config drive: leave ${flag} out`,
+    );
+  return dirs.map((d) => readSite(d).name);
 }
 
 /** A zstd QCOW2 needs qemu-img 5.1 or later on the build host (focal has 4.2): refused before any work. */

@@ -37,7 +37,7 @@ import {
   withLayer,
 } from './stages/configure.ts';
 import { qcow2Compression } from './stages/disk.ts';
-import { readConfigDrive } from './stages/iso.ts';
+import { readConfigDrive, readSite } from './stages/iso.ts';
 import type { BuildPlan, PlannedStage } from './stages/plan.ts';
 import {
   INITRAMFS_HOOKS,
@@ -66,6 +66,8 @@ export interface BuildOptions {
   userData?: string;
   metaData?: string;
   networkData?: string;
+  /** `--site DIR`: one ISO per folder, named by it, each with the folder's config drive. */
+  sites?: string[];
   /** Environment for network tools (proxy settings). */
   netEnv?: Record<string, string>;
   squashfsThreads?: number;
@@ -188,19 +190,52 @@ export function planStages(plan: Omit<BuildPlan, 'stages'>): PlannedStage[] {
     { stage: 'configure', describe: 'the common layer: every operation meant for all images' },
     ...familiesOf(profile.formats).flatMap((family): PlannedStage[] => [
       { stage: family, family, describe: FAMILY_STEPS[family].describe(full) },
-      ...formatsOf(family, profile.formats).map((format): PlannedStage => {
+      ...formatsOf(family, profile.formats).flatMap((format): PlannedStage[] => {
+        // build --site: one ISO per site, the first made in full, the others by xorriso alone
+        if (format === 'iso' && plan.sites?.length)
+          return plan.sites.map((site) => {
+            const { describe, commands } = formatPlugin(format).plan(full, site);
+            return {
+              stage: `iso:${site}`,
+              family,
+              format,
+              site,
+              output: siteIsoName(profile.name, site),
+              describe,
+              commands,
+            };
+          });
         const { describe, commands } = formatPlugin(format).plan(full);
-        return {
-          stage: format,
-          family,
-          format,
-          output: outputName(profile.name, format),
-          describe,
-          commands,
-        };
+        return [
+          { stage: format, family, format, output: outputName(profile.name, format), describe, commands },
+        ];
       }),
     ]),
   ];
+}
+
+/** A site's ISO: `<profile>-<site>.iso`. */
+export const siteIsoName = (profile: string, site: string) => `${profile}-${site}.iso`;
+
+/**
+ * The plan of `build --site DIR...`: one ISO per site folder (named by it) instead of the one ISO.
+ * Refused when the profile makes no ISO or two folders have the same name.
+ */
+export function withSites(plan: BuildPlan, sites: readonly string[]): BuildPlan {
+  if (!sites.length) return plan;
+  if (!plan.profile.formats.includes('iso'))
+    throw new UserError(
+      `--site makes one ISO per site, and profile ${plan.profile.name} makes no ISO (formats: ${plan.profile.formats.join(', ')})`,
+      'add iso to the formats (--format iso,...), or leave --site out',
+    );
+  const twice = sites.find((s, i) => sites.indexOf(s) !== i);
+  if (twice)
+    throw new UserError(
+      `--site ${twice} is given twice (site folders are told apart by name)`,
+      'give each site folder once',
+    );
+  const withSites = { ...plan, sites: [...sites] };
+  return { ...withSites, stages: planStages(withSites) };
 }
 
 /** What a build writes into its cache folder (work included) and its output folder. */
@@ -219,6 +254,7 @@ export function spaceFolders(plan: BuildPlan, opts: BuildOptions): Folder[] {
     familiesCached,
     diskBytes: plan.layout?.sizeBytes,
     compressQcow2: qcow2Compression(plan.profile.qcow2).compress,
+    isoCount: plan.sites?.length,
   });
   return [
     { flag: '--cache-dir', dir: opts.cacheDir, needs: needs.cache },
@@ -275,6 +311,12 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
     metaData: opts.metaData,
     networkData: opts.networkData,
   });
+  const sites = new Map(
+    (opts.sites ?? []).map((d) => {
+      const s = readSite(d);
+      return [s.name, s.configDrive] as const;
+    }),
+  );
   mkdirSync(outDir, { recursive: true });
   const needsDisk = plan.stages.some((s) => s.family === 'disk');
   const blockDevice = needsDisk ? chooseBlockDevice(opts.blockDevice) : 'loop';
@@ -337,6 +379,7 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
             layersDir,
             workDir: work,
             configDrive,
+            sites,
             timed,
             begin: (stage) => {
               checkpoint();
@@ -409,12 +452,15 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
 
 /** The plan of a build whose inputs were not checked by the caller: checked here the same way. */
 async function checkedPlan(opts: BuildOptions, runner: Runner): Promise<BuildPlan> {
-  const plan = await planBuild(
-    opts.profile,
-    opts.overrides,
-    process.cwd(),
-    opts.bootstrapper,
-    repoKeyResolver({ runner, dir: keysDir(opts.cacheDir), env: opts.netEnv }),
+  const plan = withSites(
+    await planBuild(
+      opts.profile,
+      opts.overrides,
+      process.cwd(),
+      opts.bootstrapper,
+      repoKeyResolver({ runner, dir: keysDir(opts.cacheDir), env: opts.netEnv }),
+    ),
+    (opts.sites ?? []).map((d) => readSite(d).name),
   );
   preflight({ formats: plan.profile.formats, bootstrapper: plan.rootfs.bootstrapper, requireRoot: true });
   checkSpace(spaceFolders(plan, opts));

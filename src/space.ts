@@ -45,6 +45,8 @@ export interface SpaceInputs {
   /** Virtual size of the QCOW2 disk: no raw copy of it holds more. */
   diskBytes?: number;
   compressQcow2: boolean;
+  /** `build --site`: how many ISOs the build writes (one per site). */
+  isoCount?: number;
 }
 
 export interface Need {
@@ -86,7 +88,15 @@ export function estimateSpace(i: SpaceInputs): SpaceNeeds {
     cache.push({ what: 'the disk being configured', bytes: raw });
   }
   const basis = { squashfs, raw, rootfs, compressQcow2: i.compressQcow2 };
-  for (const f of i.formats) output.push({ what: `the ${f} output`, bytes: FORMAT_INFO[f].size(basis) });
+  for (const f of i.formats) {
+    const copies = f === 'iso' ? (i.isoCount ?? 1) : 1;
+    const bytes = FORMAT_INFO[f].size(basis);
+    output.push(
+      copies > 1
+        ? { what: `the ${copies} site ISOs`, bytes: copies * bytes }
+        : { what: `the ${f} output`, bytes },
+    );
+  }
   return { cache, output };
 }
 

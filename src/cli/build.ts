@@ -62,6 +62,7 @@ export async function runBuild(argv: Record<string, unknown>): Promise<number> {
     userData: argv.userData as string | undefined,
     metaData: argv.metaData as string | undefined,
     networkData: argv.networkData as string | undefined,
+    sites: ((argv.site as string[] | undefined) ?? []).map(String),
     netEnv: env,
     signKey: argv.signKey as string | undefined,
     // one profile at a time with --debug-shell: no other build writes over the shell

@@ -53,6 +53,12 @@ export function withCommands(cli: Argv, done: (code: number) => void): Argv {
             describe: 'ISO config drive: meta_data.json (generated when absent)',
           })
           .option('network-data', { type: 'string', describe: 'ISO config drive: network_data.json' })
+          .option('site', {
+            type: 'string',
+            array: true,
+            describe:
+              'one ISO per site folder (user_data, meta_data.json, network_data.json): <profile>-<folder>.iso; repeat',
+          })
           .option('block-device', {
             type: 'string',
             choices: ['loop', 'nbd'],
@@ -107,6 +113,10 @@ export function withCommands(cli: Argv, done: (code: number) => void): Argv {
           .example('sudo $0 build -p ./site.yaml --format qcow2 -o /srv/images', 'a profile file of your own')
           .example('sudo $0 build -p worker -p control-plane', 'two profiles in one run')
           .example('sudo $0 build -p ephemeral --user-data ./user_data', "fill the ISO's config drive")
+          .example(
+            'sudo $0 build -p ephemeral --format iso --site sites/dc1 --site sites/dc2',
+            'one ISO per site: ephemeral-dc1.iso, ephemeral-dc2.iso',
+          )
           .example(
             'sudo $0 build -p minimal --json | jq -c \'select(.type=="progress")\'',
             'machine-readable events',

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { InternalError } from '../errors.ts';
 import type { ApplyContext } from '../ops/apply.ts';
 import type { Family, Format } from '../profile/formats.ts';
 import { clampTimes } from '../repro/times.ts';
@@ -24,6 +25,8 @@ export interface FamilyRun extends Omit<FamilyContext, 'tree' | 'uppers' | 'work
   layersDir: string;
   workDir: string;
   configDrive: ConfigDrive;
+  /** `build --site`: each site's config drive, by site name (the plan's iso steps name them). */
+  sites?: ReadonlyMap<string, ConfigDrive>;
   timed: <T>(stage: string, fn: () => Promise<T>) => Promise<T>;
   /** Starts a stage and returns what ends it (see BuildReporter.begin). */
   begin: (stage: string) => (ok: boolean) => void;
@@ -65,11 +68,16 @@ export async function runFamily(family: Family, r: FamilyRun): Promise<MadeOutpu
       const ctx: FamilyContext = { ...r, tree, work, uppers: { common, family: upper } };
       const product = await steps.prepare(ctx);
       endFamily(true);
+      let sitesDone = 0;
       for (const step of planned) {
         const final = path.join(r.outDir, step.output!);
+        // the sites' ISOs share one work folder: the first site's ISO tree is the others' too
         const paths = { out: r.aside(final), work: path.join(work, step.format), tree, ...rawOf(product) };
         mkdirSync(paths.work, { recursive: true });
-        await r.timed(step.format, () =>
+        const site = step.site === undefined ? undefined : { name: step.site, reuse: sitesDone++ > 0 };
+        const configDrive = site ? r.sites?.get(site.name) : r.configDrive;
+        if (!configDrive) throw new InternalError(`no config drive for site ${step.site}`);
+        await r.timed(step.stage, () =>
           formatPlugin(step.format).make({
             runner: r.runner,
             logger: r.logger,
@@ -81,7 +89,8 @@ export async function runFamily(family: Family, r: FamilyRun): Promise<MadeOutpu
             commands: (step.commands ?? []).map((c) => fillCommand(c, paths)),
             cache: r.cache,
             sourceDateEpoch: r.sourceDateEpoch,
-            configDrive: r.configDrive,
+            configDrive,
+            ...(site ? { site } : {}),
           }),
         );
         made.push({ format: step.format, final, staged: paths.out });

@@ -74,14 +74,17 @@ export interface MakeContext<F extends Family = Family> {
   commands: string[][];
   cache: Cache;
   sourceDateEpoch?: number;
+  /** The config drive (with `build --site`: this site's). */
   configDrive: ConfigDrive;
+  /** `build --site`: the site, and whether an earlier site's ISO tree is there to reuse. */
+  site?: { name: string; reuse: boolean };
 }
 
 export interface ImageFormat<F extends Family = Family> {
   name: Format;
   family: F;
-  /** Pure: this format's steps for a plan. */
-  plan(plan: BuildPlan): PlannedFormat;
+  /** Pure: this format's steps for a plan (for one site's ISO with `build --site`). */
+  plan(plan: BuildPlan, site?: string): PlannedFormat;
   /** Makes the output at `paths.out` from the family's product. */
   make(ctx: MakeContext<F>): Promise<void>;
 }

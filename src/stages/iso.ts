@@ -1,9 +1,9 @@
 // Over 300 lines: the ISO stage (tree, config drive, boot images, xorriso argv); the coming plan refactor (issue 12) reshapes it.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stableUuid } from '../disk/layout.ts';
 import type { SignedBootChain } from '../distro/types.ts';
-import { UserError } from '../errors.ts';
+import { InternalError, UserError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { clampTimes, isoVolumeDate } from '../repro/times.ts';
 import { mksquashfsProgress } from '../run/progress.ts';
@@ -254,6 +254,75 @@ export function isoCommand(work: string, out: string, idSeed: string, sourceDate
   });
 }
 
+/** The config drive's files into an ISO tree's openstack/latest, replacing what a previous site left there. */
+function writeConfigDrive(root: string, cd: IsoInputs['configDrive']): void {
+  const latest = path.join(root, 'openstack/latest');
+  rmSync(latest, { recursive: true, force: true });
+  mkdirSync(latest, { recursive: true });
+  writeFileSync(path.join(latest, 'meta_data.json'), cd.metaData ?? cd.generatedMetaData);
+  if (cd.userData !== undefined) writeFileSync(path.join(latest, 'user_data'), cd.userData);
+  if (cd.networkData !== undefined) writeFileSync(path.join(latest, 'network_data.json'), cd.networkData);
+}
+
+/**
+ * One more site's ISO (`build --site`): the ISO tree and boot images the first site's buildIso
+ * left in `work`, with this site's config drive, written by xorriso. About one xorriso run.
+ */
+export async function repackIso(
+  runner: Runner,
+  logger: Logger,
+  i: Pick<IsoInputs, 'work' | 'out' | 'configDrive' | 'idSeed' | 'sourceDateEpoch' | 'command'> & {
+    site: string;
+  },
+): Promise<void> {
+  const { root } = isoWorkPaths(i.work);
+  if (!existsSync(path.join(root, 'live')))
+    throw new InternalError(`repackIso: no ISO tree in ${i.work} (the first site's ISO makes it)`);
+  writeConfigDrive(root, i.configDrive);
+  if (i.sourceDateEpoch !== undefined) clampTimes(path.join(root, 'openstack'), i.sourceDateEpoch);
+  logger.info(`iso: xorriso for site ${i.site} (the ISO tree of the first site, this site's config drive)`);
+  await runner.run(i.command ?? isoCommand(i.work, i.out, i.idSeed, i.sourceDateEpoch), {
+    context: `writing the ISO of site ${i.site}`,
+  });
+}
+
+/** A site folder's name names its ISO (`<profile>-<site>.iso`): this grammar keeps it a plain file name. */
+export const SITE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** Files a site folder may hold: the config drive of that site's ISO. */
+export const SITE_FILES = {
+  userData: 'user_data',
+  metaData: 'meta_data.json',
+  networkData: 'network_data.json',
+} as const;
+
+/** A `--site` folder: its name, checked, and its config drive (at least one of SITE_FILES). */
+export function readSite(dir: string): { name: string; configDrive: ConfigDrive } {
+  const name = path.basename(path.resolve(dir));
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new UserError(
+      `--site ${dir} is not a folder`,
+      `give --site a folder holding ${Object.values(SITE_FILES).join(', ')}`,
+    );
+  if (!SITE_NAME.test(name))
+    throw new UserError(
+      `--site ${dir}: the folder name ${JSON.stringify(name)} cannot name an ISO`,
+      'name site folders with letters, digits, _ . - (the ISO is <profile>-<folder name>.iso)',
+    );
+  const files = Object.fromEntries(
+    Object.entries(SITE_FILES).map(([k, f]) => [
+      k,
+      existsSync(path.join(dir, f)) ? path.join(dir, f) : undefined,
+    ]),
+  ) as { userData?: string; metaData?: string; networkData?: string };
+  if (!Object.values(files).some(Boolean))
+    throw new UserError(
+      `--site ${dir} holds none of ${Object.values(SITE_FILES).join(', ')}`,
+      "put the site's config drive files in it (OpenStack config-drive names)",
+    );
+  return { name, configDrive: readConfigDrive(files) };
+}
+
 export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Promise<void> {
   const { root, biosImg, efiImg } = isoWorkPaths(i.work);
   for (const d of ['live', 'boot/grub', 'openstack/latest'])
@@ -329,15 +398,7 @@ export async function buildIso(runner: Runner, logger: Logger, i: IsoInputs): Pr
     writeFileSync(path.join(root, DISK_INFO), `${i.title}\n`);
   }
 
-  const latest = path.join(root, 'openstack/latest');
-  writeFileSync(
-    path.join(latest, 'meta_data.json'),
-    i.configDrive.metaData ?? i.configDrive.generatedMetaData,
-  );
-  if (i.configDrive.userData !== undefined)
-    writeFileSync(path.join(latest, 'user_data'), i.configDrive.userData);
-  if (i.configDrive.networkData !== undefined)
-    writeFileSync(path.join(latest, 'network_data.json'), i.configDrive.networkData);
+  writeConfigDrive(root, i.configDrive);
 
   const early = path.join(i.work, 'early-grub.cfg');
   writeFileSync(early, renderEarlyConfig({ kind: 'file', file: `/${i.marker}` }, '/boot/grub/grub.cfg'));

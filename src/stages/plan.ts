@@ -19,6 +19,8 @@ export interface PlannedStage {
   key?: string;
   /** The output's name in the output folder. */
   output?: string;
+  /** `build --site`: the site whose config drive this ISO carries. */
+  site?: string;
   /** The commands that make the output, run exactly as planned (placeholders filled). */
   commands?: CommandTemplate[];
 }
@@ -35,6 +37,8 @@ export interface BuildPlan {
   sourceDateEpoch?: number;
   /** What the build should say before any work (a repo without signature checks). */
   warnings: string[];
+  /** `build --site`: one ISO per site (folder name), each with that site's config drive. */
+  sites?: string[];
   /** Every step, in order. */
   stages: PlannedStage[];
 }

@@ -83,6 +83,22 @@ export async function cli(
   return out;
 }
 
+/** `build` of a profile on the tests' distro into `output`, as the CLI is called: the common argv of build tests. */
+export function buildArgs(profile: string, format: string, output: string, ...extra: string[]): string[] {
+  return [
+    'build',
+    '--profile',
+    profile,
+    '--distro',
+    DISTRO,
+    '--format',
+    format,
+    '--output',
+    output,
+    ...extra,
+  ];
+}
+
 /** The CLI started in the background (to interrupt it); `cache` replaces the shared test cache. */
 export function cliProcess(
   args: string[],

@@ -18,7 +18,7 @@ import {
   firstBootUserData,
   secureBootSeen,
 } from '../helpers/first-boot.ts';
-import { assertCleanHost, cli, DISTRO, ownScratch, writeProfile } from '../helpers/host.ts';
+import { assertCleanHost, buildArgs, cli, DISTRO, ownScratch, writeProfile } from '../helpers/host.ts';
 
 const DIR = ownScratch('secure-boot');
 const OUT = path.join(DIR, 'out');
@@ -36,17 +36,7 @@ test('secureBoot: false with the chain packages kept: the same rootfs, the ESP h
     .signedChain!.packages.map((p) => `'${p}'`)
     .join(', ');
   const profile = writeProfile(DIR, NAME, `secureBoot: false, packages: [${chain}]`);
-  const r = await cli([
-    'build',
-    '--profile',
-    profile,
-    '--distro',
-    DISTRO,
-    '--format',
-    'qcow2',
-    '--output',
-    OUT,
-  ]);
+  const r = await cli(buildArgs(profile, 'qcow2', OUT));
   assert.is(r.exitCode, 0, `build failed:\n${r.all.slice(-4000)}`);
   // the plan says so, and its rootfs is minimal's (same packages): no second bootstrap in the suite
   const planOf = async (p: string) => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type BuildOptions, planBuild, spaceFolders } from '../../src/build.ts';
+import { type BuildOptions, planBuild, spaceFolders, withSites } from '../../src/build.ts';
 import { imageKindOfExtension } from '../../src/disk/magic.ts';
 import { familyCacheEntry } from '../../src/formats/families.ts';
 import { IMAGE_FORMATS } from '../../src/formats/index.ts';
@@ -134,6 +134,44 @@ test('the space estimate leaves out the base entries the cache holds for this ro
   // a reproducible disk is made from the tree: no base disk is read
   const repro = await plan(['qcow2'], '', '1700000000');
   assert.is(familyCacheEntry('disk', repro, stamp), undefined);
+});
+
+test('build --site: one ISO stage per site, the first made in full, the others by xorriso alone, each its own ids', async () => {
+  const p = withSites(await plan(['iso', 'qcow2']), ['dc1', 'dc2', 'dc3']);
+  assert.equal(
+    p.stages.map((s) => s.stage),
+    ['rootfs', 'configure', 'live', 'iso:dc1', 'iso:dc2', 'iso:dc3', 'disk', 'qcow2'],
+  );
+  const isos = p.stages.filter((s) => s.site);
+  assert.equal(
+    isos.map((s) => [s.site, s.output, s.format]),
+    [
+      ['dc1', 'p-dc1.iso', 'iso'],
+      ['dc2', 'p-dc2.iso', 'iso'],
+      ['dc3', 'p-dc3.iso', 'iso'],
+    ],
+  );
+  assert.match(isos[0]!.describe, /^live ISO: .* of site dc1$/);
+  assert.match(
+    isos[1]!.describe,
+    /^site dc2: the first site's ISO tree with this site's config drive \(xorriso only\)$/,
+  );
+  // every site's ISO gets its own GPT GUID (derived from the site), so no two are the same disk
+  const guid = (c: readonly string[]) => c[c.indexOf('--gpt_disk_guid') + 1];
+  const guids = isos.map((s) => guid(s.commands![0]!));
+  assert.is(new Set(guids).size, 3);
+  // without sites, the plan is as before
+  assert.equal(withSites(p, []), p);
+});
+
+test('build --site: refused for a profile without an ISO, or a site given twice', async () => {
+  const qcow2 = await plan(['qcow2']);
+  assert.throws(
+    () => withSites(qcow2, ['dc1']),
+    /--site makes one ISO per site, and profile p makes no ISO \(formats: qcow2\)/,
+  );
+  const iso = await plan(['iso']);
+  assert.throws(() => withSites(iso, ['dc1', 'dc2', 'dc1']), /--site dc1 is given twice/);
 });
 
 test.run();

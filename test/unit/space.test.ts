@@ -36,6 +36,25 @@ test('estimate: a rootfs to build is sized from its package count and counted wi
   assert.equal(e.output, [{ what: 'the iso output', bytes: Math.ceil(rootfs * 0.45) + 128 * MiB }]);
 });
 
+test('estimate: build --site writes one ISO per site into the output folder', () => {
+  const one = estimateSpace({
+    formats: ['iso', 'qcow2'],
+    packages: 11,
+    rootfsCached: true,
+    compressQcow2: true,
+  });
+  const three = estimateSpace({
+    formats: ['iso', 'qcow2'],
+    packages: 11,
+    rootfsCached: true,
+    compressQcow2: true,
+    isoCount: 3,
+  });
+  assert.equal(three.output[0], { what: 'the 3 site ISOs', bytes: 3 * one.output[0]!.bytes });
+  assert.equal(three.output[1], one.output[1]);
+  assert.equal(three.cache, one.cache, 'the sites share one ISO tree in the work folder');
+});
+
 test('estimate: a cached rootfs of known size costs nothing new and sizes everything derived from it', () => {
   const e = estimateSpace({
     formats: ['iso', 'qcow2'],

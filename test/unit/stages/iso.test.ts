@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -12,6 +12,7 @@ import {
   mksquashfsArgv,
   OVERLAY_PRIVATE_XATTRS,
   readConfigDrive,
+  readSite,
   xorrisoArgv,
 } from '../../../src/stages/iso.ts';
 
@@ -232,6 +233,40 @@ test('readConfigDrive: invalid JSON in meta-data or network-data names the flag 
         () => readConfigDrive({ [key]: bad }),
         (e: Error) => e instanceof UserError && e.message.startsWith(`${flag} ${bad} is not valid JSON: `),
       );
+    }
+  });
+});
+
+test('readSite: a site folder gives its name and its config drive; a bad one is refused, naming it', () => {
+  withDir((dir) => {
+    const site = path.join(dir, 'dc-1');
+    mkdirSync(site);
+    assert.throws(
+      () => readSite(site),
+      /--site \S+dc-1 holds none of user_data, meta_data\.json, network_data\.json/,
+    );
+    writeFileSync(path.join(site, 'user_data'), '#cloud-config\n');
+    writeFileSync(path.join(site, 'network_data.json'), '{"links":[]}');
+    assert.equal(readSite(site), {
+      name: 'dc-1',
+      configDrive: {
+        metaData: undefined,
+        userData: Buffer.from('#cloud-config\n'),
+        networkData: '{"links":[]}',
+      },
+    });
+    writeFileSync(path.join(site, 'meta_data.json'), '{not json');
+    assert.throws(() => readSite(site), /meta_data\.json is not valid JSON/);
+    assert.throws(() => readSite(path.join(dir, 'nowhere')), /--site \S+nowhere is not a folder/);
+    const odd = path.join(dir, 'a site');
+    mkdirSync(odd);
+    writeFileSync(path.join(odd, 'user_data'), 'x');
+    try {
+      readSite(odd);
+      assert.unreachable('accepted');
+    } catch (e) {
+      assert.instance(e, UserError);
+      assert.match((e as Error).message, /the folder name "a site" cannot name an ISO/);
     }
   });
 });
