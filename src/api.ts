@@ -34,6 +34,8 @@ export interface BuildApiOptions {
   userData?: string;
   metaData?: string;
   networkData?: string;
+  /** One ISO per site folder: `--site DIR` each. */
+  sites?: string[];
   noCache?: boolean;
   refresh?: boolean;
   maxAgeDays?: number;
@@ -74,6 +76,7 @@ export function buildArgv(o: BuildApiOptions): string[] {
     ...flag('user-data', o.userData),
     ...flag('meta-data', o.metaData),
     ...flag('network-data', o.networkData),
+    ...(o.sites ?? []).flatMap((d) => flag('site', d)),
     ...on('no-cache', o.noCache),
     ...on('refresh', o.refresh),
     ...flag('max-age', o.maxAgeDays),

@@ -14,6 +14,16 @@ const at = { profile: 'minimal', time: '2026-11-25T22:10:00.000Z' };
 
 test('buildArgv: typed options become the flags of `ib-native build --json`', () => {
   assert.equal(buildArgv({ profile: 'minimal' }), ['build', '--json', '--profile', 'minimal']);
+  assert.equal(buildArgv({ profile: 'ephemeral', sites: ['/s/dc1', '/s/dc2'] }), [
+    'build',
+    '--json',
+    '--profile',
+    'ephemeral',
+    '--site',
+    '/s/dc1',
+    '--site',
+    '/s/dc2',
+  ]);
   assert.equal(
     buildArgv({
       profile: './site.ts',
