@@ -234,8 +234,8 @@ export function withSites(plan: BuildPlan, sites: readonly string[]): BuildPlan 
       `--site ${twice} is given twice (site folders are told apart by name)`,
       'give each site folder once',
     );
-  const withSites = { ...plan, sites: [...sites] };
-  return { ...withSites, stages: planStages(withSites) };
+  const sited = { ...plan, sites: [...sites] };
+  return { ...sited, stages: planStages(sited) };
 }
 
 /** What a build writes into its cache folder (work included) and its output folder. */

@@ -33,13 +33,14 @@ export const SECURE_BOOT_FAILURES: readonly ConsoleFailure[] = [
     hint:
       "under Secure Boot the EFI boot loader must be signed by a key in the firmware's db " +
       "(OVMF's has Microsoft's UEFI CA 2011: a signed shim), and what it loads by a key shim trusts; " +
+      '`ib-native inspect IMAGE` shows who signed each EFI binary (an image built with secureBoot: false has an unsigned GRUB); ' +
       'boot without --secure-boot to check the rest of the image',
   },
   {
     reason: 'no-bootable-device',
     pattern: /No bootable option or device was found/,
     says: 'the firmware found nothing it would boot: no EFI boot loader on any device, or each one refused',
-    hint: 'check that the image has an EFI boot loader (ib-native inspect lists its partitions); a loader Secure Boot refuses is logged as "Access Denied"',
+    hint: 'check that the image has an EFI boot loader (`ib-native inspect IMAGE` lists its boot chain); a loader Secure Boot refuses is logged as "Access Denied"',
   },
 ];
 
