@@ -38,7 +38,7 @@ function xorrisoSeconds(log: string): number[] {
   const lines = log.split('\n');
   const out: number[] = [];
   lines.forEach((l, i) => {
-    if (!/ DEBUG \$ xorriso /.test(l)) return;
+    if (!/ DEBUG \$ xorriso -as mkisofs /.test(l)) return;
     const done = lines.slice(i + 1).find((x) => / DEBUG {3}-> \d+ in [\d.]+s$/.test(x));
     const s = done && /in ([\d.]+)s$/.exec(done)?.[1];
     if (s) out.push(Number(s));
