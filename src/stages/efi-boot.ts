@@ -34,28 +34,41 @@ export function chainFile(tree: string, imagePath: string, chain: SignedBootChai
   return file;
 }
 
+/** What an ESP boots: the distro's signed chain (its files in the image tree), or ib-native's own GRUB. */
+export type EfiBoot = { chain: SignedBootChain; tree: string } | { standalone: string };
+
+/**
+ * shim, the given signed GRUB under the name shim starts (`grubx64.efi`) and MokManager, in one
+ * folder of the ESP; shim is named `shim` there (BOOTX64.EFI at the removable path).
+ */
+function signedTrio(
+  chain: SignedBootChain,
+  tree: string,
+  grub: string,
+  dir: string,
+  shim: string,
+): EspFile[] {
+  const file = (p: string) => chainFile(tree, p, chain);
+  return [
+    { from: file(chain.shim), to: `${dir}/${shim}` },
+    { from: file(grub), to: `${dir}/grubx64.efi` },
+    { from: file(chain.mokManager), to: `${dir}/mmx64.efi` },
+  ];
+}
+
 /**
  * The ESP of a disk. Signed: shim, GRUB and MokManager both at the removable path and in
  * EFI/<vendor>/ as the distro installs them, and EFI/<vendor>/grub.cfg, where the signed GRUB
  * reads its config (its prefix; Ubuntu's has no embedded config and reads nothing else): the early
  * config that finds /boot by UUID. Own GRUB: the standalone image at the removable path.
  */
-export function diskEspFiles(
-  boot: { chain: SignedBootChain; tree: string } | { standalone: string },
-  earlyCfg: string,
-): EspFile[] {
+export function diskEspFiles(boot: EfiBoot, earlyCfg: string): EspFile[] {
   if ('standalone' in boot) return [{ from: boot.standalone, to: REMOVABLE_LOADER }];
   const { chain, tree } = boot;
-  const file = (p: string) => chainFile(tree, p, chain);
-  const [shim, grub, mm] = [file(chain.shim), file(chain.grub), file(chain.mokManager)];
   const vendor = `EFI/${chain.vendor}`;
   return [
-    { from: shim, to: REMOVABLE_LOADER },
-    { from: grub, to: 'EFI/BOOT/grubx64.efi' },
-    { from: mm, to: 'EFI/BOOT/mmx64.efi' },
-    { from: shim, to: `${vendor}/shimx64.efi` },
-    { from: grub, to: `${vendor}/grubx64.efi` },
-    { from: mm, to: `${vendor}/mmx64.efi` },
+    ...signedTrio(chain, tree, chain.grub, 'EFI/BOOT', 'BOOTX64.EFI'),
+    ...signedTrio(chain, tree, chain.grub, vendor, 'shimx64.efi'),
     { from: earlyCfg, to: `${vendor}/grub.cfg` },
   ];
 }
@@ -65,17 +78,10 @@ export function diskEspFiles(
  * medium it booted from; when that is the FAT image it finds the ISO by /.disk/info, which the ISO
  * carries) and MokManager; EFI/BOOT/grub.cfg, read last by that GRUB, is the early config too.
  */
-export function isoEspFiles(
-  boot: { chain: SignedBootChain; tree: string } | { standalone: string },
-  earlyCfg: string,
-): EspFile[] {
+export function isoEspFiles(boot: EfiBoot, earlyCfg: string): EspFile[] {
   if ('standalone' in boot) return [{ from: boot.standalone, to: REMOVABLE_LOADER }];
-  const { chain, tree } = boot;
-  const file = (p: string) => chainFile(tree, p, chain);
   return [
-    { from: file(chain.shim), to: REMOVABLE_LOADER },
-    { from: file(chain.grubCd), to: 'EFI/BOOT/grubx64.efi' },
-    { from: file(chain.mokManager), to: 'EFI/BOOT/mmx64.efi' },
+    ...signedTrio(boot.chain, boot.tree, boot.chain.grubCd, 'EFI/BOOT', 'BOOTX64.EFI'),
     { from: earlyCfg, to: 'EFI/BOOT/grub.cfg' },
   ];
 }
