@@ -27,13 +27,13 @@ die() {
 
 # BEGIN static package lists (test/unit/doctor.test.ts checks them against native-tools/tools.ts)
 STATIC_DEBIAN=(coreutils debootstrap dosfstools e2fsprogs g++ gdisk grub-common grub-efi-amd64-bin grub-pc-bin
-  make mmdebstrap mount mtools ovmf python3 qemu-system-x86 qemu-utils rsync squashfs-tools squashfs-tools-ng
+  make mmdebstrap mount mtools ovmf python3 qemu-system-x86 qemu-utils rsync skopeo squashfs-tools squashfs-tools-ng
   tar util-linux xfsprogs xorriso zstd)
 STATIC_UBUNTU=(coreutils debootstrap dosfstools e2fsprogs g++ gdisk grub-common grub-efi-amd64-bin grub-pc-bin
-  make mmdebstrap mount mtools ovmf python3 qemu-system-x86 qemu-utils rsync squashfs-tools squashfs-tools-ng
+  make mmdebstrap mount mtools ovmf python3 qemu-system-x86 qemu-utils rsync skopeo squashfs-tools squashfs-tools-ng
   tar util-linux xfsprogs xorriso zstd)
-STATIC_TEST_DEBIAN=(apt-utils dpkg gnupg squid)
-STATIC_TEST_UBUNTU=(apt-utils dpkg gnupg squid)
+STATIC_TEST_DEBIAN=(apt-utils docker-registry dpkg gnupg squid)
+STATIC_TEST_UBUNTU=(apt-utils docker-registry dpkg gnupg squid)
 # END static package lists
 
 with_tests=0 npm=0 static=0 print=0

@@ -131,6 +131,17 @@ export const HOST_TOOLS: readonly HostTool[] = [
     stages: ['iso', 'qcow2'],
     packages: pkg('coreutils'),
   },
+  {
+    name: 'skopeo',
+    check: cmd('skopeo'),
+    neededFor:
+      'pull and push stage cache entries from and to an OCI registry (build --cache-from/--cache-to)',
+    stages: ['rootfs'],
+    packages: pkg('skopeo'),
+    optional: true,
+    fallback:
+      'build --cache-from/--cache-to stop before any work (exit 5); builds without them are not affected',
+  },
   // live ISO
   {
     name: 'mksquashfs',
@@ -370,6 +381,13 @@ export const HOST_TOOLS: readonly HostTool[] = [
     neededFor: 'build the packages of the local apt repository of the tests',
     stages: ['test'],
     packages: pkg('dpkg'),
+  },
+  {
+    name: 'docker-registry',
+    check: cmd('docker-registry'),
+    neededFor: 'serve the OCI registry of the remote cache tests (CNCF Distribution)',
+    stages: ['test'],
+    packages: pkg('docker-registry'),
   },
   {
     name: 'gpg',

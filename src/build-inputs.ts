@@ -2,8 +2,9 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type BuildOptions, planBuild, spaceFolders, withSites } from './build.ts';
 import { bundleJobs, checkBundleNames } from './bundle.ts';
+import { parseCacheRef } from './cache/oci.ts';
 import { mirrorUrlProblem } from './distro/mirrors.ts';
-import { preflight } from './doctor.ts';
+import { preflight, realProbe } from './doctor.ts';
 import { HostNotReadyError, UserError } from './errors.ts';
 import { ensureArchiveKeyring, keyringsDir } from './keys/archive-keyring.ts';
 import { keysDir, repoKeyResolver } from './keys/repo-keys.ts';
@@ -38,6 +39,7 @@ export async function checkBuildInputs(
       `--max-age must be a number of days (0 or more), got ${first.maxAgeDays}`,
       'for example --max-age 7; --refresh rebuilds the rootfs whatever its age',
     );
+  checkRemoteCache(first);
   checkMirrorFlag('--mirror', first.overrides.mirror);
   for (const m of first.fallbackMirrors ?? []) checkMirrorFlag('--mirror-fallback', m);
   checkUrlFlag('--proxy', first.netEnv?.http_proxy, ['http:', 'https:']);
@@ -100,6 +102,27 @@ function checkSites(builds: readonly BuildOptions[]): string[] {
       `each --site folder carries its own config drive: leave ${flag} out`,
     );
   return dirs.map((d) => readSite(d).name);
+}
+
+/** `--cache-from`/`--cache-to`: registry references, a cache to fill, and skopeo to speak to the registry. */
+function checkRemoteCache(b: BuildOptions): void {
+  const given: [string, string | undefined][] = [
+    ['--cache-from', b.cacheFrom],
+    ['--cache-to', b.cacheTo],
+  ];
+  const flags = given.filter((f): f is [string, string] => f[1] !== undefined);
+  for (const [flag, value] of flags) parseCacheRef(value, flag);
+  if (!flags.length) return;
+  if (b.noCache)
+    throw new UserError(
+      `${flags.map((f) => f[0]).join(' and ')} and --no-cache were both given`,
+      '--no-cache touches no cache, local or remote: leave one out',
+    );
+  if (realProbe.which('skopeo') === undefined)
+    throw new HostNotReadyError(
+      `${flags[0]![0]} needs skopeo, which speaks to the registry, and this host has none`,
+      'apt-get install skopeo (or ./native-tools/install.sh, which installs it)',
+    );
 }
 
 /** A zstd QCOW2 needs qemu-img 5.1 or later on the build host (focal has 4.2): refused before any work. */

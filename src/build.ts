@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { preferredBootstrapper } from '../native-tools/tools.ts';
+import { remoteCacheOf } from './cache/remote.ts';
 import { Cache, contentKey, defaultCacheDir, entryInfo } from './cache/store.ts';
 import { computeLayout, type Layout } from './disk/layout.ts';
 import { getDistro } from './distro/index.ts';
@@ -60,6 +61,10 @@ export interface BuildOptions {
   outputDir: string;
   cacheDir: string;
   noCache?: boolean;
+  /** `--cache-from`: a registry repository missing cache entries are pulled from (src/cache/remote.ts). */
+  cacheFrom?: string;
+  /** `--cache-to`: a registry repository the build's cache entries are pushed to. */
+  cacheTo?: string;
   refresh?: boolean;
   maxAgeDays?: number;
   blockDevice?: BlockDeviceKind;
@@ -324,7 +329,7 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
   const cacheRoot = opts.noCache
     ? path.join(opts.cacheDir, 'work', `nocache-${uniqueSuffix()}`)
     : opts.cacheDir;
-  const cache = new Cache(cacheRoot, runner, logger);
+  const cache = new Cache(cacheRoot, runner, logger, remoteCacheOf(opts, runner, logger, TOOL_VERSION));
   await sweepStaleAttachments(runner, path.join(opts.cacheDir, 'attachments'), logger);
   for (const n of await sweepStaleWork(runner, path.join(opts.cacheDir, 'work')))
     logger.info(`removed the work folder of a build that is gone: ${n}`);

@@ -15,6 +15,7 @@ import type { Runner } from '../run/runner.ts';
 import { removeTree, sha256Text } from '../sys/files.ts';
 import { type Lease, liveLeases, takeLease } from './lease.ts';
 import { tryLock, withLock } from './lock.ts';
+import type { RemoteCache } from './remote.ts';
 
 /**
  * The stage cache. Layout under the cache root:
@@ -100,6 +101,8 @@ export class Cache {
     readonly root: string,
     private readonly runner: Runner,
     private readonly logger: Logger,
+    /** `--cache-from`/`--cache-to`: a missing entry is pulled before it is built; entries are pushed. */
+    private readonly remote?: RemoteCache,
   ) {
     for (const d of ['packages', 'locks', 'leases', 'work', 'attachments', ...CACHE_KINDS])
       mkdirSync(path.join(root, d), { recursive: true });
@@ -150,13 +153,15 @@ export class Cache {
   /**
    * Return the entry for `key`, building it with `build(dir)` when missing (or when `refresh`,
    * or older than `maxAgeMs`). Built aside and renamed into place, under a per-entry lock.
+   * With a remote cache, a missing entry is pulled first when the registry has it (`pulled`), and
+   * the entry, however obtained, is pushed when the registry lacks it.
    */
   async obtain(
     kind: string,
     key: string,
     opts: { summary: string; usedBy: string; refresh?: boolean; maxAgeMs?: number },
     build: (dir: string) => Promise<void>,
-  ): Promise<{ dir: string; hit: boolean }> {
+  ): Promise<{ dir: string; hit: boolean; pulled: boolean }> {
     const dir = this.entryDir(kind, key);
     const name = `${kind}-${key}`;
     const lease = () => this.leases.push(takeLease(this.leaseDir(name), opts.usedBy));
@@ -174,7 +179,8 @@ export class Cache {
         if (existing && ((!opts.refresh && !stale) || users.length)) {
           this.markUsed(kind, key, opts.usedBy);
           lease();
-          return { dir, hit: true };
+          await this.remote?.push(dir, existing);
+          return { dir, hit: true, pulled: false };
         }
         if (stale)
           this.logger.info(
@@ -183,12 +189,19 @@ export class Cache {
         const building = path.join(this.root, kind, `.${key}.building-${process.pid}`);
         await removeTree(this.runner, building);
         mkdirSync(building, { recursive: true });
+        let entry: EntryInfo;
+        let pulledIt = false;
         try {
-          await build(building);
-          const entry: EntryInfo = {
+          // --refresh asks for new package versions: a pulled entry would be the old ones
+          const pulled = opts.refresh
+            ? undefined
+            : await this.remote?.pull(kind, key, building, opts.maxAgeMs);
+          if (!pulled) await build(building);
+          entry = {
             kind,
             key,
-            createdAt: new Date().toISOString(),
+            // a pulled entry keeps its time: the keys of what is made from it (squashfs, disk) include it
+            createdAt: pulled?.createdAt ?? new Date().toISOString(),
             summary: opts.summary,
             usedBy: [opts.usedBy],
             bytes: duBytes(building, true),
@@ -202,12 +215,15 @@ export class Cache {
           } else {
             renameSync(building, dir);
           }
+          pulledIt = pulled !== undefined;
         } catch (e) {
           await removeTree(this.runner, building).catch(() => undefined);
           throw e;
         }
         lease();
-        return { dir, hit: false };
+        // a pulled entry too: --cache-from and --cache-to may name different registries
+        await this.remote?.push(dir, entry);
+        return { dir, hit: false, pulled: pulledIt };
       },
       () => this.logger.info(`cache: waiting for another build that is making ${kind} ${key}`),
     );

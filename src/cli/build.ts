@@ -56,6 +56,8 @@ export async function runBuild(argv: Record<string, unknown>): Promise<number> {
     outputDir: realPath(String(argv.output)),
     cacheDir,
     noCache: Boolean(argv.noCache),
+    cacheFrom: optionalString(argv.cacheFrom),
+    cacheTo: optionalString(argv.cacheTo),
     refresh: Boolean(argv.refresh),
     maxAgeDays: argv.maxAge as number | undefined,
     blockDevice: argv.blockDevice as 'loop' | 'nbd' | undefined,
@@ -136,4 +138,9 @@ export async function runBuild(argv: Record<string, unknown>): Promise<number> {
     publication.discard();
     session.release();
   }
+}
+
+/** A string option's value; an empty one (an unset variable in a script) counts as not given. */
+function optionalString(v: unknown): string | undefined {
+  return v === undefined || v === '' ? undefined : String(v);
 }

@@ -85,6 +85,20 @@ export function withCommands(cli: Argv, done: (code: number) => void): Argv {
             describe: 'bundles: how many profiles configure and pack at once (default: 2, or cores/2)',
           })
           .option('no-cache', { type: 'boolean', describe: 'build from nothing, touching no cache' })
+          .option('cache-from', {
+            type: 'string',
+            default: process.env.IB_NATIVE_CACHE_FROM,
+            defaultDescription: '$IB_NATIVE_CACHE_FROM',
+            describe:
+              'registry repository (host[:port]/path) to pull missing cache entries from before building them; never fails the build',
+          })
+          .option('cache-to', {
+            type: 'string',
+            default: process.env.IB_NATIVE_CACHE_TO,
+            defaultDescription: '$IB_NATIVE_CACHE_TO',
+            describe:
+              'registry repository to push the cache entries the build used or made to, when it lacks them',
+          })
           .option('refresh', {
             type: 'boolean',
             describe: 'rebuild the rootfs to pick up new package versions',
@@ -113,6 +127,10 @@ export function withCommands(cli: Argv, done: (code: number) => void): Argv {
           .example('sudo $0 build -p ./site.yaml --format qcow2 -o /srv/images', 'a profile file of your own')
           .example('sudo $0 build -p worker -p control-plane', 'two profiles in one run')
           .example('sudo $0 build -p ephemeral --user-data ./user_data', "fill the ISO's config drive")
+          .example(
+            'sudo $0 build -p worker --cache-from reg.example.com/ib/cache --cache-to reg.example.com/ib/cache',
+            'share rootfs, squashfs and disk entries between builders through a registry',
+          )
           .example(
             'sudo $0 build -p ephemeral --format iso --site sites/dc1 --site sites/dc2',
             'one ISO per site: ephemeral-dc1.iso, ephemeral-dc2.iso',

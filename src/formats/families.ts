@@ -147,7 +147,7 @@ const live: FamilySteps<'live'> = {
             );
           },
         );
-        c.cacheHit('squashfs', entry.hit);
+        c.cacheHit('squashfs', entry.hit || entry.pulled);
         return path.join(entry.dir, 'filesystem.squashfs');
       })();
       return base;
@@ -237,7 +237,7 @@ const disk: FamilySteps<'disk'> = {
         await buildBaseDisk(c.runner, c.logger, baseInputs, path.join(dir, 'disk.raw'));
       },
     );
-    c.cacheHit('disk', base.hit);
+    c.cacheHit('disk', base.hit || base.pulled);
     return {
       family: 'disk',
       raw: await makeRawDisk(c.runner, c.logger, { ...inputs, baseDisk: path.join(base.dir, 'disk.raw') }),

@@ -66,10 +66,13 @@ export async function obtainRootfs(
       );
     },
   );
-  logger.info(`rootfs: ${r.hit ? 'reused from cache' : 'built'} (${plan.rootfsKey})`);
+  logger.info(
+    `rootfs: ${r.hit ? 'reused from cache' : r.pulled ? 'pulled from the remote cache' : 'built'} (${plan.rootfsKey})`,
+  );
   return {
     tree: path.join(r.dir, 'tree'),
-    hit: r.hit,
+    // not made here: pulled is as good as found
+    hit: r.hit || r.pulled,
     stamp: cache.info('rootfs', plan.rootfsKey)?.createdAt ?? '',
   };
 }

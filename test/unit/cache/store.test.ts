@@ -79,7 +79,7 @@ test('obtain: builds on a miss, hits on the second call, records who used it', a
     writeFileSync(path.join(dir, 'payload'), `build ${builds}`);
   };
   const first = await c.obtain('rootfs', 'k1', opts, build);
-  assert.equal(first, { dir: path.join(c.root, 'rootfs', 'k1'), hit: false });
+  assert.equal(first, { dir: path.join(c.root, 'rootfs', 'k1'), hit: false, pulled: false });
   assert.is(readFileSync(path.join(first.dir, 'payload'), 'utf8'), 'build 1');
   const info = c.info('rootfs', 'k1')!;
   assert.equal(
@@ -90,7 +90,7 @@ test('obtain: builds on a miss, hits on the second call, records who used it', a
   assert.ok(info.bytes! > 0 && info.bytes! <= 64 * 1024, String(info.bytes));
   assert.ok(Date.now() - Date.parse(info.createdAt) < 60_000);
   const second = await c.obtain('rootfs', 'k1', { ...opts, usedBy: 'p2' }, build);
-  assert.equal(second, { dir: first.dir, hit: true });
+  assert.equal(second, { dir: first.dir, hit: true, pulled: false });
   assert.is(builds, 1);
   assert.equal(c.info('rootfs', 'k1')!.usedBy, ['p1', 'p2']);
   // only the entry is left in the kind folder: no building/old folders, and the lock is gone
