@@ -143,7 +143,7 @@ export class RemoteCache {
         COPY_TIMEOUT_MS,
         `${kind} ${key}`,
       );
-      if (!copied) return undefined;
+      if (copied === undefined) return undefined;
       let art: Awaited<ReturnType<typeof checkArtifact>>;
       try {
         art = await checkArtifact(layout, tag, { kind, key });
@@ -224,7 +224,7 @@ export class RemoteCache {
         COPY_TIMEOUT_MS,
         `${kind} ${key}`,
       );
-      if (pushed)
+      if (pushed !== undefined)
         this.o.logger.info(
           `cache-to: pushed ${kind} ${key} to ${ref.ref} (${mb(layer.size)} in ${secs(Date.now() - started)})`,
         );
