@@ -291,13 +291,13 @@ export class RemoteCache {
       case 'unreachable':
         this.down.add(ref.registry);
         this.o.logger.warn(
-          `${flag}: cannot reach the registry ${ref.registry} (${why}); ${after}${ref.plainHttp ? '' : ' (a registry without TLS must be marked insecure in /etc/containers/registries.conf)'}`,
+          `${flag}: cannot reach the registry ${ref.registry} (${why}); ${after}, and it is not asked again during this build${ref.plainHttp ? '' : ' (a registry without TLS must be marked insecure in /etc/containers/registries.conf)'}`,
         );
         return;
       case 'denied':
         this.down.add(ref.registry);
         this.o.logger.warn(
-          `${flag}: ${ref.registry} refused access (${why}); ${after}. Log in with skopeo login, podman login or docker login (the auth file is $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json or ~/.docker/config.json)`,
+          `${flag}: ${ref.registry} refused access (${why}); ${after}, and it is not asked again during this build. Log in with skopeo login, podman login or docker login (the auth file is $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json or ~/.docker/config.json)`,
         );
         return;
       case 'corrupt':
