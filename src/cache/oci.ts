@@ -17,6 +17,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.ts';
+import { sha256File } from '../sys/files.ts';
 
 export const ARTIFACT_TYPE = 'application/vnd.ib-native.cache.v1';
 export const CONFIG_MEDIA_TYPE = 'application/vnd.ib-native.cache.config.v1+json';
@@ -125,11 +126,9 @@ export function entryManifest(config: Descriptor, layer: Descriptor, createdAt: 
   };
 }
 
-/** sha256 of a file, streamed (blobs are up to gigabytes). */
+/** `sha256:<hex>` of a file (blobs are up to gigabytes: read in large chunks). */
 export async function fileDigest(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return `sha256:${h.digest('hex')}`;
+  return `sha256:${await sha256File(file)}`;
 }
 
 const blobPath = (layout: string, digest: string) => path.join(layout, 'blobs', ...digest.split(':'));

@@ -5,12 +5,13 @@
  * warning and a local build. What is pulled is used only after every blob matched its digest.
  * A push uploads the blobs first and the manifest last, so a tag names a complete entry or none.
  */
-import { mkdirSync, readdirSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { InterruptedError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { type Runner, tail } from '../run/runner.ts';
 import { removeTree } from '../sys/files.ts';
+import { ENTRY_CONTENT, isCacheKind } from './kinds.ts';
 import {
   type ArtifactConfig,
   addBlob,
@@ -154,19 +155,25 @@ export class RemoteCache {
         );
         return undefined;
       }
+      // a layer that matched its digest but does not unpack, or is not shaped like a local entry of
+      // its kind: whoever pushed it wrote a bad one (or a hostile one); `into` is emptied, never
+      // anything a link in it leads to
+      const refuse = async (why: string) => {
+        await removeTree(this.o.runner, into);
+        mkdirSync(into);
+        this.o.logger.warn(`cache-from: ${kind} ${key} from ${ref.ref} ${why}; not used, building it`);
+        return undefined;
+      };
       try {
         await this.o.runner.run(unpackArgv(art.layer, into), {
           context: `unpacking ${kind} ${key} from ${ref.ref}`,
         });
       } catch (e) {
         if (e instanceof InterruptedError) throw e;
-        // a layer that matched its digest but does not unpack: the pusher wrote a bad one
-        for (const n of readdirSync(into)) await removeTree(this.o.runner, path.join(into, n));
-        this.o.logger.warn(
-          `cache-from: ${kind} ${key} from ${ref.ref} does not unpack (${firstLine(e)}); building it`,
-        );
-        return undefined;
+        return refuse(`does not unpack (${firstLine(e)})`);
       }
+      const problem = entryShapeProblem(kind, into);
+      if (problem) return refuse(`is not a ${kind} entry: ${problem}`);
       this.o.logger.info(
         `cache-from: pulled ${kind} ${key} from ${ref.ref} (${mb(art.layerBytes)} in ${secs(Date.now() - started)}; made ${art.config.createdAt})`,
       );
@@ -318,6 +325,35 @@ export class RemoteCache {
       await removeTree(this.o.runner, dir);
     }
   }
+}
+
+/**
+ * Why an unpacked entry is not shaped like one made here, or undefined: exactly its one folder or
+ * file (never a link), and in a rootfs no device node outside /dev (a device elsewhere in the tree
+ * would reach the host's disks from the chroot, where only /dev is replaced by our own).
+ */
+export function entryShapeProblem(kind: string, dir: string): string | undefined {
+  if (!isCacheKind(kind)) return `unknown kind ${kind}`;
+  const want = ENTRY_CONTENT[kind];
+  const names = readdirSync(dir);
+  if (names.length !== 1 || names[0] !== want.name)
+    return `it holds ${names.map((n) => JSON.stringify(n)).join(', ') || 'nothing'}, not only ${want.name}`;
+  const st = lstatSync(path.join(dir, want.name));
+  if (want.type === 'folder' ? !st.isDirectory() : !st.isFile())
+    return `${want.name} is not a ${want.type}${st.isSymbolicLink() ? ' (a link)' : ''}`;
+  if (kind !== 'rootfs') return undefined;
+  const tree = path.join(dir, want.name);
+  const stack = [tree];
+  while (stack.length) {
+    const d = stack.pop()!;
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) stack.push(p);
+      else if ((e.isBlockDevice() || e.isCharacterDevice()) && path.dirname(p) !== path.join(tree, 'dev'))
+        return `a device node at /${path.relative(tree, p)}`;
+    }
+  }
+  return undefined;
 }
 
 /** The last meaningful line of skopeo's output (its `msg="..."` when it logged one). */

@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { Logger } from '../log.ts';
 import type { Runner } from '../run/runner.ts';
 import { removeTree, sha256Text } from '../sys/files.ts';
+import { CACHE_KINDS } from './kinds.ts';
 import { type Lease, liveLeases, takeLease } from './lease.ts';
 import { tryLock, withLock } from './lock.ts';
 import type { RemoteCache } from './remote.ts';
@@ -34,8 +35,7 @@ export const DEFAULT_CACHE_DIR = '/var/cache/ib-native';
 /** The cache folder of commands without --cache-dir (plan, diff, doctor). */
 export const defaultCacheDir = (): string => process.env.IB_NATIVE_CACHE ?? DEFAULT_CACHE_DIR;
 export const DEFAULT_MAX_AGE_DAYS = 7;
-/** Kinds of stage entries: base rootfs, its live squashfs, its base disk. */
-export const CACHE_KINDS = ['rootfs', 'squashfs', 'disk'] as const;
+export { CACHE_KINDS, ENTRY_CONTENT } from './kinds.ts';
 
 export interface EntryInfo {
   kind: string;

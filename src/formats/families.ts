@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ENTRY_CONTENT } from '../cache/kinds.ts';
 import { type Cache, contentKey } from '../cache/store.ts';
 import { populateIssue } from '../disk/populate.ts';
 import { InternalError } from '../errors.ts';
@@ -136,7 +137,7 @@ const live: FamilySteps<'live'> = {
             c.logger.info(
               `live: mksquashfs of the base rootfs (${squashfs.compression}, ${squashfs.threads} threads)`,
             );
-            const out = path.join(dir, 'filesystem.squashfs');
+            const out = path.join(dir, ENTRY_CONTENT.squashfs.name);
             await mksquashfs(
               c.runner,
               c.rootfs,
@@ -148,7 +149,7 @@ const live: FamilySteps<'live'> = {
           },
         );
         c.cacheHit('squashfs', entry.hit || entry.pulled);
-        return path.join(entry.dir, 'filesystem.squashfs');
+        return path.join(entry.dir, ENTRY_CONTENT.squashfs.name);
       })();
       return base;
     };
@@ -234,13 +235,16 @@ const disk: FamilySteps<'disk'> = {
       { summary: `base disk of rootfs ${c.plan.rootfsKey}`, usedBy: c.plan.profile.name },
       async (dir) => {
         mkdirSync(baseInputs.work, { recursive: true });
-        await buildBaseDisk(c.runner, c.logger, baseInputs, path.join(dir, 'disk.raw'));
+        await buildBaseDisk(c.runner, c.logger, baseInputs, path.join(dir, ENTRY_CONTENT.disk.name));
       },
     );
     c.cacheHit('disk', base.hit || base.pulled);
     return {
       family: 'disk',
-      raw: await makeRawDisk(c.runner, c.logger, { ...inputs, baseDisk: path.join(base.dir, 'disk.raw') }),
+      raw: await makeRawDisk(c.runner, c.logger, {
+        ...inputs,
+        baseDisk: path.join(base.dir, ENTRY_CONTENT.disk.name),
+      }),
     };
   },
 };

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { ENTRY_CONTENT } from '../cache/kinds.ts';
 import { type Cache, DEFAULT_MAX_AGE_DAYS } from '../cache/store.ts';
 import { keyringsDir } from '../keys/archive-keyring.ts';
 import type { Logger } from '../log.ts';
@@ -51,7 +52,7 @@ export async function obtainRootfs(
       maxAgeMs: (opts.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS) * 86400000,
     },
     async (dir) => {
-      const tree = path.join(dir, 'tree');
+      const tree = path.join(dir, ENTRY_CONTENT.rootfs.name);
       mkdirSync(tree);
       await buildRootfs(
         {
@@ -70,7 +71,7 @@ export async function obtainRootfs(
     `rootfs: ${r.hit ? 'reused from cache' : r.pulled ? 'pulled from the remote cache' : 'built'} (${plan.rootfsKey})`,
   );
   return {
-    tree: path.join(r.dir, 'tree'),
+    tree: path.join(r.dir, ENTRY_CONTENT.rootfs.name),
     // not made here: pulled is as good as found
     hit: r.hit || r.pulled,
     stamp: cache.info('rootfs', plan.rootfsKey)?.createdAt ?? '',

@@ -7,64 +7,30 @@
  * corrupted in the registry's storage is detected and that entry built locally (builder C); with
  * the registry stopped, a build warns once per flag and builds locally, exit 0.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { assertCleanHost, buildArgs, CACHE, cli, ownScratch } from '../helpers/host.ts';
+import { type Registry, startRegistry } from '../helpers/registry.ts';
 
 const DIR = ownScratch('remote-cache');
 const TIMEOUT = process.env.IB_NATIVE_BOOT_TIMEOUT ?? '600';
 const REPO = 'ib-native/cache';
-let port = 0;
-let registry: ChildProcess | undefined;
-const ref = () => `127.0.0.1:${port}/${REPO}`;
+let registry: Registry;
+const ref = () => registry.ref;
 const cacheOf = (builder: string) => path.join(DIR, `cache-${builder}`);
 const outOf = (builder: string) => path.join(DIR, `out-${builder}`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function api(p: string, accept?: string): Promise<Response> {
-  return fetch(`http://127.0.0.1:${port}/v2/${p}`, accept ? { headers: { accept } } : {});
-}
+const api = (p: string, accept?: string) => registry.api(p, accept);
 
 test.before(async () => {
   rmSync(DIR, { recursive: true, force: true });
-  mkdirSync(DIR, { recursive: true });
-  port = await freePort();
-  const config = path.join(DIR, 'registry.yml');
-  writeFileSync(
-    config,
-    [
-      'version: 0.1',
-      'log: { level: warn }',
-      `storage: { filesystem: { rootdirectory: ${path.join(DIR, 'storage')} }, delete: { enabled: true } }`,
-      `http: { addr: "127.0.0.1:${port}" }`,
-      '',
-    ].join('\n'),
-  );
-  registry = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    if ((await api('').catch(() => undefined))?.ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`docker-registry did not answer on 127.0.0.1:${port}`);
+  registry = await startRegistry(path.join(DIR, 'registry'), REPO);
 });
 
 test.after(() => {
-  registry?.kill();
+  registry?.stop();
 });
 
 const log = (builder: string) => readFileSync(path.join(outOf(builder), 'minimal.build.log'), 'utf8');
@@ -151,7 +117,13 @@ test('a blob corrupted in the registry is detected, not used, and that entry is 
     await api(`${REPO}/manifests/${await squashfsTag()}`, 'application/vnd.oci.image.manifest.v1+json')
   ).json()) as { layers: { digest: string }[] };
   const digest = manifest.layers[0]!.digest.split(':')[1]!;
-  const data = path.join(DIR, 'storage/docker/registry/v2/blobs/sha256', digest.slice(0, 2), digest, 'data');
+  const data = path.join(
+    registry.storage,
+    'docker/registry/v2/blobs/sha256',
+    digest.slice(0, 2),
+    digest,
+    'data',
+  );
   const bytes = readFileSync(data);
   const at = Math.floor(bytes.length / 2);
   bytes.writeUInt8(bytes.readUInt8(at) ^ 0xff, at);
@@ -178,7 +150,7 @@ async function squashfsTag(): Promise<string> {
 }
 
 test('registry down: one clear warning, not asked again, a local build, exit 0', async () => {
-  registry?.kill();
+  registry.stop();
   await new Promise((r) => setTimeout(r, 500));
   // C has a rootfs and a base squashfs, no base disk: the QCOW2 needs one
   const r = await cli(buildArgs('minimal', 'qcow2', outOf('c'), '--cache-from', ref(), '--cache-to', ref()), {
@@ -192,7 +164,9 @@ test('registry down: one clear warning, not asked again, a local build, exit 0',
   assert.is(warnings.length, 1, warnings.join('\n'));
   assert.match(
     warnings[0]!,
-    new RegExp(`cannot reach the registry 127.0.0.1:${port} \\(.*connection refused.*\\); .*not asked again`),
+    new RegExp(
+      `cannot reach the registry 127.0.0.1:${registry.port} \\(.*connection refused.*\\); .*not asked again`,
+    ),
   );
   assert.is(
     ran(log('c')).filter((c) => c.startsWith('skopeo ')).length,

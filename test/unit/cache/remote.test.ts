@@ -3,6 +3,7 @@
  * the artifact layout checked blob by blob, and the pull/push logic against a registry simulated
  * by folders (skopeo answered by a double; tar and rm run for real), through Cache.obtain.
  */
+import { execFileSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -11,6 +12,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +29,7 @@ import {
   parseCacheRef,
   writeLayout,
 } from '../../../src/cache/oci.ts';
-import { RemoteCache, tlsFlags } from '../../../src/cache/remote.ts';
+import { entryShapeProblem, RemoteCache, tlsFlags } from '../../../src/cache/remote.ts';
 import { Cache } from '../../../src/cache/store.ts';
 import { CommandError, UserError } from '../../../src/errors.ts';
 import { recordingLogger, silentLogger } from '../../../src/log.ts';
@@ -316,6 +318,112 @@ test('obtain with a remote: an unreachable registry is a warning, asked once, an
   assert.match(
     warnings[0]!,
     /cache-from: cannot reach the registry 127.0.0.1:5000 \(.*connection refused\); building rootfs abcdef12 locally/,
+  );
+});
+
+test('a hostile artifact (digests right) writes nothing outside its entry: ../ members, links out', async () => {
+  // what a registry's owner could push: a layer whose digests match, built to escape the entry
+  const outside = tmp('outside');
+  const work = tmp('hostile');
+  const [d1, d2] = [path.join(work, 'd1'), path.join(work, 'd2')];
+  mkdirSync(d1);
+  mkdirSync(path.join(d2, 'evil'), { recursive: true });
+  symlinkSync(outside, path.join(d1, 'evil'));
+  writeFileSync(path.join(d2, 'evil', 'planted'), 'through the link');
+  writeFileSync(path.join(d2, 'plain'), 'up and out');
+  const tar = path.join(work, 'layer.tar');
+  const sh = (argv: string[]) => execFileSync(argv[0]!, argv.slice(1));
+  sh(['tar', '-cf', tar, '-C', d1, 'evil']);
+  sh(['tar', '-rf', tar, '-C', d2, 'evil/planted']);
+  sh([
+    'tar',
+    '-rf',
+    tar,
+    '-C',
+    d2,
+    '--transform',
+    `s,^plain,../../${path.basename(outside)}/escaped,`,
+    'plain',
+  ]);
+  sh(['zstd', '-q', '--rm', tar]);
+  const reg = simulatedRegistry();
+  const layout = path.join(reg.store, 'rootfs-abcdef12');
+  mkdirSync(layout);
+  const l = await addBlob(layout, `${tar}.zst`);
+  const c = await addBlob(
+    layout,
+    Buffer.from(JSON.stringify({ kind: 'rootfs', key: 'abcdef12', createdAt: new Date().toISOString() })),
+  );
+  await writeLayout(layout, entryManifest(c, l, new Date().toISOString()), 'rootfs-abcdef12');
+
+  const root = tmp('cache');
+  const c1 = new Cache(root, reg.runner, silentLogger, remoteFor(reg, root));
+  const got = await c1.obtain('rootfs', 'abcdef12', { summary: 's', usedBy: 'p' }, async (dir) => {
+    writeFileSync(path.join(dir, 'built'), 'locally');
+  });
+  assert.equal(readdirSync(outside), [], 'the artifact wrote outside its entry');
+  // tar refused the write through the link, so the entry was built locally instead
+  assert.equal([got.pulled, existsSync(path.join(got.dir, 'built'))], [false, true]);
+});
+
+test("entryShapeProblem: exactly the entry's one folder or file, never a link, nothing beside it", () => {
+  const entry = (make: (d: string) => void) => {
+    const d = tmp('shape');
+    make(d);
+    return d;
+  };
+  assert.is(
+    entryShapeProblem(
+      'rootfs',
+      entry((d) => mkdirSync(path.join(d, 'tree/etc'), { recursive: true })),
+    ),
+    undefined,
+  );
+  assert.is(
+    entryShapeProblem(
+      'disk',
+      entry((d) => writeFileSync(path.join(d, 'disk.raw'), '')),
+    ),
+    undefined,
+  );
+  // a tree that is a link to the host's root would put the host into the image
+  assert.match(
+    entryShapeProblem(
+      'rootfs',
+      entry((d) => symlinkSync('/', path.join(d, 'tree'))),
+    )!,
+    /tree is not a folder \(a link\)/,
+  );
+  assert.match(
+    entryShapeProblem(
+      'disk',
+      entry((d) => symlinkSync('/dev/sda', path.join(d, 'disk.raw'))),
+    )!,
+    /disk.raw is not a file \(a link\)/,
+  );
+  assert.match(
+    entryShapeProblem(
+      'squashfs',
+      entry((d) => {
+        writeFileSync(path.join(d, 'filesystem.squashfs'), '');
+        writeFileSync(path.join(d, 'extra'), '');
+      }),
+    )!,
+    /holds "extra", "filesystem.squashfs", not only filesystem.squashfs/,
+  );
+  assert.match(
+    entryShapeProblem(
+      'disk',
+      entry(() => undefined),
+    )!,
+    /holds nothing/,
+  );
+  assert.match(
+    entryShapeProblem(
+      'bogus',
+      entry(() => undefined),
+    )!,
+    /unknown kind/,
   );
 });
 
