@@ -37,6 +37,10 @@ export interface BuildApiOptions {
   /** One ISO per site folder: `--site DIR` each. */
   sites?: string[];
   noCache?: boolean;
+  /** A registry repository (`host[:port]/path`) missing cache entries are pulled from. */
+  cacheFrom?: string;
+  /** A registry repository the build's cache entries are pushed to. */
+  cacheTo?: string;
   refresh?: boolean;
   maxAgeDays?: number;
   proxy?: string;
@@ -78,6 +82,8 @@ export function buildArgv(o: BuildApiOptions): string[] {
     ...flag('network-data', o.networkData),
     ...(o.sites ?? []).flatMap((d) => flag('site', d)),
     ...on('no-cache', o.noCache),
+    ...flag('cache-from', o.cacheFrom),
+    ...flag('cache-to', o.cacheTo),
     ...on('refresh', o.refresh),
     ...flag('max-age', o.maxAgeDays),
     ...flag('proxy', o.proxy),

@@ -105,7 +105,10 @@ function checkSites(builds: readonly BuildOptions[]): string[] {
 }
 
 /** `--cache-from`/`--cache-to`: registry references, a cache to fill, and skopeo to speak to the registry. */
-function checkRemoteCache(b: BuildOptions): void {
+export function checkRemoteCache(
+  b: Pick<BuildOptions, 'cacheFrom' | 'cacheTo' | 'noCache'>,
+  which: (cmd: string) => string | undefined = (c) => realProbe.which(c),
+): void {
   const given: [string, string | undefined][] = [
     ['--cache-from', b.cacheFrom],
     ['--cache-to', b.cacheTo],
@@ -118,7 +121,7 @@ function checkRemoteCache(b: BuildOptions): void {
       `${flags.map((f) => f[0]).join(' and ')} and --no-cache were both given`,
       '--no-cache touches no cache, local or remote: leave one out',
     );
-  if (realProbe.which('skopeo') === undefined)
+  if (which('skopeo') === undefined)
     throw new HostNotReadyError(
       `${flags[0]![0]} needs skopeo, which speaks to the registry, and this host has none`,
       'apt-get install skopeo (or ./native-tools/install.sh, which installs it)',

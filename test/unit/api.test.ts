@@ -25,6 +25,19 @@ test('buildArgv: typed options become the flags of `ib-native build --json`', ()
     '/s/dc2',
   ]);
   assert.equal(
+    buildArgv({ profile: 'worker', cacheFrom: '127.0.0.1:5000/c', cacheTo: 'reg.example.com/c' }),
+    [
+      'build',
+      '--json',
+      '--profile',
+      'worker',
+      '--cache-from',
+      '127.0.0.1:5000/c',
+      '--cache-to',
+      'reg.example.com/c',
+    ],
+  );
+  assert.equal(
     buildArgv({
       profile: './site.ts',
       distro: 'debian-bookworm',

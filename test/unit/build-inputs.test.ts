@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkCacheDirChars, checkFolderFlag, checkZstdWriter } from '../../src/build-inputs.ts';
+import {
+  checkCacheDirChars,
+  checkFolderFlag,
+  checkRemoteCache,
+  checkZstdWriter,
+} from '../../src/build-inputs.ts';
 import { HostNotReadyError, UserError } from '../../src/errors.ts';
 import { recordingRunner } from '../../src/run/runner.ts';
 
@@ -59,6 +64,24 @@ test('a cache folder whose path would break overlay options or hook words is a u
     assert.match(e.hint ?? '', /letters, digits/);
   }
   assert.not.throws(() => checkCacheDirChars('/var/cache/ib-native-test/x_y.z-1'));
+});
+
+test('--cache-from/--cache-to: a registry repository, a cache to fill, and skopeo, or a clear refusal', () => {
+  const have = () => '/usr/bin/skopeo';
+  assert.not.throws(() => checkRemoteCache({}, () => undefined), 'asked for skopeo without the flags');
+  assert.not.throws(() =>
+    checkRemoteCache({ cacheFrom: '127.0.0.1:5000/c', cacheTo: 'reg.example.com/c' }, have),
+  );
+  const bad = rejection(() => checkRemoteCache({ cacheTo: 'ib-native/cache' }, have));
+  assert.match(bad.message, /^--cache-to "ib-native\/cache" .*registry host/);
+  assert.match(bad.hint ?? '', /127.0.0.1:5000\/ib-native\/cache/);
+  assert.match(
+    rejection(() => checkRemoteCache({ cacheFrom: 'reg.example.com/c', noCache: true }, have)).message,
+    /--cache-from and --no-cache were both given/,
+  );
+  const host = rejection(() => checkRemoteCache({ cacheFrom: 'reg.example.com/c' }, () => undefined));
+  assert.instance(host, HostNotReadyError);
+  assert.match(host.message, /--cache-from needs skopeo/);
 });
 
 test('a zstd QCOW2 on a host whose qemu-img is older than 5.1 is refused before any work; zlib asks nothing', async () => {
