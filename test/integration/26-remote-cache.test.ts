@@ -3,7 +3,7 @@
  * Distribution) runs on 127.0.0.1 for this file. Builder A (the shared test cache, where
  * 10-minimal-build left minimal's entries) pushes them with --cache-to; builder B, with an empty
  * cache of its own, builds minimal with --cache-from without bootstrapping or packing a base (all
- * three entries pulled, the base squashfs byte for byte A's), and its QCOW2 boots to login. A blob
+ * three entries pulled, the base squashfs byte for byte A's), and its QCOW2 and ISO boot to login. A blob
  * corrupted in the registry's storage is detected and that entry built locally (builder C); with
  * the registry stopped, a build warns once per flag and builds locally, exit 0.
  */
@@ -97,20 +97,24 @@ test('builder B, with an empty cache, pulls all three and neither bootstraps nor
   assertCleanHost(assert, 'after pulling', cacheOf('b'));
 });
 
-test("builder B's QCOW2, made from the pulled rootfs and base disk, boots to login:", async () => {
-  const r = await cli(
-    [
-      'boot',
-      path.join(outOf('b'), 'minimal.qcow2'),
-      '--timeout',
-      TIMEOUT,
-      '--console-log',
-      path.join(DIR, 'b-qcow2.console'),
-    ],
-    { cache: cacheOf('b') },
-  );
-  assert.is(r.exitCode, 0, `boot failed:\n${r.all.slice(-3000)}`);
-});
+for (const [file, from] of [
+  ['minimal.qcow2', 'rootfs and base disk'],
+  ['minimal.iso', 'rootfs and base squashfs'],
+] as const)
+  test(`builder B's ${file}, made from the pulled ${from}, boots to login:`, async () => {
+    const r = await cli(
+      [
+        'boot',
+        path.join(outOf('b'), file),
+        '--timeout',
+        TIMEOUT,
+        '--console-log',
+        path.join(DIR, `b-${file}.console`),
+      ],
+      { cache: cacheOf('b') },
+    );
+    assert.is(r.exitCode, 0, `boot failed:\n${r.all.slice(-3000)}`);
+  });
 
 test('a blob corrupted in the registry is detected, not used, and that entry is built locally', async () => {
   const manifest = (await (
