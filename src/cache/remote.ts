@@ -127,58 +127,68 @@ export class RemoteCache {
       );
       return undefined;
     }
-    return this.inScratch(`pull-${tag}`, async (layout) => {
-      const started = Date.now();
-      const copied = await this.skopeo(
-        ref,
-        'cache-from',
-        [
-          'copy',
-          '--retry-times',
-          '2',
-          ...tlsFlags(ref, 'src'),
-          imageName(ref, tag),
-          `oci:${path.basename(layout)}:${tag}`,
-        ],
-        path.dirname(layout),
-        COPY_TIMEOUT_MS,
-        `${kind} ${key}`,
-      );
-      if (copied === undefined) return undefined;
-      let art: Awaited<ReturnType<typeof checkArtifact>>;
-      try {
-        art = await checkArtifact(layout, tag, { kind, key });
-      } catch (e) {
-        if (!(e instanceof CorruptArtifactError)) throw e;
-        this.o.logger.warn(
-          `cache-from: ${kind} ${key} from ${ref.ref} is corrupt (${e.message}); not used, building it`,
+    const failed = async (why: string) => {
+      // whatever was unpacked goes (removed without following a link in it)
+      await removeTree(this.o.runner, into);
+      mkdirSync(into);
+      this.o.logger.warn(`cache-from: pulling ${kind} ${key} failed (${why}); building it`);
+    };
+    return this.inScratch(
+      `pull-${tag}`,
+      async (layout) => {
+        const started = Date.now();
+        const copied = await this.skopeo(
+          ref,
+          'cache-from',
+          [
+            'copy',
+            '--retry-times',
+            '2',
+            ...tlsFlags(ref, 'src'),
+            imageName(ref, tag),
+            `oci:${path.basename(layout)}:${tag}`,
+          ],
+          path.dirname(layout),
+          COPY_TIMEOUT_MS,
+          `${kind} ${key}`,
         );
-        return undefined;
-      }
-      // a layer that matched its digest but does not unpack, or is not shaped like a local entry of
-      // its kind: whoever pushed it wrote a bad one (or a hostile one); `into` is emptied, never
-      // anything a link in it leads to
-      const refuse = async (why: string) => {
-        await removeTree(this.o.runner, into);
-        mkdirSync(into);
-        this.o.logger.warn(`cache-from: ${kind} ${key} from ${ref.ref} ${why}; not used, building it`);
-        return undefined;
-      };
-      try {
-        await this.o.runner.run(unpackArgv(art.layer, into), {
-          context: `unpacking ${kind} ${key} from ${ref.ref}`,
-        });
-      } catch (e) {
-        if (e instanceof InterruptedError) throw e;
-        return refuse(`does not unpack (${firstLine(e)})`);
-      }
-      const problem = entryShapeProblem(kind, into);
-      if (problem) return refuse(`is not a ${kind} entry: ${problem}`);
-      this.o.logger.info(
-        `cache-from: pulled ${kind} ${key} from ${ref.ref} (${mb(art.layerBytes)} in ${secs(Date.now() - started)}; made ${art.config.createdAt})`,
-      );
-      return art.config;
-    });
+        if (copied === undefined) return undefined;
+        let art: Awaited<ReturnType<typeof checkArtifact>>;
+        try {
+          art = await checkArtifact(layout, tag, { kind, key });
+        } catch (e) {
+          if (!(e instanceof CorruptArtifactError)) throw e;
+          this.o.logger.warn(
+            `cache-from: ${kind} ${key} from ${ref.ref} is corrupt (${e.message}); not used, building it`,
+          );
+          return undefined;
+        }
+        // a layer that matched its digest but does not unpack, or is not shaped like a local entry of
+        // its kind: whoever pushed it wrote a bad one (or a hostile one); `into` is emptied, never
+        // anything a link in it leads to
+        const refuse = async (why: string) => {
+          await removeTree(this.o.runner, into);
+          mkdirSync(into);
+          this.o.logger.warn(`cache-from: ${kind} ${key} from ${ref.ref} ${why}; not used, building it`);
+          return undefined;
+        };
+        try {
+          await this.o.runner.run(unpackArgv(art.layer, into), {
+            context: `unpacking ${kind} ${key} from ${ref.ref}`,
+          });
+        } catch (e) {
+          if (e instanceof InterruptedError) throw e;
+          return refuse(`does not unpack (${firstLine(e)})`);
+        }
+        const problem = entryShapeProblem(kind, into);
+        if (problem) return refuse(`is not a ${kind} entry: ${problem}`);
+        this.o.logger.info(
+          `cache-from: pulled ${kind} ${key} from ${ref.ref} (${mb(art.layerBytes)} in ${secs(Date.now() - started)}; made ${art.config.createdAt})`,
+        );
+        return art.config;
+      },
+      failed,
+    );
   }
 
   /**
@@ -196,46 +206,54 @@ export class RemoteCache {
       this.o.logger.info(`cache-to: ${kind} ${key} is in ${ref.ref} already`);
       return;
     }
-    await this.inScratch(`push-${tag}`, async (layout) => {
-      const started = Date.now();
-      mkdirSync(layout, { recursive: true });
-      const packed = path.join(layout, 'layer.tar.zst');
-      const members = readdirSync(entryDir).filter((n) => n !== 'entry.json');
-      await this.o.runner.run(packArgv(entryDir, members, packed), {
-        context: `packing ${kind} ${key} for ${ref.ref}`,
-      });
-      const layer = await addBlob(layout, packed);
-      const config: ArtifactConfig = {
-        kind,
-        key,
-        createdAt: entry.createdAt,
-        summary: entry.summary,
-        bytes: entry.bytes,
-        pushedBy: `ib-native ${this.o.version}`,
-      };
-      const configBlob = await addBlob(layout, Buffer.from(JSON.stringify(config)));
-      await writeLayout(layout, entryManifest(configBlob, layer, entry.createdAt), tag);
-      const pushed = await this.skopeo(
-        ref,
-        'cache-to',
-        [
-          'copy',
-          '--preserve-digests',
-          '--retry-times',
-          '2',
-          ...tlsFlags(ref, 'dest'),
-          `oci:${path.basename(layout)}:${tag}`,
-          imageName(ref, tag),
-        ],
-        path.dirname(layout),
-        COPY_TIMEOUT_MS,
-        `${kind} ${key}`,
+    const failed = (why: string) =>
+      this.o.logger.warn(
+        `cache-to: pushing ${kind} ${key} failed (${why}); the build goes on without pushing it`,
       );
-      if (pushed !== undefined)
-        this.o.logger.info(
-          `cache-to: pushed ${kind} ${key} to ${ref.ref} (${mb(layer.size)} in ${secs(Date.now() - started)})`,
+    await this.inScratch(
+      `push-${tag}`,
+      async (layout) => {
+        const started = Date.now();
+        mkdirSync(layout, { recursive: true });
+        const packed = path.join(layout, 'layer.tar.zst');
+        const members = readdirSync(entryDir).filter((n) => n !== 'entry.json');
+        await this.o.runner.run(packArgv(entryDir, members, packed), {
+          context: `packing ${kind} ${key} for ${ref.ref}`,
+        });
+        const layer = await addBlob(layout, packed);
+        const config: ArtifactConfig = {
+          kind,
+          key,
+          createdAt: entry.createdAt,
+          summary: entry.summary,
+          bytes: entry.bytes,
+          pushedBy: `ib-native ${this.o.version}`,
+        };
+        const configBlob = await addBlob(layout, Buffer.from(JSON.stringify(config)));
+        await writeLayout(layout, entryManifest(configBlob, layer, entry.createdAt), tag);
+        const pushed = await this.skopeo(
+          ref,
+          'cache-to',
+          [
+            'copy',
+            '--preserve-digests',
+            '--retry-times',
+            '2',
+            ...tlsFlags(ref, 'dest'),
+            `oci:${path.basename(layout)}:${tag}`,
+            imageName(ref, tag),
+          ],
+          path.dirname(layout),
+          COPY_TIMEOUT_MS,
+          `${kind} ${key}`,
         );
-    });
+        if (pushed !== undefined)
+          this.o.logger.info(
+            `cache-to: pushed ${kind} ${key} to ${ref.ref} (${mb(layer.size)} in ${secs(Date.now() - started)})`,
+          );
+      },
+      failed,
+    );
   }
 
   /** The config of `tag` in the registry, or undefined (a miss said quietly, other failures warned). */
@@ -316,11 +334,20 @@ export class RemoteCache {
   }
 
   /** Run `fn` with a fresh scratch folder for an OCI layout, removed afterwards whatever happens. */
-  private async inScratch<T>(name: string, fn: (layout: string) => Promise<T>): Promise<T> {
+  private async inScratch<T>(
+    name: string,
+    fn: (layout: string) => Promise<T | undefined>,
+    failed: (why: string) => Promise<void> | void,
+  ): Promise<T | undefined> {
     const dir = path.join(this.o.workDir, `remote-${process.pid}-${Date.now().toString(36)}`);
-    mkdirSync(dir, { recursive: true });
     try {
+      mkdirSync(dir, { recursive: true });
       return await fn(path.join(dir, name));
+    } catch (e) {
+      // a full disk, a tar that fails: the remote cache is a help, the build goes on without it
+      if (e instanceof InterruptedError) throw e;
+      await failed(firstLine(e));
+      return undefined;
     } finally {
       await removeTree(this.o.runner, dir);
     }

@@ -186,13 +186,15 @@ test('checkArtifact: a changed byte, a missing blob, another entry or another ta
 function simulatedRegistry() {
   const store = tmp('registry');
   const real = processRunner({ logger: silentLogger });
-  const state = { down: false, skopeo: [] as string[][] };
+  const state = { down: false, failTar: false, skopeo: [] as string[][] };
   const fail = (msg: string) => new CommandError(['skopeo'], 1, `time="x" level=fatal msg="${msg}"`);
   const tagOf = (ref: string) => ref.split(':').at(-1)!;
   const runner: Runner = {
     toolTime: new Map(),
     killAll() {},
     async run(argv, o = {}) {
+      if (argv[0] === 'tar' && state.failTar)
+        throw new CommandError([...argv], 2, 'tar: disk.raw: Cannot write: No space left on device');
       if (argv[0] !== 'skopeo') return real.run(argv, o);
       state.skopeo.push([...argv]);
       if (state.down)
@@ -364,6 +366,23 @@ test('a hostile artifact (digests right) writes nothing outside its entry: ../ m
   assert.equal(readdirSync(outside), [], 'the artifact wrote outside its entry');
   // tar refused the write through the link, so the entry was built locally instead
   assert.equal([got.pulled, existsSync(path.join(got.dir, 'built'))], [false, true]);
+});
+
+test('a push or pull that fails on this side (tar) is a warning; the entry is made, no scratch left', async () => {
+  const reg = simulatedRegistry();
+  reg.state.failTar = true;
+  const root = tmp('cache');
+  const logger = recordingLogger();
+  const c = new Cache(root, reg.runner, logger, remoteFor(reg, root, logger));
+  const got = await c.obtain('disk', 'abcdef12', { summary: 's', usedBy: 'p' }, async (dir) => {
+    writeFileSync(path.join(dir, 'disk.raw'), 'x');
+  });
+  assert.ok(existsSync(path.join(got.dir, 'disk.raw')));
+  assert.equal(
+    logger.lines.filter((l) => l.startsWith('warn ')).map((l) => l.replace(/\(.*\)/, '(…)')),
+    ['warn cache-to: pushing disk abcdef12 failed (…); the build goes on without pushing it'],
+  );
+  assert.equal(readdirSync(path.join(root, 'work')), []);
 });
 
 test("entryShapeProblem: exactly the entry's one folder or file, never a link, nothing beside it", () => {
