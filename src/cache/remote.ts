@@ -376,7 +376,7 @@ export function entryShapeProblem(kind: string, dir: string): string | undefined
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) stack.push(p);
-      else if ((e.isBlockDevice() || e.isCharacterDevice()) && path.dirname(p) !== path.join(tree, 'dev'))
+      else if ((e.isBlockDevice() || e.isCharacterDevice()) && !p.startsWith(`${path.join(tree, 'dev')}/`))
         return `a device node at /${path.relative(tree, p)}`;
     }
   }
