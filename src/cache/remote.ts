@@ -1,3 +1,5 @@
+// Over 300 lines: pull and push share the registry calls, the wording of each failure and the
+// scratch layouts; the pure parts (reference grammar, artifact, checks) are in oci.ts and kinds.ts.
 /**
  * The remote stage cache (`--cache-from` / `--cache-to`): entries pulled from and pushed to an OCI
  * registry with skopeo, as artifacts of `oci.ts`. A registry is a help, never a requirement: a
@@ -5,13 +7,13 @@
  * warning and a local build. What is pulled is used only after every blob matched its digest.
  * A push uploads the blobs first and the manifest last, so a tag names a complete entry or none.
  */
-import { lstatSync, mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { InterruptedError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { type Runner, tail } from '../run/runner.ts';
 import { removeTree } from '../sys/files.ts';
-import { ENTRY_CONTENT, isCacheKind } from './kinds.ts';
+import { entryShapeProblem } from './kinds.ts';
 import {
   type ArtifactConfig,
   addBlob,
@@ -352,35 +354,6 @@ export class RemoteCache {
       await removeTree(this.o.runner, dir);
     }
   }
-}
-
-/**
- * Why an unpacked entry is not shaped like one made here, or undefined: exactly its one folder or
- * file (never a link), and in a rootfs no device node outside /dev (a device elsewhere in the tree
- * would reach the host's disks from the chroot, where only /dev is replaced by our own).
- */
-export function entryShapeProblem(kind: string, dir: string): string | undefined {
-  if (!isCacheKind(kind)) return `unknown kind ${kind}`;
-  const want = ENTRY_CONTENT[kind];
-  const names = readdirSync(dir);
-  if (names.length !== 1 || names[0] !== want.name)
-    return `it holds ${names.map((n) => JSON.stringify(n)).join(', ') || 'nothing'}, not only ${want.name}`;
-  const st = lstatSync(path.join(dir, want.name));
-  if (want.type === 'folder' ? !st.isDirectory() : !st.isFile())
-    return `${want.name} is not a ${want.type}${st.isSymbolicLink() ? ' (a link)' : ''}`;
-  if (kind !== 'rootfs') return undefined;
-  const tree = path.join(dir, want.name);
-  const stack = [tree];
-  while (stack.length) {
-    const d = stack.pop()!;
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) stack.push(p);
-      else if ((e.isBlockDevice() || e.isCharacterDevice()) && !p.startsWith(`${path.join(tree, 'dev')}/`))
-        return `a device node at /${path.relative(tree, p)}`;
-    }
-  }
-  return undefined;
 }
 
 /** The last meaningful line of skopeo's output (its `msg="..."` when it logged one). */

@@ -1,3 +1,4 @@
+// Over 300 lines: obtain, leases, prune and listing share the entry layout and its per-entry locks.
 import {
   existsSync,
   lstatSync,

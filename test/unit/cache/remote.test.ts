@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { entryShapeProblem } from '../../../src/cache/kinds.ts';
 import {
   addBlob,
   CorruptArtifactError,
@@ -29,7 +30,7 @@ import {
   parseCacheRef,
   writeLayout,
 } from '../../../src/cache/oci.ts';
-import { entryShapeProblem, RemoteCache, tlsFlags } from '../../../src/cache/remote.ts';
+import { RemoteCache, tlsFlags } from '../../../src/cache/remote.ts';
 import { Cache } from '../../../src/cache/store.ts';
 import { CommandError, UserError } from '../../../src/errors.ts';
 import { recordingLogger, silentLogger } from '../../../src/log.ts';
