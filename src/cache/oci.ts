@@ -228,6 +228,8 @@ export type RegistryFailure = 'missing' | 'unreachable' | 'corrupt' | 'denied' |
 
 export function classifyRegistryFailure(output: string): RegistryFailure {
   if (/digest did not match|size mismatch|digest mismatch/i.test(output)) return 'corrupt';
+  // the first request failed: whatever status follows is not about the entry
+  if (/pinging container registry/i.test(output)) return 'unreachable';
   if (/manifest unknown|name unknown|not found|404/i.test(output)) return 'missing';
   if (/unauthorized|authentication required|denied|forbidden|\b401\b|\b403\b/i.test(output)) return 'denied';
   if (

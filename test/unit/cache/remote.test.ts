@@ -117,6 +117,11 @@ test("classifyRegistryFailure: skopeo's messages as seen from Distribution 2.8",
     'corrupt',
   );
   assert.is(said('reading manifest x: unauthorized: authentication required'), 'denied');
+  // a host that is no registry (404 on /v2/) is not a missing entry
+  assert.is(
+    said('pinging container registry web.example.com: invalid status code from registry 404 (Not Found)'),
+    'unreachable',
+  );
   assert.is(said('something else entirely'), 'failed');
 });
 
