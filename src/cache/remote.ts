@@ -100,13 +100,6 @@ export class RemoteCache {
 
   constructor(private readonly o: RemoteCacheOptions) {}
 
-  get pulls(): boolean {
-    return this.o.from !== undefined;
-  }
-  get pushes(): boolean {
-    return this.o.to !== undefined;
-  }
-
   /**
    * The entry `kind`/`key` from `--cache-from`, unpacked into `into` (an empty folder): its config,
    * or undefined when it was not used (missing, older than `maxAgeMs`, unreachable, corrupt).
