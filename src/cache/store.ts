@@ -36,7 +36,6 @@ export const DEFAULT_CACHE_DIR = '/var/cache/ib-native';
 /** The cache folder of commands without --cache-dir (plan, diff, doctor). */
 export const defaultCacheDir = (): string => process.env.IB_NATIVE_CACHE ?? DEFAULT_CACHE_DIR;
 export const DEFAULT_MAX_AGE_DAYS = 7;
-export { CACHE_KINDS, ENTRY_CONTENT } from './kinds.ts';
 
 export interface EntryInfo {
   kind: string;
