@@ -371,6 +371,7 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
             cache,
             rootfs: rootfs.tree,
             rootfsStamp: rootfs.stamp,
+            rootfsMade: !rootfs.hit,
             kernelVersion,
             sourceDateEpoch: sde,
             squashfsThreads: opts.squashfsThreads,

@@ -110,3 +110,54 @@ export function ddIntoArgv(fsImage: string, image: string, p: PlacedPartition): 
     'status=none',
   ];
 }
+
+/** A pattern of names hidden from a partition's filesystem: `name` (`*` within one name) in `dir`. */
+export interface HiddenNames {
+  /** Folder relative to the partition's mount point ('' is its top). */
+  dir: string;
+  name: string;
+}
+
+/**
+ * What of root-relative patterns (`var/lib/apt/lists/*`, `/live`; `*` only in the last name) falls
+ * in partition `p`'s filesystem, relative to its mount point: a pattern under a partition mounted
+ * below `p` belongs to that partition, not to `p`. Pure.
+ */
+export function hiddenInPartition(
+  layout: Layout,
+  p: PlacedPartition,
+  patterns: readonly string[],
+): HiddenNames[] {
+  if (!p.mountpoint) return [];
+  const base = p.mountpoint === '/' ? '' : p.mountpoint.replace(/^\/+|\/+$/g, '');
+  const nested = nestedMountpoints(layout, p);
+  const out: HiddenNames[] = [];
+  for (const pattern of patterns) {
+    const rel = pattern.replace(/^\/+|\/+$/g, '');
+    if (!rel || rel.split('/').some((s) => s === '..' || s === '.' || s === ''))
+      throw new UserError(
+        `cannot hide ${JSON.stringify(pattern)} from a disk`,
+        'name a path inside the image',
+      );
+    const inside = base === '' ? rel : rel.startsWith(`${base}/`) ? rel.slice(base.length + 1) : undefined;
+    if (inside === undefined || nested.some((n) => inside === n || inside.startsWith(`${n}/`))) continue;
+    const slash = inside.lastIndexOf('/');
+    const dir = slash < 0 ? '' : inside.slice(0, slash);
+    if (dir.includes('*'))
+      throw new UserError(
+        `cannot hide ${JSON.stringify(pattern)}: a wildcard before the last name`,
+        'use * in the last name only',
+      );
+    out.push({ dir, name: inside.slice(slash + 1) });
+  }
+  return out;
+}
+
+/** Whether `name` matches a pattern of one name where `*` (the only wildcard) stands for any run of characters. Pure. */
+export function nameMatches(pattern: string, name: string): boolean {
+  const re = pattern
+    .split('*')
+    .map((s) => s.replace(/[\\^$.|?+()[\]{}]/g, '\\$&'))
+    .join('.*');
+  return new RegExp(`^${re}$`, 's').test(name);
+}

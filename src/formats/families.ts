@@ -16,7 +16,7 @@ import {
   type DiskInputs,
   type DiskTreeInputs,
   makeRawDisk,
-  makeRawDiskReproducible,
+  makeRawDiskFromTree,
   writeDiskTree,
 } from '../stages/disk.ts';
 import { mksquashfs, type SquashfsOptions } from '../stages/iso.ts';
@@ -28,7 +28,7 @@ import type { ProductOf } from './types.ts';
  * The image families: what each makes once, from the configured tree of its own layer, for all
  * its formats. `live`: the cached base squashfs of the rootfs; `disk`: the finished raw disk (a
  * copy of the cached base disk with the configured tree synced in, or made in user space from
- * the tree when reproducible); `tree`: the configured tree itself.
+ * the tree when the rootfs is new or the build reproducible); `tree`: the configured tree itself.
  */
 
 const SQUASHFS_STAGE_VERSION = 1;
@@ -43,6 +43,8 @@ export interface FamilyContext {
   /** The cached rootfs's tree, and its build time (derived entries are keyed by it too). */
   rootfs: string;
   rootfsStamp: string;
+  /** Whether this build made the rootfs (not found in the cache or pulled). */
+  rootfsMade: boolean;
   kernelVersion: string;
   /** The family's work folder. */
   work: string;
@@ -200,7 +202,7 @@ const disk: FamilySteps<'disk'> = {
     `${
       diskReproducible(plan)
         ? 'configure the disk layer; raw disk made from the tree in user space (reproducible)'
-        : 'configure the disk layer; raw disk: a copy of the cached base disk, the tree synced in'
+        : 'configure the disk layer; raw disk: a copy of the cached base disk, the tree synced in (from the tree in user space while the rootfs is new)'
     }; GRUB BIOS, ${describeUefiBoot(plan.profile)}`,
   finishTree: (c, tree) => writeDiskTree(c.runner, tree, diskTreeInputs(c.plan, c.kernelVersion)),
   async prepare(c) {
@@ -213,13 +215,16 @@ const disk: FamilySteps<'disk'> = {
       sourceDateEpoch: c.sourceDateEpoch,
     };
     const sde = c.sourceDateEpoch;
-    const notReproducible = sde !== undefined ? populateIssue(inputs.layout) : undefined;
-    if (notReproducible) c.logger.warn(`disk: ${notReproducible}`);
-    if (sde !== undefined && !notReproducible)
-      return {
-        family: 'disk',
-        raw: await makeRawDiskReproducible(c.runner, c.logger, { ...inputs, sourceDateEpoch: sde }),
-      };
+    const fromTree = populateIssue(inputs.layout);
+    if (sde !== undefined && fromTree) c.logger.warn(`disk: ${fromTree}`);
+    if (sde !== undefined && !fromTree)
+      return { family: 'disk', raw: await makeRawDiskFromTree(c.runner, c.logger, inputs) };
+    // a rootfs this build made has no base disk yet: one more copy of it would only slow the build
+    // down (the next build that reuses the rootfs makes the base disk, or pulls it)
+    if (c.rootfsMade && !fromTree) {
+      c.logger.info('disk: the rootfs is new: the raw disk is made from the tree (no base disk yet)');
+      return { family: 'disk', raw: await makeRawDiskFromTree(c.runner, c.logger, inputs) };
+    }
     const baseInputs = {
       tree: c.rootfs,
       work: path.join(c.work, 'base'),

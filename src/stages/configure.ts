@@ -189,15 +189,6 @@ async function overlay(m: MountScope, layers: string, name: string, lower: strin
   const base = path.join(layers, name);
   for (const d of ['upper', 'work', 'merged']) mkdirSync(path.join(base, d), { recursive: true });
   const merged = path.join(base, 'merged');
-  await m.mount(
-    [
-      '-t',
-      'overlay',
-      '-o',
-      `lowerdir=${lower.join(':')},upperdir=${base}/upper,workdir=${base}/work`,
-      'overlay',
-    ],
-    merged,
-  );
+  await m.overlay(lower, `${base}/upper`, `${base}/work`, merged);
   return merged;
 }

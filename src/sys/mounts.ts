@@ -91,6 +91,14 @@ export class MountScope {
     if (opts.readonly) await this.runner.run(['mount', '-o', 'remount,bind,ro', point]);
   }
 
+  /** An overlayfs at `target`: `lower` folders (top first), changes in `upper` (`work`: overlayfs's own). */
+  async overlay(lower: readonly string[], upper: string, work: string, target: string): Promise<void> {
+    await this.mount(
+      ['-t', 'overlay', '-o', `lowerdir=${lower.join(':')},upperdir=${upper},workdir=${work}`, 'overlay'],
+      target,
+    );
+  }
+
   /** Unmount everything this scope mounted, newest first. Never throws on an already-gone mount. */
   async close(): Promise<void> {
     const errors: string[] = [];

@@ -131,16 +131,16 @@ const POINTS: Point[] = [
   },
   {
     stage: 'qcow2',
-    what: 'rsync into the base disk (18G: not in the cache)',
+    what: 'mke2fs -d filling the base disk (18G: not in the cache)',
     format: 'qcow2',
     profile: `disk: { size: '18G' }`,
-    command: /^rsync .* \S+\/rootfs\/\w+\/tree\/ \S+\/mnt\/$/,
+    command: /^mkfs\.ext4 .* -d \S+\/views\/root \S+\/disk\/\.\w+\.building-\d+\/disk\.raw /,
   },
   {
     stage: 'qcow2',
     what: 'cp --sparse of the base disk',
     format: 'qcow2',
-    command: /^cp --sparse=always /,
+    command: /^cp --sparse=auto /,
   },
   {
     stage: 'qcow2',

@@ -6,6 +6,8 @@ import {
   debugfsArgv,
   debugfsQuote,
   debugfsTimesScript,
+  hiddenInPartition,
+  nameMatches,
   nestedMountpoints,
   populateIssue,
 } from '../../../src/disk/populate.ts';
@@ -49,6 +51,51 @@ test('nestedMountpoints: /boot on the root filesystem; /var and /var/lib/data; n
   assert.equal(nestedMountpoints(layout, v!), ['lib/data']);
   assert.equal(nestedMountpoints(layout, data!), []);
   assert.equal(nestedMountpoints(layout, varx!), []);
+});
+
+test('hiddenInPartition: each pattern goes to the filesystem that holds it, relative to its mount point', () => {
+  const { layout } = computeLayout();
+  const [root, , efi, boot] = layout.partitions;
+  const patterns = [
+    '/live',
+    'etc/ssh/ssh_host_*',
+    'var/lib/apt/lists/*',
+    'boot/old-*',
+    'boot/efi/EFI/x',
+    'bootstrap',
+  ];
+  assert.equal(hiddenInPartition(layout, root!, patterns), [
+    { dir: '', name: 'live' },
+    { dir: 'etc/ssh', name: 'ssh_host_*' },
+    { dir: 'var/lib/apt/lists', name: '*' },
+    // `boot` is its own filesystem: not the root's; `bootstrap` is not under it
+    { dir: '', name: 'bootstrap' },
+  ]);
+  assert.equal(hiddenInPartition(layout, boot!, patterns), [{ dir: '', name: 'old-*' }]);
+  // the ESP is FAT, filled by ib-native alone, but the rule holds for any mounted partition
+  assert.equal(hiddenInPartition(layout, efi!, patterns), [{ dir: 'EFI', name: 'x' }]);
+});
+
+test('hiddenInPartition: a pattern leaving the image, empty, or with a wildcard in a folder is refused', () => {
+  const { layout } = computeLayout();
+  const root = layout.partitions[0]!;
+  for (const bad of ['../etc/passwd', 'var/../../x', '', '/', 'var//x', 'var/*/x'])
+    assert.throws(
+      () => hiddenInPartition(layout, root, [bad]),
+      (e: unknown) => e instanceof UserError,
+    );
+});
+
+test('nameMatches: * is any run of characters within the name; everything else is literal', () => {
+  assert.ok(nameMatches('ssh_host_*', 'ssh_host_ed25519_key'));
+  assert.ok(nameMatches('ssh_host_*', 'ssh_host_'));
+  assert.ok(nameMatches('*.deb', 'a.deb'));
+  assert.not.ok(nameMatches('*.deb', 'a.debx'));
+  assert.not.ok(nameMatches('*.bin', 'pkgcacheXbin'));
+  assert.not.ok(nameMatches('a?c', 'abc'));
+  assert.ok(nameMatches('a?c', 'a?c'));
+  assert.ok(nameMatches('*', 'line\nbreak'));
+  assert.not.ok(nameMatches('ssh_host_*', 'xssh_host_key'));
 });
 
 test('populateIssue: ext4 and vfat can be made from a tree; xfs cannot, and says why', () => {
