@@ -1,19 +1,9 @@
 // Over 300 lines: obtain, leases, prune and listing share the entry layout and its per-entry locks.
-import {
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log.ts';
 import type { Runner } from '../run/runner.ts';
-import { removeTree, sha256Text } from '../sys/files.ts';
+import { duBytes, removeTree, sha256Text } from '../sys/files.ts';
 import { CACHE_KINDS } from './kinds.ts';
 import { type Lease, liveLeases, takeLease } from './lease.ts';
 import { tryLock, withLock } from './lock.ts';
@@ -312,33 +302,4 @@ export class Cache {
 export function entryInfo(root: string, kind: string, key: string): EntryInfo | undefined {
   const f = path.join(root, kind, key, 'entry.json');
   return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as EntryInfo) : undefined;
-}
-
-function duBytes(dir: string, allocated = false): number {
-  // apparent (or allocated) size, walking the tree without following links or crossing mounts
-  let total = 0;
-  const stack = [dir];
-  const dev = statSync(dir).dev;
-  while (stack.length) {
-    const d = stack.pop()!;
-    let names: string[] = [];
-    try {
-      names = readdirSync(d);
-    } catch {
-      continue;
-    }
-    for (const n of names) {
-      const p = path.join(d, n);
-      try {
-        const l = lstatSync(p);
-        if (l.isSymbolicLink()) continue;
-        if (l.isDirectory()) {
-          if (l.dev === dev) stack.push(p);
-        } else total += allocated ? Number(l.blocks) * 512 : Number(l.size);
-      } catch {
-        // vanished
-      }
-    }
-  }
-  return total;
 }

@@ -11,6 +11,7 @@ import { diskCmdline } from '../modules/grub.ts';
 import { describeUefiBoot, secureBootChain } from '../modules/secure-boot.ts';
 import type { Family } from '../profile/formats.ts';
 import type { Runner } from '../run/runner.ts';
+import { SIZES } from '../space.ts';
 import {
   buildBaseDisk,
   type DiskInputs,
@@ -22,6 +23,7 @@ import {
 import { mksquashfs, type SquashfsOptions } from '../stages/iso.ts';
 import type { BuildPlan } from '../stages/plan.ts';
 import type { BlockDeviceKind } from '../sys/blockdev.ts';
+import { duBytes } from '../sys/files.ts';
 import type { ProductOf } from './types.ts';
 
 /**
@@ -68,6 +70,11 @@ export interface FamilySteps<F extends Family> {
   prepare(ctx: FamilyContext): Promise<ProductOf<F>>;
   /** Pure: what the family's stage does, for `plan`. */
   describe(plan: BuildPlan): string;
+  /**
+   * About what the family's work folder will hold at most, when it is worth keeping in memory
+   * (see workInMemory in src/space.ts); undefined: on disk, under the cache folder.
+   */
+  workBytes?(ctx: FamilyContext): number | undefined;
 }
 
 /** The cache key of the live base squashfs of a rootfs (made at `rootfsStamp`). */
@@ -205,6 +212,13 @@ const disk: FamilySteps<'disk'> = {
         : 'configure the disk layer; raw disk: a copy of the cached base disk, the tree synced in (from the tree in user space while the rootfs is new)'
     }; GRUB BIOS, ${describeUefiBoot(plan.profile)}`,
   finishTree: (c, tree) => writeDiskTree(c.runner, tree, diskTreeInputs(c.plan, c.kernelVersion)),
+  // the raw disk: the tree and its filesystems' metadata (the layout's ext4 inode tables, journals)
+  workBytes(c) {
+    const rootfs = c.cache.info('rootfs', c.plan.rootfsKey)?.bytes;
+    if (rootfs === undefined || !c.plan.layout) return undefined;
+    const tree = rootfs + duBytes(c.uppers.common, true) + duBytes(c.uppers.family, true);
+    return Math.ceil(tree * SIZES.diskRatio + SIZES.diskExtra + c.plan.layout.sizeBytes * 0.02);
+  },
   async prepare(c) {
     const inputs: DiskInputs = {
       ...diskTreeInputs(c.plan, c.kernelVersion),

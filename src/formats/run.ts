@@ -1,13 +1,16 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { formatBytes } from '../doctor.ts';
 import { InternalError } from '../errors.ts';
 import type { ApplyContext } from '../ops/apply.ts';
 import type { Family, Format } from '../profile/formats.ts';
 import { clampTimes } from '../repro/times.ts';
+import { memAvailable, workInMemory } from '../space.ts';
 import { applyFamilyLayer, type LayerDeps, withLayer } from '../stages/configure.ts';
 import type { ConfigDrive } from '../stages/iso.ts';
 import type { PlannedStage } from '../stages/plan.ts';
 import { removeTree } from '../sys/files.ts';
+import { withMounts } from '../sys/mounts.ts';
 import { FAMILY_STEPS, type FamilyContext, type FamilySteps } from './families.ts';
 import { formatPlugin } from './index.ts';
 import { fillCommand } from './types.ts';
@@ -66,41 +69,70 @@ export async function runFamily(family: Family, r: FamilyRun): Promise<MadeOutpu
     // the outputs are made from the finished layer, mounted again
     await withLayer(r.layerDeps, r.layersDir, family, lower, async (tree) => {
       const ctx: FamilyContext = { ...r, tree, work, uppers: { common, family: upper } };
-      const product = await steps.prepare(ctx);
-      endFamily(true);
-      let sitesDone = 0;
-      for (const step of planned) {
-        const final = path.join(r.outDir, step.output!);
-        // the sites' ISOs share one work folder: the first site's ISO tree is the others' too
-        const paths = { out: r.aside(final), work: path.join(work, step.format), tree, ...rawOf(product) };
-        mkdirSync(paths.work, { recursive: true });
-        const site = step.site === undefined ? undefined : { name: step.site, reuse: sitesDone++ > 0 };
-        const configDrive = site ? r.sites?.get(site.name) : r.configDrive;
-        if (!configDrive) throw new InternalError(`no config drive for site ${step.site}`);
-        await r.timed(step.stage, () =>
-          formatPlugin(step.format).make({
-            runner: r.runner,
-            logger: r.logger,
-            plan: r.plan,
-            profile: r.plan.profile,
-            product: product as never,
-            paths,
-            finalName: path.basename(final),
-            commands: (step.commands ?? []).map((c) => fillCommand(c, paths)),
-            cache: r.cache,
-            sourceDateEpoch: r.sourceDateEpoch,
-            configDrive,
-            ...(site ? { site } : {}),
-          }),
-        );
-        made.push({ format: step.format, final, staged: paths.out });
-      }
+      await inWorkFolder(r, family, work, steps.workBytes?.(ctx), async () => {
+        const product = await steps.prepare(ctx);
+        endFamily(true);
+        let sitesDone = 0;
+        for (const step of planned) {
+          const final = path.join(r.outDir, step.output!);
+          // the sites' ISOs share one work folder: the first site's ISO tree is the others' too
+          const paths = { out: r.aside(final), work: path.join(work, step.format), tree, ...rawOf(product) };
+          mkdirSync(paths.work, { recursive: true });
+          const site = step.site === undefined ? undefined : { name: step.site, reuse: sitesDone++ > 0 };
+          const configDrive = site ? r.sites?.get(site.name) : r.configDrive;
+          if (!configDrive) throw new InternalError(`no config drive for site ${step.site}`);
+          await r.timed(step.stage, () =>
+            formatPlugin(step.format).make({
+              runner: r.runner,
+              logger: r.logger,
+              plan: r.plan,
+              profile: r.plan.profile,
+              product: product as never,
+              paths,
+              finalName: path.basename(final),
+              commands: (step.commands ?? []).map((c) => fillCommand(c, paths)),
+              cache: r.cache,
+              sourceDateEpoch: r.sourceDateEpoch,
+              configDrive,
+              ...(site ? { site } : {}),
+            }),
+          );
+          made.push({ format: step.format, final, staged: paths.out });
+        }
+      });
       await removeTree(r.runner, work);
     });
   } finally {
     endFamily(false);
   }
   return made;
+}
+
+/**
+ * Runs `fn` with the family's work folder in memory (a tmpfs, gone with the build's private mount
+ * namespace whatever happens) when what it will hold fits (workInMemory); on disk otherwise, or
+ * with IB_NATIVE_WORK_IN_MEMORY=0.
+ */
+async function inWorkFolder(
+  r: Pick<FamilyRun, 'runner' | 'logger'>,
+  family: Family,
+  work: string,
+  bytes: number | undefined,
+  fn: () => Promise<void>,
+): Promise<void> {
+  const meminfo = existsSync('/proc/meminfo') ? readFileSync('/proc/meminfo', 'utf8') : '';
+  const tmpfs =
+    bytes === undefined || process.env.IB_NATIVE_WORK_IN_MEMORY === '0'
+      ? undefined
+      : workInMemory(bytes, memAvailable(meminfo));
+  if (!tmpfs || bytes === undefined) return fn();
+  r.logger.info(
+    `${family}: work folder in memory (about ${formatBytes(bytes)}; a tmpfs of at most ${formatBytes(tmpfs.size)})`,
+  );
+  await withMounts(r.runner, async (m) => {
+    await m.mount(['-t', 'tmpfs', '-o', `size=${tmpfs.size},mode=0700`, 'ibn-work'], work);
+    await fn();
+  });
 }
 
 const rawOf = (p: { family: Family; raw?: string }) => (p.raw ? { raw: p.raw } : {});

@@ -191,3 +191,32 @@ export function isSymlink(p: string): boolean {
     return false;
   }
 }
+
+/** Bytes of a tree, apparent (or allocated), walking it without following links or crossing mounts. */
+export function duBytes(dir: string, allocated = false): number {
+  let total = 0;
+  const stack = [dir];
+  const dev = statSync(dir).dev;
+  while (stack.length) {
+    const d = stack.pop()!;
+    let names: string[] = [];
+    try {
+      names = readdirSync(d);
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      const p = path.join(d, n);
+      try {
+        const l = lstatSync(p);
+        if (l.isSymbolicLink()) continue;
+        if (l.isDirectory()) {
+          if (l.dev === dev) stack.push(p);
+        } else total += allocated ? Number(l.blocks) * 512 : Number(l.size);
+      } catch {
+        // vanished
+      }
+    }
+  }
+  return total;
+}

@@ -12,6 +12,8 @@ import {
   noSpaceError,
   SIZES,
   spaceProblems,
+  memAvailable,
+  workInMemory,
 } from '../../src/space.ts';
 
 const MiB = 2 ** 20;
@@ -250,6 +252,26 @@ test('NoSpaceWatch: measures when a command runs out of space, explains only suc
   assert.match(explained.message, /^no space left on device \(ENOSPC\) .*while converting to qcow2/);
   const other = new Error('other');
   assert.is(watch.explain(other), other);
+});
+
+test('memAvailable: /proc/meminfo in kB, in bytes; none without the line', () => {
+  const text = 'MemTotal:       24576000 kB\nMemFree:         1000000 kB\nMemAvailable:   20000000 kB\nBuffers:  1 kB\n';
+  assert.is(memAvailable(text), 20000000 * 1024);
+  assert.is(memAvailable('MemTotal: 1 kB\n'), undefined);
+  assert.is(memAvailable(''), undefined);
+});
+
+test('workInMemory: up to 40 % of the available memory goes to a tmpfs of 60 %; more stays on disk', () => {
+  const GiB = 2 ** 30;
+  assert.equal(workInMemory(2 * GiB, 20 * GiB), { size: 12 * GiB });
+  assert.equal(workInMemory(8 * GiB, 20 * GiB), { size: 12 * GiB });
+  assert.is(workInMemory(8 * GiB + 1, 20 * GiB), undefined);
+  // a small machine: the worker's 2.5 GB raw disk does not go to memory with 4 GiB available
+  assert.is(workInMemory(2.5 * GiB, 4 * GiB), undefined);
+  assert.is(workInMemory(1, undefined), undefined);
+  // the tmpfs always has room for half again the estimate
+  const fit = workInMemory(3 * GiB, 7.5 * GiB)!;
+  assert.ok(fit.size >= 1.5 * 3 * GiB);
 });
 
 test.run();
