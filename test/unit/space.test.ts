@@ -7,12 +7,12 @@ import {
   estimateSpace,
   type Filesystem,
   filesystemOf,
+  memAvailable,
   NEARLY_FULL_BYTES,
   NoSpaceWatch,
   noSpaceError,
   SIZES,
   spaceProblems,
-  memAvailable,
   workInMemory,
 } from '../../src/space.ts';
 
@@ -255,7 +255,8 @@ test('NoSpaceWatch: measures when a command runs out of space, explains only suc
 });
 
 test('memAvailable: /proc/meminfo in kB, in bytes; none without the line', () => {
-  const text = 'MemTotal:       24576000 kB\nMemFree:         1000000 kB\nMemAvailable:   20000000 kB\nBuffers:  1 kB\n';
+  const text =
+    'MemTotal:       24576000 kB\nMemFree:         1000000 kB\nMemAvailable:   20000000 kB\nBuffers:  1 kB\n';
   assert.is(memAvailable(text), 20000000 * 1024);
   assert.is(memAvailable('MemTotal: 1 kB\n'), undefined);
   assert.is(memAvailable(''), undefined);
