@@ -519,14 +519,20 @@ async function partitionView(
     }
   }
   for (const rel of nestedMountpoints(layout, p)) {
-    // the rootfs of a base disk has no mount points yet (the disk's tree gets them): nothing to cover
-    const st = lstatSync(path.join(source, rel), { throwIfNoEntry: false });
-    if (!st) continue;
-    if (!st.isDirectory())
+    // each part of the way a real folder, never a link (a tmpfs mounted through one would land
+    // outside the view); the rootfs of a base disk has no mount points yet: nothing to cover
+    const parts = rel.split('/');
+    const way = parts.map((_, n) =>
+      lstatSync(path.join(source, ...parts.slice(0, n + 1)), { throwIfNoEntry: false }),
+    );
+    const missing = way.indexOf(undefined);
+    const st = way.at(-1);
+    if (way.slice(0, missing < 0 ? undefined : missing).some((s) => !s!.isDirectory()))
       throw new UserError(
         `${path.join(p.mountpoint!, rel)} is a mount point in disk.partitions but not a folder in the image`,
         'remove whatever replaces that folder in the profile',
       );
+    if (!st) continue;
     const mode = (st.mode & 0o7777).toString(8);
     await m.mount(
       ['-t', 'tmpfs', '-o', `mode=${mode},uid=${st.uid},gid=${st.gid},size=64k`, 'ibn-mountpoint'],
