@@ -268,7 +268,12 @@ export function spaceFolders(plan: BuildPlan, opts: BuildOptions): Folder[] {
 }
 
 /** The cache entry whose reuse a stage's end event reports. */
-const CACHE_OF_STAGE: Record<string, string> = { rootfs: 'rootfs', iso: 'squashfs', disk: 'disk' };
+const CACHE_OF_STAGE: Record<string, string> = {
+  rootfs: 'rootfs',
+  iso: 'squashfs',
+  disk: 'disk',
+  qcow2: 'qcow2',
+};
 
 export async function build(opts: BuildOptions, deps: BuildDeps): Promise<BuildResult> {
   const reporter = deps.reporter ?? new BuildReporter({ profile: opts.profile, tee: deps.logger });

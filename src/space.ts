@@ -77,6 +77,7 @@ export function estimateSpace(i: SpaceInputs): SpaceNeeds {
   cache.push({ what: 'the configuration layers', bytes: SIZES.layers });
   const raw = Math.min(Math.ceil(rootfs * SIZES.diskRatio) + SIZES.diskExtra, i.diskBytes ?? Infinity);
   const squashfs = Math.ceil(rootfs * SIZES.squashfsRatio);
+  const basis = { squashfs, raw, rootfs, compressQcow2: i.compressQcow2 };
   const families = familiesOf(i.formats);
   const cached = (f: Family) => i.familiesCached?.includes(f) ?? false;
   if (families.includes('live')) {
@@ -85,9 +86,11 @@ export function estimateSpace(i: SpaceInputs): SpaceNeeds {
   }
   if (families.includes('disk')) {
     if (!cached('disk')) cache.push({ what: 'the base disk', bytes: raw });
+    // a warm QCOW2 is the base disk's QCOW2 with what changed written in (src/stages/qcow2-delta.ts)
+    if (!cached('disk') && i.formats.includes('qcow2') && i.compressQcow2)
+      cache.push({ what: 'the base QCOW2', bytes: FORMAT_INFO.qcow2.size(basis) });
     cache.push({ what: 'the disk being configured', bytes: raw });
   }
-  const basis = { squashfs, raw, rootfs, compressQcow2: i.compressQcow2 };
   for (const f of i.formats) {
     const copies = f === 'iso' ? (i.isoCount ?? 1) : 1;
     const bytes = FORMAT_INFO[f].size(basis);

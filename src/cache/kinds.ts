@@ -2,8 +2,8 @@
 import { lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 
-/** Kinds of stage entries: base rootfs, its live squashfs, its base disk. */
-export const CACHE_KINDS = ['rootfs', 'squashfs', 'disk'] as const;
+/** Kinds of stage entries: base rootfs, its live squashfs, its base disk, that disk as a compressed QCOW2. */
+export const CACHE_KINDS = ['rootfs', 'squashfs', 'disk', 'qcow2'] as const;
 export type CacheKind = (typeof CACHE_KINDS)[number];
 
 /** What each kind of entry holds beside entry.json: one folder or one file, of this name. */
@@ -11,6 +11,7 @@ export const ENTRY_CONTENT = {
   rootfs: { name: 'tree', type: 'folder' },
   squashfs: { name: 'filesystem.squashfs', type: 'file' },
   disk: { name: 'disk.raw', type: 'file' },
+  qcow2: { name: 'disk.qcow2', type: 'file' },
 } as const satisfies Record<CacheKind, { name: string; type: 'folder' | 'file' }>;
 
 export function isCacheKind(kind: string): kind is CacheKind {

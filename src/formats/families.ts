@@ -10,6 +10,7 @@ import { NOT_SHIPPED } from '../modules/finalize.ts';
 import { diskCmdline } from '../modules/grub.ts';
 import { describeUefiBoot, secureBootChain } from '../modules/secure-boot.ts';
 import type { Family } from '../profile/formats.ts';
+import { qemuImgProgress } from '../run/progress.ts';
 import type { Runner } from '../run/runner.ts';
 import { SIZES } from '../space.ts';
 import {
@@ -18,6 +19,9 @@ import {
   type DiskTreeInputs,
   makeRawDisk,
   makeRawDiskFromTree,
+  type Qcow2CompressionType,
+  QEMU_IMG_COROUTINES,
+  qemuImgConvertArgv,
   writeDiskTree,
 } from '../stages/disk.ts';
 import { mksquashfs, type SquashfsOptions } from '../stages/iso.ts';
@@ -35,6 +39,7 @@ import type { ProductOf } from './types.ts';
 
 const SQUASHFS_STAGE_VERSION = 1;
 const DISK_STAGE_VERSION = 1;
+const QCOW2_STAGE_VERSION = 1;
 
 /** What the families' steps get from the build. */
 export interface FamilyContext {
@@ -97,6 +102,11 @@ export function baseDiskKey(plan: BuildPlan, rootfsStamp: string): string {
     layout: plan.layout,
     exclude: NOT_SHIPPED,
   });
+}
+
+/** The cache key of the QCOW2 of a base disk (its key) with clusters compressed by `compressionType`. */
+export function baseQcow2Key(diskKey: string, compressionType: Qcow2CompressionType): string {
+  return contentKey({ v: QCOW2_STAGE_VERSION, disk: diskKey, compressionType });
 }
 
 /**
@@ -248,9 +258,10 @@ const disk: FamilySteps<'disk'> = {
       registryDir: c.registryDir,
       exclude: NOT_SHIPPED,
     };
+    const diskKey = baseDiskKey(c.plan, c.rootfsStamp);
     const base = await c.cache.obtain(
       'disk',
-      baseDiskKey(c.plan, c.rootfsStamp),
+      diskKey,
       { summary: `base disk of rootfs ${c.plan.rootfsKey}`, usedBy: c.plan.profile.name },
       async (dir) => {
         mkdirSync(baseInputs.work, { recursive: true });
@@ -258,12 +269,50 @@ const disk: FamilySteps<'disk'> = {
       },
     );
     c.cacheHit('disk', base.hit || base.pulled);
+    const baseDisk = path.join(base.dir, ENTRY_CONTENT.disk.name);
+    const qcow2s = new Map<Qcow2CompressionType, Promise<string>>();
+    // the base disk as a compressed QCOW2, converted once: a QCOW2 is then that file with the
+    // clusters the configuration changed written in (src/stages/qcow2-delta.ts)
+    const baseQcow2 = async (type: Qcow2CompressionType) => {
+      const entry = await c.cache.obtain(
+        'qcow2',
+        baseQcow2Key(diskKey, type),
+        {
+          summary: `base disk of rootfs ${c.plan.rootfsKey} as a QCOW2 (${type})`,
+          usedBy: c.plan.profile.name,
+        },
+        async (dir) => {
+          c.logger.info(
+            `qcow2: converting the base disk once (${type}; cached: a warm QCOW2 writes only what changed)`,
+          );
+          await c.runner.run(
+            qemuImgConvertArgv(
+              baseDisk,
+              path.join(dir, ENTRY_CONTENT.qcow2.name),
+              true,
+              type,
+              QEMU_IMG_COROUTINES,
+            ),
+            {
+              context: 'converting the base disk to qcow2',
+              progress: qemuImgProgress('qemu-img convert base'),
+            },
+          );
+        },
+      );
+      c.cacheHit('qcow2', entry.hit || entry.pulled);
+      return path.join(entry.dir, ENTRY_CONTENT.qcow2.name);
+    };
     return {
       family: 'disk',
-      raw: await makeRawDisk(c.runner, c.logger, {
-        ...inputs,
-        baseDisk: path.join(base.dir, ENTRY_CONTENT.disk.name),
-      }),
+      raw: await makeRawDisk(c.runner, c.logger, { ...inputs, baseDisk }),
+      base: {
+        disk: baseDisk,
+        qcow2: (type) => {
+          if (!qcow2s.has(type)) qcow2s.set(type, baseQcow2(type));
+          return qcow2s.get(type)!;
+        },
+      },
     };
   },
 };

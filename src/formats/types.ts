@@ -4,6 +4,7 @@ import type { Logger } from '../log.ts';
 import type { Family, Format } from '../profile/formats.ts';
 import type { ResolvedProfile } from '../profile/resolve.ts';
 import type { Runner } from '../run/runner.ts';
+import type { Qcow2CompressionType } from '../stages/disk.ts';
 import type { ConfigDrive, SquashfsOptions } from '../stages/iso.ts';
 import type { BuildPlan, CommandTemplate } from '../stages/plan.ts';
 
@@ -51,6 +52,11 @@ export interface DiskProduct {
   family: 'disk';
   /** The finished raw disk, partitioned, filled and with its boot loaders. */
   raw: string;
+  /**
+   * When the raw disk is a copy of the cached base disk: that disk, and its QCOW2 with the given
+   * compression (converted and cached on first use), which a QCOW2 is made from as a delta.
+   */
+  base?: { disk: string; qcow2: (compressionType: Qcow2CompressionType) => Promise<string> };
 }
 export interface TreeProduct {
   family: 'tree';

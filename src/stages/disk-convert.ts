@@ -51,12 +51,12 @@ export function diskConvertArgv(format: DiskFormat, raw: string, out: string): s
   return ['qemu-img', 'convert', '-f', 'raw', '-O', format, '-o', QEMU_IMG_OPTIONS[format], '-p', raw, out];
 }
 
-export function qemuImgInfoArgv(file: string, format?: DiskFormat): string[] {
+export function qemuImgInfoArgv(file: string, format?: DiskFormat | 'qcow2'): string[] {
   return ['qemu-img', 'info', '--output=json', ...(format ? ['-f', format] : []), file];
 }
 
 /** `qemu-img check` knows vmdk and vhdx (and qcow2); a raw file has nothing to check. */
-export function qemuImgCheckArgv(file: string, format: DiskFormat): string[] | undefined {
+export function qemuImgCheckArgv(file: string, format: DiskFormat | 'qcow2'): string[] | undefined {
   return format === 'raw' ? undefined : ['qemu-img', 'check', '--output=json', '-f', format, file];
 }
 
@@ -113,7 +113,7 @@ export function parseQemuImgCheck(json: string): string[] {
  */
 export async function diskFacts(
   runner: Runner,
-  format: DiskFormat,
+  format: DiskFormat | 'qcow2',
   file: string,
   virtualBytes: number,
 ): Promise<DiskFacts> {

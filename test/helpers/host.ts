@@ -270,7 +270,7 @@ export function snapshot(dir: string): string[] {
 export function cacheLeftovers(cache = CACHE): string[] {
   const out: string[] = [];
   const list = (d: string) => (existsSync(path.join(cache, d)) ? readdirSync(path.join(cache, d)) : []);
-  for (const kind of ['rootfs', 'squashfs', 'disk'])
+  for (const kind of ['rootfs', 'squashfs', 'disk', 'qcow2'])
     for (const n of list(kind)) {
       const p = path.join(kind, n);
       if (n.startsWith('.')) {

@@ -3,7 +3,7 @@
  * Distribution) runs on 127.0.0.1 for this file. Builder A (the shared test cache, where
  * 10-minimal-build left minimal's entries) pushes them with --cache-to; builder B, with an empty
  * cache of its own, builds minimal with --cache-from without bootstrapping or packing a base (all
- * three entries pulled, the base squashfs byte for byte A's), and its QCOW2 and ISO boot to login. A blob
+ * four entries pulled, the base squashfs byte for byte A's), and its QCOW2 and ISO boot to login. A blob
  * corrupted in the registry's storage is detected and that entry built locally (builder C); with
  * the registry stopped, a build warns once per flag and builds locally, exit 0.
  */
@@ -41,27 +41,27 @@ const ran = (text: string) =>
     .filter((l) => / DEBUG \$ /.test(l))
     .map((l) => l.split('$ ')[1]!);
 
-test('builder A pushes the entries it used (rootfs, base squashfs, base disk) with --cache-to', async () => {
+test('builder A pushes the entries it used (rootfs, base squashfs, base disk, base QCOW2) with --cache-to', async () => {
   const r = await cli(buildArgs('minimal', 'iso,qcow2', outOf('a'), '--cache-to', ref()));
   assert.is(r.exitCode, 0, `build failed:\n${r.all.slice(-4000)}`);
   const tags = ((await (await api(`${REPO}/tags/list`)).json()) as { tags: string[] }).tags.sort();
   assert.equal(
     tags.map((t) => t.split('-')[0]),
-    ['disk', 'rootfs', 'squashfs'],
+    ['disk', 'qcow2', 'rootfs', 'squashfs'],
     `tags in the registry: ${tags.join(', ')}`,
   );
-  for (const kind of ['rootfs', 'squashfs', 'disk'])
+  for (const kind of ['rootfs', 'squashfs', 'disk', 'qcow2'])
     assert.match(log('a'), new RegExp(`cache-to: (pushed ${kind} \\w+ to|${kind} \\w+ is in) ${ref()}`));
   assertCleanHost(assert, 'after pushing');
 });
 
-test('builder B, with an empty cache, pulls all three and neither bootstraps nor packs a base', async () => {
+test('builder B, with an empty cache, pulls all four and neither bootstraps nor packs a base', async () => {
   const r = await cli(buildArgs('minimal', 'iso,qcow2', outOf('b'), '--cache-from', ref()), {
     cache: cacheOf('b'),
   });
   assert.is(r.exitCode, 0, `build failed:\n${r.all.slice(-4000)}`);
   const text = log('b');
-  for (const kind of ['rootfs', 'squashfs', 'disk'])
+  for (const kind of ['rootfs', 'squashfs', 'disk', 'qcow2'])
     assert.match(text, new RegExp(`cache-from: pulled ${kind} \\w+ from ${ref()}`));
   const commands = ran(text);
   assert.equal(
@@ -74,6 +74,16 @@ test('builder B, with an empty cache, pulls all three and neither bootstraps nor
     text,
     /copying the base rootfs into the base disk/,
     'B made a base disk although it pulled one',
+  );
+  assert.not.match(
+    text,
+    /converting the base disk once/,
+    'B converted the base disk although it pulled its QCOW2',
+  );
+  assert.match(
+    text,
+    /the cached base QCOW2 with the \d+ clusters that differ/,
+    "B's QCOW2 is not the pulled base QCOW2 and a delta",
   );
   assert.not.match(text, / WARN .*cache-(from|to)/, 'a pull warned');
   // what B uses is what A had: the base squashfs, byte for byte
@@ -98,7 +108,7 @@ test('builder B, with an empty cache, pulls all three and neither bootstraps nor
 });
 
 for (const [file, from] of [
-  ['minimal.qcow2', 'rootfs and base disk'],
+  ['minimal.qcow2', 'rootfs, base disk and base QCOW2'],
   ['minimal.iso', 'rootfs and base squashfs'],
 ] as const)
   test(`builder B's ${file}, made from the pulled ${from}, boots to login:`, async () => {

@@ -157,9 +157,24 @@ const POINTS: Point[] = [
   },
   {
     stage: 'qcow2',
-    what: 'qemu-img convert',
+    // uncompressed: converted as a whole (a compressed QCOW2 is the base QCOW2 and a delta)
+    what: 'qemu-img convert of the raw disk (not compressed)',
     format: 'qcow2',
-    command: /^qemu-img convert /,
+    profile: `qcow2: { compress: false }`,
+    command: /^qemu-img convert -f raw -O qcow2 -m /,
+  },
+  {
+    stage: 'qcow2',
+    what: 'qemu-img convert of the base disk (17G: the base QCOW2 not in the cache)',
+    format: 'qcow2',
+    profile: `disk: { size: '17G' }`,
+    command: /^qemu-img convert .* \S+\/qcow2\/\.\w+\.building-\d+\/disk\.qcow2$/,
+  },
+  {
+    stage: 'qcow2',
+    what: 'qemu-io writing the changed clusters into the copy of the base QCOW2',
+    format: 'qcow2',
+    command: /^qemu-io -f qcow2 /,
   },
   {
     stage: 'publish',
@@ -174,10 +189,10 @@ const POINTS: Point[] = [
 const DISK_FULL: Point[] = [
   {
     stage: 'qcow2',
-    what: 'the output folder fills up during qemu-img convert',
+    what: 'the output folder fills up as the base QCOW2 is copied into it',
     format: 'qcow2',
     fill: 'output',
-    command: /^qemu-img convert /,
+    command: /^cp --reflink=auto -- \S+\/qcow2\/\w+\/disk\.qcow2 /,
   },
   {
     stage: 'iso',
@@ -422,7 +437,7 @@ test.before(async () => {
   previousOutputs(SMALL_OUT);
   // a cache folder on the small filesystem, whose entries are those of the shared cache
   mkdirSync(SMALL_CACHE);
-  for (const kind of ['rootfs', 'squashfs', 'disk'])
+  for (const kind of ['rootfs', 'squashfs', 'disk', 'qcow2'])
     symlinkSync(path.join(CACHE, kind), path.join(SMALL_CACHE, kind));
   console.log(
     `fault points (seed ${SEED}${FULL ? ', all points' : ''}):\n${chosen.map((c) => `  ${c.point.stage}: ${c.point.what} <- ${c.signal}`).join('\n')}`,

@@ -3,7 +3,8 @@
  * cached rootfs in one build: `pxe` (netbooted over QEMU's own TFTP to login:), `raw` (sparse),
  * `vmdk` (stream-optimized) and `vhdx` (checked by qemu-img), `tar` (extracted:
  * owners, modes, setuid, a file capability and the family contexts survive). Each has its .sha256,
- * SBOM and manifest entry. The raw, VMDK and VHDX boots, and pxe with UEFI, are in the formats matrix
+ * SBOM and manifest entry. The `qcow2` of this warm build (a delta on the cached base QCOW2) is
+ * compared cluster by cluster with the raw output (`qemu-img compare`). The raw, VMDK and VHDX boots, and pxe with UEFI, are in the formats matrix
  * (`npm run test:distros formats`).
  */
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -18,7 +19,7 @@ const OUT = path.join(DIR, 'out');
 const NAME = 'formats';
 // the pxe root crosses QEMU's TFTP at about 1 MiB/s under TCG
 const TIMEOUT = process.env.IB_NATIVE_BOOT_TIMEOUT ?? '1500';
-const FORMATS = ['pxe', 'raw', 'vmdk', 'vhdx', 'tar'] as const;
+const FORMATS = ['pxe', 'qcow2', 'raw', 'vmdk', 'vhdx', 'tar'] as const;
 const out = (suffix: string) => path.join(OUT, `${NAME}.${suffix}`);
 
 /** minimal's packages (so its cached rootfs) plus files only one family gets, and a capability for the tar. */
@@ -48,10 +49,13 @@ test.before(() => {
   mkdirSync(OUT, { recursive: true });
 });
 
-test('one build makes pxe, raw, vmdk, vhdx and tar with checksums, SBOMs and a manifest', async () => {
+let buildLog = '';
+
+test('one build makes pxe, qcow2, raw, vmdk, vhdx and tar with checksums, SBOMs and a manifest', async () => {
   const r = await cli(['build', '--profile', profile(), '--format', FORMATS.join(','), '--output', OUT]);
   assert.is(r.exitCode, 0, `build failed:\n${r.all.slice(-4000)}`);
-  const suffixes = ['pxe', 'img', 'vmdk', 'vhdx', 'tar.zst'];
+  buildLog = r.all;
+  const suffixes = ['pxe', 'qcow2', 'img', 'vmdk', 'vhdx', 'tar.zst'];
   for (const s of suffixes) {
     assert.ok(existsSync(out(s)), `${NAME}.${s} missing`);
     assert.ok(existsSync(out(`${s}.spdx.json`)), `${NAME}.${s}.spdx.json missing`);
@@ -77,7 +81,7 @@ test('one build makes pxe, raw, vmdk, vhdx and tar with checksums, SBOMs and a m
   );
   for (const o of m.outputs) assert.ok(o.bytes > 0, `${o.format}: no size`);
   // one disk family for the three disk formats, one live and one tree
-  for (const s of ['live', 'pxe', 'disk', 'raw', 'vmdk', 'vhdx', 'tree', 'tar'])
+  for (const s of ['live', 'pxe', 'disk', 'qcow2', 'raw', 'vmdk', 'vhdx', 'tree', 'tar'])
     assert.type(m.stages[s], 'number', `stage ${s} not timed`);
   assertCleanHost(assert, 'after the formats build');
 });
@@ -118,6 +122,22 @@ test('raw is sparse; vmdk is stream-optimized and vhdx sound (qemu-img check); a
   assert.match(cat.stdout, 'ibn-disk-7c1');
   const tree = await cli(['inspect', out('vhdx'), '--cat', '/etc/ibn-tree-only']);
   assert.not.match(tree.stdout, 'ibn-tree-51c', 'a tree-only file in the disk');
+});
+
+test('the QCOW2, the base QCOW2 with the changed clusters written in, holds the raw disk exactly', async () => {
+  // the rootfs comes from the cache (10-minimal-build), so the raw disk is a copy of the base disk
+  // and the QCOW2 a delta: not one cluster of it may differ from the raw output (the same raw disk)
+  assert.match(buildLog, /qcow2: the cached base QCOW2 with the \d+ clusters that differ from the base disk/);
+  const cmp = await execa('qemu-img', ['compare', '-f', 'raw', '-F', 'qcow2', out('img'), out('qcow2')], {
+    reject: false,
+    all: true,
+  });
+  assert.is(cmp.exitCode, 0, `qemu-img compare: ${cmp.all}`);
+  assert.match(cmp.stdout, 'Images are identical');
+  const check = await execa('qemu-img', ['check', '-f', 'qcow2', out('qcow2')], { reject: false, all: true });
+  assert.is(check.exitCode, 0, `qemu-img check: ${check.all}`);
+  const info = JSON.parse((await execa('qemu-img', ['info', '--output=json', out('qcow2')])).stdout);
+  assert.is(info['virtual-size'], 6 * 1024 ** 3);
 });
 
 test('the tar extracts with owners, modes, setuid, a capability; family contexts hold', async () => {

@@ -54,7 +54,7 @@ test.before(() => {
   mkdirSync(OUT, { recursive: true });
 });
 
-test('a first build warms the squashfs and base-disk entries', async () => {
+test('a first build warms the squashfs, base-disk and base-QCOW2 entries', async () => {
   const r = await cli([
     'build',
     '--profile',
@@ -93,7 +93,7 @@ test('a config-only change rebuilds only configure and packing, and the live ISO
   assert.match(console, /IBN-ISO pid_max=222222 profile=cache-a lists=0 done/);
 });
 
-test('a bundle of two profiles shares the rootfs and base disk; both QCOW2s boot with their own config', async () => {
+test('a bundle of two profiles shares the rootfs, base disk and base QCOW2; both QCOW2s (deltas) boot with their own config', async () => {
   const r = await cli([
     'build',
     '--profile',
@@ -108,14 +108,20 @@ test('a bundle of two profiles shares the rootfs and base disk; both QCOW2s boot
     OUT,
   ]);
   assert.is(r.exitCode, 0, r.all.slice(-3000));
+  // each QCOW2 is the cached base QCOW2 with its changed clusters written in, not a whole convert
+  assert.is(
+    r.all.match(/\[cache-[ab]\] qcow2: the cached base QCOW2 with the \d+ clusters that differ/g)?.length,
+    2,
+    r.all.slice(-3000),
+  );
   for (const [name, value] of [
     ['cache-a', 333333],
     ['cache-b', 444444],
   ] as const) {
     assert.equal(
       manifest(name).cacheHits,
-      { rootfs: true, disk: true },
-      `${name}: rootfs and base disk must be reused`,
+      { rootfs: true, disk: true, qcow2: true },
+      `${name}: rootfs, base disk and base QCOW2 must be reused`,
     );
     const seed = path.join(DIR, `seed-${name}`);
     mkdirSync(seed, { recursive: true });

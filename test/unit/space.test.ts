@@ -70,6 +70,13 @@ test('estimate: a cached rootfs of known size costs nothing new and sizes everyt
   const raw = Math.ceil(GiB * 1.05) + 128 * MiB;
   assert.equal(e.cache.find((n) => n.what === 'the base disk')?.bytes, raw);
   assert.equal(e.cache.find((n) => n.what === 'the disk being configured')?.bytes, raw);
+  // a compressed QCOW2's base (the base disk converted once) is the size of the QCOW2 output
+  assert.is(e.cache.find((n) => n.what === 'the base QCOW2')?.bytes, Math.ceil(GiB * 0.45));
+  assert.not.ok(
+    estimateSpace({ formats: ['qcow2'], packages: 77, rootfsCached: true, compressQcow2: false }).cache.some(
+      (n) => n.what === 'the base QCOW2',
+    ),
+  );
   assert.equal(
     e.output.map((n) => n.what),
     ['the iso output', 'the qcow2 output'],
