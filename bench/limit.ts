@@ -18,6 +18,8 @@
  *   peer     a debos-style pipeline for one uncompressed QCOW2: debootstrap (minbase) + apt-get
  *            of the set in the chroot (with fsync and initramfs, downloading), mkfs.ext4 -d,
  *            qemu-img convert; no boot loader, so it is a lower bound of such a pipeline
+ *   warm     W rebuilt after a config-only change (one sysctl value): the ISO, the first QCOW2 of
+ *            the rootfs (it makes the base disk and base QCOW2), the QCOW2 again; ratios to cold
  *   boots    each W image booted in QEMU (BIOS/UEFI, QCOW2/ISO): seconds to `login:`, and
  *            `systemd-analyze time` and `blame` printed by the booted image
  *
@@ -88,8 +90,9 @@ const mkfsFromTree = (raw: string, tree: string) => [
   tree,
 ];
 
-function profileW(dir: string): string {
-  const file = path.join(dir, 'w.ts');
+/** W; with `pidMax`, W after a config-only change (one sysctl value). */
+function profileW(dir: string, pidMax?: number): string {
+  const file = path.join(dir, pidMax === undefined ? 'w.ts' : `w-${pidMax}.ts`);
   writeFileSync(
     file,
     `import { defineProfile } from 'ib-native';
@@ -97,7 +100,7 @@ export default defineProfile({
   name: 'w',
   extends: '${path.join(REPO, 'profiles/minimal.ts')}',
   distro: '${DISTRO}',
-  packages: ${JSON.stringify(W_PACKAGES)},
+  packages: ${JSON.stringify(W_PACKAGES)},${pidMax === undefined ? '' : `\n  sysctl: { 'kernel.pid_max': '${pidMax}' },`}
 });
 `,
   );
@@ -184,6 +187,30 @@ async function main(): Promise<number> {
   );
   const engine = { wall: seconds(t0), stages: r.stages };
   say(`engine cold W (ISO + QCOW2): ${engine.wall.toFixed(1)} s`);
+
+  // warm rebuilds of W after a config-only change, into their own folder (the cold images are booted
+  // below): the ISO; the first QCOW2 of the rootfs, which makes the base disk and base QCOW2; the QCOW2
+  const warm: Record<string, { wall: number; stages: Record<string, number> }> = {};
+  for (const [name, format, pidMax] of [
+    ['iso', 'iso', 100101],
+    ['firstQcow2', 'qcow2', 100102],
+    ['qcow2', 'qcow2', 100103],
+  ] as const) {
+    t0 = Date.now();
+    const wr = await build(
+      {
+        profile: profileW(ROOT, pidMax),
+        overrides: { formats: [format] },
+        outputDir: path.join(ROOT, 'out-warm'),
+        cacheDir: cache,
+      },
+      { runner, logger: silentLogger },
+    );
+    warm[name] = { wall: seconds(t0), stages: wr.stages };
+    say(
+      `engine warm W ${name}: ${warm[name]!.wall.toFixed(1)} s (${((100 * warm[name]!.wall) / engine.wall).toFixed(1)} % of cold)`,
+    );
+  }
 
   const plan = await planBuild(w, {});
   const pkgs = installSet(plan.rootfs);
@@ -344,7 +371,13 @@ async function main(): Promise<number> {
     engine: { ...engine, isoMiB: size('w.iso') / 2 ** 20, qcow2MiB: size('w.qcow2') / 2 ** 20 },
     limit: { download, unpack, initramfs, pack, sum: limit },
     peer,
-    ratios: { engineVsLimit: engine.wall / limit, engineVsPeer: engine.wall / peer },
+    warm,
+    ratios: {
+      engineVsLimit: engine.wall / limit,
+      engineVsPeer: engine.wall / peer,
+      warmIsoVsCold: warm.iso!.wall / engine.wall,
+      warmQcow2VsCold: warm.qcow2!.wall / engine.wall,
+    },
     boots,
   };
   const f1 = (n: number) => n.toFixed(1);
@@ -365,6 +398,7 @@ async function main(): Promise<number> {
       `| peer: debos-style single QCOW2 | ${f1(peer)} |`,
       '',
       `engine / limit = ${result.ratios.engineVsLimit.toFixed(2)}x, engine / peer = ${result.ratios.engineVsPeer.toFixed(2)}x`,
+      `warm W after a sysctl change: ISO ${f1(warm.iso!.wall)} s (${f1(100 * result.ratios.warmIsoVsCold)} % of cold), first QCOW2 of the rootfs ${f1(warm.firstQcow2!.wall)} s, QCOW2 ${f1(warm.qcow2!.wall)} s (${f1(100 * result.ratios.warmQcow2VsCold)} % of cold)`,
       '',
       ...boots.map(
         (b) =>

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSyn
 import path from 'node:path';
 import { UserError } from '../errors.ts';
 import { sha256File } from '../sys/files.ts';
+import { isCacheKind } from './kinds.ts';
 
 export const ARTIFACT_TYPE = 'application/vnd.ib-native.cache.v1';
 export const CONFIG_MEDIA_TYPE = 'application/vnd.ib-native.cache.config.v1+json';
@@ -70,7 +71,7 @@ export function parseCacheRef(value: string, flag: string): CacheRef {
 /** The tag of an entry: its kind and content key (both from the engine, never from a profile). */
 export function entryTag(kind: string, key: string): string {
   const tag = `${kind}-${key}`;
-  if (!/^[a-z]+-[0-9a-f]{8,64}$/.test(tag)) throw new Error(`not a cache entry name: ${tag}`);
+  if (!isCacheKind(kind) || !/^[0-9a-f]{8,64}$/.test(key)) throw new Error(`not a cache entry name: ${tag}`);
   return tag;
 }
 

@@ -98,6 +98,9 @@ test('entryTag: only engine names (kind and hex key) make a tag', () => {
   assert.is(entryTag('rootfs', 'ce4902a8a388c880d7e51d19'), 'rootfs-ce4902a8a388c880d7e51d19');
   assert.throws(() => entryTag('rootfs', '../x'));
   assert.throws(() => entryTag('Root', 'abcdef12'));
+  // every kind of entry has a tag (a kind with a digit too); an unknown kind none
+  assert.is(entryTag('qcow2', 'ed7ecb6e00a3234bf1c7c54e'), 'qcow2-ed7ecb6e00a3234bf1c7c54e');
+  assert.throws(() => entryTag('tree', 'abcdef12'), /not a cache entry name/);
 });
 
 test("classifyRegistryFailure: skopeo's messages as seen from Distribution 2.8", () => {
