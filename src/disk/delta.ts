@@ -122,33 +122,19 @@ export function deltaRefusal(runs: readonly Extent[], rawDataBytes: number): str
 }
 
 /**
- * The qemu-io argv writing each run into `image` (QCOW2) from the file `files[i]`, a name
- * relative to the working folder qemu-io runs in (its command words are split on spaces).
- * `compress`: each run's clusters are first discarded, then written compressed (a compressed
- * write may only go to an unallocated cluster), so the image stays as compact as a full convert.
+ * The qemu-io argv writing each run into `image` (a compressed QCOW2) from the file `files[i]`, a
+ * name relative to the working folder qemu-io runs in (its command words are split on spaces).
+ * Each run's clusters are first discarded, then written compressed (a compressed write may only go
+ * to an unallocated cluster), so the image stays about as compact as a whole convert.
  */
-export function qemuIoDeltaArgv(
-  image: string,
-  runs: readonly Extent[],
-  files: readonly string[],
-  compress: boolean,
-): string[] {
+export function qemuIoDeltaArgv(image: string, runs: readonly Extent[], files: readonly string[]): string[] {
   if (runs.length !== files.length) throw new Error('qemuIoDeltaArgv: one file per run');
   const commands = runs.flatMap((r, i) => {
     const file = files[i]!;
     if (!/^[\w.-]+$/.test(file)) throw new Error(`qemuIoDeltaArgv: ${file} is not a plain file name`);
-    const write = `write -q${compress ? ' -c' : ''} -s ${file} ${r.start} ${r.length}`;
-    return compress ? [`discard -q ${r.start} ${r.length}`, write] : [write];
+    return [`discard -q ${r.start} ${r.length}`, `write -q -c -s ${file} ${r.start} ${r.length}`];
   });
-  return [
-    'qemu-io',
-    '-f',
-    'qcow2',
-    ...(compress ? ['--discard=unmap'] : []),
-    ...commands.flatMap((c) => ['-c', c]),
-    '--',
-    image,
-  ];
+  return ['qemu-io', '-f', 'qcow2', '--discard=unmap', ...commands.flatMap((c) => ['-c', c]), '--', image];
 }
 
 /** Whether `qemu-io -c 'help write'` shows a write that takes its data from a file (`-s`, QEMU 5.0). */

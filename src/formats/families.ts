@@ -12,6 +12,7 @@ import { describeUefiBoot, secureBootChain } from '../modules/secure-boot.ts';
 import type { Family } from '../profile/formats.ts';
 import { qemuImgProgress } from '../run/progress.ts';
 import type { Runner } from '../run/runner.ts';
+import { watchdog } from '../run/watchdog.ts';
 import { SIZES } from '../space.ts';
 import {
   buildBaseDisk,
@@ -294,6 +295,7 @@ const disk: FamilySteps<'disk'> = {
               QEMU_IMG_COROUTINES,
             ),
             {
+              ...watchdog(path.join(dir, ENTRY_CONTENT.qcow2.name)),
               context: 'converting the base disk to qcow2',
               progress: qemuImgProgress('qemu-img convert base'),
             },

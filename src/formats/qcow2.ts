@@ -41,7 +41,6 @@ export const qcow2: ImageFormat<'disk'> = {
         baseQcow2,
         out: c.paths.out,
         work: c.paths.work,
-        compress: comp.compress,
       });
       if (whole === undefined) return;
       c.logger.info(`qcow2: converting the whole raw disk: ${whole}`);

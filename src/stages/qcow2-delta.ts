@@ -25,11 +25,10 @@ export interface DeltaInputs {
   /** The finished raw disk, and the cached base disk it was copied from. */
   raw: string;
   baseDisk: string;
-  /** The cached base disk converted to QCOW2, with the output's compression. */
+  /** The cached base disk converted to a compressed QCOW2, with the output's compression type. */
   baseQcow2: string;
   out: string;
   work: string;
-  compress: boolean;
 }
 
 /** Bytes read from each disk at a time while comparing. */
@@ -68,7 +67,7 @@ export async function qcow2Delta(
   const files = runs.map((_, n) => `delta-${n}.bin`);
   try {
     await copyRuns(i.raw, runs, files, i.work);
-    await runner.run(qemuIoDeltaArgv(path.resolve(i.out), runs, files, i.compress), {
+    await runner.run(qemuIoDeltaArgv(path.resolve(i.out), runs, files), {
       cwd: i.work,
       context: 'writing the changed clusters into the QCOW2',
     });
