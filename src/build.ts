@@ -398,6 +398,7 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
             },
             aside: (final) => pub.aside(final),
             outDir,
+            progress: (p) => reporter.progress(p),
           }),
         ),
       ),

@@ -41,6 +41,7 @@ export const qcow2: ImageFormat<'disk'> = {
         baseQcow2,
         out: c.paths.out,
         work: c.paths.work,
+        progress: c.progress,
       });
       if (whole === undefined) return;
       c.logger.info(`qcow2: converting the whole raw disk: ${whole}`);

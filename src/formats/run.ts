@@ -5,6 +5,7 @@ import { InternalError } from '../errors.ts';
 import type { ApplyContext } from '../ops/apply.ts';
 import type { Family, Format } from '../profile/formats.ts';
 import { clampTimes } from '../repro/times.ts';
+import type { ProgressUpdate } from '../run/progress.ts';
 import { memAvailable, workInMemory } from '../space.ts';
 import { applyFamilyLayer, type LayerDeps, withLayer } from '../stages/configure.ts';
 import type { ConfigDrive } from '../stages/iso.ts';
@@ -36,6 +37,8 @@ export interface FamilyRun extends Omit<FamilyContext, 'tree' | 'uppers' | 'work
   /** Where an output is staged before it is published under `final`. */
   aside: (final: string) => string;
   outDir: string;
+  /** Progress of in-process work, told as the running stage's (BuildReporter.progress). */
+  progress: (p: ProgressUpdate) => void;
 }
 
 export interface MadeOutput {
@@ -95,6 +98,7 @@ export async function runFamily(family: Family, r: FamilyRun): Promise<MadeOutpu
               sourceDateEpoch: r.sourceDateEpoch,
               configDrive,
               ...(site ? { site } : {}),
+              progress: r.progress,
             }),
           );
           made.push({ format: step.format, final, staged: paths.out });

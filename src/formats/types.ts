@@ -3,6 +3,7 @@ import { InternalError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Family, Format } from '../profile/formats.ts';
 import type { ResolvedProfile } from '../profile/resolve.ts';
+import type { ProgressUpdate } from '../run/progress.ts';
 import type { Runner } from '../run/runner.ts';
 import type { Qcow2CompressionType } from '../stages/disk.ts';
 import type { ConfigDrive, SquashfsOptions } from '../stages/iso.ts';
@@ -84,6 +85,8 @@ export interface MakeContext<F extends Family = Family> {
   configDrive: ConfigDrive;
   /** `build --site`: the site, and whether an earlier site's ISO tree is there to reuse. */
   site?: { name: string; reuse: boolean };
+  /** Progress of work done in-process (a command's own progress comes through the runner). */
+  progress: (p: ProgressUpdate) => void;
 }
 
 export interface ImageFormat<F extends Family = Family> {

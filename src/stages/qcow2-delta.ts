@@ -12,6 +12,7 @@ import {
 } from '../disk/delta.ts';
 import { formatBytes } from '../doctor.ts';
 import type { Logger } from '../log.ts';
+import type { ProgressUpdate } from '../run/progress.ts';
 import type { Runner } from '../run/runner.ts';
 import { diskFacts } from './disk-convert.ts';
 
@@ -29,7 +30,12 @@ export interface DeltaInputs {
   baseQcow2: string;
   out: string;
   work: string;
+  /** Progress of the comparison (step `compare with the base disk`), by bytes compared. */
+  progress?: (p: ProgressUpdate) => void;
 }
+
+/** The progress step of the comparison. */
+export const COMPARE_STEP = 'compare with the base disk';
 
 /** Bytes read from each disk at a time while comparing. */
 const CHUNK = 4 * 2 ** 20;
@@ -52,7 +58,12 @@ export async function qcow2Delta(
   const [raw, base] = await Promise.all([dataExtents(runner, i.raw), dataExtents(runner, i.baseDisk)]);
   if (raw.size !== base.size)
     return `the raw disk (${raw.size} bytes) and the base disk (${base.size}) differ in size`;
-  const changed = await changedClusters(i.raw, i.baseDisk, comparedExtents(raw.data, base.data, raw.size));
+  const changed = await changedClusters(
+    i.raw,
+    i.baseDisk,
+    comparedExtents(raw.data, base.data, raw.size),
+    i.progress && ((done, total) => i.progress!({ step: COMPARE_STEP, fraction: total ? done / total : 1 })),
+  );
   const runs = deltaRuns(changed, raw.size);
   const refusal = deltaRefusal(
     runs,
@@ -88,7 +99,14 @@ async function dataExtents(runner: Runner, file: string): Promise<{ size: number
 }
 
 /** The offsets of the clusters where `a` and `b` differ, within `extents` (sorted). */
-export async function changedClusters(a: string, b: string, extents: readonly Extent[]): Promise<number[]> {
+export async function changedClusters(
+  a: string,
+  b: string,
+  extents: readonly Extent[],
+  progress?: (done: number, total: number) => void,
+): Promise<number[]> {
+  const total = extents.reduce((n, e) => n + e.length, 0);
+  let done = 0;
   const [fa, fb] = await Promise.all([open(a, 'r'), open(b, 'r')]);
   const ba = Buffer.allocUnsafe(CHUNK);
   const bb = Buffer.allocUnsafe(CHUNK);
@@ -97,6 +115,8 @@ export async function changedClusters(a: string, b: string, extents: readonly Ex
     for (const e of extents)
       for (let off = e.start; off < e.start + e.length; off += CHUNK) {
         const len = Math.min(CHUNK, e.start + e.length - off);
+        progress?.(done, total);
+        done += len;
         const [ra, rb] = await Promise.all([fa.read(ba, 0, len, off), fb.read(bb, 0, len, off)]);
         // past a file's end reads as zeros, like a hole
         ba.fill(0, ra.bytesRead, len);
@@ -110,6 +130,7 @@ export async function changedClusters(a: string, b: string, extents: readonly Ex
   } finally {
     await Promise.all([fa.close(), fb.close()]);
   }
+  progress?.(total, total);
   return changed;
 }
 

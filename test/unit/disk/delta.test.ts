@@ -161,7 +161,16 @@ test('changedClusters: the clusters that differ within the extents, holes and sh
       80 * C,
     );
     const all = [{ start: 0, length: 80 * C }];
-    assert.equal(await changedClusters(a, b, all), [C, 70 * C, 79 * C]);
+    const seen: number[] = [];
+    assert.equal(
+      await changedClusters(a, b, all, (done, total) => {
+        assert.is(total, 80 * C);
+        seen.push(done);
+      }),
+      [C, 70 * C, 79 * C],
+    );
+    // progress by bytes compared, never backwards, ending at the total
+    assert.equal(seen, [0, 4 * MiB, 80 * C]);
     // only what the extents cover is read
     assert.equal(await changedClusters(a, b, [{ start: 60 * C, length: 15 * C }]), [70 * C]);
     // identical files: nothing; a shorter file reads as zeros past its end
