@@ -78,10 +78,12 @@ export async function qcow2Delta(
   const files = runs.map((_, n) => `delta-${n}.bin`);
   try {
     await copyRuns(i.raw, runs, files, i.work);
-    await runner.run(qemuIoDeltaArgv(path.resolve(i.out), runs, files), {
-      cwd: i.work,
-      context: 'writing the changed clusters into the QCOW2',
-    });
+    // nothing changed: the copy is the image (qemu-io without a command would read its stdin)
+    if (runs.length)
+      await runner.run(qemuIoDeltaArgv(path.resolve(i.out), runs, files), {
+        cwd: i.work,
+        context: 'writing the changed clusters into the QCOW2',
+      });
   } finally {
     await Promise.all(files.map((f) => rm(path.join(i.work, f), { force: true })));
   }
