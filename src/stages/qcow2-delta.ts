@@ -11,6 +11,7 @@ import {
   qemuIoWritesFromFile,
 } from '../disk/delta.ts';
 import { formatBytes } from '../doctor.ts';
+import { CommandNotFoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ProgressUpdate } from '../run/progress.ts';
 import type { Runner } from '../run/runner.ts';
@@ -49,10 +50,13 @@ export async function qcow2Delta(
   logger: Logger,
   i: DeltaInputs,
 ): Promise<string | undefined> {
-  const help = await runner.run(['qemu-io', '-c', 'help write'], {
-    okExitCodes: [0, 1],
-    context: 'asking qemu-io',
-  });
+  const help = await runner
+    .run(['qemu-io', '-c', 'help write'], { okExitCodes: [0, 1], context: 'asking qemu-io' })
+    .catch((e: unknown) => {
+      if (e instanceof CommandNotFoundError) return undefined;
+      throw e;
+    });
+  if (!help) return 'no qemu-io on this host (it comes with qemu-img in qemu-utils)';
   if (!qemuIoWritesFromFile(help.stdout))
     return 'this qemu-io cannot write from a file (QEMU 5.0 or later can)';
   const [raw, base] = await Promise.all([dataExtents(runner, i.raw), dataExtents(runner, i.baseDisk)]);
