@@ -15,18 +15,21 @@
  *                images need (a bare-metal node boots from whatever disk controller it has)
  *            (d) packing both outputs at once: mksquashfs of the tree ‖ mkfs.ext4 -d + qemu-img
  *                convert (zlib clusters, as the engine writes)
- *   peer     a debos-style pipeline for one uncompressed QCOW2: debootstrap (minbase) + apt-get
- *            of the set in the chroot (with fsync and initramfs, downloading), mkfs.ext4 -d,
- *            qemu-img convert; no boot loader, so it is a lower bound of such a pipeline
+ *   peer     a debos-style pipeline for one bootable, uncompressed BIOS QCOW2 of W: debootstrap
+ *            (minbase) + apt-get of W's packages and GRUB in the chroot (with fsync and initramfs,
+ *            downloading), a GPT disk on a loop device (bios_grub + root), mkfs.ext4 -d,
+ *            grub-install + update-grub in the chroot (as debos's recipes do), qemu-img convert;
+ *            booted on the same harness with the same seed as the engine's QCOW2
  *   warm     W rebuilt after a config-only change (one sysctl value): the ISO, the first QCOW2 of
  *            the rootfs (it makes the base disk and base QCOW2), the QCOW2 again; ratios to cold
- *   boots    each W image booted in QEMU (BIOS/UEFI, QCOW2/ISO): seconds to `login:`, and
+ *   boots    each W image and the peer's booted in QEMU (BIOS/UEFI, QCOW2/ISO): seconds to
+ *            `login:` and to the end of the first boot (cloud-init done, systemd running), and
  *            `systemd-analyze time` and `blame` printed by the booted image
  *
  * Prints a table and JSON, and writes bench/limit-results.json. Needs root; re-executes itself in
  * a private mount namespace like the CLI. IB_NATIVE_BENCH_BOOTS=0 skips the boots.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bootImage } from '../src/boot/boot.ts';
@@ -53,6 +56,39 @@ const W_PACKAGES = [
   'less',
 ];
 const BLAME_DONE = 'IBN-BLAME-DONE';
+/** The peer's image: W as a debos recipe lists it, with the kernel, init and its BIOS boot loader. */
+const PEER_PACKAGES = ['linux-image-amd64', 'systemd-sysv', 'initramfs-tools', 'grub-pc', ...W_PACKAGES];
+
+/**
+ * The peer's disk, as debos's image-partition + filesystem-deploy + a grub-install step make it: a
+ * 4 GiB GPT disk on a loop device (1 MiB bios_grub, then root), root filled from the tree by
+ * mkfs.ext4 -d, mounted, fstab by UUID, GRUB on the serial console with the engine's timeout (1 s),
+ * grub-install to the loop device and update-grub in the chroot. Runs under `privately` (its mounts
+ * vanish with it); the trap detaches the loop device on any exit.
+ */
+const PEER_DISK = `set -eu
+raw=$1 tree=$2 mnt=$2.mnt
+truncate -s 4G "$raw"
+sgdisk -o -n 1:2048:+1M -t 1:ef02 -n 2:0:0 -t 2:8300 "$raw" >/dev/null
+dev=$(losetup --find --show --partscan "$raw")
+trap 'umount -R "$mnt" 2>/dev/null || true; partx -d "$dev" 2>/dev/null || true; losetup -d "$dev"' EXIT
+[ -b "\${dev}p2" ] || partx -a "$dev" || true
+for i in 1 2 3 4 5 6 7 8 9 10; do [ -b "\${dev}p2" ] && break; sleep 0.5; done
+mkfs.ext4 -q -F -d "$tree" "\${dev}p2"
+mkdir -p "$mnt" && mount "\${dev}p2" "$mnt"
+uuid=$(blkid -s UUID -o value "\${dev}p2")
+# a /dev of its own with the disk's nodes and the by-uuid link udev would make (none here), so that
+# update-grub writes root=UUID=..., as it does in debos's build VM
+mount -t tmpfs dev "$mnt/dev" && mount -t proc proc "$mnt/proc" && mount -t sysfs sys "$mnt/sys"
+cp -a /dev/null /dev/zero /dev/full /dev/random /dev/urandom "$dev" "\${dev}p1" "\${dev}p2" "$mnt/dev/"
+mkdir -p "$mnt/dev/disk/by-uuid" && ln -s "../../\${dev#/dev/}p2" "$mnt/dev/disk/by-uuid/$uuid"
+echo "UUID=$uuid / ext4 errors=remount-ro 0 1" > "$mnt/etc/fstab"
+printf '%s\\n' 'GRUB_TIMEOUT=1' 'GRUB_CMDLINE_LINUX_DEFAULT="console=tty0 console=ttyS0,115200n8"' \\
+  'GRUB_TERMINAL="console serial"' 'GRUB_SERIAL_COMMAND="serial --unit=0 --speed=115200"' >> "$mnt/etc/default/grub"
+chroot "$mnt" grub-install --target=i386-pc "$dev"
+chroot "$mnt" update-grub
+grep -q "root=UUID=$uuid" "$mnt/boot/grub/grub.cfg"
+`;
 
 const runner = processRunner({ logger: silentLogger });
 const seconds = (t0: number) => (Date.now() - t0) / 1000;
@@ -134,7 +170,10 @@ function blameUserData(): string {
 interface Boot {
   image: string;
   firmware: 'bios' | 'uefi';
+  /** Seconds from the start of the boot to `login:` on the console (polled every 0.2 s). */
   login?: number;
+  /** Seconds to the end of the first boot: cloud-init done, systemd running, the blame printed. */
+  done?: number;
   failed?: string;
   time?: string;
   blame: string[];
@@ -144,6 +183,12 @@ interface Boot {
 async function bootW(image: string, firmware: 'bios' | 'uefi', seedDir?: string): Promise<Boot> {
   const log = `${image}.${firmware}.console`;
   const b: Boot = { image: path.basename(image), firmware, blame: [] };
+  const t0 = Date.now();
+  // the console log is written as it arrives: the first `login:` in it is the login time
+  const poll = setInterval(() => {
+    if (b.login === undefined && existsSync(log) && /login: */.test(readFileSync(log, 'latin1')))
+      b.login = seconds(t0);
+  }, 200);
   try {
     const r = await bootImage(runner, {
       image,
@@ -154,9 +199,11 @@ async function bootW(image: string, firmware: 'bios' | 'uefi', seedDir?: string)
       logger: silentLogger,
       ...(seedDir ? { seedDir } : {}),
     });
-    b.login = r.seconds;
+    b.done = r.seconds;
   } catch (e) {
     b.failed = (e as Error).message.split('\n')[0];
+  } finally {
+    clearInterval(poll);
   }
   const text = readFileSync(log, 'utf8').replace(/\r/g, '');
   for (const m of text.matchAll(/IBN-BLAME (time|unit|critical) ([^\n]*)/g)) {
@@ -164,8 +211,22 @@ async function bootW(image: string, firmware: 'bios' | 'uefi', seedDir?: string)
     else if (m[1] === 'critical') b.critical = m[2]!.trim();
     else b.blame.push(m[2]!.trim());
   }
-  say(`boot ${b.image} ${firmware}: ${b.failed ?? `login: in ${b.login?.toFixed(1)} s`}; ${b.time ?? ''}`);
+  say(
+    `boot ${b.image} ${firmware}: ${b.failed ?? `login: in ${b.login?.toFixed(1)} s, first boot done in ${b.done?.toFixed(1)} s`}; ${b.time ?? ''}`,
+  );
   return b;
+}
+
+/** Each engine boot's seconds (to `login:` or to the end of the first boot) over the peer's. */
+function versusPeer(boots: readonly Boot[], what: 'login' | 'done'): Record<string, number> {
+  const peer = boots.find((b) => b.image === 'peer.qcow2')?.[what];
+  const out: Record<string, number> = {};
+  for (const b of boots) {
+    const v = b[what];
+    if (peer !== undefined && v !== undefined && b.image !== 'peer.qcow2')
+      out[`${b.image} ${b.firmware}`] = v / peer;
+  }
+  return out;
 }
 
 async function main(): Promise<number> {
@@ -310,10 +371,12 @@ async function main(): Promise<number> {
   rmSync(limitTree, { recursive: true, force: true });
   for (const f of ['fs.squashfs', 'limit.qcow2', 'disk.raw']) rmSync(path.join(scratch, f), { force: true });
 
-  // the peer: debos-style, one uncompressed QCOW2, cold (its own empty package cache)
+  // the peer: debos-style, one bootable uncompressed BIOS QCOW2 of W, cold (its own package cache)
   const peerTree = path.join(scratch, 'peer-tree');
   const peerCache = path.join(scratch, 'peer-packages');
+  const peerQcow2 = path.join(ROOT, 'out-peer', 'peer.qcow2');
   mkdirSync(peerCache, { recursive: true });
+  mkdirSync(path.dirname(peerQcow2), { recursive: true });
   t0 = Date.now();
   await timedRun('peer debootstrap minbase', [
     'debootstrap',
@@ -324,7 +387,7 @@ async function main(): Promise<number> {
     plan.distro.mirror,
   ]);
   await timedRun(
-    'peer apt-get install (set, fsync, initramfs)',
+    'peer apt-get install (W + GRUB, fsync, initramfs)',
     privately(
       [
         'mount -t proc proc "$1/proc"',
@@ -333,7 +396,7 @@ async function main(): Promise<number> {
         'mount --bind "$2" "$1/var/cache/apt/archives"',
         `printf 'deb %s %s main\\n' "$3" "$4" > "$1/etc/apt/sources.list"`,
         'chroot "$1" apt-get -q update',
-        `exec chroot "$1" env DEBIAN_FRONTEND=noninteractive apt-get -y -q --no-install-recommends install linux-image-amd64 systemd-sysv ${pkgs.join(' ')}`,
+        `exec chroot "$1" env DEBIAN_FRONTEND=noninteractive apt-get -y -q --no-install-recommends install ${PEER_PACKAGES.join(' ')}`,
       ].join(' && '),
       peerTree,
       peerCache,
@@ -341,10 +404,13 @@ async function main(): Promise<number> {
       plan.distro.suite,
     ),
   );
-  await timedRun('peer mkfs.ext4 -d', mkfsFromTree(rawDisk, peerTree));
+  await timedRun(
+    'peer disk: partitions, mkfs.ext4 -d, grub-install',
+    privately(PEER_DISK, rawDisk, peerTree),
+  );
   await timedRun(
     'peer qemu-img convert (uncompressed)',
-    qemuImgConvertArgv(rawDisk, path.join(scratch, 'peer.qcow2'), false, 'zlib', QEMU_IMG_COROUTINES),
+    qemuImgConvertArgv(rawDisk, peerQcow2, false, 'zlib', QEMU_IMG_COROUTINES),
   );
   const peer = seconds(t0);
   say(`peer (debos-style single QCOW2): ${peer.toFixed(1)} s`);
@@ -359,6 +425,7 @@ async function main(): Promise<number> {
     const seed = path.join(ROOT, 'seed');
     mkdirSync(seed, { recursive: true });
     writeFileSync(path.join(seed, 'user-data'), blameUserData());
+    boots.push(await bootW(peerQcow2, 'bios', seed));
     for (const fw of ['bios', 'uefi'] as const) {
       boots.push(await bootW(path.join(out, 'w.qcow2'), fw, seed));
       boots.push(await bootW(path.join(out, 'w.iso'), fw));
@@ -377,6 +444,8 @@ async function main(): Promise<number> {
       engineVsPeer: engine.wall / peer,
       warmIsoVsCold: warm.iso!.wall / engine.wall,
       warmQcow2VsCold: warm.qcow2!.wall / engine.wall,
+      loginVsPeer: versusPeer(boots, 'login'),
+      doneVsPeer: versusPeer(boots, 'done'),
     },
     boots,
   };
@@ -402,7 +471,7 @@ async function main(): Promise<number> {
       '',
       ...boots.map(
         (b) =>
-          `boot ${b.image} ${b.firmware}: ${b.failed ?? `login: ${f1(b.login!)} s`}; ${b.time ?? 'no systemd-analyze'}\n  slowest units: ${b.blame.slice(0, 6).join(', ')}`,
+          `boot ${b.image} ${b.firmware}: ${b.failed ?? `login: ${b.login === undefined ? '?' : f1(b.login)} s, first boot done ${f1(b.done!)} s`}; ${b.time ?? 'no systemd-analyze'}\n  slowest units: ${b.blame.slice(0, 6).join(', ')}`,
       ),
       '',
     ].join('\n'),

@@ -44,36 +44,19 @@ export const NOT_SHIPPED: readonly string[] = [
 const NO_EMPTY_ROOT_PASSWORD = `if [ -z "$(getent shadow root | cut -d: -f2)" ]; then usermod -p '*' root; fi`;
 
 /**
- * Last module: strip what must not ship (caches, bytecode, apt lists, machine identity, SSH host
- * keys, shell history, downloads) and make the first boot create what is per machine.
+ * Last module: strip what must not ship (caches, apt lists, machine identity, SSH host keys, shell
+ * history, downloads) and make the first boot create what is per machine.
  * The engine applies these last in every image, after the image's own context ops.
+ *
+ * Python bytecode stays, unlike the original's finalize: the packages' own `__pycache__` (compiled
+ * by their postinst, valid for the files they ship) spares every boot compiling cloud-init (W's
+ * cloud-init-local took 35 s under TCG without it, 14 s with it). The configuration layers write
+ * none of their own (`PYTHONDONTWRITEBYTECODE` in src/stages/configure.ts).
  */
 export const finalizeModule: ConfigModule = {
   name: NAME,
   plan() {
     const bodies: OpBody[] = [
-      {
-        kind: 'run',
-        argv: [
-          'find',
-          '/usr',
-          '/var',
-          '(',
-          '-name',
-          '*.pyc',
-          '-o',
-          '-name',
-          '__pycache__',
-          ')',
-          '-prune',
-          '-exec',
-          'rm',
-          '-rf',
-          '{}',
-          '+',
-        ],
-        description: 'delete Python bytecode',
-      },
       { kind: 'run', argv: ['apt-get', 'clean'], description: 'empty the apt package cache' },
       {
         kind: 'run',

@@ -134,6 +134,13 @@ export interface LayerDeps extends StageDeps {
 /** Runs `fn` in a chroot session on the layer's merged view; the session closes when it returns. */
 export type InChroot = <T>(fn: (chroot: Chroot) => Promise<T>) => Promise<T>;
 
+/**
+ * What every command of a configuration layer gets: no Python bytecode written by what runs there
+ * (the rootfs's own, compiled by the packages, ships; bytecode a build wrote would carry its
+ * interpreter's marshal quirks into layers that must come out the same under SOURCE_DATE_EPOCH).
+ */
+const LAYER_ENV: Readonly<Record<string, string>> = { PYTHONDONTWRITEBYTECODE: '1' };
+
 /** The stage a layer belongs to. */
 export function layerStage(name: Context): string {
   return name === 'common' ? 'configure' : name;
@@ -167,14 +174,19 @@ export async function withLayer<T>(
   return withMounts(deps.runner, async (m) => {
     const merged = await overlay(m, layersDir, name, lower);
     const inChroot: InChroot = (inner) =>
-      withChroot(merged, deps.runner, { env: deps.netEnv, logger: deps.logger }, async (chroot) => {
-        try {
-          return await inner(chroot);
-        } catch (e) {
-          await fail(e, merged, chroot);
-          throw e;
-        }
-      });
+      withChroot(
+        merged,
+        deps.runner,
+        { env: { ...LAYER_ENV, ...deps.netEnv }, logger: deps.logger },
+        async (chroot) => {
+          try {
+            return await inner(chroot);
+          } catch (e) {
+            await fail(e, merged, chroot);
+            throw e;
+          }
+        },
+      );
     try {
       return await fn(merged, inChroot);
     } catch (e) {
