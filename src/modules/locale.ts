@@ -12,7 +12,7 @@ export const CLOUD_INIT_LOCALE = `${CLOUD_CFG_DIR}/92_ib_native_locale.cfg`;
 
 /**
  * System locale: /etc/default/locale sets every variable of the original to the profile's locale.
- * In an image with cloud-init, cloud-init is told the same (`locale: false`, leave it alone, when
+ * In an image with cloud-init, cloud-init is told the same (`locale: "false"`, leave it alone, when
  * the profile sets none): otherwise its locale module switches to en_US.UTF-8 at first boot,
  * generating it (minutes under TCG; on Ubuntu it installs `locales` over the network first) or
  * failing where the locale is missing. A user-data `locale:` still wins.
@@ -33,8 +33,10 @@ export const localeModule: ConfigModule = {
         kind: 'writeFile',
         path: CLOUD_INIT_LOCALE,
         mode: '0644',
-        // quoted: a name YAML would read as another type (no, off, 1) stays a string
-        content: `${header('locale')}locale: ${p.locale === undefined ? 'false' : JSON.stringify(p.locale)}\n`,
+        // quoted: a name YAML would read as another type (no, off, 1) stays a string. "false" too:
+        // cloud-init's schema (22.4, bookworm) wants a string and logs "Invalid cloud-config" for a
+        // boolean, while its locale module skips any false-like value, string or not
+        content: `${header('locale')}locale: ${JSON.stringify(p.locale ?? 'false')}\n`,
       });
     return ops(NAME, undefined, ...bodies);
   },

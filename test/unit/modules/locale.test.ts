@@ -15,10 +15,10 @@ test('locale: /etc/default/locale sets LANGUAGE, LANG, LC_ALL and LC_TERMINAL', 
 test('locale: cloud-init keeps the image locale, and leaves an unset one alone, instead of its en_US.UTF-8', () => {
   const withCloudInit = (o: object) => localeModule.plan(profile({ packages: ['cloud-init'], ...o }));
   assert.is(withoutHeader(written(withCloudInit({ locale: 'C' }), CLOUD_INIT_LOCALE)), 'locale: "C"\n');
-  assert.is(withoutHeader(written(withCloudInit({}), CLOUD_INIT_LOCALE)), 'locale: false\n');
+  assert.is(withoutHeader(written(withCloudInit({}), CLOUD_INIT_LOCALE)), 'locale: "false"\n');
   assert.is(
     withoutHeader(written(localeModule.plan(profile({ cloudInit: {} })), CLOUD_INIT_LOCALE)),
-    'locale: false\n',
+    'locale: "false"\n',
   );
   // no cloud-init in the image: nothing to tell it
   assert.not.ok(
