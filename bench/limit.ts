@@ -64,7 +64,7 @@ const PEER_PACKAGES = ['linux-image-amd64', 'systemd-sysv', 'initramfs-tools', '
  * 4 GiB GPT disk on a loop device (1 MiB bios_grub, then root), root filled from the tree by
  * mkfs.ext4 -d, mounted, fstab by UUID, GRUB on the serial console with the engine's timeout (1 s),
  * grub-install to the loop device and update-grub in the chroot. Runs under `privately` (its mounts
- * vanish with it); the trap detaches the loop device on any exit.
+ * vanish with it); the traps detach the loop device on any exit, Ctrl-C included.
  */
 const PEER_DISK = `set -eu
 raw=$1 tree=$2 mnt=$2.mnt
@@ -72,6 +72,7 @@ truncate -s 4G "$raw"
 sgdisk -o -n 1:2048:+1M -t 1:ef02 -n 2:0:0 -t 2:8300 "$raw" >/dev/null
 dev=$(losetup --find --show --partscan "$raw")
 trap 'umount -R "$mnt" 2>/dev/null || true; partx -d "$dev" 2>/dev/null || true; losetup -d "$dev"' EXIT
+trap 'exit 130' INT TERM
 [ -b "\${dev}p2" ] || partx -a "$dev" || true
 for i in 1 2 3 4 5 6 7 8 9 10; do [ -b "\${dev}p2" ] && break; sleep 0.5; done
 mkfs.ext4 -q -F -d "$tree" "\${dev}p2"

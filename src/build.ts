@@ -344,6 +344,8 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
   // the shared parts, and every entry the build obtains, are leased to it until the end (finally):
   // `cache prune` keeps them meanwhile
   await cache.useShared(profile.name);
+  // the manifest's tool versions, asked while the build runs (never rejects: a missing tool reads "not found")
+  const hostTools = hostToolVersions(runner);
   try {
     const rootfs = await timed('rootfs', async () => {
       const r = await obtainRootfs(cache, plan, opts, { runner, logger });
@@ -421,7 +423,7 @@ async function pipeline(opts: BuildOptions, deps: BuildDeps, reporter: BuildRepo
       kernel: kernelVersion,
       packages,
       outputs,
-      hostTools: await hostToolVersions(runner),
+      hostTools: await hostTools,
       stages,
       cacheHits,
       builtAt: sde ?? Date.now() / 1000,

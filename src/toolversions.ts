@@ -13,19 +13,22 @@ export const VERSION_PROBES: Record<string, string[]> = {
   mtools: ['mtools', '--version'],
 };
 
+/** Every probe at once (a build waits on them before its manifest); keys in VERSION_PROBES's order. */
 export async function hostToolVersions(runner: Runner): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const [name, argv] of Object.entries(VERSION_PROBES)) {
-    try {
-      const r = await runner.run(argv, { okExitCodes: [1] });
-      out[name] =
-        `${r.stdout}\n${r.stderr}`
-          .split('\n')
-          .find((l) => l.trim())
-          ?.trim() ?? 'unknown';
-    } catch {
-      out[name] = 'not found';
-    }
-  }
-  return out;
+  const versions = await Promise.all(
+    Object.values(VERSION_PROBES).map(async (argv) => {
+      try {
+        const r = await runner.run(argv, { okExitCodes: [1] });
+        return (
+          `${r.stdout}\n${r.stderr}`
+            .split('\n')
+            .find((l) => l.trim())
+            ?.trim() ?? 'unknown'
+        );
+      } catch {
+        return 'not found';
+      }
+    }),
+  );
+  return Object.fromEntries(Object.keys(VERSION_PROBES).map((name, i) => [name, versions[i]!]));
 }
