@@ -58,6 +58,9 @@ export function assertCleanFirstBoot(consoleText: string, what: string): void {
   // cloud-init 23.4+ lists errors (and recoverable ones) even when the status is done
   for (const m of ci.matchAll(/(?:^|\|)\s*((?:recoverable_)?errors): ?([^|]*)/g))
     assert.ok(['', '[]', '{}'].includes(m[2]!.trim()), `${what}: cloud-init reported ${m[1]}: ${ci}`);
+  // every cloud-config it read (the image's cloud.cfg.d, the seed's user-data) passed its schema:
+  // cloud-init 22.4 (bookworm) only warns on the console, 23.4+ also lists it in recoverable_errors
+  assert.not.match(consoleText, /Invalid cloud-config/, `${what}: cloud-init found a config invalid`);
   const failed = one('failed-units');
   const logs = (checks.get('failed-unit-log') ?? []).join('\n');
   assert.is(failed, 'none', `${what}: failed systemd units: ${failed}\n${logs}`);

@@ -83,8 +83,6 @@ for (const [file, firmware, expect] of [
       /Generating locales|update-locale: Error/,
       'cloud-init changed the locale at first boot',
     );
-    // every cloud-config it read (the image's cloud.cfg.d, the seed's user-data) passed its schema
-    assert.not.match(readFileSync(log, 'utf8'), /Invalid cloud-config/, 'cloud-init found a config invalid');
     if (file.endsWith('.qcow2')) {
       // the initramfs checks the root filesystem before mounting it (issue 13: it had no fsck)
       const text = readFileSync(log, 'utf8');

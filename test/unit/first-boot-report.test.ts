@@ -38,6 +38,10 @@ test('an error of cloud-init, a failed unit, a degraded system or a missing line
     /failed systemd units: ifup@ens3\.service[\s\S]*failed to bring up/,
   );
   assert.match(fails(`${FOCAL}\r\n${CLEAN.replace('running', 'degraded')}`) ?? '', /not running cleanly/);
+  // cloud-init 22.4 reports a schema failure only as a console warning, its status stays done
+  const schema =
+    "[  120.438101] cloud-init[566]: 2026-12-03 19:11:59,379 - schema.py[WARNING]: Invalid cloud-config provided: Please run 'sudo cloud-init schema --system' to see the schema errors.";
+  assert.match(fails(`${schema}\r\n${BOOKWORM}\r\n${CLEAN}`) ?? '', /cloud-init found a config invalid/);
   assert.match(fails(CLEAN) ?? '', /no "IBN-CHECK cloud-init" line/);
 });
 
