@@ -199,20 +199,23 @@ export function planStages(plan: Omit<BuildPlan, 'stages'>): PlannedStage[] {
         // build --site: one ISO per site, the first made in full, the others by xorriso alone
         if (format === 'iso' && plan.sites?.length)
           return plan.sites.map((site) => {
-            const { describe, commands } = formatPlugin(format).plan(full, site);
             return {
               stage: `iso:${site}`,
               family,
               format,
               site,
               output: siteIsoName(profile.name, site),
-              describe,
-              commands,
+              ...formatPlugin(format).plan(full, site),
             };
           });
-        const { describe, commands } = formatPlugin(format).plan(full);
         return [
-          { stage: format, family, format, output: outputName(profile.name, format), describe, commands },
+          {
+            stage: format,
+            family,
+            format,
+            output: outputName(profile.name, format),
+            ...formatPlugin(format).plan(full),
+          },
         ];
       }),
     ]),

@@ -101,6 +101,7 @@ export async function planCommand(o: {
         );
     }
     for (const c of st.commands ?? []) out.push(`   $ ${c.join(' ')}`);
+    if (st.unless) out.push(`   (skipped when ${st.unless})`);
   }
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;

@@ -9,6 +9,9 @@ import {
 import { qcow2Delta } from '../stages/qcow2-delta.ts';
 import type { ImageFormat } from './types.ts';
 
+/** When a compressed QCOW2 is not converted as a whole (the plan's `unless`). */
+const DELTA = 'the base disk is cached: its cached QCOW2 with the changed clusters written in (qemu-io)';
+
 /**
  * QCOW2: the finished raw disk converted by qemu-img (zlib clusters by default; in order when
  * reproducible). A compressed QCOW2 whose raw disk is a copy of the cached base disk is made as a
@@ -22,12 +25,11 @@ export const qcow2: ImageFormat<'disk'> = {
     const inOrder = plan.sourceDateEpoch !== undefined;
     const delta = c.compress && !inOrder;
     return {
-      describe: `QCOW2 (${describeQcow2Compression(c)}${inOrder ? ', clusters in order' : ''})${
-        delta ? '; with a cached base disk: its cached QCOW2 and the changed clusters (qemu-io)' : ''
-      }`,
+      describe: `QCOW2 (${describeQcow2Compression(c)}${inOrder ? ', clusters in order' : ''})`,
       commands: [
         qemuImgConvertArgv('{raw}', '{out}', c.compress, c.compressionType, QEMU_IMG_COROUTINES, !inOrder),
       ],
+      ...(delta ? { unless: DELTA } : {}),
     };
   },
   async make(c) {
@@ -43,7 +45,7 @@ export const qcow2: ImageFormat<'disk'> = {
         work: c.paths.work,
         progress: c.progress,
       });
-      if (whole === undefined) return;
+      if (whole === undefined) return c.logger.info(`qcow2: planned commands skipped: ${DELTA}`);
       c.logger.info(`qcow2: converting the whole raw disk: ${whole}`);
     }
     c.logger.info(`qcow2: ${describeQcow2Compression(comp)}: qemu-img convert`);

@@ -34,6 +34,11 @@ export interface PlannedFormat {
   describe: string;
   /** Its commands, in order; every one is run exactly as planned (placeholders filled). */
   commands: CommandTemplate[];
+  /**
+   * When the build may make the output another way instead, known only then (a cache entry): the
+   * build then says `<stage>: planned commands skipped: <unless>` and runs none of them.
+   */
+  unless?: string;
 }
 
 /** What a family makes once for all its formats, handed to each format's `make`. */

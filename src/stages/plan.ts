@@ -23,6 +23,8 @@ export interface PlannedStage {
   site?: string;
   /** The commands that make the output, run exactly as planned (placeholders filled). */
   commands?: CommandTemplate[];
+  /** When the build makes the output another way and skips those commands (PlannedFormat.unless). */
+  unless?: string;
 }
 
 /** Everything decided before any work: pure but for reading the profile, its files and the environment. */

@@ -64,7 +64,9 @@ interface Point {
   profile?: string;
   args?: string[];
   /** The command that marks the point, as the build logs it (-v) when starting it. */
-  command: RegExp;
+  command?: RegExp;
+  /** Or a display line that marks it (after the stamp): a moment between commands. */
+  line?: RegExp;
   /** Then wait for a process of the build running this: a moment inside a long command. */
   inside?: (argv: string[]) => boolean;
   /** Whether the signal must stop that very command (false: the point lies between commands). */
@@ -187,8 +189,9 @@ const POINTS: Point[] = [
     stage: 'publish',
     what: 'the image staged, the manifest not yet written',
     format: 'iso',
-    // the tool versions for the manifest are read once the images are complete
-    command: /^debootstrap --version$/,
+    // the ISO's stage ends once its image is staged in the output folder; the checksums, the SBOM
+    // and the manifest follow, in the build's own process (no command marks them)
+    line: /^iso: done in /,
     stops: false,
   },
 ];
@@ -272,8 +275,11 @@ function signalTree(tree: Proc[], signal: 'SIGSTOP' | 'SIGCONT'): void {
   }
 }
 
-/** The commands a build logs (-v) as it starts them, one by one as their lines arrive. */
-function onCommand(child: ResultPromise, fn: (command: string) => void): () => string {
+/**
+ * The display's lines one by one as they arrive (after their stamp), with the command when the line
+ * is one the build logs (-v) as it starts it.
+ */
+function onLine(child: ResultPromise, fn: (line: string, command?: string) => void): () => string {
   let log = '';
   let partial = '';
   child.all?.on('data', (d: Buffer) => {
@@ -281,9 +287,9 @@ function onCommand(child: ResultPromise, fn: (command: string) => void): () => s
     const lines = (partial + d.toString()).split('\n');
     partial = lines.pop() ?? '';
     for (const l of lines) {
-      // plain display lines: `<UTC time> [profile]   $ argv`
-      const m = /^(?:\[[\s\d.]+s\]|\S+Z \[[^\]]+\])\s+\$ (.*?)(?: {3}\(in .*\))?$/.exec(l);
-      if (m) fn(m[1]!);
+      // plain display lines: `<UTC time> [profile] text`, a command's `<UTC time> [profile]   $ argv`
+      const text = l.replace(/^(?:\[[\s\d.]+s\]|\S+Z \[[^\]]+\]) /, '');
+      fn(text, /^\s*\$ (.*?)(?: {3}\(in .*\))?$/.exec(text)?.[1]);
     }
   });
   return () => log;
@@ -355,8 +361,9 @@ async function faultAndCheck(run: Run, before: string[]): Promise<void> {
     else signalTree(tree, 'SIGSTOP');
   };
   let seen = false;
-  const log = onCommand(child, (command) => {
-    if (seen || !p.command.test(command)) return;
+  const log = onLine(child, (line, command) => {
+    const marks = p.line ? p.line.test(line) : command !== undefined && p.command?.test(command);
+    if (seen || !marks) return;
     seen = true;
     if (!p.inside) return act();
     const poll = () => {
@@ -405,7 +412,7 @@ async function faultAndCheck(run: Run, before: string[]): Promise<void> {
       if (p.stops !== false) {
         const completed = at.ended === '0' && p.mayComplete?.test(at.command ?? '');
         assert.ok(
-          at.command && (p.command.test(at.command) || completed),
+          at.command && (p.command?.test(at.command) || completed),
           `${label}: interrupted during ${at.command}, not at the point\n${text.slice(-3000)}`,
         );
         // cut short: killed by the signal, or exiting on it in its own way (rsync 20, debootstrap 143)

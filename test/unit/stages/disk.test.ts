@@ -110,6 +110,15 @@ test('the qcow2 format converts with 16 requests in flight, out of order unless 
   assert.not.ok(repro.includes('-W'));
 });
 
+test('the qcow2 plan says when its convert is skipped: compressed and not reproducible (a delta)', async () => {
+  const { qcow2 } = await import('../../../src/formats/qcow2.ts');
+  const unlessOf = (qcow2Fields: object, sde?: number) =>
+    qcow2.plan({ profile: { qcow2: qcow2Fields }, sourceDateEpoch: sde } as never).unless;
+  assert.match(unlessOf({}) ?? '', /^the base disk is cached: .*changed clusters/);
+  assert.is(unlessOf({ compress: false }), undefined);
+  assert.is(unlessOf({}, 1_700_000_000), undefined);
+});
+
 test('qemuImgWritesZstd: 5.1 and later (first line of qemu-img --version, as each release prints it)', () => {
   assert.is(
     qemuImgWritesZstd('qemu-img version 2.5.0 (Debian 1:2.5+dfsg-5ubuntu10), Copyright (c) 2004-2008'),
