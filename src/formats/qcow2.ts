@@ -45,7 +45,10 @@ export const qcow2: ImageFormat<'disk'> = {
         work: c.paths.work,
         progress: c.progress,
       });
-      if (whole === undefined) return c.logger.info(`qcow2: planned commands skipped: ${DELTA}`);
+      if (whole === undefined) {
+        c.logger.info(`qcow2: planned commands skipped: ${DELTA}`);
+        return;
+      }
       c.logger.info(`qcow2: converting the whole raw disk: ${whole}`);
     }
     c.logger.info(`qcow2: ${describeQcow2Compression(comp)}: qemu-img convert`);
