@@ -9,9 +9,6 @@ import {
 import { qcow2Delta } from '../stages/qcow2-delta.ts';
 import type { ImageFormat } from './types.ts';
 
-/** When a compressed QCOW2 is not converted as a whole (the plan's `unless`). */
-const DELTA = 'the base disk is cached: its cached QCOW2 with the changed clusters written in (qemu-io)';
-
 /**
  * QCOW2: the finished raw disk converted by qemu-img (zlib clusters by default; in order when
  * reproducible). A compressed QCOW2 whose raw disk is a copy of the cached base disk is made as a
@@ -29,7 +26,12 @@ export const qcow2: ImageFormat<'disk'> = {
       commands: [
         qemuImgConvertArgv('{raw}', '{out}', c.compress, c.compressionType, QEMU_IMG_COROUTINES, !inOrder),
       ],
-      ...(delta ? { unless: DELTA } : {}),
+      ...(delta
+        ? {
+            unless:
+              'the base disk is cached: its cached QCOW2 with the changed clusters written in (qemu-io)',
+          }
+        : {}),
     };
   },
   async make(c) {
@@ -45,10 +47,7 @@ export const qcow2: ImageFormat<'disk'> = {
         work: c.paths.work,
         progress: c.progress,
       });
-      if (whole === undefined) {
-        c.logger.info(`qcow2: planned commands skipped: ${DELTA}`);
-        return;
-      }
+      if (whole === undefined) return 'skipped';
       c.logger.info(`qcow2: converting the whole raw disk: ${whole}`);
     }
     c.logger.info(`qcow2: ${describeQcow2Compression(comp)}: qemu-img convert`);

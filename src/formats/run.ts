@@ -84,7 +84,7 @@ export async function runFamily(family: Family, r: FamilyRun): Promise<MadeOutpu
           const site = step.site === undefined ? undefined : { name: step.site, reuse: sitesDone++ > 0 };
           const configDrive = site ? r.sites?.get(site.name) : r.configDrive;
           if (!configDrive) throw new InternalError(`no config drive for site ${step.site}`);
-          await r.timed(step.stage, () =>
+          const how = await r.timed(step.stage, () =>
             formatPlugin(step.format).make({
               runner: r.runner,
               logger: r.logger,
@@ -101,6 +101,11 @@ export async function runFamily(family: Family, r: FamilyRun): Promise<MadeOutpu
               progress: r.progress,
             }),
           );
+          if (how === 'skipped') {
+            if (!step.unless)
+              throw new InternalError(`${step.stage}: skipped commands its plan says it runs`);
+            r.logger.info(`${step.stage}: planned commands skipped: ${step.unless}`);
+          }
           made.push({ format: step.format, final, staged: paths.out });
         }
       });

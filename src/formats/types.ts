@@ -99,8 +99,12 @@ export interface ImageFormat<F extends Family = Family> {
   family: F;
   /** Pure: this format's steps for a plan (for one site's ISO with `build --site`). */
   plan(plan: BuildPlan, site?: string): PlannedFormat;
-  /** Makes the output at `paths.out` from the family's product. */
-  make(ctx: MakeContext<F>): Promise<void>;
+  /**
+   * Makes the output at `paths.out` from the family's product; 'skipped' when it made it another way
+   * than its planned commands, as the plan's `unless` allows.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a format that always runs its plan returns nothing
+  make(ctx: MakeContext<F>): Promise<void | 'skipped'>;
 }
 
 /** Fills a command template's `{name}` tokens; an unknown or missing name is a bug, not a path. */
