@@ -53,7 +53,7 @@ for (const kind of ['iso', 'qcow2'] as const) {
           assert.equal(values(argv, '-smp'), ['2']);
           // accelerator
           assert.equal(values(argv, '-accel'), [accel]);
-          assert.equal(values(argv, '-cpu'), [accel === 'tcg' ? 'max' : 'host']);
+          assert.equal(values(argv, '-cpu'), [accel === 'tcg' ? 'max,-erms' : 'host']);
           // image
           const drives = values(argv, '-drive');
           if (kind === 'iso') {
