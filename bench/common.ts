@@ -1,6 +1,7 @@
 /** What the benchmark scripts share: the start (root, private mount namespace, a fresh folder) and the machine. */
 import { mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import { bootMachineHere } from '../src/boot/boot.ts';
 import { insideNamespace, reexecInNamespace } from '../src/sys/namespace.ts';
 
 /**
@@ -28,5 +29,7 @@ export function machine() {
     memGiB: Math.round(os.totalmem() / 2 ** 30),
     kernel: os.release(),
     load: os.loadavg()[0] ?? 0,
+    /** What `ib-native boot` runs guests on here: boot times on another CPU model do not compare. */
+    boots: bootMachineHere(),
   };
 }

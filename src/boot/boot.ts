@@ -11,6 +11,7 @@ import { kvmUsable } from '../sys/kvm.ts';
 import { BootFailedError, BootTimeoutError, watchConsole } from './console.ts';
 import {
   type Accel,
+  cpuModel,
   createOverlay,
   detectImageKind,
   type FirmwareKind,
@@ -83,6 +84,12 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
 
 /** KVM is used when the device is there and QEMU can start a machine on it (asked once per process). */
 const kvmHere = (): boolean => realProbe.hasKvm() && kvmUsable().usable;
+
+/** The accelerator and CPU model a boot here runs on, as the benchmarks record them with their figures. */
+export const bootMachineHere = (): string => {
+  const accel = kvmHere() ? 'kvm' : 'tcg';
+  return `${accel}, -cpu ${cpuModel(accel)}`;
+};
 
 /** Signals with which QEMU itself crashes (TCG has been seen to segfault), as opposed to being stopped. */
 const CRASH_SIGNALS = ['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGABRT', 'SIGFPE'];

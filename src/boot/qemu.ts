@@ -55,13 +55,16 @@ export const QEMU = 'qemu-system-x86_64';
  */
 export const TCG_CPU = 'max,-erms';
 
+/** The -cpu value for an accelerator (pure). */
+export const cpuModel = (accel: Accel): string => (accel === 'kvm' ? 'host' : TCG_CPU);
+
 /** Commas in -drive option values are doubled. */
 const driveValue = (path: string) => path.replace(/,/g, ',,');
 
 export function qemuArgs(o: QemuArgsOptions): string[] {
   const secureBoot = o.firmware.type === 'uefi' && o.firmware.secureBoot === true;
   const argv = [QEMU, '-name', 'ib-native-boot', '-machine', secureBoot ? 'q35,smm=on' : 'q35'];
-  argv.push('-accel', o.accel, '-cpu', o.accel === 'kvm' ? 'host' : TCG_CPU);
+  argv.push('-accel', o.accel, '-cpu', cpuModel(o.accel));
   argv.push('-m', String(o.memoryMiB ?? 2048), '-smp', String(o.smp ?? 2));
   // The serial console on stdout, nothing graphical, no monitor; exit instead of rebooting.
   argv.push('-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot');
