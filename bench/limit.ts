@@ -151,6 +151,7 @@ cloud-init status --wait >/dev/null 2>&1
 { echo "IBN-BLAME time $(systemd-analyze time 2>&1 | head -n 1)"
   systemd-analyze blame 2>&1 | head -n 12 | sed 's/^ */IBN-BLAME unit /'
   echo "IBN-BLAME critical $(systemd-analyze critical-chain --no-pager 2>&1 | tail -n +3 | head -n 8 | tr -s ' ' | tr '\\n' ';')"
+  cloud-init analyze blame 2>&1 | grep '(' | head -n 6 | sed 's/^ */IBN-BLAME module /'
   echo ${BLAME_DONE}; } >/dev/ttyS0
 `;
 
@@ -178,12 +179,14 @@ interface Boot {
   failed?: string;
   time?: string;
   blame: string[];
+  /** cloud-init's slowest modules (`cloud-init analyze blame`): where its units spend their time. */
+  modules: string[];
   critical?: string;
 }
 
 async function bootW(image: string, firmware: 'bios' | 'uefi', seedDir?: string): Promise<Boot> {
   const log = `${image}.${firmware}.console`;
-  const b: Boot = { image: path.basename(image), firmware, blame: [] };
+  const b: Boot = { image: path.basename(image), firmware, blame: [], modules: [] };
   const t0 = Date.now();
   // the console log is written as it arrives: the first `login:` in it is the login time
   const poll = setInterval(() => {
@@ -207,9 +210,10 @@ async function bootW(image: string, firmware: 'bios' | 'uefi', seedDir?: string)
     clearInterval(poll);
   }
   const text = readFileSync(log, 'utf8').replace(/\r/g, '');
-  for (const m of text.matchAll(/IBN-BLAME (time|unit|critical) ([^\n]*)/g)) {
+  for (const m of text.matchAll(/IBN-BLAME (time|unit|module|critical) ([^\n]*)/g)) {
     if (m[1] === 'time') b.time = m[2]!.trim();
     else if (m[1] === 'critical') b.critical = m[2]!.trim();
+    else if (m[1] === 'module') b.modules.push(m[2]!.trim().replace(/^0*(\d+\.\d)\d*s \((.*)\)$/, '$2 $1'));
     else b.blame.push(m[2]!.trim());
   }
   say(
@@ -472,7 +476,7 @@ async function main(): Promise<number> {
       '',
       ...boots.map(
         (b) =>
-          `boot ${b.image} ${b.firmware}: ${b.failed ?? `login: ${b.login === undefined ? '?' : f1(b.login)} s, first boot done ${f1(b.done!)} s`}; ${b.time ?? 'no systemd-analyze'}\n  slowest units: ${b.blame.slice(0, 6).join(', ')}`,
+          `boot ${b.image} ${b.firmware}: ${b.failed ?? `login: ${b.login === undefined ? '?' : f1(b.login)} s, first boot done ${f1(b.done!)} s`}; ${b.time ?? 'no systemd-analyze'}\n  slowest units: ${b.blame.slice(0, 6).join(', ')}\n  slowest cloud-init modules: ${b.modules.join(', ') || '?'}`,
       ),
       '',
     ].join('\n'),
