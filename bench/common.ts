@@ -33,3 +33,7 @@ export function machine() {
     boots: bootMachineHere(),
   };
 }
+
+/** The middle value (the upper one of an even count): what a bench reports of repeated runs. */
+export const median = (xs: readonly number[]): number =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

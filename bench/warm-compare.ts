@@ -17,6 +17,8 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 
+import { median } from './common.ts';
+
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const ROOT = process.env.IB_NATIVE_BENCH_DIR ?? '/var/tmp/ib-native-bench-warm';
 const PACKAGES = process.env.IB_NATIVE_BENCH_PACKAGES ?? '/var/cache/ib-native-test/packages';
@@ -78,8 +80,6 @@ function changedProfile(dir: string, n: number): string {
   writeFileSync(file, `name: warm\nextends: minimal\nsysctl:\n  vm.swappiness: ${n}\n`);
   return file;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 mkdirSync(ROOT, { recursive: true });
 // caches and outputs of an earlier run (never through a mount: --one-file-system)
