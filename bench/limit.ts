@@ -178,7 +178,7 @@ function blameUserData(): string {
 interface Boot {
   image: string;
   firmware: 'bios' | 'uefi';
-  /** 1 for the first boot of each image (each is a first boot: a throw-away overlay). */
+  /** Which boot of the image this is, from 1 (every one is a first boot: a throw-away overlay). */
   round: number;
   /** Seconds from the start of the boot to `login:` on the console (polled every 0.2 s). */
   login?: number;
@@ -513,7 +513,7 @@ async function main(): Promise<number> {
       ...(BOOT_ROUNDS > 1
         ? Object.entries(result.bootMedians.login).map(
             ([key, login]) =>
-              `median of ${BOOT_ROUNDS} boots, ${key}: login: ${f1(login)} s, first boot done ${f1(result.bootMedians.done[key] ?? Number.NaN)} s`,
+              `median of ${boots.filter((b) => `${b.image} ${b.firmware}` === key && b.login !== undefined).length} boots, ${key}: login: ${f1(login)} s, first boot done ${f1(result.bootMedians.done[key] ?? Number.NaN)} s`,
           )
         : []),
       '',
