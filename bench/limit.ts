@@ -236,16 +236,21 @@ async function bootW(
   return b;
 }
 
-/** The median seconds (to `login:` or to the end of the first boot) of each image and firmware. */
-function medians(boots: readonly Boot[], what: 'login' | 'done'): Record<string, number> {
-  const samples = new Map<string, number[]>();
+/** The seconds (to `login:` or to the end of the first boot) of each image and firmware, a boot that failed left out. */
+function samples(boots: readonly Boot[], what: 'login' | 'done'): Map<string, number[]> {
+  const out = new Map<string, number[]>();
   for (const b of boots) {
     const v = b[what];
     if (v === undefined) continue;
     const key = `${b.image} ${b.firmware}`;
-    samples.set(key, [...(samples.get(key) ?? []), v]);
+    out.set(key, [...(out.get(key) ?? []), v]);
   }
-  return Object.fromEntries([...samples].map(([key, xs]) => [key, median(xs)]));
+  return out;
+}
+
+/** The median of those seconds. */
+function medians(boots: readonly Boot[], what: 'login' | 'done'): Record<string, number> {
+  return Object.fromEntries([...samples(boots, what)].map(([key, xs]) => [key, median(xs)]));
 }
 
 /** Each engine image's median seconds over the peer's. */
@@ -511,9 +516,9 @@ async function main(): Promise<number> {
           `boot ${b.image} ${b.firmware}${BOOT_ROUNDS > 1 ? ` (round ${b.round})` : ''}: ${b.failed ?? `login: ${b.login === undefined ? '?' : f1(b.login)} s, first boot done ${f1(b.done!)} s`}; ${b.time ?? 'no systemd-analyze'}\n  slowest units: ${b.blame.slice(0, 6).join(', ')}\n  slowest cloud-init modules: ${b.modules.join(', ') || '?'}`,
       ),
       ...(BOOT_ROUNDS > 1
-        ? Object.entries(result.bootMedians.login).map(
-            ([key, login]) =>
-              `median of ${boots.filter((b) => `${b.image} ${b.firmware}` === key && b.login !== undefined).length} boots, ${key}: login: ${f1(login)} s, first boot done ${f1(result.bootMedians.done[key] ?? Number.NaN)} s`,
+        ? [...samples(boots, 'login')].map(
+            ([key, xs]) =>
+              `median of ${xs.length} boots, ${key}: login: ${f1(median(xs))} s, first boot done ${f1(result.bootMedians.done[key] ?? Number.NaN)} s`,
           )
         : []),
       '',
